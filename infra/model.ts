@@ -1,0 +1,198 @@
+/**
+ * The engine's data model: what a validated config declares (MeshSpec), what the
+ * planner computes from it (MeshPlan), and what wg-quick files say (WgQuickConfig).
+ * Plain data only, so every stage is a pure function from one of these to the next.
+ */
+
+export type Role = "hub" | "pop" | "backend";
+export type Cloud = "aws" | "gcp" | "azure" | "external";
+export type TopologyMode = "hub" | "regional" | "full";
+
+export const ROLES: readonly Role[] = ["hub", "pop", "backend"];
+export const CLOUDS: readonly Cloud[] = ["aws", "gcp", "azure", "external"];
+export const TOPOLOGIES: readonly TopologyMode[] = ["hub", "regional", "full"];
+
+export interface AwsPlacement {
+  region: string;
+  instanceType?: string;
+  ami?: string;
+  vpcId?: string;
+  subnetId?: string;
+}
+
+export interface GcpPlacement {
+  project: string;
+  region: string;
+  zone: string;
+  machineType?: string;
+  image?: string;
+  network?: string;
+  subnetwork?: string;
+}
+
+export interface AzurePlacement {
+  location: string;
+  vmSize?: string;
+  /** URN "publisher:offer:sku:version". */
+  image?: string;
+  /** An existing subnet's resource id; without it a small VNet is created. */
+  subnetId?: string;
+}
+
+export interface ExternalPlacement {
+  /** Public host or IP where the node listens; absent means it sits behind NAT and dials out. */
+  endpoint?: string;
+  /** Set for nodes imported from another stack's `mesh` output. */
+  publicKey?: string;
+  /** The stack a node was imported from (StackReference name). */
+  stack?: string;
+}
+
+export interface ExtraLinkSpec {
+  peer: string;
+  /** Routing cost of the link (estimated RTT in ms); defaults from the areas of its ends. */
+  weight?: number;
+}
+
+export interface NodeSpec {
+  name: string;
+  role: Role;
+  region: string;
+  site: string;
+  /** Overlay IPv4 address, without prefix. */
+  address: string;
+  cloud: Cloud;
+  aws?: AwsPlacement;
+  gcp?: GcpPlacement;
+  azure?: AzurePlacement;
+  external?: ExternalPlacement;
+  /** Underlay MTU of the node's network; defaults per cloud (gcp 1460, others 1500). */
+  underlayMtu?: number;
+  links: ExtraLinkSpec[];
+}
+
+export interface RegionSpec {
+  name: string;
+  /** Address-plan subnet, e.g. 10.50.5.0/24. */
+  subnet: string;
+  /** Geographic area that groups regions, e.g. "apac"; the regional topology links POPs to backends of their area. */
+  area: string;
+}
+
+/** A validated mesh declaration (`wg-mesh:mesh` in Pulumi.<stack>.yaml). Arrays keep declaration order. */
+export interface MeshSpec {
+  overlay: string;
+  listenPort: number;
+  persistentKeepalive: number;
+  mtu: number | "auto";
+  topology: TopologyMode;
+  hub: string;
+  keyEpoch: number;
+  presharedKeys: boolean;
+  adminCidrs: string[];
+  regions: RegionSpec[];
+  nodes: NodeSpec[];
+  peerStacks: string[];
+}
+
+/** One problem found in a config, as `path: message`. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** Thrown by validation and planning with every issue found; the CLI prints them one per line. */
+export class MeshConfigError extends Error {
+  constructor(public readonly issues: ConfigIssue[]) {
+    super(issues.map((i) => `${i.path}: ${i.message}`).join("\n"));
+    this.name = "MeshConfigError";
+  }
+}
+
+export type LinkOrigin = "hub" | "regional" | "full" | "explicit";
+
+export interface PlannedLink {
+  /** "a--b" with a < b. */
+  id: string;
+  a: string;
+  b: string;
+  weight: number;
+  origin: LinkOrigin;
+}
+
+export interface SkippedLink {
+  a: string;
+  b: string;
+  reason: string;
+}
+
+export interface PlannedPeer {
+  name: string;
+  linkId: string;
+  /** Aggregated prefixes routed to this peer, longest-prefix match safe. */
+  allowedIps: string[];
+  /** True when this node writes an Endpoint for the peer (the peer has a public endpoint). */
+  dialsPeer: boolean;
+}
+
+export interface PlannedNode {
+  name: string;
+  role: Role;
+  cloud: Cloud;
+  site: string;
+  region: string;
+  area: string;
+  address: string;
+  /** wg-quick Address, the node's address with its region's prefix length. */
+  interfaceAddress: string;
+  listenPort: number;
+  underlayMtu: number;
+  /** Reachable from the internet at a stable address (cloud VM or external with endpoint). */
+  hasPublicEndpoint: boolean;
+  /** Packets of other nodes cross it, so it needs ip_forward and the FORWARD rule. */
+  forwarding: boolean;
+  peers: PlannedPeer[];
+}
+
+export interface MeshPlan {
+  spec: MeshSpec;
+  mtu: number;
+  /** Why the MTU is what it is, for people. */
+  mtuReason: string;
+  persistentKeepalive: number;
+  links: PlannedLink[];
+  /** Candidate links the planner dropped (no endpoint on either side, or never on a shortest path). */
+  skippedLinks: SkippedLink[];
+  nodes: PlannedNode[];
+  /** paths[src][dst] = node names from src to dst inclusive, as planned. */
+  paths: Record<string, Record<string, string[]>>;
+}
+
+/** A parsed wg-quick file. Unknown keys are kept so nothing a user wrote is lost silently. */
+export interface WgInterface {
+  privateKey?: string;
+  /** CIDRs as written (a bare address is kept as written; readers treat it as /32). */
+  addresses: string[];
+  listenPort?: number;
+  mtu?: number;
+  postUp: string[];
+  postDown: string[];
+  preUp: string[];
+  preDown: string[];
+  other: Record<string, string>;
+}
+
+export interface WgPeer {
+  publicKey: string;
+  presharedKey?: string;
+  endpoint?: string;
+  allowedIps: string[];
+  persistentKeepalive?: number;
+  /** The comment lines right above `[Peer]`, e.g. "# HKG POP - Hong Kong". */
+  comment?: string;
+}
+
+export interface WgQuickConfig {
+  iface: WgInterface;
+  peers: WgPeer[];
+}

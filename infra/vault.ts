@@ -1,0 +1,37 @@
+/**
+ * Where a node's wg0.conf lives and how the node finds it. Names are derived from
+ * project, stack and node alone, so cloud-init is known at preview time and never
+ * changes when the mesh does.
+ */
+import { createHash } from "node:crypto";
+
+export type VaultLocator =
+  | { kind: "aws-secretsmanager"; region: string; secretName: string }
+  | { kind: "gcp-secretmanager"; project: string; secretId: string }
+  | { kind: "azure-keyvault"; vaultName: string; secretName: string }
+  /** Lab and tests: the sync unit reads a local file instead of a cloud vault. */
+  | { kind: "file"; path: string };
+
+export interface VaultNaming {
+  project: string;
+  stack: string;
+  node: string;
+}
+
+export function awsSecretName(n: VaultNaming): string {
+  return `${n.project}/${n.stack}/${n.node}/wg0.conf`;
+}
+
+export function gcpSecretId(n: VaultNaming): string {
+  // Secret Manager ids: letters, digits, '-' and '_', at most 255.
+  return `${n.project}-${n.stack}-${n.node}-wg0`.replace(/[^A-Za-z0-9_-]/g, "-");
+}
+
+/** Key Vault names are global, 3-24 of [a-z0-9-], starting with a letter: a short stable hash keeps them unique. */
+export function azureVaultName(n: VaultNaming): string {
+  const hash = createHash("sha256").update(`${n.project}/${n.stack}/${n.node}`).digest("hex").slice(0, 8);
+  const stem = n.node.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 11) || "node";
+  return `wgm-${stem}-${hash}`;
+}
+
+export const AZURE_SECRET_NAME = "wg0-conf";
