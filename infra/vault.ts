@@ -35,3 +35,22 @@ export function azureVaultName(n: VaultNaming): string {
 }
 
 export const AZURE_SECRET_NAME = "wg0-conf";
+
+/** The vault locator of a cloud node; undefined for external nodes, which have no vault. */
+export function vaultLocatorFor(
+  node: { name: string; cloud: string; aws?: { region: string }; gcp?: { project: string } },
+  project: string,
+  stack: string,
+): VaultLocator | undefined {
+  const naming = { project, stack, node: node.name };
+  switch (node.cloud) {
+    case "aws":
+      return { kind: "aws-secretsmanager", region: (node.aws as { region: string }).region, secretName: awsSecretName(naming) };
+    case "gcp":
+      return { kind: "gcp-secretmanager", project: (node.gcp as { project: string }).project, secretId: gcpSecretId(naming) };
+    case "azure":
+      return { kind: "azure-keyvault", vaultName: azureVaultName(naming), secretName: AZURE_SECRET_NAME };
+    default:
+      return undefined;
+  }
+}
