@@ -36,8 +36,12 @@ interface Block {
   children: Block[];
 }
 
-export function aggregate(destinations: readonly Destination[], plan: AddressPlan): RouteEntry[] {
-  const defaultHop = dominantHop(destinations);
+/**
+ * `preferredDefault` (the hub) takes the overlay-wide prefix when it ties for most
+ * destinations: a spoke's default route should be its hub, not an arbitrary equal peer.
+ */
+export function aggregate(destinations: readonly Destination[], plan: AddressPlan, preferredDefault?: string): RouteEntry[] {
+  const defaultHop = dominantHop(destinations, preferredDefault);
   const entries: RouteEntry[] = [];
   const placed = new Set<Destination>();
   for (const root of plan.roots) {
@@ -62,13 +66,14 @@ export function aggregate(destinations: readonly Destination[], plan: AddressPla
   return entries.sort((x, y) => x.prefix.base - y.prefix.base || x.prefix.len - y.prefix.len);
 }
 
-/** The next hop carrying strictly more destinations than any other (and more than one). */
-function dominantHop(destinations: readonly Destination[]): string | undefined {
+/** The next hop carrying the most destinations (more than one); a tie goes to the preferred one or nobody. */
+function dominantHop(destinations: readonly Destination[], preferred?: string): string | undefined {
   const counts = countHops(destinations.map((d) => d.nextHop));
-  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-  const [first, second] = ranked;
-  if (!first || first[1] < 2 || (second && second[1] === first[1])) return undefined;
-  return first[0];
+  const top = Math.max(0, ...counts.values());
+  const leaders = [...counts.entries()].filter(([, n]) => n === top).map(([h]) => h);
+  if (top < 2) return undefined;
+  if (leaders.length === 1) return leaders[0];
+  return preferred !== undefined && leaders.includes(preferred) ? preferred : undefined;
 }
 
 function countHops(hops: readonly string[]): Map<string, number> {

@@ -89,7 +89,7 @@ export function planMesh(spec: MeshSpec): MeshPlan {
     const destinations: Destination[] = names
       .filter((d) => d !== node.name)
       .map((d) => ({ ip: addressOf.get(d) as number, nextHop: (paths[node.name] as Record<string, string[]>)[d]?.[1] as string }));
-    const table = groupByNextHop(aggregate(destinations, addressPlan));
+    const table = groupByNextHop(aggregate(destinations, addressPlan, spec.hub));
     const peers: PlannedPeer[] = [...(neighbours.get(node.name) as Set<string>)]
       .map((peer) => ({
         name: peer,

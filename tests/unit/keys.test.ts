@@ -1,0 +1,43 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { generatePresharedKey, generatePrivateKey, isWireGuardKey, privateKeyFromBytes, publicKeyFromPrivate } from "../../infra/keys";
+
+const hasWg = spawnSync("wg", ["--version"]).status === 0;
+if (!hasWg) console.error("!!! wg (wireguard-tools) is not installed: the key derivation is NOT checked against `wg pubkey` here");
+
+function wgPubkey(privateKey: string): string {
+  return execFileSync("wg", ["pubkey"], { input: `${privateKey}\n` }).toString().trim();
+}
+
+test("public keys equal `wg pubkey` for many keys (ours, wg genkey's and raw unclamped bytes)", { skip: !hasWg }, () => {
+  const keys: string[] = [];
+  for (let i = 0; i < 40; i++) keys.push(generatePrivateKey());
+  for (let i = 0; i < 20; i++) keys.push(execFileSync("wg", ["genkey"]).toString().trim());
+  // wg clamps inside pubkey too; raw bytes must give the same answer as their clamped form.
+  for (let i = 0; i < 20; i++) keys.push(randomBytes(32).toString("base64"));
+  for (const k of keys) assert.equal(publicKeyFromPrivate(k), wgPubkey(k), `key ${k.slice(0, 6)}…`);
+});
+
+test("RFC 7748 test vector: Alice's key", () => {
+  const alicePrivate = Buffer.from("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", "hex").toString("base64");
+  const alicePublic = Buffer.from("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", "hex").toString("base64");
+  assert.equal(publicKeyFromPrivate(alicePrivate), alicePublic);
+});
+
+test("private keys are clamped like wg genkey's", () => {
+  for (let i = 0; i < 50; i++) {
+    const raw = Buffer.from(privateKeyFromBytes(randomBytes(32)), "base64");
+    assert.equal((raw[0] as number) & 7, 0);
+    assert.equal((raw[31] as number) & 0xc0, 0x40);
+  }
+});
+
+test("keys are validated: wrong length or alphabet is refused with a clear message", () => {
+  assert.throws(() => publicKeyFromPrivate("not-a-key"), /not a 32-byte base64 WireGuard key/);
+  assert.throws(() => privateKeyFromBytes(Buffer.alloc(31)), /needs 32 bytes, got 31/);
+  assert.ok(isWireGuardKey(generatePresharedKey()));
+  assert.equal(Buffer.from(generatePresharedKey(), "base64").length, 32);
+  assert.notEqual(generatePresharedKey(), generatePresharedKey());
+});
