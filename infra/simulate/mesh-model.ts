@@ -1,0 +1,223 @@
+/**
+ * The state each node's kernel and WireGuard device end up in after `wg-quick up`, built
+ * once per simulation: its identity (public key from PrivateKey), its own addresses, the
+ * routes wg-quick adds on wg0, and WireGuard's allowed-ips table (prefix -> peer), with
+ * WireGuard's own rules for odd input (an identical prefix belongs to the last peer that
+ * names it; a second [Peer] with the same key replaces the first one's AllowedIPs; a peer
+ * with the node's own key is ignored). Problems met on the way become findings.
+ */
+import { formatIPv4, formatPrefix, parseCidr, prefixOf, type Prefix } from "../cidr";
+import { isWireGuardKey, publicKeyFromPrivate } from "../keys";
+import type { WgQuickConfig } from "../model";
+import { forwardingEnabled } from "../wgquick/forwarding";
+import { PrefixTable } from "./prefix-table";
+import type { Finding, FindingKind, Severity } from "./types";
+
+export interface PeerState {
+  key: string;
+  /** The node owning the key, resolved after every node's key is known. */
+  node?: NodeModel;
+  endpoint?: string;
+  keepalive?: number;
+  /** IPv4 prefixes this peer holds in the final table (after replacements and ties). */
+  prefixes: Prefix[];
+  comment?: string;
+}
+
+export interface NodeModel {
+  name: string;
+  index: number;
+  config: WgQuickConfig;
+  publicKey?: string;
+  /** Why the node has no usable identity, e.g. "its PrivateKey is missing". */
+  keyProblem?: string;
+  /** Source of the node's own packets: the first IPv4 Address. */
+  address?: number;
+  own: Set<number>;
+  /** Prefixes routed into wg0: Address prefixes and (unless Table = off) every AllowedIPs prefix. */
+  routes: PrefixTable<true>;
+  /** WireGuard's cryptokey routing table: prefix -> peer. */
+  table: PrefixTable<PeerState>;
+  /** One entry per peer key, in the order the config first lists them. */
+  peers: Map<string, PeerState>;
+  forwarding: boolean;
+  listenPort?: number;
+}
+
+export interface MeshModel {
+  nodes: NodeModel[];
+  byKey: Map<string, NodeModel>;
+  findings: Finding[];
+}
+
+/** [Interface] keys wg-quick or wg accept besides the ones the model has fields for. */
+const KNOWN_OTHER_KEYS = new Set(["dns", "table", "saveconfig", "fwmark"]);
+
+export function shortKey(key: string): string {
+  return `${key.slice(0, 8)}…`;
+}
+
+/** How a peer is named in messages: by node when its key is one, else by key and comment. */
+export function peerLabel(peer: PeerState): string {
+  if (peer.node) return peer.node.name;
+  const comment = peer.comment?.split("\n").map((l) => l.trim()).find(Boolean);
+  return comment ? `${shortKey(peer.key)} (${comment})` : shortKey(peer.key);
+}
+
+class FindingList {
+  readonly items: Finding[] = [];
+  add(severity: Severity, kind: FindingKind, subject: string, nodes: string[], message: string): void {
+    this.items.push({ severity, kind, subject, nodes, message });
+  }
+}
+
+function deriveIdentity(node: NodeModel, findings: FindingList): void {
+  const key = node.config.iface.privateKey;
+  if (key === undefined) node.keyProblem = "its PrivateKey is missing";
+  else if (!isWireGuardKey(key)) node.keyProblem = "its PrivateKey is not a WireGuard key (a placeholder?)";
+  else {
+    try {
+      node.publicKey = publicKeyFromPrivate(key);
+    } catch {
+      node.keyProblem = "its PrivateKey is not a usable X25519 key";
+    }
+  }
+  if (node.keyProblem) {
+    findings.add("error", "bad-private-key", node.name, [node.name], `${node.keyProblem}, so it can talk to no peer; write its key from wg genkey`);
+  }
+}
+
+function readAddresses(node: NodeModel, findings: FindingList): void {
+  for (const text of node.config.iface.addresses) {
+    if (text.includes(":")) continue; // IPv6: the overlay is IPv4
+    const c = parseCidr(text, true);
+    if (!c) {
+      findings.add("error", "bad-address", node.name, [node.name], `Address ${text} is not an IPv4 address or CIDR; wg-quick up fails on it`);
+      continue;
+    }
+    node.own.add(c.ip);
+    node.routes.set(prefixOf(c.ip, c.len), true);
+    if (node.address === undefined) node.address = c.ip;
+  }
+  if (node.address === undefined) findings.add("error", "no-address", node.name, [node.name], "has no IPv4 Address, so it cannot send or receive overlay traffic; add Address = <its overlay IP>/<prefix>");
+}
+
+function checkInterfaceKeys(node: NodeModel, findings: FindingList): void {
+  for (const key of Object.keys(node.config.iface.other)) {
+    if (KNOWN_OTHER_KEYS.has(key.toLowerCase())) continue;
+    findings.add("error", "unknown-interface-key", node.name, [node.name], `[Interface] key ${key} is neither wg-quick's nor wg's; wg setconf rejects the file ("Line unrecognized"), so wg-quick up fails; remove it`);
+  }
+}
+
+interface Tie {
+  node: NodeModel;
+  prefix: Prefix;
+  loser: PeerState;
+  winner: PeerState;
+}
+
+function buildPeerTable(node: NodeModel, findings: FindingList, ties: Tie[]): void {
+  node.config.peers.forEach((entry, i) => {
+    if (node.publicKey !== undefined && entry.publicKey === node.publicKey) {
+      findings.add("note", "self-peer", node.name, [node.name], `[Peer] #${i + 1} has the node's own PublicKey; WireGuard ignores it`);
+      return;
+    }
+    let peer = node.peers.get(entry.publicKey);
+    if (peer) {
+      findings.add("warning", "duplicate-peer", node.name, [node.name], `lists PublicKey ${shortKey(entry.publicKey)} in two [Peer] sections; wg setconf keeps only the last one's AllowedIPs (${entry.allowedIps.join(", ") || "none"}); merge them`);
+      for (const p of peer.prefixes) if (node.table.get(p) === peer) node.table.delete(p);
+      peer.prefixes = [];
+    } else {
+      peer = { key: entry.publicKey, prefixes: [], ...(entry.comment !== undefined ? { comment: entry.comment } : {}) };
+      node.peers.set(entry.publicKey, peer);
+    }
+    if (entry.endpoint !== undefined) peer.endpoint = entry.endpoint;
+    if (entry.persistentKeepalive !== undefined) peer.keepalive = entry.persistentKeepalive;
+    for (const text of entry.allowedIps) {
+      if (text.includes(":")) continue;
+      const c = parseCidr(text, true);
+      if (!c) {
+        findings.add("error", "bad-allowed-ips", node.name, [node.name], `AllowedIPs ${text} of [Peer] #${i + 1} is not an IPv4 prefix; wg setconf rejects it, so wg-quick up fails`);
+        continue;
+      }
+      const prefix = prefixOf(c.ip, c.len);
+      if (c.hostBitsSet) findings.add("note", "allowed-ips-host-bits", node.name, [node.name], `AllowedIPs ${text} has host bits set; WireGuard uses ${formatPrefix(prefix)}; write that`);
+      const loser = node.table.set(prefix, peer);
+      if (loser !== undefined && loser !== peer) {
+        loser.prefixes = loser.prefixes.filter((p) => p.base !== prefix.base || p.len !== prefix.len);
+        // Labels need resolved nodes, so the message is written once keys are mapped.
+        ties.push({ node, prefix, loser, winner: peer });
+      }
+      if (!peer.prefixes.some((p) => p.base === prefix.base && p.len === prefix.len)) peer.prefixes.push(prefix);
+    }
+  });
+  const tableOff = Object.entries(node.config.iface.other).some(([k, v]) => k.toLowerCase() === "table" && v.trim().toLowerCase() === "off");
+  if (!tableOff) for (const { prefix } of node.table.entries()) node.routes.set(prefix, true);
+}
+
+function mapKeys(nodes: NodeModel[], findings: FindingList): Map<string, NodeModel> {
+  const byKey = new Map<string, NodeModel>();
+  for (const node of nodes) {
+    if (node.publicKey === undefined) continue;
+    const first = byKey.get(node.publicKey);
+    if (first) {
+      findings.add("error", "duplicate-public-key", node.name, [first.name, node.name], `has the same PrivateKey as ${first.name} (public key ${shortKey(node.publicKey)}); peers cannot tell them apart; give it its own key (wg genkey)`);
+      node.keyProblem = `it shares its PrivateKey with ${first.name}`;
+      delete node.publicKey;
+      continue;
+    }
+    byKey.set(node.publicKey, node);
+  }
+  return byKey;
+}
+
+function checkDuplicateAddresses(nodes: NodeModel[], findings: FindingList): void {
+  const owner = new Map<number, NodeModel>();
+  for (const node of nodes) {
+    for (const ip of node.own) {
+      const first = owner.get(ip);
+      if (first) findings.add("error", "duplicate-address", node.name, [first.name, node.name], `has Address ${formatIPv4(ip)}, which ${first.name} has too; give each node its own overlay address`);
+      else owner.set(ip, node);
+    }
+  }
+}
+
+export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshModel {
+  const findings = new FindingList();
+  const ties: Tie[] = [];
+  const nodes: NodeModel[] = Object.entries(configs).map(([name, config], index) => ({
+    name,
+    index,
+    config,
+    own: new Set<number>(),
+    routes: new PrefixTable<true>(),
+    table: new PrefixTable<PeerState>(),
+    peers: new Map(),
+    forwarding: forwardingEnabled(config.iface),
+    ...(config.iface.listenPort !== undefined ? { listenPort: config.iface.listenPort } : {}),
+  }));
+  for (const node of nodes) {
+    deriveIdentity(node, findings);
+    readAddresses(node, findings);
+    checkInterfaceKeys(node, findings);
+    buildPeerTable(node, findings, ties);
+  }
+  const byKey = mapKeys(nodes, findings);
+  for (const node of nodes) for (const peer of node.peers.values()) {
+    const owner = byKey.get(peer.key);
+    if (owner) peer.node = owner;
+  }
+  for (const t of ties) {
+    // Only ties that survived: a later duplicate [Peer] may have taken the prefix away again.
+    if (t.node.table.get(t.prefix) !== t.winner) continue;
+    findings.add(
+      "error",
+      "identical-allowed-ips",
+      t.node.name,
+      [t.node.name],
+      `AllowedIPs ${formatPrefix(t.prefix)} is on peers ${peerLabel(t.loser)} and ${peerLabel(t.winner)}; WireGuard keeps it only on the last listed, ${peerLabel(t.winner)}; keep it on one peer`,
+    );
+  }
+  checkDuplicateAddresses(nodes, findings);
+  return { nodes, byKey, findings: findings.items };
+}

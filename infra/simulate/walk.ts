@@ -1,0 +1,107 @@
+/**
+ * One packet's trip through the mesh, hop by hop, with the rules Linux and WireGuard apply:
+ * local delivery, the forwarding switch, the kernel route into wg0, WireGuard's outbound
+ * longest-prefix match over AllowedIPs, whether the two ends can handshake at all, and
+ * WireGuard's inbound check that the source belongs to the peer it came from.
+ */
+import { formatIPv4 } from "../cidr";
+import { peerLabel, shortKey, type MeshModel, type NodeModel } from "./mesh-model";
+
+/** Linux's default TTL for locally sent packets; each forwarding node takes one off. */
+const DEFAULT_TTL = 64;
+
+export interface Drop {
+  at: NodeModel;
+  reason: string;
+}
+
+export interface WalkResult {
+  /** Names of the nodes the packet reached, in order. */
+  path: string[];
+  drop?: Drop;
+}
+
+export interface ForwardingMiss {
+  node: NodeModel;
+  packets: number;
+  example: string;
+}
+
+export class PacketWalker {
+  private readonly links = new Map<number, Drop | null>();
+  /** visited[node.index] === walkId marks the nodes of the current walk without allocating a set. */
+  private readonly visited: Int32Array;
+  private walkId = 0;
+  /** Nodes that dropped packets because forwarding is off, with how often. */
+  readonly forwardingMisses = new Map<NodeModel, ForwardingMiss>();
+
+  constructor(private readonly mesh: MeshModel) {
+    this.visited = new Int32Array(mesh.nodes.length);
+  }
+
+  /** Why `from` cannot get a packet to its peer `to` at all, or null when they can handshake. */
+  private linkProblem(from: NodeModel, to: NodeModel): Drop | null {
+    const id = from.index * this.mesh.nodes.length + to.index;
+    const cached = this.links.get(id);
+    if (cached !== undefined) return cached;
+    const back = to.peers.get(from.publicKey as string);
+    let problem: Drop | null = null;
+    if (!back) {
+      problem = { at: to, reason: `${from.name} is not a peer of ${to.name} (no [Peer] with PublicKey ${shortKey(from.publicKey as string)}), so ${to.name} refuses its handshake` };
+    } else if (from.peers.get(to.publicKey as string)?.endpoint === undefined && back.endpoint === undefined) {
+      problem = { at: from, reason: `no handshake with ${to.name}: neither ${from.name} nor ${to.name} has an Endpoint for the other` };
+    }
+    this.links.set(id, problem);
+    return problem;
+  }
+
+  /** `what` names the packet for findings, e.g. "a -> b" or "b -> a (reply)"; built only when needed. */
+  walk(from: NodeModel, to: NodeModel, src: number, dst: number, what: () => string): WalkResult {
+    const walkId = ++this.walkId;
+    const path = [from.name];
+    this.visited[from.index] = walkId;
+    let at = from;
+    let ttl = DEFAULT_TTL;
+    for (;;) {
+      if (at.own.has(dst)) {
+        if (at === to) return { path };
+        return { path, drop: { at, reason: `${formatIPv4(dst)} is also ${at.name}'s Address, so the packet is delivered to ${at.name}, not ${to.name}` } };
+      }
+      if (at !== from) {
+        if (!at.forwarding) {
+          this.noteForwardingMiss(at, what);
+          return { path, drop: { at, reason: "forwarding is off (no PostUp sets net.ipv4.ip_forward=1), so it drops packets for other nodes" } };
+        }
+        if (--ttl === 0) return { path, drop: { at, reason: `TTL exceeded after ${DEFAULT_TTL} hops` } };
+      }
+      if (at.routes.match(dst) === undefined) {
+        return { path, drop: { at, reason: `no route to ${formatIPv4(dst)}: no AllowedIPs or Address prefix on its wg0 covers it` } };
+      }
+      const peer = at.table.match(dst);
+      if (peer === undefined) return { path, drop: { at, reason: `no peer's AllowedIPs contain ${formatIPv4(dst)}` } };
+      const next = peer.node;
+      if (!next) return { path, drop: { at, reason: `AllowedIPs send ${formatIPv4(dst)} to peer ${peerLabel(peer)}, whose PublicKey is no node's` } };
+      const link = this.linkProblem(at, next);
+      if (link) return { path, drop: link };
+      const sender = next.table.match(src);
+      if (sender?.node !== at) {
+        const belongs = sender ? ` (it belongs to peer ${peerLabel(sender)})` : "";
+        path.push(next.name);
+        return { path, drop: { at: next, reason: `source ${formatIPv4(src)} is outside AllowedIPs of peer ${at.name}${belongs}` } };
+      }
+      path.push(next.name);
+      if (this.visited[next.index] === walkId) {
+        const loop = path.slice(path.indexOf(next.name)).join(" -> ");
+        return { path, drop: { at: next, reason: `loop: ${loop}` } };
+      }
+      this.visited[next.index] = walkId;
+      at = next;
+    }
+  }
+
+  private noteForwardingMiss(node: NodeModel, what: () => string): void {
+    const miss = this.forwardingMisses.get(node);
+    if (miss) miss.packets++;
+    else this.forwardingMisses.set(node, { node, packets: 1, example: what() });
+  }
+}

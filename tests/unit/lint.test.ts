@@ -1,0 +1,85 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readConfigDir } from "../../cli/configdir";
+import { generateKeyPair } from "../../infra/keys";
+import { lintConfigs, lintToJson } from "../../infra/simulate";
+import { parseWgQuick } from "../../infra/wgquick";
+
+const SEED_DIR = join(__dirname, "..", "data", "seed");
+
+/** Hub h forwards; a dials it; b dials it too, but the hub has no [Peer] for b. */
+function brokenMesh() {
+  const k = { h: generateKeyPair(), a: generateKeyPair(), b: generateKeyPair() };
+  const text = {
+    h: `[Interface]\nPrivateKey = ${k.h.privateKey}\nAddress = 10.9.0.1/24\nListenPort = 51820\nPostUp = sysctl -w net.ipv4.ip_forward=1\n\n# a\n[Peer]\nPublicKey = ${k.a.publicKey}\nAllowedIPs = 10.9.0.2/32\n`,
+    a: `[Interface]\nPrivateKey = ${k.a.privateKey}\nAddress = 10.9.0.2/24\n\n[Peer]\nPublicKey = ${k.h.publicKey}\nEndpoint = 198.18.0.1:51820\nAllowedIPs = 10.9.0.0/24\nPersistentKeepalive = 25\n`,
+    b: `[Interface]\nPrivateKey = ${k.b.privateKey}\nAddress = 10.9.0.3/24\n\n[Peer]\nPublicKey = ${k.h.publicKey}\nEndpoint = 198.18.0.1:51820\nAllowedIPs = 10.9.0.0/24\nPersistentKeepalive = 25\n`,
+  };
+  return { keys: k, configs: Object.fromEntries(Object.entries(text).map(([n, t]) => [n, parseWgQuick(t, `${n}.conf`)])) };
+}
+
+test("lint on the seed: one line per unreachable pair in the documented form, then the summary", () => {
+  const report = lintConfigs(readConfigDir(SEED_DIR));
+  assert.ok(report.problems.includes("hkg -> gru: dropped at gru: source 10.50.5.1 is outside AllowedIPs of peer ireland"));
+  assert.ok(report.problems.includes("nrt -> sin: dropped at nrt: no route to 10.50.4.2: no AllowedIPs or Address prefix on its wg0 covers it"));
+  for (const line of report.problems) assert.match(line, /^[a-z]+ -> [a-z]+: (reply )?dropped at [a-z]+: .+$/);
+  const s = report.simulation;
+  assert.equal(report.problems.length, s.total - s.reachable);
+  assert.equal(report.summary, `${s.reachable} of ${s.total} ordered pairs reachable`);
+  assert.equal(report.ok, false);
+});
+
+test("lint lines: pair problems name where and why; findings follow, most serious first", () => {
+  const { keys, configs } = brokenMesh();
+  const report = lintConfigs(configs);
+  const pairLines = report.problems.filter((l) => / -> /.test(l.split(":")[0] as string));
+  // Pairs in node order (h, a, b); a's packets for b reach h, which has no [Peer] for b.
+  const refused = `b is not a peer of h (no [Peer] with PublicKey ${keys.b.publicKey.slice(0, 8)}…), so h refuses its handshake`;
+  assert.deepEqual(pairLines, [
+    "h -> b: dropped at h: no peer's AllowedIPs contain 10.9.0.3",
+    "a -> b: dropped at h: no peer's AllowedIPs contain 10.9.0.3",
+    `b -> h: dropped at h: ${refused}`,
+    `b -> a: dropped at h: ${refused}`,
+  ]);
+  const findingLines = report.problems.slice(pairLines.length);
+  assert.deepEqual(findingLines, [`b: lists peer h (${keys.h.publicKey.slice(0, 8)}…) which does not list it back; add a [Peer] for b to h or remove this one`]);
+  assert.equal(report.summary, "2 of 6 ordered pairs reachable");
+  assert.equal(report.ok, false);
+});
+
+test("a reply that is lost is reported as `reply dropped at`", () => {
+  const k = { a: generateKeyPair(), b: generateKeyPair() };
+  const configs = {
+    a: parseWgQuick(`[Interface]\nPrivateKey = ${k.a.privateKey}\nAddress = 10.8.0.1/32\nListenPort = 51820\n[Peer]\nPublicKey = ${k.b.publicKey}\nEndpoint = 198.18.0.2:51820\nAllowedIPs = 10.8.0.2/32\n`, "a.conf"),
+    b: parseWgQuick(`[Interface]\nPrivateKey = ${k.b.privateKey}\nAddress = 10.8.0.2/32\nListenPort = 51820\nTable = off\n[Peer]\nPublicKey = ${k.a.publicKey}\nEndpoint = 198.18.0.1:51820\nAllowedIPs = 10.8.0.1/32\n`, "b.conf"),
+  };
+  const report = lintConfigs(configs);
+  assert.ok(report.problems.includes("a -> b: reply dropped at b: no route to 10.8.0.1: no AllowedIPs or Address prefix on its wg0 covers it"), report.problems.join("\n"));
+});
+
+test("ok is true for a working mesh even with notes; warnings alone do not fail it, errors do", () => {
+  const k = { a: generateKeyPair(), b: generateKeyPair() };
+  const text = (self: typeof k.a, other: typeof k.a, addr: string, otherAddr: string, extra = "") =>
+    `[Interface]\nPrivateKey = ${self.privateKey}\nAddress = ${addr}/32\nListenPort = 51820\n${extra}[Peer]\nPublicKey = ${other.publicKey}\nEndpoint = 198.18.0.9:51820\nAllowedIPs = ${otherAddr}/32\n`;
+  const good = lintConfigs({ a: parseWgQuick(text(k.a, k.b, "10.7.0.1", "10.7.0.2"), "a"), b: parseWgQuick(text(k.b, k.a, "10.7.0.2", "10.7.0.1"), "b") });
+  assert.deepEqual(good.problems, []);
+  assert.equal(good.ok, true);
+  assert.equal(good.summary, "2 of 2 ordered pairs reachable");
+  const withError = lintConfigs({ a: parseWgQuick(text(k.a, k.b, "10.7.0.1", "10.7.0.2", "Frobnicate = 1\n"), "a"), b: parseWgQuick(text(k.b, k.a, "10.7.0.2", "10.7.0.1"), "b") });
+  assert.equal(withError.simulation.reachable, 2);
+  assert.equal(withError.ok, false);
+  assert.match(withError.problems[0] ?? "", /^a: \[Interface\] key Frobnicate is neither wg-quick's nor wg's/);
+});
+
+test("lintToJson carries the verdict, every unreachable pair with its path, and the findings", () => {
+  const { configs } = brokenMesh();
+  const json = lintToJson(lintConfigs(configs));
+  assert.equal(json.ok, false);
+  assert.equal(json.reachable, 2);
+  assert.equal(json.total, 6);
+  assert.equal(json.summary, "2 of 6 ordered pairs reachable");
+  assert.deepEqual(json.unreachable.find((u) => u.from === "h" && u.to === "b"), { from: "h", to: "b", direction: "forward", at: "h", reason: "no peer's AllowedIPs contain 10.9.0.3", path: ["h"], returnPath: [] });
+  assert.deepEqual(json.findings.map((f) => [f.severity, f.kind, f.subject]), [["warning", "peer-not-listed-back", "b"]]);
+  assert.deepEqual(JSON.parse(JSON.stringify(json)), json, "plain JSON");
+});
