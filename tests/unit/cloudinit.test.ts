@@ -1,0 +1,206 @@
+/** User data and the sync script: what they contain, what they never contain, and shellcheck. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { parse } from "yaml";
+import { CLOUD_INIT_PACKAGES, renderCloudInit, USER_DATA_LIMIT_BYTES } from "../../infra/render/cloudinit";
+import { renderSyncScript, SYNC_SCRIPT_PATH } from "../../infra/render/sync-script";
+import { planMesh } from "../../infra/plan";
+import { renderAll, throwAwayKeys, offlineEndpoints } from "../../infra/render/mesh";
+import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
+import { findOnPath } from "../../cli/lab/preflight";
+import { seedSpec } from "../support/seed-spec";
+
+const AWS: VaultLocator = { kind: "aws-secretsmanager", region: "eu-west-1", secretName: "wg-mesh/prod/ireland/wg0.conf" };
+const GCP: VaultLocator = { kind: "gcp-secretmanager", project: "edgeproxy-prod", secretId: "wg-mesh-prod-hkg-wg0" };
+const AZURE: VaultLocator = { kind: "azure-keyvault", vaultName: "wgm-lhr-0a1b2c3d", secretName: "wg0-conf" };
+const FILE: VaultLocator = { kind: "file", path: "/srv/lab it's/wg0.conf" };
+const ALL: Record<string, VaultLocator> = { aws: AWS, gcp: GCP, azure: AZURE, file: FILE };
+
+const WIREGUARD_KEY = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=/;
+
+interface WriteFile {
+  path: string;
+  owner: string;
+  permissions: string;
+  content: string;
+}
+
+interface CloudConfig {
+  package_update: boolean;
+  packages: string[];
+  write_files: WriteFile[];
+  runcmd: string[];
+}
+
+function parsed(text: string): CloudConfig {
+  return parse(text) as CloudConfig;
+}
+
+function file(doc: CloudConfig, path: string): WriteFile {
+  const f = doc.write_files.find((w) => w.path === path);
+  assert.ok(f, `write_files has no ${path}`);
+  return f;
+}
+
+test("user data is #cloud-config YAML installing the packages, the script, the service and the timer", () => {
+  for (const [kind, vault] of Object.entries(ALL)) {
+    const text = renderCloudInit({ node: "hkg", vault });
+    assert.equal(text.split("\n")[0], "#cloud-config", kind);
+    const doc = parsed(text);
+    assert.equal(doc.package_update, true);
+    assert.deepEqual(doc.packages, [...CLOUD_INIT_PACKAGES]);
+    assert.deepEqual([...CLOUD_INIT_PACKAGES].sort(), ["curl", "jq", "wireguard-tools"]);
+
+    const script = file(doc, SYNC_SCRIPT_PATH);
+    assert.equal(script.permissions, "0755");
+    assert.equal(script.owner, "root:root");
+    assert.equal(script.content, renderSyncScript({ node: "hkg", vault }), `${kind}: the script survives YAML unchanged`);
+
+    const service = file(doc, "/etc/systemd/system/wgmesh-sync.service").content;
+    assert.match(service, /^Type=oneshot$/m);
+    assert.match(service, new RegExp(`^ExecStart=${SYNC_SCRIPT_PATH}$`, "m"));
+    assert.match(service, /^After=network-online\.target$/m);
+
+    const timer = file(doc, "/etc/systemd/system/wgmesh-sync.timer").content;
+    assert.match(timer, /^OnBootSec=\S+$/m);
+    assert.match(timer, /^OnUnitActiveSec=1min$/m);
+    assert.match(timer, /^WantedBy=timers\.target$/m);
+
+    assert.deepEqual(doc.runcmd.slice(0, 2), ["systemctl daemon-reload", "systemctl enable --now wgmesh-sync.timer"]);
+  }
+});
+
+test("the interface name is baked in and defaults to wg0", () => {
+  const byDefault = renderSyncScript({ node: "hkg", vault: GCP });
+  assert.match(byDefault, /^readonly IFACE='wg0'$/m);
+  const custom = renderSyncScript({ node: "hkg", vault: GCP, interfaceName: "wgsync-01" });
+  assert.match(custom, /^readonly IFACE='wgsync-01'$/m);
+  assert.match(renderCloudInit({ node: "hkg", vault: GCP, interfaceName: "wgsync-01" }), /keep wgsync-01 in step/);
+});
+
+test("the script is shellcheck clean for every vault kind", () => {
+  const shellcheck: string | undefined = findOnPath("shellcheck");
+  if (!shellcheck) assert.fail("shellcheck not found: install it (scripts/setup.sh does)");
+  for (const [kind, vault] of Object.entries(ALL)) {
+    const r: SpawnSyncReturns<string> = spawnSync(shellcheck, ["--shell=bash", "--severity=style", "-"], { input: renderSyncScript({ node: "hkg", vault }), encoding: "utf8" });
+    assert.equal(r.status, 0, `${kind}:\n${r.stdout}${r.stderr}`);
+  }
+});
+
+test("each vault kind fetches from its own API, with the documented URLs and headers", () => {
+  const aws = renderSyncScript({ node: "ireland", vault: AWS });
+  for (const piece of [
+    "-X PUT",
+    "'X-aws-ec2-metadata-token-ttl-seconds: 300' \"$imds/api/token\"",
+    '"X-aws-ec2-metadata-token: "',
+    '"$imds/meta-data/iam/security-credentials/$role"',
+    '--aws-sigv4 "aws:amz:$AWS_REGION:secretsmanager"',
+    "-H 'X-Amz-Target: secretsmanager.GetSecretValue' -H 'Content-Type: application/x-amz-json-1.1'",
+    '"x-amz-security-token: "',
+    '"user = \\((.AccessKeyId // error) + ":" + (.SecretAccessKey // error)',
+    "'{SecretId: $id}'",
+    '"https://secretsmanager.$AWS_REGION.amazonaws.com/"',
+    ".SecretString",
+  ]) {
+    assert.ok(aws.includes(piece), `aws script lacks ${piece}`);
+  }
+  assert.match(aws, /^readonly AWS_REGION='eu-west-1' AWS_SECRET_ID='wg-mesh\/prod\/ireland\/wg0\.conf'$/m);
+  assert.ok(aws.includes("local imds=http://169.254.169.254/latest "));
+
+  const gcp = renderSyncScript({ node: "hkg", vault: GCP });
+  for (const piece of [
+    "-H 'Metadata-Flavor: Google'",
+    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token",
+    '"Authorization: Bearer " + (.access_token // error)',
+    '"https://secretmanager.googleapis.com/v1/projects/$GCP_PROJECT/secrets/$GCP_SECRET_ID/versions/latest:access"',
+    "'.payload.data // empty'",
+    "base64 -d",
+  ]) {
+    assert.ok(gcp.includes(piece), `gcp script lacks ${piece}`);
+  }
+  assert.match(gcp, /^readonly GCP_PROJECT='edgeproxy-prod' GCP_SECRET_ID='wg-mesh-prod-hkg-wg0'$/m);
+
+  const azure = renderSyncScript({ node: "lhr", vault: AZURE });
+  for (const piece of [
+    "-H 'Metadata: true'",
+    "'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net'",
+    '"Authorization: Bearer " + (.access_token // error)',
+    '"https://$AZURE_VAULT.vault.azure.net/secrets/$AZURE_SECRET?api-version=7.4"',
+    "'.value // empty'",
+  ]) {
+    assert.ok(azure.includes(piece), `azure script lacks ${piece}`);
+  }
+  assert.match(azure, /^readonly AZURE_VAULT='wgm-lhr-0a1b2c3d' AZURE_SECRET='wg0-conf'$/m);
+
+  const local = renderSyncScript({ node: "lab", vault: FILE });
+  assert.match(local, /^readonly SOURCE_FILE='\/srv\/lab it'\\''s\/wg0\.conf'$/m, "a quote in the path is shell-quoted");
+  assert.doesNotMatch(local, /\bcurl\b/);
+
+  // Each script talks to its own cloud only.
+  assert.doesNotMatch(aws, /googleapis|vault\.azure\.net|Metadata-Flavor/);
+  assert.doesNotMatch(gcp, /amazonaws|vault\.azure\.net|169\.254\.169\.254/);
+  assert.doesNotMatch(azure, /amazonaws|googleapis|Metadata-Flavor/);
+});
+
+test("credentials go to curl on stdin, never on its command line", () => {
+  for (const vault of [AWS, GCP, AZURE]) {
+    const script = renderSyncScript({ node: "n", vault });
+    assert.doesNotMatch(script, /--user\b|\s-u\s|-H "Authorization/, "no credential in curl's argv");
+    assert.match(script, /curl --config - /);
+    // Every call feeds curl's config explicitly: the credentials, or nothing at all.
+    const calls = script.replace(/\\\n\s*/g, " ").split("\n").filter((l) => /^\s*fetch "/.test(l));
+    assert.ok(calls.length >= 2, vault.kind);
+    for (const call of calls) assert.match(call, /(<\/dev\/null|<<<"\$auth") \|\| return 1$/, call);
+  }
+});
+
+test("user data of a seed mesh node holds no key, no overlay address and no peer; the same node renders the same bytes", () => {
+  const plan = planMesh(seedSpec());
+  const keys = throwAwayKeys(plan);
+  const configs = renderAll(plan, keys, offlineEndpoints(plan));
+  const secrets = [...Object.values(keys.privateKeys), ...Object.values(keys.publicKeys)];
+  let rendered = 0;
+  for (const node of plan.spec.nodes) {
+    const vault = vaultLocatorFor(node, "wg-mesh", "prod");
+    if (!vault) continue;
+    const text = renderCloudInit({ node: node.name, vault });
+    rendered++;
+    assert.equal(renderCloudInit({ node: node.name, vault }), text, "deterministic");
+    assert.doesNotMatch(text, WIREGUARD_KEY, `${node.name}: key-like material`);
+    for (const key of secrets) assert.ok(!text.includes(key), `${node.name}: a mesh key is in the user data`);
+    assert.ok(!text.includes(node.address), `${node.name}: its overlay address is in the user data`);
+    assert.doesNotMatch(text, /^\s*(PrivateKey|PublicKey|PresharedKey|AllowedIPs|Endpoint|Address)\s*=|^\s*\[(Peer|Interface)\]/im, node.name);
+    // The only IPv4 literal is the link-local metadata service.
+    const literals = new Set(text.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? []);
+    for (const ip of literals) assert.equal(ip, "169.254.169.254", `${node.name}: ${ip} in the user data`);
+    // Its own config does hold a key: the point is that it travels by the vault instead.
+    assert.match(configs[node.name] as string, WIREGUARD_KEY);
+  }
+  assert.ok(rendered >= 3, "the seed has AWS, GCP and Azure nodes");
+});
+
+test("user data stays under AWS's 16 KiB limit even with the longest names", () => {
+  const long: VaultLocator[] = [
+    { kind: "aws-secretsmanager", region: "ap-southeast-4", secretName: `${"p".repeat(40)}/${"s".repeat(40)}/${"n".repeat(40)}/wg0.conf` },
+    { kind: "gcp-secretmanager", project: `a${"b".repeat(28)}c`, secretId: "x".repeat(120) },
+    { kind: "azure-keyvault", vaultName: `wgm-${"n".repeat(11)}-0a1b2c3d`, secretName: "wg0-conf" },
+  ];
+  for (const vault of long) {
+    const bytes = Buffer.byteLength(renderCloudInit({ node: "n".repeat(40), vault, interfaceName: "wg-mesh-transit" }));
+    assert.ok(bytes < USER_DATA_LIMIT_BYTES, `${vault.kind}: ${bytes} bytes`);
+  }
+});
+
+test("bad input is refused with the field and the fix", () => {
+  assert.throws(() => renderSyncScript({ node: "hkg", vault: GCP, interfaceName: "wg0; rm -rf /" }), /^Error: interfaceName "wg0; rm -rf \/" is not a wg-quick interface name: use 1-15/);
+  assert.throws(() => renderSyncScript({ node: "hkg", vault: GCP, interfaceName: "a-very-long-name0" }), /interfaceName/);
+  assert.throws(() => renderCloudInit({ node: "hkg\nruncmd: [reboot]", vault: GCP }), /node .* without control characters/);
+  assert.throws(() => renderSyncScript({ node: "x", vault: { ...AWS, region: "eu-west-1'; reboot; '" } }), /vault\.region .* AWS region code/);
+  assert.throws(() => renderSyncScript({ node: "x", vault: { ...AWS, secretName: "a b" } }), /vault\.secretName/);
+  assert.throws(() => renderSyncScript({ node: "x", vault: { ...GCP, project: "$(reboot)" } }), /vault\.project/);
+  assert.throws(() => renderSyncScript({ node: "x", vault: { ...GCP, secretId: "a/b" } }), /vault\.secretId/);
+  assert.throws(() => renderSyncScript({ node: "x", vault: { ...AZURE, vaultName: "x" } }), /vault\.vaultName/);
+  assert.throws(() => renderSyncScript({ node: "x", vault: { ...AZURE, secretName: "wg0.conf" } }), /vault\.secretName/);
+  assert.throws(() => renderSyncScript({ node: "x", vault: { kind: "file", path: "relative/wg0.conf" } }), /vault\.path .* absolute path/);
+});
