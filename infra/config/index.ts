@@ -1,0 +1,183 @@
+/**
+ * `wg-mesh:mesh` in, a validated MeshSpec out, or every problem at once as `path: message`.
+ * Used by the CLI (from the YAML file) and by the stack program (from pulumi.Config).
+ */
+import { LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { MeshConfigError, type ConfigIssue, type MeshSpec } from "../model";
+import { issuesFromZod } from "./issues";
+import { checkPlacement } from "./placement";
+import {
+  checkAddresses,
+  checkAdminCidrs,
+  checkEndpointOutsideOverlay,
+  checkHub,
+  checkKeepalive,
+  checkLinks,
+  checkNodeName,
+  checkOverlay,
+  checkPeerStacks,
+  checkPops,
+  checkRegionName,
+  checkRegions,
+  checkSite,
+  toNodeSpec,
+  type ParsedNode,
+} from "./semantics";
+import { describeValue, meshSchema, nodeSchema, regionSchema, type RawMesh, type RawRegion } from "./schema";
+
+export const CONFIG_KEY = "wg-mesh:mesh";
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Each top-level field on its own, so one bad field does not hide the values of the others. */
+function topLevelFields(raw: Record<string, unknown>): Partial<RawMesh> {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(meshSchema.shape)) {
+    const r = schema.safeParse(raw[key]);
+    if (r.success) out[key] = r.data;
+  }
+  return out as Partial<RawMesh>;
+}
+
+function entries(value: unknown): [string, unknown][] {
+  return isPlainObject(value) ? Object.entries(value) : [];
+}
+
+export function parseMeshConfig(raw: unknown): MeshSpec {
+  if (!isPlainObject(raw)) {
+    throw new MeshConfigError([{ path: CONFIG_KEY, message: `must be a map with overlay, topology, hub, regions and nodes, not ${describeValue(raw)}` }]);
+  }
+  const issues: ConfigIssue[] = [];
+  const whole = meshSchema.safeParse(raw);
+  if (!whole.success) issues.push(...issuesFromZod(whole.error, meshSchema, ""));
+  const top = topLevelFields(raw);
+
+  const overlay = checkOverlay(top.overlay, issues);
+  checkAdminCidrs(top.adminCidrs, issues);
+  checkPeerStacks(top.peerStacks, issues);
+
+  const rawRegions: [string, RawRegion][] = [];
+  for (const [name, value] of entries(raw.regions)) {
+    const nameOk = checkRegionName(name, issues);
+    const r = regionSchema.safeParse(value);
+    if (!r.success) issues.push(...issuesFromZod(r.error, regionSchema, `regions.${name}`));
+    else if (nameOk) rawRegions.push([name, r.data]);
+  }
+  const { regions, prefixes } = checkRegions(rawRegions, overlay, issues);
+
+  const allNames = entries(raw.nodes).map(([name]) => name);
+  const nodes: ParsedNode[] = [];
+  for (const [name, value] of entries(raw.nodes)) {
+    const nameOk = checkNodeName(name, issues);
+    let r = nodeSchema.safeParse(value);
+    if (!r.success) {
+      issues.push(...issuesFromZod(r.error, nodeSchema, `nodes.${name}`));
+      // A typo'd key is reported above; the node's other fields are still worth checking.
+      r = nodeSchema.safeParse(withoutUnknownKeys(value, r.error));
+      if (!r.success) continue;
+    }
+    checkSite(name, r.data.site, issues);
+    const placement = checkPlacement(name, r.data, top.defaults, issues);
+    if (nameOk) nodes.push({ name, raw: r.data, placement });
+  }
+  if (isPlainObject(raw.nodes) && allNames.length === 0) issues.push({ path: "nodes", message: "declare at least the hub" });
+  if (isPlainObject(raw.regions) && rawRegions.length === 0 && entries(raw.regions).length === 0) issues.push({ path: "regions", message: "declare at least one region" });
+
+  // Regions that failed to parse still exist for references, so a bad subnet is reported once, not again per node.
+  const knownRegions = new Set(entries(raw.regions).map(([name]) => name));
+  checkAddresses(nodes, overlay, prefixes, knownRegions, issues);
+  if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, issues);
+  checkPops(nodes, issues);
+  checkKeepalive(top.persistentKeepalive, nodes, issues);
+  checkEndpointOutsideOverlay(nodes, overlay, issues);
+  const links = checkLinks(nodes, allNames, issues);
+
+  if (issues.length > 0 || !whole.success) throw new MeshConfigError(dedupe(issues));
+  const m = whole.data;
+  return {
+    overlay: m.overlay,
+    listenPort: m.listenPort,
+    persistentKeepalive: m.persistentKeepalive,
+    mtu: m.mtu,
+    topology: m.topology,
+    hub: m.hub,
+    keyEpoch: m.keyEpoch,
+    presharedKeys: m.presharedKeys,
+    adminCidrs: m.adminCidrs,
+    peerStacks: m.peerStacks,
+    regions,
+    nodes: nodes.map((n) => toNodeSpec(n, links.get(n.name) ?? [])),
+  };
+}
+
+/** Pulumi writes encrypted values as { secure: <ciphertext> }; only the Pulumi CLI can read them. */
+function holdsSecureValue(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsSecureValue);
+  if (!isPlainObject(value)) return false;
+  const keys = Object.keys(value);
+  return (keys.length === 1 && keys[0] === "secure") || Object.values(value).some(holdsSecureValue);
+}
+
+function withoutUnknownKeys(value: unknown, error: z.ZodError): unknown {
+  const copy: unknown = structuredClone(value);
+  for (const issue of error.issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    let at: unknown = copy;
+    for (const segment of issue.path) at = isPlainObject(at) || Array.isArray(at) ? (at as Record<PropertyKey, unknown>)[segment as string] : undefined;
+    if (isPlainObject(at)) for (const key of issue.keys) delete at[key];
+  }
+  return copy;
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * A Pulumi.<stack>.yaml file's text: YAML errors with their line, then the `wg-mesh:mesh`
+ * value validated. `file` names the file in messages.
+ */
+export function loadStackConfig(text: string, file: string): MeshSpec {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    throw new MeshConfigError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { path: `${file}:${pos.line}:${pos.col}`, message: e.message.split("\n")[0] ?? e.message };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  const config = isPlainObject(data) ? data.config : undefined;
+  if (!isPlainObject(config) || !(CONFIG_KEY in config)) {
+    throw new MeshConfigError([{ path: `${file}: config.${CONFIG_KEY}`, message: `is missing; declare the mesh under config: ${CONFIG_KEY}: (see the README)` }]);
+  }
+  const issues: ConfigIssue[] = [];
+  for (const key of Object.keys(config)) {
+    if (key.startsWith("wg-mesh:") && key !== CONFIG_KEY) issues.push({ path: `config.${key}`, message: `unknown key; wg-mesh reads only ${CONFIG_KEY}` });
+  }
+  const mesh = config[CONFIG_KEY];
+  if (holdsSecureValue(mesh)) {
+    issues.push({ path: CONFIG_KEY, message: "holds a secure: value; the mesh declaration has no secrets (keys are generated), so write it in plain text" });
+  }
+  try {
+    const spec = parseMeshConfig(mesh);
+    if (issues.length > 0) throw new MeshConfigError(issues);
+    return spec;
+  } catch (err) {
+    if (err instanceof MeshConfigError) throw new MeshConfigError([...issues, ...err.issues]);
+    throw err;
+  }
+}
+
+export { isEndpointHost } from "./placement";

@@ -1,0 +1,94 @@
+/**
+ * Each cloud's placement block: present for the node's own cloud, absent for the others,
+ * with values in the shape that cloud's API accepts, and mesh-wide defaults filled in.
+ */
+import { parseIPv4 } from "../cidr";
+import type { AwsPlacement, AzurePlacement, Cloud, ConfigIssue, ExternalPlacement, GcpPlacement } from "../model";
+import type { RawMesh, RawNode } from "./schema";
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
+const GCP_ZONE = /^([a-z]+-[a-z]+\d+)-[a-z]$/;
+const GCP_REGION = /^[a-z]+-[a-z]+\d+$/;
+const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const AZURE_LOCATION = /^[a-z][a-z0-9]+$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+const BLOCKS = ["aws", "gcp", "azure", "external"] as const;
+
+export interface Placement {
+  aws?: AwsPlacement;
+  gcp?: GcpPlacement;
+  azure?: AzurePlacement;
+  external?: ExternalPlacement;
+}
+
+/** True when the value is a usable Endpoint host: an IPv4 address or a DNS name, without a port. */
+export function isEndpointHost(host: string): boolean {
+  return parseIPv4(host) !== undefined || HOSTNAME.test(host);
+}
+
+export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["defaults"], issues: ConfigIssue[]): Placement {
+  const at = `nodes.${name}`;
+  for (const block of BLOCKS) {
+    if (block !== node.cloud && node[block] !== undefined) {
+      issues.push({ path: `${at}.${block}`, message: `the node's cloud is ${node.cloud}; remove the ${block} block or set cloud: ${block}` });
+    }
+  }
+  const missing = (cloud: Cloud, example: string): Placement => {
+    issues.push({ path: `${at}.${cloud}`, message: `is required for cloud ${cloud}: add ${cloud}: { ${example} }` });
+    return {};
+  };
+  switch (node.cloud) {
+    case "aws": {
+      const p = node.aws;
+      if (!p) return missing("aws", "region: eu-west-1");
+      if (!AWS_REGION.test(p.region)) issues.push({ path: `${at}.aws.region`, message: `${p.region} is not an AWS region code; write it like eu-west-1` });
+      const instanceType = p.instanceType ?? defaults?.aws?.instanceType;
+      return { aws: { ...p, ...(instanceType ? { instanceType } : {}) } };
+    }
+    case "gcp": {
+      const p = node.gcp;
+      if (!p) return missing("gcp", "project: my-project, zone: asia-east2-a");
+      const project = p.project ?? defaults?.gcp?.project;
+      if (!project) issues.push({ path: `${at}.gcp.project`, message: "is required: the GCP project id; set it here or once in defaults.gcp.project" });
+      else if (!GCP_PROJECT.test(project)) {
+        issues.push({ path: p.project ? `${at}.gcp.project` : "defaults.gcp.project", message: `${project} is not a GCP project id (6-30 of a-z, 0-9 and -, starting with a letter)` });
+      }
+      const zoneRegion = GCP_ZONE.exec(p.zone)?.[1];
+      if (!zoneRegion) issues.push({ path: `${at}.gcp.zone`, message: `${p.zone} is not a GCP zone; write it like asia-east2-a` });
+      if (p.region !== undefined && !GCP_REGION.test(p.region)) {
+        issues.push({ path: `${at}.gcp.region`, message: `${p.region} is not a GCP region; write it like asia-east2, or leave it out to take it from zone` });
+      } else if (p.region !== undefined && zoneRegion && p.region !== zoneRegion) {
+        issues.push({ path: `${at}.gcp.region`, message: `${p.region} does not match zone ${p.zone} (region ${zoneRegion}); leave region out to take it from zone` });
+      }
+      const fill = { machineType: p.machineType ?? defaults?.gcp?.machineType, image: p.image ?? defaults?.gcp?.image, network: p.network ?? defaults?.gcp?.network };
+      const optional = Object.fromEntries(Object.entries(fill).filter(([, v]) => v !== undefined)) as Partial<GcpPlacement>;
+      return { gcp: { ...p, ...optional, project: project ?? "", region: p.region ?? zoneRegion ?? "", zone: p.zone } };
+    }
+    case "azure": {
+      const p = node.azure;
+      if (!p) return missing("azure", "location: uksouth");
+      if (!AZURE_LOCATION.test(p.location)) {
+        const suggestion = p.location.toLowerCase().replace(/[^a-z0-9]/g, "");
+        issues.push({ path: `${at}.azure.location`, message: `${p.location} is not an Azure location name; write it like ${suggestion || "uksouth"} (lower case, no spaces)` });
+      }
+      const vmSize = p.vmSize ?? defaults?.azure?.vmSize;
+      const image = p.image ?? defaults?.azure?.image;
+      if (image !== undefined && image.split(":").length !== 4) {
+        issues.push({ path: p.image ? `${at}.azure.image` : "defaults.azure.image", message: `${image} is not an image URN; write publisher:offer:sku:version, e.g. Canonical:ubuntu-24_04-lts:server:latest` });
+      }
+      return { azure: { ...p, ...(vmSize ? { vmSize } : {}), ...(image ? { image } : {}) } };
+    }
+    case "external": {
+      const endpoint = node.external?.endpoint;
+      if (endpoint !== undefined && !isEndpointHost(endpoint)) {
+        const hostOnly = /^(.+):(\d+)$/.exec(endpoint)?.[1];
+        issues.push({
+          path: `${at}.external.endpoint`,
+          message: hostOnly && isEndpointHost(hostOnly) ? `give the host only (${hostOnly}); peers dial it at listenPort` : `${endpoint} is not a host name or IPv4 address`,
+        });
+      }
+      return { external: endpoint ? { endpoint } : {} };
+    }
+  }
+}

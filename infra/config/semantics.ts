@@ -1,0 +1,219 @@
+/**
+ * What the values mean together: addresses inside the overlay and their region, no
+ * duplicates or overlaps, references to regions and nodes that exist, one hub, links that
+ * can be made. Works on whatever parsed, so one bad entry does not hide the rest.
+ */
+import { containsIp, containsPrefix, formatIPv4, formatPrefix, networkOf, overlaps, parseCidr, parseIPv4, sizeOf, type Prefix } from "../cidr";
+import type { ConfigIssue, ExtraLinkSpec, NodeSpec, RegionSpec } from "../model";
+import type { Placement } from "./placement";
+import type { RawNode, RawRegion } from "./schema";
+
+const NODE_NAME = /^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$/;
+const REGION_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const SITE_CODE = /^[a-z][a-z0-9-]{1,15}$/;
+const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
+
+export function checkNodeName(name: string, issues: ConfigIssue[]): boolean {
+  if (NODE_NAME.test(name)) return true;
+  issues.push({ path: `nodes.${name}`, message: "a node name is 1-24 of a-z, 0-9 and -, starting with a letter (it names cloud resources); rename it" });
+  return false;
+}
+
+export function checkRegionName(name: string, issues: ConfigIssue[]): boolean {
+  if (REGION_NAME.test(name)) return true;
+  issues.push({ path: `regions.${name}`, message: "a region name is 1-40 of a-z, 0-9 and -, starting with a letter; rename it" });
+  return false;
+}
+
+/** A strict prefix, or an issue saying how to write one. */
+export function checkPrefix(text: string, path: string, what: string, issues: ConfigIssue[]): Prefix | undefined {
+  const c = parseCidr(text);
+  if (!c) {
+    const bare = parseIPv4(text) !== undefined;
+    issues.push({ path, message: bare ? `${text} has no prefix length; write ${what} as a CIDR such as ${text}/24` : `${text} is not an IPv4 CIDR; write ${what} like 10.50.0.0/16` });
+    return undefined;
+  }
+  if (c.hostBitsSet) {
+    issues.push({ path, message: `${text} has host bits set; the network is ${formatPrefix({ base: networkOf(c.ip, c.len), len: c.len })}` });
+    return undefined;
+  }
+  return { base: c.ip, len: c.len };
+}
+
+export function checkOverlay(text: string | undefined, issues: ConfigIssue[]): Prefix | undefined {
+  if (text === undefined) return undefined;
+  const p = checkPrefix(text, "overlay", "the overlay", issues);
+  if (p && p.len > 30) issues.push({ path: "overlay", message: `${text} holds too few addresses for a mesh; use /30 or shorter, such as /16` });
+  return p;
+}
+
+export function checkRegions(raw: [string, RawRegion][], overlay: Prefix | undefined, issues: ConfigIssue[]): { regions: RegionSpec[]; prefixes: Map<string, Prefix> } {
+  const regions: RegionSpec[] = [];
+  const prefixes = new Map<string, Prefix>();
+  for (const [name, r] of raw) {
+    const path = `regions.${name}.subnet`;
+    const p = checkPrefix(r.subnet, path, "a region subnet", issues);
+    regions.push({ name, subnet: r.subnet, area: r.area ?? name });
+    if (!p) continue;
+    if (overlay && !containsPrefix(overlay, p)) {
+      issues.push({ path, message: `${r.subnet} is outside the overlay ${formatPrefix(overlay)}; pick a subnet inside it or widen overlay` });
+      continue;
+    }
+    for (const [other, q] of prefixes) {
+      if (overlaps(p, q)) issues.push({ path, message: `${r.subnet} overlaps regions.${other}.subnet (${formatPrefix(q)}); region subnets must not overlap` });
+    }
+    prefixes.set(name, p);
+  }
+  return { regions, prefixes };
+}
+
+export interface ParsedNode {
+  name: string;
+  raw: RawNode;
+  placement: Placement;
+}
+
+export function checkAddresses(nodes: ParsedNode[], overlay: Prefix | undefined, regionPrefixes: Map<string, Prefix>, knownRegions: Set<string>, issues: ConfigIssue[]): void {
+  const owner = new Map<number, string>();
+  for (const { name, raw } of nodes) {
+    const at = `nodes.${name}`;
+    if (!knownRegions.has(raw.region)) {
+      issues.push({ path: `${at}.region`, message: `unknown region ${raw.region}; regions: ${[...knownRegions].join(", ") || "(none declared)"}` });
+    }
+    const ip = parseIPv4(raw.address);
+    if (ip === undefined) {
+      const withPrefix = parseCidr(raw.address);
+      issues.push({
+        path: `${at}.address`,
+        message: withPrefix ? `write the address without a prefix length (${formatIPv4(withPrefix.ip)}); it takes its region's` : `${raw.address} is not an IPv4 address; write it like 10.50.5.1`,
+      });
+      continue;
+    }
+    const region = regionPrefixes.get(raw.region);
+    if (overlay && !containsIp(overlay, ip)) {
+      issues.push({ path: `${at}.address`, message: `${raw.address} is outside the overlay ${formatPrefix(overlay)}` });
+    } else if (region && !containsIp(region, ip)) {
+      issues.push({ path: `${at}.address`, message: `${raw.address} is outside region ${raw.region} (${formatPrefix(region)})` });
+    } else if (region && region.len <= 30 && (ip === region.base || ip === region.base + sizeOf(region) - 1)) {
+      const which = ip === region.base ? "network" : "broadcast";
+      issues.push({ path: `${at}.address`, message: `${raw.address} is the ${which} address of region ${raw.region} (${formatPrefix(region)}); pick a host address` });
+    }
+    const first = owner.get(ip);
+    if (first !== undefined) issues.push({ path: `${at}.address`, message: `${raw.address} is also nodes.${first}.address; give each node its own address` });
+    else owner.set(ip, name);
+  }
+}
+
+export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames: string[], issues: ConfigIssue[]): void {
+  if (hub === undefined) return;
+  if (!allNames.includes(hub)) {
+    issues.push({ path: "hub", message: `no node named ${hub}; name the node whose role is hub (nodes: ${allNames.join(", ") || "none"})` });
+    return;
+  }
+  const hubNode = nodes.find((n) => n.name === hub);
+  if (hubNode && hubNode.raw.role !== "hub") {
+    issues.push({ path: "hub", message: `${hub} has role ${hubNode.raw.role}; set nodes.${hub}.role: hub or name the hub node here` });
+    return;
+  }
+  if (hubNode?.raw.cloud === "external" && !hubNode.raw.external?.endpoint) {
+    issues.push({ path: `nodes.${hub}.external.endpoint`, message: "the hub must be reachable: give it a public endpoint" });
+  }
+  for (const n of nodes) {
+    if (n.raw.role === "hub" && n.name !== hub) issues.push({ path: `nodes.${n.name}.role`, message: `the mesh has one hub, ${hub}; make ${n.name} a pop or backend, or make it the hub` });
+  }
+}
+
+export function checkPops(nodes: ParsedNode[], issues: ConfigIssue[]): void {
+  for (const n of nodes) {
+    if (n.raw.role === "pop" && n.raw.cloud === "external" && !n.raw.external?.endpoint) {
+      issues.push({ path: `nodes.${n.name}.external.endpoint`, message: "a pop is dialled by its backends, so it needs a public endpoint; add one or make the node a backend" });
+    }
+  }
+}
+
+export function checkKeepalive(keepalive: number | undefined, nodes: ParsedNode[], issues: ConfigIssue[]): void {
+  if (keepalive !== 0) return;
+  const natted = nodes.filter((n) => n.raw.cloud === "external" && !n.raw.external?.endpoint).map((n) => n.name);
+  if (natted.length > 0) {
+    issues.push({ path: "persistentKeepalive", message: `0 turns keepalives off, but ${natted.join(", ")} sit behind NAT and need them to stay reachable; set 25` });
+  }
+}
+
+export function checkLinks(nodes: ParsedNode[], allNames: string[], issues: ConfigIssue[]): Map<string, ExtraLinkSpec[]> {
+  const out = new Map<string, ExtraLinkSpec[]>();
+  const declared = new Map<string, { path: string; weight: number | undefined }>();
+  for (const { name, raw } of nodes) {
+    const links: ExtraLinkSpec[] = [];
+    (raw.links ?? []).forEach((entry, i) => {
+      const link: ExtraLinkSpec = typeof entry === "string" ? { peer: entry } : { peer: entry.peer, ...(entry.weight !== undefined ? { weight: entry.weight } : {}) };
+      const path = `nodes.${name}.links[${i}]`;
+      if (!allNames.includes(link.peer)) {
+        issues.push({ path, message: `unknown node ${link.peer}; nodes: ${allNames.join(", ")}` });
+        return;
+      }
+      if (link.peer === name) {
+        issues.push({ path, message: "a node cannot link to itself; remove it" });
+        return;
+      }
+      const key = name < link.peer ? `${name}--${link.peer}` : `${link.peer}--${name}`;
+      const before = declared.get(key);
+      if (before && before.weight !== link.weight) {
+        issues.push({ path, message: `the link ${name} -- ${link.peer} is also declared at ${before.path} with another weight; declare it once` });
+        return;
+      }
+      if (before && before.path.startsWith(`nodes.${name}.`)) {
+        issues.push({ path, message: `${link.peer} is listed twice; remove one` });
+        return;
+      }
+      declared.set(key, { path, weight: link.weight });
+      links.push(link);
+    });
+    out.set(name, links);
+  }
+  return out;
+}
+
+export function checkAdminCidrs(cidrs: string[] | undefined, issues: ConfigIssue[]): void {
+  (cidrs ?? []).forEach((text, i) => {
+    const p = checkPrefix(text, `adminCidrs[${i}]`, "an admin CIDR", issues);
+    if (p && p.len === 0) issues.push({ path: `adminCidrs[${i}]`, message: "0.0.0.0/0 opens SSH to the whole internet; list your office or VPN ranges, or leave adminCidrs empty for no SSH" });
+  });
+}
+
+export function checkPeerStacks(stacks: string[] | undefined, issues: ConfigIssue[]): void {
+  const seen = new Set<string>();
+  (stacks ?? []).forEach((s, i) => {
+    if (!STACK_NAME.test(s)) issues.push({ path: `peerStacks[${i}]`, message: `${s} is not a stack name; write org/project/stack, e.g. acme/wg-mesh/prod-apac` });
+    else if (seen.has(s)) issues.push({ path: `peerStacks[${i}]`, message: `${s} is listed twice; remove one` });
+    seen.add(s);
+  });
+}
+
+export function checkSite(name: string, site: string, issues: ConfigIssue[]): void {
+  if (!SITE_CODE.test(site)) issues.push({ path: `nodes.${name}.site`, message: `${site} is not a location code; write 2-16 of a-z, 0-9 and -, such as hkg` });
+}
+
+export function checkEndpointOutsideOverlay(nodes: ParsedNode[], overlay: Prefix | undefined, issues: ConfigIssue[]): void {
+  if (!overlay) return;
+  for (const n of nodes) {
+    const ip = n.placement.external?.endpoint ? parseIPv4(n.placement.external.endpoint) : undefined;
+    if (ip !== undefined && containsIp(overlay, ip)) {
+      issues.push({ path: `nodes.${n.name}.external.endpoint`, message: `${n.placement.external?.endpoint} is inside the overlay ${formatPrefix(overlay)}; the tunnel would route its own packets into itself: give the node's public address` });
+    }
+  }
+}
+
+export function toNodeSpec(n: ParsedNode, links: ExtraLinkSpec[]): NodeSpec {
+  const { raw } = n;
+  return {
+    name: n.name,
+    role: raw.role,
+    region: raw.region,
+    site: raw.site,
+    address: raw.address,
+    cloud: raw.cloud,
+    ...n.placement,
+    ...(raw.underlayMtu !== undefined ? { underlayMtu: raw.underlayMtu } : {}),
+    links,
+  };
+}
