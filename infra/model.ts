@@ -103,7 +103,11 @@ export interface ConfigIssue {
 
 /** Thrown by validation and planning with every issue found; the CLI prints them one per line. */
 export class MeshConfigError extends Error {
-  constructor(public readonly issues: ConfigIssue[]) {
+  /** `source`: where the config came from (a file name), for the summary line. */
+  constructor(
+    public readonly issues: ConfigIssue[],
+    public readonly source?: string,
+  ) {
     super(issues.map((i) => `${i.path}: ${i.message}`).join("\n"));
     this.name = "MeshConfigError";
   }

@@ -1,0 +1,35 @@
+/** How the CLI fails: one line per problem on stderr, a non-zero exit, no stack trace. */
+import { MeshConfigError } from "../infra/model";
+
+/** A problem the user can fix; its message is the whole story. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+export function reportFailure(err: unknown): number {
+  if (err instanceof MeshConfigError) {
+    for (const issue of err.issues) process.stderr.write(`${issue.path}: ${issue.message}\n`);
+    const n = err.issues.length;
+    process.stderr.write(`${n} problem${n === 1 ? "" : "s"}${err.source ? ` in ${err.source}` : ""}; nothing was written\n`);
+    return 2;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`wgmesh: ${message}\n`);
+  if (process.env.WGMESH_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+/** Wraps a command action so every failure ends the same way. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      process.exitCode = typeof code === "number" ? code : 0;
+    } catch (err) {
+      process.exitCode = reportFailure(err);
+    }
+  };
+}

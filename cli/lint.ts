@@ -1,0 +1,21 @@
+/** `wgmesh lint DIR`: judge wg-quick files someone wrote, one line per problem. */
+import type { Command } from "commander";
+import { lintConfigs, lintToJson } from "../infra/simulate";
+import { readConfigDir } from "./configdir";
+import { action } from "./errors";
+
+export function registerLintCommand(program: Command): void {
+  program
+    .command("lint")
+    .description("simulate existing wg-quick files (DIR/<node>.conf or DIR/<node>/wg0.conf) and explain every unreachable pair")
+    .argument("<dir>", "folder of wg-quick files; each node is named by its file or folder")
+    .option("--json", "print one JSON document instead of text")
+    .action(
+      action((dir: string, opts: { json?: boolean }) => {
+        const report = lintConfigs(readConfigDir(dir));
+        if (opts.json) process.stdout.write(`${JSON.stringify(lintToJson(report), null, 2)}\n`);
+        else process.stdout.write(`${[...report.problems, report.summary].join("\n")}\n`);
+        return report.ok ? 0 : 1;
+      }),
+    );
+}

@@ -1,0 +1,29 @@
+/** The `wgmesh` command: a thin shell around the engine in infra/. */
+import { Command } from "commander";
+import { registerLabCommand } from "./lab/command";
+import { registerLintCommand } from "./lint";
+import { registerPlanCommand } from "./plan";
+import { registerRenderCommand } from "./render";
+import { registerSynthCommand } from "./synth";
+
+export function buildProgram(): Command {
+  const program = new Command("wgmesh")
+    .description("plan, render, lint and lab-test a WireGuard mesh declared in Pulumi.<stack>.yaml")
+    .showHelpAfterError("(run wgmesh --help for usage)")
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerPlanCommand(program);
+  registerRenderCommand(program);
+  registerLintCommand(program);
+  registerLabCommand(program);
+  registerSynthCommand(program);
+  return program;
+}
+
+if (require.main === module || process.argv[1]?.endsWith("bin.js")) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(`wgmesh: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    });
+}

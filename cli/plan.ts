@@ -1,0 +1,100 @@
+/** `wgmesh plan`: validate, plan, render with throw-away keys, simulate, and show it all. */
+import type { Command } from "commander";
+import type { MeshPlan } from "../infra/model";
+import { offlineEndpoints, renderAll, throwAwayKeys } from "../infra/render/mesh";
+import { simulate, type SimulationReport } from "../infra/simulate";
+import { parseWgQuick } from "../infra/wgquick";
+import { action } from "./errors";
+import { loadStack } from "./stack";
+
+export function simulatePlan(plan: MeshPlan): SimulationReport {
+  const texts = renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan));
+  const configs = Object.fromEntries(Object.entries(texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
+  return simulate(configs);
+}
+
+export function reachableLine(report: { reachable: number; total: number }): string {
+  return `${report.reachable} of ${report.total} ordered pairs reachable`;
+}
+
+export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
+  return {
+    stack,
+    topology: plan.spec.topology,
+    mtu: plan.mtu,
+    mtuReason: plan.mtuReason,
+    links: plan.links,
+    skippedLinks: plan.skippedLinks,
+    nodes: plan.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      cloud: n.cloud,
+      region: n.region,
+      area: n.area,
+      address: n.interfaceAddress,
+      forwarding: n.forwarding,
+      peers: n.peers.map((p) => ({ name: p.name, allowedIps: p.allowedIps, endpoint: p.dialsPeer })),
+    })),
+    pairs: report.pairs.map((p) => ({
+      from: p.from,
+      to: p.to,
+      reachable: p.reachable,
+      path: p.path,
+      returnPath: p.returnPath,
+      ...(p.failure ? { failure: p.failure } : {}),
+    })),
+    reachable: report.reachable,
+    total: report.total,
+  };
+}
+
+export function formatPlan(stack: string, plan: MeshPlan, report: SimulationReport): string {
+  const out: string[] = [];
+  out.push(`Stack ${stack}: ${plan.nodes.length} nodes, topology ${plan.spec.topology}, ${plan.links.length} links, MTU ${plan.mtu} (${plan.mtuReason})`);
+  out.push("", "Nodes");
+  const w = Math.max(...plan.nodes.map((n) => n.name.length));
+  for (const n of plan.nodes) {
+    const where = placement(plan, n.name);
+    out.push(`  ${n.name.padEnd(w)}  ${n.role.padEnd(7)}  ${`${n.cloud} ${where}`.padEnd(26)}  ${n.interfaceAddress.padEnd(18)}  ${n.forwarding ? "forwards" : ""}`.trimEnd());
+  }
+  out.push("", "Peers");
+  for (const n of plan.nodes) {
+    out.push(`  ${n.name}`);
+    for (const p of n.peers) {
+      out.push(`    ${p.name.padEnd(w)}  AllowedIPs = ${p.allowedIps.join(", ")}${p.dialsPeer ? "" : "   (no Endpoint: it dials in)"}`);
+    }
+  }
+  if (plan.skippedLinks.length > 0) {
+    out.push("", "Links not made");
+    for (const s of plan.skippedLinks) out.push(`  ${s.a} -- ${s.b}: ${s.reason}`);
+  }
+  out.push("", "Paths");
+  for (const p of report.pairs) {
+    if (p.reachable) out.push(`  ${p.from} -> ${p.to}: ${p.path.join(" -> ")}${p.path.length === 2 ? " (direct)" : ""}`);
+    else out.push(`  ${p.from} -> ${p.to}: UNREACHABLE: ${p.failure ? `${p.failure.direction === "reply" ? "reply " : ""}dropped at ${p.failure.at}: ${p.failure.reason}` : "?"}`);
+  }
+  out.push("", reachableLine(report));
+  return out.join("\n");
+}
+
+function placement(plan: MeshPlan, name: string): string {
+  const s = plan.spec.nodes.find((n) => n.name === name);
+  return s?.aws?.region ?? s?.gcp?.zone ?? s?.azure?.location ?? s?.external?.endpoint ?? "behind NAT";
+}
+
+export function registerPlanCommand(program: Command): void {
+  program
+    .command("plan")
+    .description("validate Pulumi.<stack>.yaml, plan the mesh and prove every ordered pair reachable in the simulator")
+    .requiredOption("--stack <name>", "stack whose Pulumi.<name>.yaml to plan")
+    .option("--json", "print one JSON document instead of text")
+    .action(
+      action((opts: { stack: string; json?: boolean }) => {
+        const { plan } = loadStack(opts.stack);
+        const report = simulatePlan(plan);
+        if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(opts.stack, plan, report), null, 2)}\n`);
+        else process.stdout.write(`${formatPlan(opts.stack, plan, report)}\n`);
+        return report.reachable === report.total ? 0 : 1;
+      }),
+    );
+}
