@@ -1,17 +1,12 @@
 /** `wgmesh plan`: validate, plan, render with throw-away keys, simulate, and show it all. */
 import type { Command } from "commander";
 import type { MeshPlan } from "../infra/model";
-import { offlineEndpoints, renderAll, throwAwayKeys } from "../infra/render/mesh";
-import { simulate, type SimulationReport } from "../infra/simulate";
-import { parseWgQuick } from "../infra/wgquick";
+import type { SimulationReport } from "../infra/simulate";
+import { simulatePlan } from "../infra/simulate/plan";
 import { action } from "./errors";
 import { loadStack } from "./stack";
 
-export function simulatePlan(plan: MeshPlan): SimulationReport {
-  const texts = renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan));
-  const configs = Object.fromEntries(Object.entries(texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
-  return simulate(configs);
-}
+export { simulatePlan };
 
 export function reachableLine(report: { reachable: number; total: number }): string {
   return `${report.reachable} of ${report.total} ordered pairs reachable`;

@@ -54,3 +54,13 @@ export function vaultLocatorFor(
       return undefined;
   }
 }
+
+/**
+ * The GCP service account a node reads its secret with: 6-30 of [a-z0-9-], starting with a
+ * letter, unique per project, so a short stable hash of project, stack and node follows the name.
+ */
+export function gcpServiceAccountId(n: VaultNaming): string {
+  const hash = createHash("sha256").update(`${n.project}/${n.stack}/${n.node}`).digest("hex").slice(0, 6);
+  const stem = n.node.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 19) || "node";
+  return `wgm-${stem}-${hash}`.replace(/--+/g, "-");
+}

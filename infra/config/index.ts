@@ -89,11 +89,12 @@ export function parseMeshConfig(raw: unknown): MeshSpec {
   // Regions that failed to parse still exist for references, so a bad subnet is reported once, not again per node.
   const knownRegions = new Set(entries(raw.regions).map(([name]) => name));
   checkAddresses(nodes, overlay, prefixes, knownRegions, issues);
-  if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, issues);
+  const importsNodes = (top.peerStacks ?? []).length > 0;
+  if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, importsNodes, issues);
   checkPops(nodes, issues);
   checkKeepalive(top.persistentKeepalive, nodes, issues);
   checkEndpointOutsideOverlay(nodes, overlay, issues);
-  const links = checkLinks(nodes, allNames, issues);
+  const links = checkLinks(nodes, allNames, importsNodes, issues);
 
   if (issues.length > 0 || !whole.success) throw new MeshConfigError(dedupe(issues));
   const m = whole.data;

@@ -104,9 +104,11 @@ export function checkAddresses(nodes: ParsedNode[], overlay: Prefix | undefined,
   }
 }
 
-export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames: string[], issues: ConfigIssue[]): void {
+/** `importsNodes`: peer stacks may hold the hub; mergePeerMeshes checks it once they are read. */
+export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames: string[], importsNodes: boolean, issues: ConfigIssue[]): void {
   if (hub === undefined) return;
   if (!allNames.includes(hub)) {
+    if (importsNodes) return;
     issues.push({ path: "hub", message: `no node named ${hub}; name the node whose role is hub (nodes: ${allNames.join(", ") || "none"})` });
     return;
   }
@@ -139,7 +141,8 @@ export function checkKeepalive(keepalive: number | undefined, nodes: ParsedNode[
   }
 }
 
-export function checkLinks(nodes: ParsedNode[], allNames: string[], issues: ConfigIssue[]): Map<string, ExtraLinkSpec[]> {
+/** `importsNodes`: a link may name a node of a peer stack; mergePeerMeshes checks it once they are read. */
+export function checkLinks(nodes: ParsedNode[], allNames: string[], importsNodes: boolean, issues: ConfigIssue[]): Map<string, ExtraLinkSpec[]> {
   const out = new Map<string, ExtraLinkSpec[]>();
   const declared = new Map<string, { path: string; weight: number | undefined }>();
   for (const { name, raw } of nodes) {
@@ -148,7 +151,8 @@ export function checkLinks(nodes: ParsedNode[], allNames: string[], issues: Conf
       const link: ExtraLinkSpec = typeof entry === "string" ? { peer: entry } : { peer: entry.peer, ...(entry.weight !== undefined ? { weight: entry.weight } : {}) };
       const path = `nodes.${name}.links[${i}]`;
       if (!allNames.includes(link.peer)) {
-        issues.push({ path, message: `unknown node ${link.peer}; nodes: ${allNames.join(", ")}` });
+        if (importsNodes) links.push(link);
+        else issues.push({ path, message: `unknown node ${link.peer}; nodes: ${allNames.join(", ")}` });
         return;
       }
       if (link.peer === name) {

@@ -33,7 +33,15 @@ export function planMesh(spec: MeshSpec): MeshPlan {
     facts.set(node.name, { spec: node, area: region.area, hasPublicEndpoint: !natted });
   }
   const hubFacts = facts.get(spec.hub);
-  if (hubFacts && !hubFacts.hasPublicEndpoint) {
+  if (!hubFacts) {
+    throw new MeshConfigError([{ path: "hub", message: `${spec.hub} is not a node of this mesh${spec.peerStacks.length > 0 ? "; it is expected from peerStacks, which only the stack program reads (pulumi preview)" : ""}` }]);
+  }
+  for (const node of spec.nodes) {
+    node.links.forEach((link, i) => {
+      if (!facts.has(link.peer)) issues.push({ path: `nodes.${node.name}.links[${i}]`, message: `unknown node ${link.peer}` });
+    });
+  }
+  if (!hubFacts.hasPublicEndpoint) {
     issues.push({ path: `nodes.${spec.hub}.external.endpoint`, message: "the hub must be reachable: give it a public endpoint" });
   }
 

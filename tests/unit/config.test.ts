@@ -197,6 +197,18 @@ test("external nodes: endpoints are hosts, POPs and the hub need one, NAT needs 
   refused({ ...natted, persistentKeepalive: 0 }, "persistentKeepalive", /nrt sit behind NAT/);
 });
 
+test("with peerStacks, the hub and link peers may live in another stack (checked once the peers are read)", () => {
+  const raw = edit((r) => {
+    r.peerStacks = ["acme/wg-mesh/eu"];
+    delete r.nodes.ireland;
+    r.nodes.nrt = { ...r.nodes.nrt, links: ["lhr"] };
+  });
+  const spec = parseMeshConfig(raw);
+  assert.equal(spec.hub, "ireland");
+  assert.deepEqual(spec.nodes.find((n) => n.name === "nrt")?.links, [{ peer: "lhr" }]);
+  refused(edit((r) => delete r.nodes.ireland), "hub", /no node named ireland/);
+});
+
 test("admin CIDRs may not open SSH to the world; peer stacks are stack names", () => {
   refused(edit((r) => (r.adminCidrs = ["0.0.0.0/0"])), "adminCidrs[0]", /opens SSH to the whole internet/);
   refused(edit((r) => (r.peerStacks = ["acme/wg-mesh/prod apac"])), "peerStacks[0]", /is not a stack name/);
