@@ -2,7 +2,8 @@
  * The contract between a role component (Hub, Pop, Backend) and the per-cloud host
  * that builds its VM, static IP, firewall, vault secret and identity.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
 import type { AwsPlacement, AzurePlacement, GcpPlacement, Role } from "../../infra/model";
 import type { VaultLocator } from "../../infra/vault";
 
@@ -20,29 +21,44 @@ export interface HostArgs {
   config: pulumi.Input<string>;
   /**
    * Sources admitted to the WireGuard UDP port: ["0.0.0.0/0"] when a peer has no static
-   * public IP (it dials from wherever its NAT puts it), otherwise each peer's public IP as /32.
+   * public IP (it dials from wherever its NAT puts it), otherwise each peer's public IP as /32;
+   * empty when the node has no peer.
    */
   wireguardSources: pulumi.Input<string[]>;
-  /** cloud-init for the VM, given where its vault secret is; it carries no secret. */
-  userData: (vault: VaultLocator) => string;
+  /**
+   * cloud-init for the VM. It names the vault and carries no secret, and it must not change
+   * when the mesh does: a host passes it only to inputs that update in place or not at all.
+   */
+  userData: string;
   tags: Record<string, string>;
 }
 
+export type AwsVault = Extract<VaultLocator, { kind: "aws-secretsmanager" }>;
+export type GcpVault = Extract<VaultLocator, { kind: "gcp-secretmanager" }>;
+export type AzureVault = Extract<VaultLocator, { kind: "azure-keyvault" }>;
+
 export interface AwsHostArgs extends HostArgs {
   placement: AwsPlacement;
+  vault: AwsVault;
+  /** The stack's provider for placement.region, shared by every node there. */
+  provider: aws.Provider;
 }
 export interface GcpHostArgs extends HostArgs {
   placement: GcpPlacement;
+  vault: GcpVault;
 }
 export interface AzureHostArgs extends HostArgs {
   placement: AzurePlacement;
+  vault: AzureVault;
+  /** A private range for the VNet made when placement.subnetId is absent; clear of the overlay. */
+  underlayCidr: string;
 }
 
 /** What every host exposes to its role component. */
 export interface HostOutputs {
   publicIp: pulumi.Output<string>;
-  /** ARN, Secret Manager resource name or Key Vault secret id. */
+  /** ARN, Secret Manager resource id or Key Vault secret id. */
   vaultSecretRef: pulumi.Output<string>;
-  /** Login user for the SSH hint. */
-  sshUser: string;
+  /** A command that logs in, using the cloud's own way of handing over a key. */
+  sshHint: pulumi.Output<string>;
 }

@@ -1,0 +1,143 @@
+/**
+ * A node on EC2: Elastic IP, security group, instance, and the Secrets Manager secret its
+ * wg0.conf lives in, readable by this instance's role and nothing else.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { MeshRunError } from "../errors";
+import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "./defaults";
+import { sshHint } from "./ssh";
+import type { AwsHostArgs, HostOutputs } from "./types";
+
+const EC2_TRUST = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+});
+
+export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
+  readonly publicIp: pulumi.Output<string>;
+  readonly vaultSecretRef: pulumi.Output<string>;
+  readonly sshHint: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
+
+  constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("wg-mesh:aws:Host", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const tags = { ...args.tags, Name: `wg-mesh ${args.nodeName}` };
+    const place = args.placement;
+
+    // The address exists before, and apart from, the instance: peers' firewalls and configs
+    // need it, and the instance must not wait on peers.
+    const eip = new aws.ec2.Eip(`${name}-ip`, { domain: "vpc", tags }, child);
+
+    // The name is fixed (cloud-init names it), so a replacement must go first, and without a
+    // recovery window: the secret holds nothing that the stack cannot write again.
+    const secret = new aws.secretsmanager.Secret(
+      `${name}-wg0`,
+      { name: args.vault.secretName, description: `wg0.conf of wg-mesh node ${args.nodeName}`, recoveryWindowInDays: 0, tags },
+      { ...child, deleteBeforeReplace: true },
+    );
+    new aws.secretsmanager.SecretVersion(`${name}-wg0`, { secretId: secret.id, secretString: args.config }, child);
+
+    const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: EC2_TRUST, description: `wg-mesh node ${args.nodeName}: reads its wg0.conf`, tags }, child);
+    new aws.iam.RolePolicy(
+      `${name}-read-wg0`,
+      {
+        role: role.id,
+        policy: secret.arn.apply((arn) =>
+          JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn }] }),
+        ),
+      },
+      child,
+    );
+    const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, child);
+
+    const network = this.network(args, child);
+    const sources = pulumi.output(args.wireguardSources);
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        description: `wg-mesh node ${args.nodeName}: WireGuard from its peers, SSH from admins`,
+        vpcId: network.vpcId,
+        ingress: sources.apply((cidrs) => [
+          ...(cidrs.length > 0 ? [{ description: "WireGuard", protocol: "udp", fromPort: args.listenPort, toPort: args.listenPort, cidrBlocks: cidrs }] : []),
+          ...(args.adminCidrs.length > 0 ? [{ description: "SSH", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: args.adminCidrs }] : []),
+        ]),
+        // The provider drops AWS's default allow-all egress; the node needs it for apt, the vault and its peers.
+        egress: [{ description: "all", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+        tags,
+      },
+      child,
+    );
+
+    const instanceType = awsInstanceType(args.role, place.instanceType);
+    const ami =
+      place.ami ??
+      aws.ec2
+        .getAmiOutput(
+          {
+            owners: [UBUNTU_OWNER],
+            mostRecent: true,
+            filters: [
+              { name: "name", values: [ubuntuAmiNamePattern(awsArchitecture(instanceType))] },
+              { name: "virtualization-type", values: ["hvm"] },
+            ],
+          },
+          child,
+        )
+        .apply((image) => image.id);
+    const instance = new aws.ec2.Instance(
+      `${name}-vm`,
+      {
+        ami,
+        instanceType,
+        subnetId: network.subnetId,
+        vpcSecurityGroupIds: [sg.id],
+        iamInstanceProfile: profile.name,
+        userData: args.userData,
+        // The user data never changes with the mesh; should it change for another reason, an
+        // in-place update (stop, modify, start) beats a new VM with a new disk.
+        userDataReplaceOnChange: false,
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
+        tags,
+        volumeTags: tags,
+      },
+      // A newer Ubuntu AMI must not replace a running node; a chosen AMI is followed.
+      { ...child, ignoreChanges: place.ami ? [] : ["ami"] },
+    );
+    new aws.ec2.EipAssociation(`${name}-ip`, { allocationId: eip.allocationId, instanceId: instance.id }, child);
+
+    this.publicIp = eip.publicIp;
+    this.vaultSecretRef = secret.arn;
+    this.instanceId = instance.id;
+    this.sshHint = sshHint(
+      args.adminCidrs,
+      pulumi.interpolate`aws ec2-instance-connect ssh --instance-id ${instance.id} --region ${place.region} --os-user ${SSH_USER.aws}`,
+    );
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
+  }
+
+  /**
+   * The subnet and VPC: as given; the VPC of a given subnet; a subnet of a given VPC; or,
+   * with neither, the region's default VPC (a security group without vpcId lands there too).
+   */
+  private network(args: AwsHostArgs, child: pulumi.InvokeOutputOptions): { vpcId?: pulumi.Output<string>; subnetId?: pulumi.Output<string> } {
+    const { vpcId, subnetId } = args.placement;
+    if (subnetId) {
+      return {
+        subnetId: pulumi.output(subnetId),
+        vpcId: vpcId ? pulumi.output(vpcId) : aws.ec2.getSubnetOutput({ id: subnetId }, child).apply((s) => s.vpcId),
+      };
+    }
+    if (vpcId) {
+      const firstSubnet = aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }] }, child).apply((s) => {
+        const id = [...s.ids].sort()[0];
+        if (!id) throw new MeshRunError(`nodes.${args.nodeName}.aws.vpcId: ${vpcId} has no subnet in ${args.placement.region}; add one or set aws.subnetId`);
+        return id;
+      });
+      return { vpcId: pulumi.output(vpcId), subnetId: firstSubnet };
+    }
+    return {};
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Instance sizes and images when a node does not name its own. Hubs and POPs carry other
+ * nodes' traffic, so they get one size up from backends. Ubuntu LTS everywhere: its
+ * wireguard-tools and curl are what the sync script is written and tested against.
+ */
+import type { Role } from "../../infra/model";
+
+const TRANSIT: ReadonlySet<Role> = new Set<Role>(["hub", "pop"]);
+
+export function awsInstanceType(role: Role, chosen?: string): string {
+  return chosen ?? (TRANSIT.has(role) ? "t3.small" : "t3.micro");
+}
+
+export function gcpMachineType(role: Role, chosen?: string): string {
+  return chosen ?? (TRANSIT.has(role) ? "e2-small" : "e2-micro");
+}
+
+export function azureVmSize(role: Role, chosen?: string): string {
+  return chosen ?? (TRANSIT.has(role) ? "Standard_B2s" : "Standard_B1s");
+}
+
+/** Graviton families carry a "g" after the generation (t4g, c7gn, m6gd). */
+export function awsArchitecture(instanceType: string): "arm64" | "amd64" {
+  return /^[a-z]+\d+g[a-z]*\./.test(instanceType) ? "arm64" : "amd64";
+}
+
+/** Canonical's account and image names for the current LTS (24.04, noble) on gp3 disks. */
+export const UBUNTU_OWNER = "099720109477";
+export function ubuntuAmiNamePattern(arch: "arm64" | "amd64"): string {
+  return `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`;
+}
+
+/** GCP's Arm machine families (Tau T2A, Axion C4A). */
+export function gcpImage(machineType: string, chosen?: string): string {
+  if (chosen) return chosen;
+  return /^(t2a|c4a)-/.test(machineType) ? "ubuntu-os-cloud/ubuntu-2404-lts-arm64" : "ubuntu-os-cloud/ubuntu-2404-lts-amd64";
+}
+
+export const AZURE_DEFAULT_IMAGE = "Canonical:ubuntu-24_04-lts:server:latest";
+
+export interface AzureImage {
+  publisher: string;
+  offer: string;
+  sku: string;
+  version: string;
+}
+
+/** An image URN "publisher:offer:sku:version" (config validation has checked its shape). */
+export function azureImage(urn = AZURE_DEFAULT_IMAGE): AzureImage {
+  const [publisher, offer, sku, version] = urn.split(":");
+  if (!publisher || !offer || !sku || !version) throw new Error(`${urn} is not an image URN publisher:offer:sku:version`);
+  return { publisher, offer, sku, version };
+}
+
+/** The login user each cloud's Ubuntu image or our VM definition has. */
+export const SSH_USER = { aws: "ubuntu", azure: "wgmesh" } as const;

@@ -1,0 +1,120 @@
+/**
+ * A node on Compute Engine: static address, firewall rules aimed at the node's own service
+ * account, the instance, and the Secret Manager secret only that service account may read.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { gcpServiceAccountId } from "../../infra/vault";
+import { gcpImage, gcpMachineType } from "./defaults";
+import { sshHint } from "./ssh";
+import type { GcpHostArgs, HostOutputs } from "./types";
+
+/** Below our allow rules, above the allow rules a project's `default` network is born with (65534). */
+const DENY_PRIORITY = 65000;
+const ALLOW_PRIORITY = 1000;
+
+export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
+  readonly publicIp: pulumi.Output<string>;
+  readonly vaultSecretRef: pulumi.Output<string>;
+  readonly sshHint: pulumi.Output<string>;
+
+  constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("wg-mesh:gcp:Host", name, {}, opts);
+    const child = { parent: this };
+    const place = args.placement;
+    const { project } = place;
+    const labels = gcpLabels(args.tags);
+
+    const account = new gcp.serviceaccount.Account(
+      `${name}-sa`,
+      {
+        project,
+        accountId: gcpServiceAccountId({ project: args.project, stack: args.stack, node: args.nodeName }),
+        displayName: `wg-mesh ${args.nodeName}`,
+        description: `wg-mesh node ${args.nodeName} (stack ${args.stack}): reads its wg0.conf, nothing else`,
+      },
+      child,
+    );
+    const address = new gcp.compute.Address(`${name}-ip`, { project, region: place.region, addressType: "EXTERNAL", networkTier: "PREMIUM", labels }, child);
+
+    // The id is fixed (cloud-init names it), so a replacement must delete first.
+    const secret = new gcp.secretmanager.Secret(
+      `${name}-wg0`,
+      { project, secretId: args.vault.secretId, replication: { auto: {} }, labels },
+      { ...child, deleteBeforeReplace: true },
+    );
+    new gcp.secretmanager.SecretVersion(`${name}-wg0`, { secret: secret.id, secretData: args.config }, child);
+    new gcp.secretmanager.SecretIamMember(
+      `${name}-read-wg0`,
+      { project, secretId: secret.secretId, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${account.email}` },
+      child,
+    );
+
+    const network = place.network ?? (place.subnetwork ? subnetworkNetwork(place.subnetwork, project, place.region, child) : "default");
+    const target = { project, network, direction: "INGRESS", targetServiceAccounts: [account.email] };
+    const sources = pulumi.output(args.wireguardSources);
+    new gcp.compute.Firewall(
+      `${name}-wireguard`,
+      {
+        ...target,
+        description: `wg-mesh ${args.nodeName}: WireGuard from its peers`,
+        priority: ALLOW_PRIORITY,
+        allows: [{ protocol: "udp", ports: [String(args.listenPort)] }],
+        // A rule without sources admits everyone, so a node with no peer keeps the rule off
+        // and aimed at an address that sends nothing.
+        sourceRanges: sources.apply((s) => (s.length > 0 ? s : ["0.0.0.0/32"])),
+        disabled: sources.apply((s) => s.length === 0),
+      },
+      child,
+    );
+    if (args.adminCidrs.length > 0) {
+      new gcp.compute.Firewall(
+        `${name}-ssh`,
+        { ...target, description: `wg-mesh ${args.nodeName}: SSH from admins`, priority: ALLOW_PRIORITY, allows: [{ protocol: "tcp", ports: ["22"] }], sourceRanges: args.adminCidrs },
+        child,
+      );
+    }
+    new gcp.compute.Firewall(
+      `${name}-deny`,
+      { ...target, description: `wg-mesh ${args.nodeName}: nothing else, whatever the network allows`, priority: DENY_PRIORITY, denies: [{ protocol: "all" }], sourceRanges: ["0.0.0.0/0"] },
+      child,
+    );
+
+    const machineType = gcpMachineType(args.role, place.machineType);
+    const instance = new gcp.compute.Instance(
+      `${name}-vm`,
+      {
+        project,
+        zone: place.zone,
+        machineType,
+        // Persistent disks are always encrypted at rest (Google-managed keys).
+        bootDisk: { autoDelete: true, initializeParams: { image: gcpImage(machineType, place.image), size: 10, type: "pd-balanced" } },
+        networkInterfaces: [{ network, subnetwork: place.subnetwork, accessConfigs: [{ natIp: address.address, networkTier: "PREMIUM" }] }],
+        // Without the cloud-platform scope the token the sync script gets is refused by Secret Manager, whatever IAM says.
+        serviceAccount: { email: account.email, scopes: ["cloud-platform"] },
+        // Metadata updates in place; OS Login makes SSH a matter of IAM, not of keys in metadata.
+        metadata: { "user-data": args.userData, "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE" },
+        shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+        allowStoppingForUpdate: true,
+        labels,
+      },
+      child,
+    );
+
+    this.publicIp = address.address;
+    this.vaultSecretRef = secret.id;
+    this.sshHint = sshHint(args.adminCidrs, pulumi.interpolate`gcloud compute ssh ${instance.name} --zone ${place.zone} --project ${project}`);
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef });
+  }
+}
+
+function subnetworkNetwork(subnetwork: string, project: string, region: string, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
+  const ref = subnetwork.includes("/") ? { selfLink: subnetwork } : { name: subnetwork, project, region };
+  return gcp.compute.getSubnetworkOutput(ref, opts).apply((s) => s.network);
+}
+
+/** Labels: lower-case keys and values of [a-z0-9_-], at most 63 characters. */
+export function gcpLabels(tags: Record<string, string>): Record<string, string> {
+  const clean = (s: string): string => s.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 63);
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [clean(k), clean(v)]));
+}
