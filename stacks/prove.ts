@@ -1,0 +1,42 @@
+/**
+ * The gate in front of every deployment: the plan must exist and every ordered pair must be
+ * reachable in the simulator. Failures are RunErrors, which Pulumi prints as their message
+ * alone: one line per problem, no stack trace.
+ */
+import { MeshRunError } from "../components/errors";
+import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
+import { planMesh } from "../infra/plan";
+import { simulatePlan, unreachableLines } from "../infra/simulate/plan";
+import { summaryLine } from "../infra/simulate/lint";
+import type { SimulationReport } from "../infra/simulate";
+
+export interface ProvenPlan {
+  plan: MeshPlan;
+  report: SimulationReport;
+}
+
+export function configErrorLines(err: MeshConfigError, where: string): string {
+  const n = err.issues.length;
+  return [...err.issues.map((i) => `${i.path}: ${i.message}`), `${n} problem${n === 1 ? "" : "s"} in ${where}; nothing was deployed`].join("\n");
+}
+
+/** A MeshConfigError as a RunError (one line per issue); anything else as it is. */
+export function asRunError(err: unknown, where: string): unknown {
+  return err instanceof MeshConfigError ? new MeshRunError(configErrorLines(err, where)) : err;
+}
+
+/** `simulator` is the real one except in tests of this gate itself. */
+export function provePlan(spec: MeshSpec, simulator: (plan: MeshPlan) => SimulationReport = simulatePlan): ProvenPlan {
+  let plan: MeshPlan;
+  try {
+    plan = planMesh(spec);
+  } catch (err) {
+    throw asRunError(err, "the mesh plan");
+  }
+  const report = simulator(plan);
+  const lines = unreachableLines(report);
+  if (lines.length > 0) {
+    throw new MeshRunError([...lines, `${summaryLine(report)} in the simulator; nothing was deployed (run wgmesh plan to see every path)`].join("\n"));
+  }
+  return { plan, report };
+}
