@@ -1,0 +1,191 @@
+/**
+ * A stand-in for the clouds and the Pulumi engine: every resource gets plausible outputs
+ * (IDs, ARNs, public IPs, service account emails, managed identities) derived from the stack
+ * and the resource's name alone, so two runs of one stack agree and two stacks never collide.
+ * RandomBytes gets real-looking bytes from the same hash, so keys derive and can be searched for.
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { formatIPv4, parseIPv4 } from "../../infra/cidr";
+import { privateKeyFromBytes } from "../../infra/keys";
+
+type State = Record<string, unknown>;
+
+export interface MockCloudOptions {
+  stack: string;
+  /** Other stacks' outputs by the name a StackReference uses. */
+  stackOutputs?: Readonly<Record<string, Record<string, unknown>>>;
+  /** A reference to a stack not in stackOutputs: fail as Pulumi does ("fail"), or find it without outputs ("empty"). */
+  unknownStacks?: "fail" | "empty";
+}
+
+export const ACCOUNT_ID = "123456789012";
+export const AZURE_TENANT = "00000000-0000-4000-8000-0000000000aa";
+export const AZURE_DEPLOYER = "00000000-0000-4000-8000-0000000000bb";
+export const MOCK_AMI = "ami-0ubuntu2404mock0";
+
+/** Public IPs come from 198.18.0.0/15 (benchmarking space: no real host has one). */
+const IP_BASE = parseIPv4("198.18.0.0") as number;
+const IP_SPACE = 2 ** 17;
+const ipOwners = new Map<string, string>();
+
+function hash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** A public IP per (stack, resource), the same on every run, unique within the process. */
+function publicIpFor(owner: string): string {
+  let n = parseInt(hash(owner).slice(0, 8), 16) % IP_SPACE;
+  for (;;) {
+    const ip = formatIPv4(IP_BASE + (n === 0 ? 1 : n));
+    const held = ipOwners.get(ip);
+    if (held === undefined || held === owner) {
+      ipOwners.set(ip, owner);
+      return ip;
+    }
+    n = (n + 1) % IP_SPACE;
+  }
+}
+
+function uuidFrom(h: string): string {
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A value as the program sent it, with Pulumi's secret wrappers taken off. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return unwrapSecrets(o.value);
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+export class MockCloud implements pulumi.runtime.Mocks {
+  private readonly providerRegions = new Map<string, string>();
+  /** Base64 of every RandomBytes made, by resource name. */
+  readonly randomBytes = new Map<string, string>();
+  readonly unknownCalls: string[] = [];
+  /** Every invoke (data source) the program made, with its arguments. */
+  readonly calls: { token: string; inputs: Record<string, unknown> }[] = [];
+
+  constructor(private readonly options: MockCloudOptions) {}
+
+  /** Every secret the mock handed out and everything derived from it: raw base64, hex, clamped private keys. */
+  keyMaterial(): string[] {
+    return [...this.randomBytes.values()].flatMap((b64) => {
+      const bytes = Buffer.from(b64, "base64");
+      return [b64, bytes.toString("hex"), privateKeyFromBytes(bytes)];
+    });
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+    this.calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
+    switch (args.token) {
+      case "aws:ec2/getAmi:getAmi":
+        return { id: MOCK_AMI, imageId: MOCK_AMI, name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101" };
+      case "aws:ec2/getSubnet:getSubnet":
+        return { id: args.inputs.id, vpcId: `vpc-of-${String(args.inputs.id)}` };
+      case "aws:ec2/getSubnets:getSubnets":
+        return { ids: ["subnet-0mockb", "subnet-0mocka"] };
+      case "azure:core/getClientConfig:getClientConfig":
+        return { tenantId: AZURE_TENANT, objectId: AZURE_DEPLOYER, clientId: AZURE_DEPLOYER, subscriptionId: "00000000-0000-4000-8000-0000000000cc" };
+      case "gcp:compute/getSubnetwork:getSubnetwork":
+        return { network: `projects/${String(args.inputs.project ?? "p")}/global/networks/of-${String(args.inputs.name ?? "subnet")}` };
+      default:
+        this.unknownCalls.push(args.token);
+        return {};
+    }
+  }
+
+  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
+    const inputs = unwrapSecrets(args.inputs) as State;
+    if (!args.custom) return { id: undefined, state: {} };
+    const h = hash(`${this.options.stack}/${args.type}/${args.name}`);
+    const id = (suffix = `${args.name}-id`): { id: string; state: State } => ({ id: args.id || suffix, state: inputs });
+    const out = (idValue: string, extra: State): { id: string; state: State } => ({ id: idValue, state: { ...inputs, ...extra } });
+    const owner = `${this.options.stack}/${args.name}`;
+    const region = this.regionOf(args.provider);
+
+    switch (args.type) {
+      case "pulumi:providers:aws":
+        this.providerRegions.set(args.name, String(inputs.region ?? ""));
+        return id();
+      case "pulumi:pulumi:StackReference":
+        return this.stackReference(String(inputs.name ?? args.name));
+      case "random:index/randomBytes:RandomBytes": {
+        const keepers = JSON.stringify(inputs.keepers ?? {});
+        const bytes = createHash("sha256").update(`${this.options.stack}/${args.name}/${keepers}`).digest();
+        this.randomBytes.set(args.name, bytes.toString("base64"));
+        // Plain on purpose: the program must keep these secret itself, whatever the provider marks.
+        return out(`${args.name}-${h.slice(0, 8)}`, { base64: bytes.toString("base64"), hex: bytes.toString("hex") });
+      }
+
+      case "aws:ec2/eip:Eip":
+        return out(`eipalloc-${h.slice(0, 17)}`, { publicIp: publicIpFor(owner), allocationId: `eipalloc-${h.slice(0, 17)}` });
+      case "aws:ec2/instance:Instance":
+        return out(`i-${h.slice(0, 17)}`, { arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:instance/i-${h.slice(0, 17)}` });
+      case "aws:ec2/securityGroup:SecurityGroup":
+        return out(`sg-${h.slice(0, 17)}`, { arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:security-group/sg-${h.slice(0, 17)}` });
+      case "aws:secretsmanager/secret:Secret": {
+        const arn = `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${String(inputs.name ?? args.name)}-${h.slice(0, 6)}`;
+        return out(arn, { arn });
+      }
+      case "aws:iam/role:Role":
+      case "aws:iam/instanceProfile:InstanceProfile": {
+        const name = String(inputs.name ?? `${args.name}-${h.slice(0, 7)}`);
+        const kind = args.type.endsWith("Role") ? "role" : "instance-profile";
+        return out(name, { name, arn: `arn:aws:iam::${ACCOUNT_ID}:${kind}/${name}` });
+      }
+
+      case "gcp:compute/address:Address":
+        return out(`projects/${String(inputs.project)}/regions/${String(inputs.region)}/addresses/${args.name}`, { address: publicIpFor(owner) });
+      case "gcp:serviceaccount/account:Account": {
+        const email = `${String(inputs.accountId)}@${String(inputs.project)}.iam.gserviceaccount.com`;
+        return out(`projects/${String(inputs.project)}/serviceAccounts/${email}`, { email, member: `serviceAccount:${email}` });
+      }
+      case "gcp:secretmanager/secret:Secret": {
+        const name = `projects/${String(inputs.project)}/secrets/${String(inputs.secretId)}`;
+        return out(name, { name });
+      }
+      case "gcp:compute/instance:Instance": {
+        const name = String(inputs.name ?? `${args.name}-${h.slice(0, 7)}`);
+        return out(`projects/${String(inputs.project)}/zones/${String(inputs.zone)}/instances/${name}`, { name });
+      }
+
+      case "azure:core/resourceGroup:ResourceGroup":
+      case "azure:network/virtualNetwork:VirtualNetwork":
+      case "azure:compute/linuxVirtualMachine:LinuxVirtualMachine": {
+        const name = String(inputs.name ?? `${args.name}${h.slice(0, 8)}`);
+        const identity = args.type.endsWith("LinuxVirtualMachine") ? { identity: { type: "SystemAssigned", principalId: uuidFrom(h), tenantId: AZURE_TENANT } } : {};
+        return out(`/subscriptions/mock/resourceGroups/${name}`, { name, ...identity });
+      }
+      case "azure:network/publicIp:PublicIp":
+        return out(`/subscriptions/mock/publicIPAddresses/${args.name}`, { ipAddress: publicIpFor(owner) });
+      case "azure:keyvault/keyVault:KeyVault":
+        return out(`/subscriptions/mock/providers/Microsoft.KeyVault/vaults/${String(inputs.name)}`, { vaultUri: `https://${String(inputs.name)}.vault.azure.net/` });
+      case "azure:keyvault/secret:Secret": {
+        const vault = String(inputs.keyVaultId ?? "").split("/").pop();
+        const versionlessId = `https://${vault}.vault.azure.net/secrets/${String(inputs.name)}`;
+        return out(`${versionlessId}/${h.slice(0, 32)}`, { versionlessId });
+      }
+      default:
+        return id(`${args.name}-${h.slice(0, 8)}`);
+    }
+  }
+
+  private regionOf(provider: string | undefined): string {
+    // A provider reference is "<urn>::<id>"; the urn ends in the provider's name.
+    const name = provider?.split("::")[3];
+    return (name && this.providerRegions.get(name)) || "us-east-1";
+  }
+
+  private stackReference(name: string): { id: string; state: State } {
+    const outputs = this.options.stackOutputs?.[name];
+    if (outputs === undefined && this.options.unknownStacks !== "empty") {
+      throw new Error(`unknown stack "${name}": a StackReference must name a stack that exists`);
+    }
+    return { id: name, state: { name, outputs: outputs ?? {}, secretOutputNames: [] } };
+  }
+}
