@@ -1,0 +1,150 @@
+/** GCP hosts under Pulumi's mocks: firewall, service account, secret access, instance settings. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { MockRun } from "../../cli/synth/run";
+import { renderCloudInit } from "../../infra/render/cloudinit";
+import { gcpSecretId, gcpServiceAccountId } from "../../infra/vault";
+import { input, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
+
+const ROLES = { hub1: "wg-mesh:index:Hub", pop1: "wg-mesh:index:Pop", app1: "wg-mesh:index:Backend" } as const;
+
+interface Firewall {
+  network: string;
+  direction: string;
+  priority: number;
+  allows?: { protocol: string; ports?: string[] }[];
+  denies?: { protocol: string; ports?: string[] }[];
+  sourceRanges: string[];
+  targetServiceAccounts: string[];
+  disabled?: boolean;
+}
+
+let cached: MockRun | undefined;
+async function gcp(): Promise<MockRun> {
+  cached ??= await runMesh(oneCloudSpec("gcp"));
+  return cached;
+}
+
+function firewalls(run: MockRun, node: string): Record<string, Firewall> {
+  return Object.fromEntries(
+    ofType(run, "gcp:compute/firewall:Firewall")
+      .filter((f) => f.name.startsWith(`${node}-`))
+      .map((f) => [f.name.slice(node.length + 1), Object.fromEntries(Object.keys(f.inputs).map((k) => [k, input(f, k)])) as unknown as Firewall]),
+  );
+}
+
+function emailOf(node: string): string {
+  return `${gcpServiceAccountId({ project: PROJECT, stack: "test", node })}@wgmesh-test.iam.gserviceaccount.com`;
+}
+
+test("each role is its own component with one wg-mesh:gcp:Host beneath it", async () => {
+  const run = await gcp();
+  for (const [node, type] of Object.entries(ROLES)) {
+    assert.equal(parentOf(run, one(run, "wg-mesh:gcp:Host", node))?.urn, one(run, type, node).urn);
+    assert.deepEqual(
+      resourcesOf(run, node).map((r) => r.type).sort(),
+      [
+        "gcp:compute/address:Address",
+        "gcp:compute/firewall:Firewall",
+        "gcp:compute/firewall:Firewall",
+        "gcp:compute/firewall:Firewall",
+        "gcp:compute/instance:Instance",
+        "gcp:secretmanager/secret:Secret",
+        "gcp:secretmanager/secretIamMember:SecretIamMember",
+        "gcp:secretmanager/secretVersion:SecretVersion",
+        "gcp:serviceaccount/account:Account",
+        "random:index/randomBytes:RandomBytes",
+        "wg-mesh:gcp:Host",
+      ],
+    );
+  }
+});
+
+test("firewall: WireGuard from the peers' /32s (the world on the hub), SSH from adminCidrs, everything else denied; aimed at the node's own service account", async () => {
+  const run = await gcp();
+  const ips = publicIps(run);
+  const expected: Record<string, string[]> = {
+    hub1: ["0.0.0.0/0"],
+    pop1: [`${ips.app1}/32`, `${ips.hub1}/32`].sort(),
+    app1: [`${ips.hub1}/32`, `${ips.pop1}/32`].sort(),
+  };
+  for (const node of Object.keys(ROLES)) {
+    const fw = firewalls(run, node);
+    assert.deepEqual(Object.keys(fw).sort(), ["deny", "ssh", "wireguard"], node);
+    for (const rule of Object.values(fw)) {
+      assert.equal(rule.direction, "INGRESS");
+      assert.equal(rule.network, "default", "the project's default network unless one is given");
+      assert.deepEqual(rule.targetServiceAccounts, [emailOf(node)], `${node}: only this node's VM`);
+    }
+    assert.deepEqual(fw.wireguard?.allows, [{ protocol: "udp", ports: ["51820"] }]);
+    assert.deepEqual(fw.wireguard?.sourceRanges, expected[node]);
+    assert.equal(fw.wireguard?.disabled, false);
+    assert.deepEqual(fw.ssh?.allows, [{ protocol: "tcp", ports: ["22"] }]);
+    assert.deepEqual(fw.ssh?.sourceRanges, ["203.0.113.0/24"]);
+    assert.deepEqual(fw.deny?.denies, [{ protocol: "all" }]);
+    assert.deepEqual(fw.deny?.sourceRanges, ["0.0.0.0/0"]);
+    // GCP applies the lowest number first: our allows, then our deny, then the default network's own allow rules (65534).
+    assert.ok((fw.wireguard?.priority ?? 0) < (fw.deny?.priority ?? 0) && (fw.deny?.priority ?? 0) < 65534);
+    assert.equal(fw.ssh?.priority, fw.wireguard?.priority);
+  }
+});
+
+test("no adminCidrs: no SSH rule; the deny rule still shuts the default network's SSH rule out", async () => {
+  const run = await runMesh(oneCloudSpec("gcp", { adminCidrs: [] }));
+  for (const node of Object.keys(ROLES)) assert.deepEqual(Object.keys(firewalls(run, node)).sort(), ["deny", "wireguard"]);
+});
+
+test("the service account may access exactly its own node's secret, and the VM runs as it with the cloud-platform scope", async () => {
+  const run = await gcp();
+  assert.equal(ofType(run, "gcp:secretmanager/secretIamMember:SecretIamMember").length, Object.keys(ROLES).length);
+  for (const node of Object.keys(ROLES)) {
+    const account = one(run, "gcp:serviceaccount/account:Account", `${node}-sa`);
+    assert.equal(input(account, "accountId"), gcpServiceAccountId({ project: PROJECT, stack: "test", node }));
+    const secret = one(run, "gcp:secretmanager/secret:Secret", `${node}-wg0`);
+    assert.equal(input(secret, "secretId"), gcpSecretId({ project: PROJECT, stack: "test", node }));
+    const member = one(run, "gcp:secretmanager/secretIamMember:SecretIamMember", `${node}-read-wg0`);
+    assert.equal(input(member, "role"), "roles/secretmanager.secretAccessor");
+    assert.equal(input(member, "member"), `serviceAccount:${emailOf(node)}`);
+    assert.equal(input(member, "secretId"), input(secret, "secretId"), "granted on the one secret, not the project");
+    assert.equal(input(member, "project"), "wgmesh-test");
+
+    const vm = one(run, "gcp:compute/instance:Instance", `${node}-vm`);
+    assert.deepEqual(input(vm, "serviceAccount"), { email: emailOf(node), scopes: ["cloud-platform"] });
+    const version = one(run, "gcp:secretmanager/secretVersion:SecretVersion", `${node}-wg0`);
+    assert.equal(input(version, "secret"), one(run, "gcp:secretmanager/secret:Secret", `${node}-wg0`).id);
+    assert.match(input<string>(version, "secretData"), new RegExp(`^# ${node} \\(`));
+  }
+});
+
+test("instances: static address, user data in metadata, OS Login, shielded boot, encrypted-by-default disk with an Ubuntu LTS image", async () => {
+  const run = await gcp();
+  const ips = publicIps(run);
+  for (const node of Object.keys(ROLES)) {
+    const vm = one(run, "gcp:compute/instance:Instance", `${node}-vm`);
+    const nic = input<{ network: string; accessConfigs: { natIp: string }[] }[]>(vm, "networkInterfaces");
+    assert.equal(nic.length, 1);
+    assert.equal(nic[0]?.network, "default");
+    assert.equal(nic[0]?.accessConfigs[0]?.natIp, ips[node]);
+    const metadata = input<Record<string, string>>(vm, "metadata");
+    const vault = { kind: "gcp-secretmanager" as const, project: "wgmesh-test", secretId: gcpSecretId({ project: PROJECT, stack: "test", node }) };
+    assert.equal(metadata["user-data"], renderCloudInit({ node, vault }));
+    assert.equal(metadata["enable-oslogin"], "TRUE");
+    assert.equal(vm.inputs.metadataStartupScript, undefined, "a startup script would replace the VM when it changed");
+    assert.equal(input<{ enableSecureBoot: boolean }>(vm, "shieldedInstanceConfig").enableSecureBoot, true);
+    assert.equal(input<{ initializeParams: { image: string } }>(vm, "bootDisk").initializeParams.image, "ubuntu-os-cloud/ubuntu-2404-lts-amd64");
+    assert.equal(input(vm, "machineType"), node === "app1" ? "e2-micro" : "e2-small");
+    assert.equal(input(vm, "zone"), "europe-west1-b");
+    assert.equal(input(vm, "canIpForward"), undefined, "forwarding happens inside the tunnel; the VPC never sees foreign sources");
+  }
+});
+
+test("a given network and subnetwork are used for the instance and the firewall rules alike", async () => {
+  const spec = oneCloudSpec("gcp");
+  const nodes = spec.nodes.map((n) => (n.name === "app1" && n.gcp ? { ...n, gcp: { ...n.gcp, subnetwork: "apps-subnet" } } : n.name === "pop1" && n.gcp ? { ...n, gcp: { ...n.gcp, network: "edge-net" } } : n));
+  const run = await runMesh({ ...spec, nodes });
+  const app = input<{ network: string; subnetwork: string }[]>(one(run, "gcp:compute/instance:Instance", "app1-vm"), "networkInterfaces")[0];
+  assert.equal(app?.subnetwork, "apps-subnet");
+  assert.equal(app?.network, "projects/wgmesh-test/global/networks/of-apps-subnet", "looked up from the subnetwork");
+  for (const rule of Object.values(firewalls(run, "app1"))) assert.equal(rule.network, app?.network);
+  for (const rule of Object.values(firewalls(run, "pop1"))) assert.equal(rule.network, "edge-net");
+});

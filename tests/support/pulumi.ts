@@ -1,0 +1,196 @@
+/**
+ * Running the stack program under Pulumi's mocks in tests, and reading what it made. Each test
+ * file runs in its own process (node --test), and runs inside a file go one after another.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { unwrapSecrets } from "../../cli/synth/mock-cloud";
+import { freshRequire, runUnderMocks, type MockRun, type RecordedResource } from "../../cli/synth/run";
+import { stackConfig } from "../../cli/synth";
+import type { Cloud, MeshSpec, NodeSpec, Role } from "../../infra/model";
+import { deployMesh } from "../../stacks/program";
+
+export const PROJECT = "wg-mesh";
+export const REPO = join(__dirname, "..", "..");
+
+export interface RunMeshOptions {
+  stack?: string;
+  stackOutputs?: Record<string, Record<string, unknown>>;
+  unknownStacks?: "fail" | "empty";
+}
+
+/** deployMesh on a spec built in code, as the stack program would call it. */
+export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<MockRun> {
+  const stack = opts.stack ?? "test";
+  return runUnderMocks({
+    project: PROJECT,
+    stack,
+    program: () => deployMesh({ spec, project: PROJECT, stack }),
+    ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}),
+    ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}),
+  });
+}
+
+/** The real program (stacks/index.ts) with the config of Pulumi.<stack>.yaml at the repo root. */
+export function runStackFile(stack: string): Promise<MockRun> {
+  const { config, secretKeys } = stackConfig(join(REPO, `Pulumi.${stack}.yaml`));
+  return runUnderMocks({ project: PROJECT, stack, config, secretKeys, program: () => freshRequire(join(REPO, "stacks", "index.ts")) });
+}
+
+export function isSecretValue(value: unknown): boolean {
+  return value !== null && typeof value === "object" && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+export function ofType(run: MockRun, type: string): RecordedResource[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+export function one(run: MockRun, type: string, name: string): RecordedResource {
+  const found = run.resources.filter((r) => r.type === type && r.name === name);
+  assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
+  return found[0] as RecordedResource;
+}
+
+/** An input with secret wrappers removed. */
+export function input<T = unknown>(r: RecordedResource, key: string): T {
+  return unwrapSecrets(r.inputs[key]) as T;
+}
+
+export function parentOf(run: MockRun, r: RecordedResource): RecordedResource | undefined {
+  return run.resources.find((p) => p.urn === r.parent);
+}
+
+/** Every resource below a node's component. */
+export function resourcesOf(run: MockRun, node: string): RecordedResource[] {
+  const root = run.resources.find((r) => r.name === node && r.type.startsWith("wg-mesh:index:"));
+  assert.ok(root, `no component for ${node}`);
+  const out: RecordedResource[] = [];
+  const walk = (urn: string): void => {
+    for (const r of run.resources.filter((c) => c.parent === urn)) {
+      out.push(r);
+      walk(r.urn);
+    }
+  };
+  walk(root.urn);
+  return out;
+}
+
+/** Where each cloud keeps a node's wg0.conf: the secret version's type and input. */
+export const VAULT_VALUE: Record<Exclude<Cloud, "external">, { type: string; key: string }> = {
+  aws: { type: "aws:secretsmanager/secretVersion:SecretVersion", key: "secretString" },
+  gcp: { type: "gcp:secretmanager/secretVersion:SecretVersion", key: "secretData" },
+  azure: { type: "azure:keyvault/secret:Secret", key: "value" },
+};
+
+/** Every node's wg0.conf as delivered: from its vault secret, or the external configs output. */
+export function deliveredConfigs(run: MockRun): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { type, key } of Object.values(VAULT_VALUE)) {
+    for (const r of ofType(run, type)) {
+      const node = r.name.replace(/-wg0$/, "");
+      assert.ok(isSecretValue(r.inputs[key]), `${r.type} ${r.name}: ${key} must be secret`);
+      out[node] = input<string>(r, key);
+    }
+  }
+  const external = run.outputs.externalConfigs;
+  assert.ok(isSecretValue(external), "externalConfigs must be a secret output");
+  Object.assign(out, unwrapSecrets(external) as Record<string, string>);
+  return out;
+}
+
+/** The user data each VM boots with, decoded, by node. */
+export function userDataByNode(run: MockRun): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[r.name.replace(/-vm$/, "")] = input<string>(r, "userData");
+  for (const r of ofType(run, "gcp:compute/instance:Instance")) out[r.name.replace(/-vm$/, "")] = input<Record<string, string>>(r, "metadata")["user-data"] as string;
+  for (const r of ofType(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine")) {
+    out[r.name.replace(/-vm$/, "")] = Buffer.from(input<string>(r, "customData"), "base64").toString("utf8");
+  }
+  return out;
+}
+
+export interface Leak {
+  where: string;
+  needle: string;
+}
+
+/**
+ * Each place outside a secret wrapper where one of `needles` occurs. Long base64 strings are
+ * decoded and searched too (Azure custom data is base64).
+ */
+export function findLeaks(value: unknown, needles: readonly string[], where: string): Leak[] {
+  if (isSecretValue(value)) return [];
+  if (typeof value === "string") {
+    const texts = [value];
+    if (value.length >= 64 && /^[A-Za-z0-9+/]+=*$/.test(value)) texts.push(Buffer.from(value, "base64").toString("utf8"));
+    return needles.filter((n) => texts.some((t) => t.includes(n))).map((needle) => ({ where, needle }));
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => findLeaks(v, needles, `${where}[${i}]`));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => findLeaks(v, needles, `${where}.${k}`));
+  return [];
+}
+
+/** Where secret wrappers occur, as "type name key" of resource inputs. */
+export function secretInputs(run: MockRun): string[] {
+  return run.resources.flatMap((r) => Object.entries(r.inputs).filter(([, v]) => containsSecret(v)).map(([k]) => `${r.type} ${r.name} ${k}`));
+}
+
+function containsSecret(value: unknown): boolean {
+  if (isSecretValue(value)) return true;
+  if (Array.isArray(value)) return value.some(containsSecret);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsSecret);
+  return false;
+}
+
+const node = (name: string, role: Role, region: string, address: string, cloud: Cloud, extra: Partial<NodeSpec> = {}): NodeSpec => ({
+  name,
+  role,
+  region,
+  site: name,
+  address,
+  cloud,
+  links: [],
+  ...(cloud === "aws" ? { aws: { region: "eu-west-1" } } : {}),
+  ...(cloud === "gcp" ? { gcp: { project: "wgmesh-test", region: "europe-west1", zone: "europe-west1-b" } } : {}),
+  ...(cloud === "azure" ? { azure: { location: "westeurope" } } : {}),
+  ...extra,
+});
+
+/**
+ * A hub, a POP and a backend on one cloud, plus a laptop behind NAT that links to the hub only:
+ * the hub's WireGuard port must be open to the world, the POP's and backend's only to their peers.
+ */
+export function oneCloudSpec(cloud: Exclude<Cloud, "external">, overrides: Partial<MeshSpec> = {}): MeshSpec {
+  return {
+    overlay: "10.60.0.0/16",
+    listenPort: 51820,
+    persistentKeepalive: 25,
+    mtu: "auto",
+    topology: "regional",
+    hub: "hub1",
+    keyEpoch: 1,
+    presharedKeys: false,
+    adminCidrs: ["203.0.113.0/24"],
+    peerStacks: [],
+    regions: [
+      { name: "core", subnet: "10.60.0.0/24", area: "europe" },
+      { name: "edge", subnet: "10.60.1.0/24", area: "apac" },
+      { name: "apps", subnet: "10.60.2.0/24", area: "apac" },
+      { name: "home", subnet: "10.60.9.0/24", area: "europe" },
+    ],
+    nodes: [
+      node("hub1", "hub", "core", "10.60.0.1", cloud),
+      node("pop1", "pop", "edge", "10.60.1.1", cloud),
+      node("app1", "backend", "apps", "10.60.2.1", cloud),
+      node("laptop", "backend", "home", "10.60.9.1", "external"),
+    ],
+    ...overrides,
+  };
+}
+
+/** A node's planned peers' public IPs, from the run's own EIPs, addresses and public IPs. */
+export function publicIps(run: MockRun): Record<string, string> {
+  const nodes = run.outputs.nodes as Record<string, { publicIp: string | null }>;
+  return Object.fromEntries(Object.entries(nodes).flatMap(([n, r]) => (r.publicIp ? [[n, r.publicIp]] : [])));
+}
