@@ -19,11 +19,17 @@ export function buildProgram(): Command {
   return program;
 }
 
-if (require.main === module || process.argv[1]?.endsWith("bin.js")) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((err: unknown) => {
-      process.stderr.write(`wgmesh: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    });
+export function main(argv: string[]): Promise<void> {
+  return buildProgram()
+    .parseAsync(argv)
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        process.stderr.write(`wgmesh: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+      },
+    );
 }
+
+// `tsx cli/main.ts ...` (npm run wgmesh); `npx wgmesh` comes in through bin.js, which calls main itself.
+if (require.main === module) void main(process.argv);

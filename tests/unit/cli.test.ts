@@ -137,3 +137,9 @@ test("render: wg0.conf and cloud-init.yaml per node; placeholders by default, re
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("the installed command (node_modules/.bin/wgmesh, what npx runs) is the same CLI", () => {
+  const r = spawnSync(join(REPO, "node_modules", ".bin", "wgmesh"), ["plan", "--stack", "staging"], { cwd: REPO, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ordered pairs reachable\n$/);
+});
