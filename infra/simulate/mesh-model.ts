@@ -10,6 +10,7 @@ import { formatIPv4, formatPrefix, parseCidr, prefixOf, type Prefix } from "../c
 import { isWireGuardKey, publicKeyFromPrivate } from "../keys";
 import type { WgQuickConfig } from "../model";
 import { forwardingEnabled } from "../wgquick/forwarding";
+import { routingTableOf } from "../wgquick/table";
 import { PrefixTable } from "./prefix-table";
 import type { Finding, FindingKind, Severity } from "./types";
 
@@ -34,8 +35,10 @@ export interface NodeModel {
   /** Source of the node's own packets: the first IPv4 Address. */
   address?: number;
   own: Set<number>;
-  /** Prefixes routed into wg0: Address prefixes and (unless Table = off) every AllowedIPs prefix. */
+  /** Prefixes routed into wg0: Address prefixes and, when wg-quick routes them in the main table, every AllowedIPs prefix. */
   routes: PrefixTable<true>;
+  /** wg-quick's Table: "main", "off", or a table nothing routes into. */
+  routeTable: string;
   /** WireGuard's cryptokey routing table: prefix -> peer. */
   table: PrefixTable<PeerState>;
   /** One entry per peer key, in the order the config first lists them. */
@@ -151,8 +154,7 @@ function buildPeerTable(node: NodeModel, findings: FindingList, ties: Tie[]): vo
       if (!peer.prefixes.some((p) => p.base === prefix.base && p.len === prefix.len)) peer.prefixes.push(prefix);
     }
   });
-  const tableOff = Object.entries(node.config.iface.other).some(([k, v]) => k.toLowerCase() === "table" && v.trim().toLowerCase() === "off");
-  if (!tableOff) for (const { prefix } of node.table.entries()) node.routes.set(prefix, true);
+  if (node.routeTable === "main") for (const { prefix } of node.table.entries()) node.routes.set(prefix, true);
 }
 
 function mapKeys(nodes: NodeModel[], findings: FindingList): Map<string, NodeModel> {
@@ -194,6 +196,7 @@ export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshMode
     table: new PrefixTable<PeerState>(),
     peers: new Map(),
     forwarding: forwardingEnabled(config.iface),
+    routeTable: routingTableOf(config.iface),
     ...(config.iface.listenPort !== undefined ? { listenPort: config.iface.listenPort } : {}),
   }));
   for (const node of nodes) {

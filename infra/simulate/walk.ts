@@ -75,7 +75,11 @@ export class PacketWalker {
         if (--ttl === 0) return { path, drop: { at, reason: `TTL exceeded after ${DEFAULT_TTL} hops` } };
       }
       if (at.routes.match(dst) === undefined) {
-        return { path, drop: { at, reason: `no route to ${formatIPv4(dst)}: no AllowedIPs or Address prefix on its wg0 covers it` } };
+        const why =
+          at.routeTable === "main"
+            ? "no AllowedIPs or Address prefix on its wg0 covers it"
+            : `no Address prefix on its wg0 covers it, and Table = ${at.routeTable} keeps AllowedIPs out of the main table`;
+        return { path, drop: { at, reason: `no route to ${formatIPv4(dst)}: ${why}` } };
       }
       const peer = at.table.match(dst);
       if (peer === undefined) return { path, drop: { at, reason: `no peer's AllowedIPs contain ${formatIPv4(dst)}` } };

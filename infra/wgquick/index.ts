@@ -3,3 +3,4 @@ export { parseWgQuick, WgQuickParseError } from "./parse";
 export { formatWgQuick, type FormatOptions } from "./format";
 export { stripForWg } from "./strip";
 export { forwardingEnabled } from "./forwarding";
+export { routingTableOf } from "./table";

@@ -55,7 +55,7 @@ test("a reply that is lost is reported as `reply dropped at`", () => {
     b: parseWgQuick(`[Interface]\nPrivateKey = ${k.b.privateKey}\nAddress = 10.8.0.2/32\nListenPort = 51820\nTable = off\n[Peer]\nPublicKey = ${k.a.publicKey}\nEndpoint = 198.18.0.1:51820\nAllowedIPs = 10.8.0.1/32\n`, "b.conf"),
   };
   const report = lintConfigs(configs);
-  assert.ok(report.problems.includes("a -> b: reply dropped at b: no route to 10.8.0.1: no AllowedIPs or Address prefix on its wg0 covers it"), report.problems.join("\n"));
+  assert.ok(report.problems.includes("a -> b: reply dropped at b: no route to 10.8.0.1: no Address prefix on its wg0 covers it, and Table = off keeps AllowedIPs out of the main table"), report.problems.join("\n"));
 });
 
 test("ok is true for a working mesh even with notes; warnings alone do not fail it, errors do", () => {

@@ -122,9 +122,20 @@ test("the reply can be what fails: with Table = off b accepts a's packet but has
   const r = simulate(configs);
   const ab = pair(r, "a", "b");
   assert.equal(ab.reachable, false);
-  assert.deepEqual(ab.failure, { direction: "reply", at: "b", reason: "no route to 10.0.0.2: no AllowedIPs or Address prefix on its wg0 covers it" });
+  assert.deepEqual(ab.failure, { direction: "reply", at: "b", reason: "no route to 10.0.0.2: no Address prefix on its wg0 covers it, and Table = off keeps AllowedIPs out of the main table" });
   assert.deepEqual(ab.path, ["a", "h", "b"]);
   assert.deepEqual(ab.returnPath, ["b"]);
+});
+
+test("Table = <a table of its own> routes nothing in the main table either (wg-quick adds no rule); Table = main does", () => {
+  const withTable = (table: string) =>
+    simulate(mesh(hubAndSpoke(["a", "b"], { b: { address: "10.0.0.3/32", table, peers: [{ node: "h", allowedIps: ["10.0.0.0/24"], endpoint: true, keepalive: 25 }] } })).configs);
+  assert.deepEqual(pair(withTable("1234"), "b", "a").failure, {
+    direction: "forward",
+    at: "b",
+    reason: "no route to 10.0.0.2: no Address prefix on its wg0 covers it, and Table = 1234 keeps AllowedIPs out of the main table",
+  });
+  for (const main of ["main", "auto"]) assert.equal(withTable(main).reachable, 6, `Table = ${main}`);
 });
 
 test("a shortcut listed on one side breaks the hub path: b takes a's address only from a, not from the hub", () => {
