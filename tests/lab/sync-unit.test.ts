@@ -1,0 +1,565 @@
+/**
+ * The real wgmesh-sync script on real WireGuard (wg-quick falling back to wireguard-go), each
+ * run inside a network namespace made here with no route out. Needs root, wireguard-go, wg,
+ * wg-quick and /dev/net/tun; where one is missing the tests are skipped and say why. Every test
+ * ends by checking that its namespace, wireguard-go process and socket are gone.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { generateKeyPair, type KeyPair } from "../../infra/keys";
+import type { WgPeer, WgQuickConfig } from "../../infra/model";
+import { formatWgQuick } from "../../infra/wgquick/format";
+import { renderSyncScript } from "../../infra/render/sync-script";
+import type { VaultLocator } from "../../infra/vault";
+import { findOnPath, labBlocker } from "../../cli/lab/preflight";
+
+function syncBlocker(): string | undefined {
+  const lab = labBlocker();
+  if (lab) return lab;
+  if (!findOnPath("wg-quick")) return "wg-quick not found on PATH: install wireguard-tools";
+  return undefined;
+}
+
+const blocker = syncBlocker();
+if (blocker) process.stderr.write(`\n*** SKIPPING the wgmesh-sync tests on real WireGuard: ${blocker} ***\n\n`);
+
+function syncTest(name: string, fn: () => void): void {
+  test(name, { skip: blocker ? `cannot run here: ${blocker}` : false, timeout: 120_000 }, fn);
+}
+
+interface Run {
+  code: number;
+  output: string;
+}
+
+interface InterfaceState {
+  ifindex: number;
+  mtu: number;
+  addresses: string[];
+  /** Routes on the interface, host routes with their /32; connected ones marked "(kernel)". */
+  routes: string[];
+  /** PublicKey -> AllowedIPs as wg reports them. */
+  peers: Record<string, string[]>;
+  listenPort: number;
+  /** The wireguard-go process serving the interface. */
+  pid: number;
+}
+
+function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Run {
+  const r = spawnSync(findOnPath(cmd) ?? cmd, args, { encoding: "utf8", timeout: 60_000, env: env ?? process.env });
+  return { code: r.status ?? 1, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
+}
+
+function must(cmd: string, args: string[]): string {
+  const r = sh(cmd, args);
+  assert.equal(r.code, 0, `${cmd} ${args.join(" ")}: ${r.output}`);
+  return r.output;
+}
+
+/** Live wireguard-go processes serving `iface` (a daemonized one is found by its argv). */
+function wireguardGoPids(iface: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean);
+      const state = readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /, "")[0];
+      if (argv[0] && basename(argv[0]) === "wireguard-go" && argv.includes(iface) && state !== "Z") pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** One node: a namespace, a unique interface name, a vault file and the rendered script. */
+class Bench {
+  readonly id = randomBytes(3).toString("hex");
+  readonly ns = `wgsync-${this.id}`;
+  readonly iface = `wgsync-${this.id}`;
+  readonly dir = mkdtempSync(join(tmpdir(), "wgmesh-sync-"));
+  readonly confDir = join(this.dir, "etc-wireguard");
+  readonly vaultFile = join(this.dir, "vault", "wg0.conf");
+  readonly script = join(this.dir, "wgmesh-sync");
+  readonly key: KeyPair = generateKeyPair();
+  private pathPrefix = "";
+
+  constructor() {
+    mkdirSync(join(this.dir, "vault"));
+    this.useVault({ kind: "file", path: this.vaultFile });
+    must("ip", ["netns", "add", this.ns]);
+    must("ip", ["-n", this.ns, "link", "set", "lo", "up"]);
+  }
+
+  useVault(vault: VaultLocator, pathPrefix = ""): void {
+    writeFileSync(this.script, renderSyncScript({ node: "bench", vault, interfaceName: this.iface }), { mode: 0o700 });
+    this.pathPrefix = pathPrefix;
+  }
+
+  publish(text: string): void {
+    writeFileSync(this.vaultFile, text, { mode: 0o600 });
+  }
+
+  run(): Run {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      WGMESH_CONF_DIR: this.confDir,
+      WG_QUICK_USERSPACE_IMPLEMENTATION: findOnPath("wireguard-go") ?? "wireguard-go",
+      WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1",
+      PATH: `${this.pathPrefix}${process.env.PATH ?? "/usr/bin:/bin"}`,
+    };
+    return sh("ip", ["netns", "exec", this.ns, this.script], env);
+  }
+
+  state(): InterfaceState {
+    const [link] = JSON.parse(must("ip", ["-n", this.ns, "-j", "addr", "show", "dev", this.iface])) as {
+      ifindex: number;
+      mtu: number;
+      addr_info: { family: string; local: string; prefixlen: number }[];
+    }[];
+    assert.ok(link);
+    const routes = (JSON.parse(must("ip", ["-n", this.ns, "-j", "route", "show", "dev", this.iface])) as { dst: string; protocol?: string }[]).map(
+      (r) => `${r.dst.includes("/") ? r.dst : `${r.dst}/32`}${r.protocol === "kernel" ? " (kernel)" : ""}`,
+    );
+    const peers: Record<string, string[]> = {};
+    for (const line of must("ip", ["netns", "exec", this.ns, "wg", "show", this.iface, "allowed-ips"]).trim().split("\n").filter(Boolean)) {
+      const [key, ips] = line.split("\t");
+      peers[key as string] = ips === "(none)" ? [] : (ips ?? "").split(" ").sort();
+    }
+    // A restarted interface's old wireguard-go may take a moment to exit.
+    let pids = wireguardGoPids(this.iface);
+    for (let i = 0; i < 40 && pids.length > 1; i++, pids = wireguardGoPids(this.iface)) sleepMs(50);
+    assert.equal(pids.length, 1, `one wireguard-go for ${this.iface}, found ${pids.join(",")}`);
+    return {
+      ifindex: link.ifindex,
+      mtu: link.mtu,
+      addresses: link.addr_info.filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+      routes: routes.sort(),
+      peers,
+      listenPort: Number(must("ip", ["netns", "exec", this.ns, "wg", "show", this.iface, "listen-port"]).trim()),
+      pid: pids[0] as number,
+    };
+  }
+
+  /** wireguard-go's UDP sockets in the namespace as "address inode": a rebind shows as a new inode. */
+  udpSockets(): string[] {
+    return must("ip", ["netns", "exec", this.ns, "ss", "-H", "-u", "-a", "-n", "-e"])
+      .trim()
+      .split("\n")
+      .filter((line) => line.includes("ino:"))
+      .map((line) => `${line.trim().split(/\s+/)[3]} ${/ino:(\d+)/.exec(line)?.[1]}`)
+      .sort();
+  }
+
+  installedConfig(): string | undefined {
+    const path = join(this.confDir, `${this.iface}.conf`);
+    return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+  }
+
+  installedMode(): number {
+    return statSync(join(this.confDir, `${this.iface}.conf`)).mode & 0o777;
+  }
+
+  /** The interface first, then its process (one killed first can linger), then the rest. */
+  destroy(): void {
+    sh("ip", ["-n", this.ns, "link", "del", this.iface]);
+    for (let i = 0; i < 40 && wireguardGoPids(this.iface).length > 0; i++) sleepMs(50);
+    for (const pid of wireguardGoPids(this.iface)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(`/var/run/wireguard/${this.iface}.sock`, { force: true });
+    rmSync(`/run/wgmesh-sync.${this.iface}.lock`, { force: true });
+    sh("ip", ["netns", "del", this.ns]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  assertGone(): void {
+    assert.deepEqual(wireguardGoPids(this.iface), [], "wireguard-go left running");
+    assert.equal(existsSync(`/var/run/wireguard/${this.iface}.sock`), false, "socket left behind");
+    assert.ok(!sh("ip", ["netns", "list"]).output.includes(this.ns), "namespace left behind");
+  }
+}
+
+function withBench(body: (b: Bench) => void): void {
+  const bench = new Bench();
+  try {
+    body(bench);
+  } finally {
+    bench.destroy();
+  }
+  bench.assertGone();
+}
+
+const peerKeys = Array.from({ length: 4 }, () => generateKeyPair().publicKey);
+
+function config(b: Bench, over: { address?: string; mtu?: number; port?: number; postUp?: string[]; postDown?: string[]; peers?: WgPeer[] } = {}): string {
+  const cfg: WgQuickConfig = {
+    iface: {
+      privateKey: b.key.privateKey,
+      addresses: [over.address ?? "10.50.5.1/24"],
+      listenPort: over.port ?? 51820,
+      mtu: over.mtu ?? 1380,
+      postUp: over.postUp ?? [],
+      postDown: over.postDown ?? [],
+      preUp: [],
+      preDown: [],
+      other: {},
+    },
+    peers: over.peers ?? [
+      // Endpoints in 198.18.0.0/15 only; the namespace has no route anywhere anyway.
+      { publicKey: peerKeys[0] as string, allowedIps: ["10.50.1.1/32"], endpoint: "198.18.1.2:51820", comment: "gru" },
+      // 10.50.5.7/32 sits in the interface's own subnet: wg-quick makes no route for it.
+      { publicKey: peerKeys[1] as string, allowedIps: ["10.50.2.0/24", "10.50.5.7/32"], comment: "iad" },
+    ],
+  };
+  return formatWgQuick(cfg, { header: ["test node, generated"] });
+}
+
+function assertNoKeyIn(output: string, b: Bench): void {
+  assert.ok(!output.includes(b.key.privateKey), "the private key reached the log");
+}
+
+syncTest("first run brings the interface up with Address, MTU and a route per AllowedIPs; a run without change does nothing", () => {
+  withBench((b) => {
+    b.publish(config(b));
+    const first = b.run();
+    assert.equal(first.code, 0, first.output);
+    assertNoKeyIn(first.output, b);
+    const s = b.state();
+    assert.deepEqual(s.addresses, ["10.50.5.1/24"]);
+    assert.equal(s.mtu, 1380);
+    assert.equal(s.listenPort, 51820);
+    assert.deepEqual(s.routes, ["10.50.1.1/32", "10.50.2.0/24", "10.50.5.0/24 (kernel)"]);
+    assert.deepEqual(s.peers, { [peerKeys[0] as string]: ["10.50.1.1/32"], [peerKeys[1] as string]: ["10.50.2.0/24", "10.50.5.7/32"] });
+    assert.equal(b.installedConfig(), config(b));
+    assert.equal(b.installedMode(), 0o600);
+
+    const again = b.run();
+    assert.equal(again.code, 0, again.output);
+    assert.equal(again.output, "", "an unchanged config is not applied again");
+    assert.deepEqual(b.state(), s);
+  });
+});
+
+syncTest("adding and removing peers applies in place: same process and ifindex, routes follow AllowedIPs", () => {
+  withBench((b) => {
+    b.publish(config(b));
+    assert.equal(b.run().code, 0);
+    const before = b.state();
+    const sockets = b.udpSockets();
+    assert.equal(sockets.length, 2, `wireguard-go listens on IPv4 and IPv6: ${sockets.join(", ")}`);
+
+    // gru leaves, a new peer with 10.60.0.0/16 joins, iad keeps its place.
+    const peers: WgPeer[] = [
+      { publicKey: peerKeys[1] as string, allowedIps: ["10.50.2.0/24", "10.50.5.7/32"] },
+      { publicKey: peerKeys[2] as string, allowedIps: ["10.60.0.0/16"], endpoint: "198.18.1.9:51820", persistentKeepalive: 25 },
+    ];
+    b.publish(config(b, { peers }));
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    assertNoKeyIn(r.output, b);
+    assert.doesNotMatch(r.output, /wg-quick|restart/i, "applied without wg-quick down/up");
+    const after = b.state();
+    assert.equal(after.pid, before.pid, "same wireguard-go: no restart");
+    assert.equal(after.ifindex, before.ifindex, "same interface: no restart");
+    assert.deepEqual(after.routes, ["10.50.2.0/24", "10.50.5.0/24 (kernel)", "10.60.0.0/16"]);
+    assert.deepEqual(after.peers, { [peerKeys[1] as string]: ["10.50.2.0/24", "10.50.5.7/32"], [peerKeys[2] as string]: ["10.60.0.0/16"] });
+    assert.deepEqual(after.addresses, before.addresses);
+    assert.equal(b.installedConfig(), config(b, { peers }));
+    // wg syncconf would set the unchanged ListenPort, and wireguard-go rebinds for that, dropping
+    // packets in flight: the same sockets prove the peers were synced without it.
+    assert.deepEqual(b.udpSockets(), sockets, "wireguard-go rebound its socket");
+  });
+});
+
+syncTest("a new ListenPort is applied in place: same process and interface, new sockets on the new port", () => {
+  withBench((b) => {
+    b.publish(config(b));
+    assert.equal(b.run().code, 0);
+    const before = b.state();
+    const sockets = b.udpSockets();
+
+    b.publish(config(b, { port: 51999 }));
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /applied the new config to \S+ in place/);
+    const after = b.state();
+    assert.equal(after.pid, before.pid);
+    assert.equal(after.ifindex, before.ifindex);
+    assert.equal(after.listenPort, 51999);
+    assert.deepEqual({ ...after, listenPort: 0 }, { ...before, listenPort: 0 });
+    const now = b.udpSockets();
+    assert.ok(now.every((s) => /:51999 /.test(s)) && now.length === sockets.length, now.join(", "));
+  });
+});
+
+syncTest("a missing, empty or unparsable config leaves the interface as it was and the run fails", () => {
+  withBench((b) => {
+    b.publish(config(b));
+    assert.equal(b.run().code, 0);
+    const before = b.state();
+    const installed = b.installedConfig();
+    // A public key wg rejects: its message quotes the value, which must not reach the log.
+    const badValue = `${(peerKeys[3] as string).slice(0, 30)}NotAKey`;
+    const cases: Record<string, string | undefined> = {
+      missing: undefined,
+      empty: "",
+      garbage: "this is not a wg-quick file\n",
+      "no PrivateKey": config(b).replace(/^PrivateKey = .*$/m, ""),
+      "bad PrivateKey": config(b).replace(/^PrivateKey = .*$/m, "PrivateKey = short"),
+      "unknown key": config(b).replace("[Peer]", "[Peer]\nAllowedIP = 10.9.9.9/32"),
+      "value wg rejects": config(b).replace(peerKeys[0] as string, badValue),
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      if (text === undefined) rmSync(b.vaultFile, { force: true });
+      else b.publish(text);
+      const r = b.run();
+      assert.notEqual(r.code, 0, `${name}: the run must fail`);
+      assert.match(r.output, /keeps its current|could not fetch/, `${name}: says why: ${r.output}`);
+      assertNoKeyIn(r.output, b);
+      assert.ok(!r.output.includes(badValue), `${name}: wg's quoted value reached the log`);
+      assert.deepEqual(b.state(), before, `${name}: the interface changed`);
+      assert.equal(b.installedConfig(), installed, `${name}: the installed config changed`);
+    }
+  });
+});
+
+syncTest("after a reboot with the vault out of reach, the last applied config comes up and the run still fails", () => {
+  withBench((b) => {
+    b.publish(config(b));
+    assert.equal(b.run().code, 0);
+    const before = b.state();
+    // The reboot: the interface and its wireguard-go are gone, the installed config stays.
+    must("ip", ["-n", b.ns, "link", "del", b.iface]);
+    for (let i = 0; i < 40 && wireguardGoPids(b.iface).length > 0; i++) sleepMs(50);
+    rmSync(b.vaultFile);
+
+    const r = b.run();
+    assert.notEqual(r.code, 0, r.output);
+    assert.match(r.output, /could not fetch the config[\s\S]*last applied config/);
+    const after = b.state();
+    assert.notEqual(after.ifindex, before.ifindex);
+    assert.deepEqual({ ...after, ifindex: 0, pid: 0 }, { ...before, ifindex: 0, pid: 0 });
+  });
+});
+
+syncTest("an Address change restarts the interface and applies the new Address, MTU and routes", () => {
+  withBench((b) => {
+    const marker = join(b.dir, "post-down-ran");
+    b.publish(config(b, { postDown: [`touch ${marker}-%i`] }));
+    assert.equal(b.run().code, 0);
+    const before = b.state();
+
+    b.publish(config(b, { address: "10.70.5.1/24", mtu: 1360 }));
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /Address changed: restarting/);
+    assertNoKeyIn(r.output, b);
+    const after = b.state();
+    assert.notEqual(after.ifindex, before.ifindex, "the interface was recreated");
+    assert.deepEqual(after.addresses, ["10.70.5.1/24"]);
+    assert.equal(after.mtu, 1360);
+    // 10.50.5.7/32 is outside the new subnet, so it now gets a route of its own.
+    assert.deepEqual(after.routes, ["10.50.1.1/32", "10.50.2.0/24", "10.50.5.7/32", "10.70.5.0/24 (kernel)"]);
+    assert.ok(existsSync(`${marker}-${b.iface}`), "wg-quick down ran the old PostDown");
+  });
+});
+
+syncTest("new PostUp/PostDown lines run the old PostDown and the new PostUp, %i substituted, without a restart", () => {
+  withBench((b) => {
+    const mark = (what: string): string => join(b.dir, what);
+    b.publish(config(b, { postUp: [`touch ${mark("old-up")}-%i`], postDown: [`touch ${mark("old-down")}-%i`] }));
+    assert.equal(b.run().code, 0);
+    assert.ok(existsSync(`${mark("old-up")}-${b.iface}`), "wg-quick up ran PostUp");
+    const before = b.state();
+
+    b.publish(config(b, { postUp: [`touch ${mark("new-up")}-%i`], postDown: [`touch ${mark("new-down")}-%i`] }));
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    const after = b.state();
+    assert.equal(after.pid, before.pid);
+    assert.equal(after.ifindex, before.ifindex);
+    assert.ok(existsSync(`${mark("old-down")}-${b.iface}`), "old PostDown ran");
+    assert.ok(existsSync(`${mark("new-up")}-${b.iface}`), "new PostUp ran");
+    assert.ok(!existsSync(`${mark("new-down")}-${b.iface}`), "new PostDown did not run");
+  });
+});
+
+/**
+ * A stand-in curl on PATH: records each call (argv, and the config it got on stdin) and answers
+ * from canned bodies keyed by URL, so the cloud fetchers run for real without any network.
+ */
+class StubCurl {
+  readonly dir: string;
+  readonly bin: string;
+  private calls = 0;
+
+  constructor(root: string) {
+    this.dir = join(root, "stub-curl");
+    this.bin = join(this.dir, "bin");
+    mkdirSync(join(this.dir, "answers"), { recursive: true });
+    mkdirSync(join(this.dir, "calls"));
+    mkdirSync(this.bin);
+    writeFileSync(
+      join(this.bin, "curl"),
+      `#!/bin/bash
+set -euo pipefail
+dir=${JSON.stringify(this.dir)}
+n=$(ls "$dir/calls" | wc -l)
+call="$dir/calls/$(printf '%03d' "$n")"
+mkdir "$call"
+printf '%s\\0' "$@" >"$call/argv"
+cat >"$call/config"
+args=("$@") out=''
+for ((i = 0; i < \${#args[@]}; i++)); do
+  case \${args[i]} in
+    --output) out=\${args[i+1]} ;;
+    --data-binary) cp -- "\${args[i+1]#@}" "$call/body" ;;
+  esac
+done
+key=$(printf '%s' "\${args[-1]}" | sha256sum | cut -c1-16)
+if [[ -f $dir/answers/$key.status ]]; then
+  cp -- "$dir/answers/$key.body" "$out"
+  cat "$dir/answers/$key.status"
+else
+  printf '404'
+fi
+`,
+      { mode: 0o755 },
+    );
+  }
+
+  answer(url: string, body: string, status = 200): void {
+    const key = createHash("sha256").update(url).digest("hex").slice(0, 16);
+    writeFileSync(join(this.dir, "answers", `${key}.body`), body);
+    writeFileSync(join(this.dir, "answers", `${key}.status`), String(status));
+  }
+
+  /** Calls made since the last look, in order. */
+  takeCalls(): { argv: string[]; config: string; body?: string }[] {
+    const names = readdirSync(join(this.dir, "calls")).sort().slice(this.calls);
+    this.calls += names.length;
+    return names.map((name) => {
+      const call = join(this.dir, "calls", name);
+      const body = existsSync(join(call, "body")) ? readFileSync(join(call, "body"), "utf8") : undefined;
+      return {
+        argv: readFileSync(join(call, "argv"), "utf8").split("\0").slice(0, -1),
+        config: readFileSync(join(call, "config"), "utf8"),
+        ...(body !== undefined ? { body } : {}),
+      };
+    });
+  }
+}
+
+function urlOf(call: { argv: string[] }): string {
+  return call.argv[call.argv.length - 1] as string;
+}
+
+function headersOf(call: { argv: string[] }): string[] {
+  return call.argv.flatMap((a, i) => (call.argv[i - 1] === "-H" ? [a] : []));
+}
+
+syncTest("AWS: IMDSv2 token, role credentials, then GetSecretValue signed with SigV4; credentials only on curl's stdin", () => {
+  withBench((b) => {
+    const stub = new StubCurl(b.dir);
+    const vault: VaultLocator = { kind: "aws-secretsmanager", region: "eu-west-1", secretName: "wg-mesh/lab/ireland/wg0.conf" };
+    b.useVault(vault, `${stub.bin}:`);
+    const creds = { Code: "Success", AccessKeyId: "ASIATESTKEYID", SecretAccessKey: "s3cret/Access+Key", Token: "SessionTokenValue==" };
+    stub.answer("http://169.254.169.254/latest/api/token", "imds-session-token");
+    stub.answer("http://169.254.169.254/latest/meta-data/iam/security-credentials/", "wgmesh-ireland\n");
+    stub.answer("http://169.254.169.254/latest/meta-data/iam/security-credentials/wgmesh-ireland", JSON.stringify(creds));
+    const conf = config(b, { port: 51901 });
+    stub.answer("https://secretsmanager.eu-west-1.amazonaws.com/", JSON.stringify({ Name: vault.secretName, SecretString: conf }));
+
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    assert.equal(b.state().listenPort, 51901);
+    assert.equal(b.installedConfig(), conf);
+
+    const calls = stub.takeCalls();
+    assert.deepEqual(calls.map(urlOf), [
+      "http://169.254.169.254/latest/api/token",
+      "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+      "http://169.254.169.254/latest/meta-data/iam/security-credentials/wgmesh-ireland",
+      "https://secretsmanager.eu-west-1.amazonaws.com/",
+    ]);
+    const [token, role, credentials, get] = calls as [(typeof calls)[0], (typeof calls)[0], (typeof calls)[0], (typeof calls)[0]];
+    assert.ok(token.argv.join(" ").includes("-X PUT"));
+    assert.deepEqual(headersOf(token), ["X-aws-ec2-metadata-token-ttl-seconds: 300"]);
+    for (const imds of [role, credentials]) assert.equal(imds.config.trim(), 'header = "X-aws-ec2-metadata-token: imds-session-token"');
+    assert.ok(get.argv.includes("--aws-sigv4") && get.argv.includes("aws:amz:eu-west-1:secretsmanager"));
+    assert.deepEqual(headersOf(get), ["X-Amz-Target: secretsmanager.GetSecretValue", "Content-Type: application/x-amz-json-1.1"]);
+    assert.deepEqual(JSON.parse(get.body ?? ""), { SecretId: "wg-mesh/lab/ireland/wg0.conf" });
+    assert.equal(get.config, `user = "ASIATESTKEYID:s3cret/Access+Key"\nheader = "x-amz-security-token: SessionTokenValue=="\n`);
+    for (const call of calls) {
+      for (const secret of [creds.SecretAccessKey, creds.Token, "imds-session-token"]) {
+        assert.ok(!call.argv.some((a) => a.includes(secret)), `${secret} on curl's command line`);
+      }
+      assert.ok(call.argv.includes("--config") && call.argv.includes("-"), "config read from stdin");
+    }
+
+    // The role may not read the secret: the run fails, says what to grant, and changes nothing.
+    const before = b.state();
+    stub.answer("https://secretsmanager.eu-west-1.amazonaws.com/", '{"__type":"AccessDeniedException"}', 403);
+    const denied = b.run();
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.output, /HTTP 403: the instance role needs secretsmanager:GetSecretValue on wg-mesh\/lab\/ireland\/wg0\.conf/);
+    assert.deepEqual(b.state(), before);
+  });
+});
+
+syncTest("GCP: metadata server token, then versions/latest:access with the payload base64-decoded", () => {
+  withBench((b) => {
+    const stub = new StubCurl(b.dir);
+    b.useVault({ kind: "gcp-secretmanager", project: "edgeproxy-lab", secretId: "wg-mesh-lab-hkg-wg0" }, `${stub.bin}:`);
+    const conf = config(b, { port: 51902 });
+    stub.answer("http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token", JSON.stringify({ access_token: "ya29.lab-token", expires_in: 3599, token_type: "Bearer" }));
+    const url = "https://secretmanager.googleapis.com/v1/projects/edgeproxy-lab/secrets/wg-mesh-lab-hkg-wg0/versions/latest:access";
+    stub.answer(url, JSON.stringify({ name: "projects/1/secrets/wg-mesh-lab-hkg-wg0/versions/3", payload: { data: Buffer.from(conf).toString("base64") } }));
+
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    assert.equal(b.state().listenPort, 51902);
+    assert.equal(b.installedConfig(), conf);
+    const [token, access] = stub.takeCalls() as [{ argv: string[]; config: string }, { argv: string[]; config: string }];
+    assert.deepEqual(headersOf(token), ["Metadata-Flavor: Google"]);
+    assert.equal(urlOf(access), url);
+    assert.equal(access.config.trim(), 'header = "Authorization: Bearer ya29.lab-token"');
+    assert.ok(!access.argv.some((a) => a.includes("ya29")));
+  });
+});
+
+syncTest("Azure: managed identity token for Key Vault, then the secret's value", () => {
+  withBench((b) => {
+    const stub = new StubCurl(b.dir);
+    b.useVault({ kind: "azure-keyvault", vaultName: "wgm-lhr-0a1b2c3d", secretName: "wg0-conf" }, `${stub.bin}:`);
+    const conf = config(b, { port: 51903 });
+    const tokenUrl = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net";
+    stub.answer(tokenUrl, JSON.stringify({ access_token: "eyJ.lab.token", token_type: "Bearer", resource: "https://vault.azure.net" }));
+    const url = "https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/wg0-conf?api-version=7.4";
+    stub.answer(url, JSON.stringify({ value: conf, id: "https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/wg0-conf/abc" }));
+
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    assert.equal(b.state().listenPort, 51903);
+    assert.equal(b.installedConfig(), conf);
+    const [token, get] = stub.takeCalls() as [{ argv: string[]; config: string }, { argv: string[]; config: string }];
+    assert.equal(urlOf(token), tokenUrl);
+    assert.deepEqual(headersOf(token), ["Metadata: true"]);
+    assert.equal(urlOf(get), url);
+    assert.equal(get.config.trim(), 'header = "Authorization: Bearer eyJ.lab.token"');
+  });
+});
