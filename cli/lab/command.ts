@@ -1,0 +1,160 @@
+/** `wgmesh lab` and `wgmesh lab down`: a mesh's configs on real WireGuard in namespaces, every pair pinged. */
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { readConfigDir } from "../configdir";
+import { UserError, action } from "../errors";
+import { loadStack } from "../stack";
+import { formatMatrix, formatRtt } from "./format";
+import { compareWithPlan, configsFromPlan, type Disagreement, type LabInput } from "./from-plan";
+import { wasInterrupted } from "./exit-guard";
+import { Lab } from "./lab";
+import { parseLatencyJson, parseScale, parseSites, type LatencyTable } from "./latency";
+import type { PingMatrix } from "./ping";
+import { assertLabCanRun } from "./preflight";
+
+export interface LabCommandOptions {
+  stack?: string;
+  dir?: string;
+  keep?: boolean;
+  latency?: string;
+  site?: string[];
+  scale: string;
+  json?: boolean;
+}
+
+function loadInput(opts: LabCommandOptions): LabInput {
+  if (opts.stack && opts.dir) throw new UserError("lab: give --stack or --dir, not both");
+  if (opts.stack) return configsFromPlan(loadStack(opts.stack).plan);
+  if (opts.dir) return { configs: readConfigDir(opts.dir) };
+  throw new UserError("lab: say which mesh: --stack NAME (Pulumi.NAME.yaml here) or --dir DIR (a folder of wg-quick configs)");
+}
+
+function loadLatency(file: string | undefined): LatencyTable | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UserError(`--latency ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return parseLatencyJson(text, `--latency ${file}`);
+}
+
+function describeKept(lab: Lab): string[] {
+  const nodes = lab.nodeInfo();
+  const first = nodes[0];
+  const w = Math.max(...nodes.map((n) => n.name.length));
+  return [
+    `Lab ${lab.id} is kept running.`,
+    ...nodes.map((n) => `  ${n.name.padEnd(w)}  ip netns exec ${n.namespace} bash    wg show ${n.iface}    underlay ${n.underlay}${n.overlay ? `  overlay ${n.overlay}` : ""}`),
+    ...(first ? [`Enter a node: ip netns exec ${first.namespace} bash; inspect it: wg show ${first.iface}`] : []),
+    "Remove it: wgmesh lab down",
+  ];
+}
+
+function textReport(lab: Lab, matrix: PingMatrix, withRtt: boolean, disagreements: Disagreement[] | undefined): string {
+  const out = [`Lab ${lab.id}: ${lab.nodeInfo().length} nodes up in ${(lab.upMs / 1000).toFixed(1)}s, ${matrix.total} ordered pairs pinged in ${(matrix.elapsedMs / 1000).toFixed(1)}s`, ""];
+  if (withRtt && lab.emulatedLinks.length > 0) {
+    out.push(`WAN delays on ${lab.emulatedLinks.length} links: ${lab.emulatedLinks.map((l) => `${l.a}-${l.b} ${formatRtt(l.rttMs)}`).join(", ")}`, "");
+  }
+  const skipped = lab.skippedHooks;
+  if (skipped.length > 0) {
+    out.push("Not run in the lab:", ...skipped.map((s) => `  ${s.node}: ${s.hook} = ${s.command}`), "");
+  }
+  if (lab.notes.length > 0) out.push(...lab.notes.map((n) => `note: ${n}`), "");
+  if (disagreements && disagreements.length > 0) {
+    out.push(
+      "Lab and plan disagree:",
+      ...disagreements.map((d) => `  ${d.from} -> ${d.to}: lab ${d.labHops === null ? "unreachable" : `${d.labHops} hops`}, plan ${d.planHops} hops`),
+      "",
+    );
+  }
+  out.push(formatMatrix(matrix, withRtt));
+  return out.join("\n");
+}
+
+function jsonReport(lab: Lab, matrix: PingMatrix, disagreements: Disagreement[] | undefined): unknown {
+  return {
+    lab: lab.id,
+    kept: lab.isKept,
+    nodes: lab.nodeInfo(),
+    upMs: lab.upMs,
+    matrixMs: matrix.elapsedMs,
+    emulatedLinks: lab.emulatedLinks,
+    skippedHooks: lab.skippedHooks,
+    notes: lab.notes,
+    pairs: matrix.pairs,
+    ...(disagreements ? { disagreements } : {}),
+    reachable: matrix.reachable,
+    total: matrix.total,
+  };
+}
+
+export async function runLabCommand(opts: LabCommandOptions): Promise<number> {
+  try {
+    return await labCommand(opts);
+  } catch (err) {
+    // After Ctrl-C the signal handler tears down and exits; what failed because of it is no news.
+    if (wasInterrupted()) return new Promise<number>(() => undefined);
+    throw err;
+  }
+}
+
+async function labCommand(opts: LabCommandOptions): Promise<number> {
+  assertLabCanRun();
+  const input = loadInput(opts);
+  const latency = loadLatency(opts.latency);
+  const scale = parseScale(opts.scale);
+  const sites = { ...input.sites, ...parseSites(opts.site ?? [], Object.keys(input.configs)) };
+  const lab = await Lab.up(input.configs, {
+    sites,
+    ...(latency ? { latency } : {}),
+    scale,
+    onProgress: (m) => process.stderr.write(`${m}\n`),
+  });
+  try {
+    const matrix = await lab.pingMatrix();
+    const disagreements = input.plan ? compareWithPlan(input.plan, matrix) : undefined;
+    if (opts.keep) lab.keep();
+    if (opts.json) process.stdout.write(`${JSON.stringify(jsonReport(lab, matrix, disagreements), null, 2)}\n`);
+    else process.stdout.write(`${textReport(lab, matrix, latency !== undefined, disagreements)}\n`);
+    if (opts.keep) process.stderr.write(`${describeKept(lab).join("\n")}\n`);
+    return matrix.reachable === matrix.total ? 0 : 1;
+  } finally {
+    if (!opts.keep) lab.down();
+  }
+}
+
+export function runLabDown(id: string | undefined): number {
+  assertLabCanRun();
+  if (id !== undefined) {
+    if (!/^[0-9a-f]{6}$/.test(id)) throw new UserError(`lab down --id ${id}: a lab id is 6 hex digits, as printed by wgmesh lab`);
+    const r = Lab.downById(id);
+    process.stdout.write(`lab ${id}: removed ${r.namespaces} namespaces, ${r.interfaces} interfaces, ${r.processes} processes\n`);
+    return 0;
+  }
+  const { removed, busy } = Lab.downAll();
+  for (const id of removed) process.stdout.write(`lab ${id}: removed\n`);
+  for (const id of busy) process.stdout.write(`lab ${id}: still run by its process, left alone (wgmesh lab down --id ${id} removes it anyway)\n`);
+  if (removed.length === 0 && busy.length === 0) process.stdout.write("no labs to remove\n");
+  return 0;
+}
+
+export function registerLabCommand(program: Command): void {
+  const lab = program
+    .command("lab")
+    .description("bring a mesh up on real WireGuard (wireguard-go) in network namespaces and ping every ordered pair (root)")
+    .option("--stack <name>", "the mesh of Pulumi.<name>.yaml, with throw-away keys")
+    .option("--dir <dir>", "a folder of wg-quick configs (<node>.conf), with their own keys")
+    .option("--keep", "leave the lab running; remove it later with `wgmesh lab down`")
+    .option("--latency <file>", "round trips between sites, JSON {\"rttMs\": {\"dub-gru\": 172}} or {\"dub-gru\": 172}")
+    .option("--site <node=site>", "the site code --latency knows a node by, e.g. ireland=dub (repeatable; --stack takes them from the stack)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--scale <factor>", "multiply every WAN delay (0.1 = a tenth)", "1")
+    .option("--json", "print one JSON document instead of text")
+    .action(action((opts: LabCommandOptions) => runLabCommand(opts)));
+  lab
+    .command("down")
+    .description("remove labs kept with --keep (and any whose process died)")
+    .option("--id <id>", "remove this lab even if its process still runs")
+    .action(action((opts: { id?: string }) => runLabDown(opts.id)));
+}

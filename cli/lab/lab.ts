@@ -1,0 +1,705 @@
+/**
+ * The local lab: any mesh's wg-quick configs brought up on real WireGuard (wireguard-go)
+ * in network namespaces. One "internet" namespace holds a bridge; every node gets its own
+ * namespace with a veth into it and an underlay address from 198.18.0.0/15. Nothing is
+ * connected to the host's namespaces and there is no default route anywhere, so no packet
+ * can leave the lab.
+ *
+ * Configs are applied the way wg-quick would (wg setconf, Address, MTU, one route per
+ * AllowedIPs prefix, forwarding), and changed by the sync unit's own wgmesh-sync script run
+ * in the node's namespace, so what the lab proves is what the nodes will run.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isWireGuardKey, publicKeyFromPrivate } from "../../infra/keys";
+import type { WgQuickConfig } from "../../infra/model";
+import { renderSyncScript } from "../../infra/render/sync-script";
+import { formatWgQuick, stripForWg } from "../../infra/wgquick";
+import { bringUpWaves, dialledPairs, remapEndpoints, type LabAddress } from "./endpoints";
+import { LabError } from "./errors";
+import { allSettledOrThrow, firstLine, mapLimited, redactQuoted, run, sleep, tool } from "./exec";
+import { guardLab, releaseLab } from "./exit-guard";
+import { interpretHooks, type SkippedHook } from "./hooks";
+import { rttBetween, type LatencyTable } from "./latency";
+import {
+  BRIDGE_IFACE,
+  RELAY_ADDRESS,
+  UNDERLAY_GATEWAY,
+  UNDERLAY_IFACE,
+  UNDERLAY_PREFIX_LEN,
+  bridgePortName,
+  internetNamespace,
+  newLabId,
+  nodeNamespace,
+  underlayAddress,
+  wgInterfaceName,
+} from "./naming";
+import { pingMatrix, type PingMatrix, type PingMatrixOptions, type PingTarget } from "./ping";
+import { assertLabCanRun } from "./preflight";
+import { parseRouteShow, routeChanges, wantedRoutes } from "./routes";
+import { listLabIds, newState, readState, saveState, type LabState } from "./state";
+import { WG_SOCKET_DIR, isRunning, labTag, namespacesOfLab, stopProcesses, teardownLab, type TeardownReport } from "./teardown";
+import { WanRelay, type RelayPorts } from "./wan";
+
+export interface LabOptions {
+  /** node -> site code, to look up round trips in `latency`; a node without one is its own site. */
+  sites?: Record<string, string>;
+  /** WAN round trips between sites, made by a relay in the internet namespace. */
+  latency?: LatencyTable;
+  /** Multiplies every delay (CI uses 0.1). Default 1. */
+  scale?: number;
+  onProgress?: (message: string) => void;
+  /** Nodes brought up at once. Default 8. */
+  concurrency?: number;
+}
+
+export interface LabNodeInfo {
+  name: string;
+  namespace: string;
+  iface: string;
+  underlay: string;
+  overlay?: string;
+  site: string;
+  running: boolean;
+}
+
+export interface SkippedNodeHook extends SkippedHook {
+  node: string;
+}
+
+/** What wg-quick picks when a config has no MTU: the underlay's 1500 minus WireGuard's 80 bytes of overhead. */
+const DEFAULT_MTU = 1420;
+const SOCKET_WAIT_MS = 5000;
+const BRING_UP_SETTLE_MS = 10_000;
+const WG_ENV = { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "error" };
+
+interface LabNode {
+  name: string;
+  index: number;
+  namespace: string;
+  iface: string;
+  underlay: string;
+  site: string;
+  config: WgQuickConfig;
+  publicKey: string;
+  child?: ChildProcess;
+  running: boolean;
+  notes: string[];
+  skipped: SkippedHook[];
+}
+
+interface RelayLink extends RelayPorts {
+  a: string;
+  b: string;
+  rttMs: number;
+}
+
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+function overlayAddressOf(config: WgQuickConfig): string | undefined {
+  const first = config.iface.addresses.find((a) => !a.includes(":"));
+  return first?.split("/")[0];
+}
+
+/**
+ * A node's public key, derived from its PrivateKey; the lab maps Endpoints by it. Checks
+ * every key first so a bad one is named here, never echoed back by `wg setconf`.
+ */
+function publicKeyOf(node: string, config: WgQuickConfig): string {
+  const key = config.iface.privateKey;
+  if (!key) throw new LabError(`lab: ${node}: [Interface] PrivateKey is missing; the lab needs real keys (--stack makes throw-away ones)`);
+  if (!isWireGuardKey(key)) throw new LabError(`lab: ${node}: [Interface] PrivateKey is not a WireGuard key (a placeholder?); the lab needs real keys (--stack makes throw-away ones)`);
+  config.peers.forEach((peer, i) => {
+    const which = `${node}: [Peer] #${i + 1}${peer.comment ? ` (${peer.comment.replace(/^#\s*/, "").split("\n")[0]})` : ""}`;
+    if (!isWireGuardKey(peer.publicKey)) throw new LabError(`lab: ${which}: PublicKey ${peer.publicKey} is not a WireGuard key`);
+    if (peer.presharedKey !== undefined && !isWireGuardKey(peer.presharedKey)) throw new LabError(`lab: ${which}: PresharedKey is not a 32-byte base64 key (a placeholder?)`);
+  });
+  return publicKeyFromPrivate(key);
+}
+
+/** Resolves once node has reaped the child (its 'exit' event), so no zombie outlives the lab. */
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+function readTail(file: string): string {
+  try {
+    const last = firstLine(readFileSync(file, "utf8").trim().split("\n").slice(-1)[0] ?? "");
+    return last ? `: ${last}` : "";
+  } catch {
+    return "";
+  }
+}
+
+export class Lab {
+  readonly id: string;
+  /** Milliseconds from start to every node configured. */
+  upMs = 0;
+  private readonly state: LabState;
+  private readonly nodes = new Map<string, LabNode>();
+  private readonly relayLinks = new Map<string, RelayLink>();
+  private readonly pairsWithoutRtt = new Set<string>();
+  private readonly childExits: Promise<void>[] = [];
+  private relay?: WanRelay;
+  private nextIndex = 0;
+  private tempCounter = 0;
+  private closed = false;
+  private kept = false;
+
+  private constructor(private readonly opts: LabOptions) {
+    let id = newLabId();
+    while (readState(id) !== undefined || namespacesOfLab(id).length > 0) id = newLabId();
+    this.id = id;
+    this.state = newState(this.id);
+  }
+
+  /** Brings every node up; on any failure removes what it made and throws one line. */
+  static async up(configs: Record<string, WgQuickConfig>, opts: LabOptions = {}): Promise<Lab> {
+    assertLabCanRun();
+    const names = Object.keys(configs);
+    if (names.length === 0) throw new LabError("lab: no nodes to bring up");
+    const keys = new Map<string, string>();
+    for (const name of names) {
+      const key = publicKeyOf(name, configs[name] as WgQuickConfig);
+      const twin = keys.get(key);
+      if (twin) throw new LabError(`lab: ${twin} and ${name} have the same PrivateKey; every node needs its own`);
+      keys.set(key, name);
+    }
+    const lab = new Lab(opts);
+    try {
+      await lab.build(configs);
+    } catch (err) {
+      lab.down();
+      throw err;
+    }
+    return lab;
+  }
+
+  /** Removes one lab by id, from its state file and whatever carries its name. */
+  static downById(id: string): TeardownReport {
+    return teardownLab(id, readState(id));
+  }
+
+  /**
+   * Removes kept labs and labs whose process died without cleaning up. A lab whose process
+   * still runs it (a test, another `wgmesh lab`) is left alone and listed in `busy`.
+   */
+  static downAll(): { removed: string[]; busy: string[] } {
+    const removed: string[] = [];
+    const busy: string[] = [];
+    for (const id of listLabIds()) {
+      const state = readState(id);
+      if (state && !state.kept && state.ownerPid !== process.pid && isRunning(state.ownerPid)) {
+        busy.push(id);
+        continue;
+      }
+      teardownLab(id, state);
+      removed.push(id);
+    }
+    return { removed, busy };
+  }
+
+  private progress(message: string): void {
+    this.opts.onProgress?.(message);
+  }
+
+  /** Once torn down there is nothing to record, and writing would bring the removed state file back. */
+  private save(): void {
+    if (!this.closed) saveState(this.state);
+  }
+
+  private get internet(): string {
+    return internetNamespace(this.id);
+  }
+
+  private get concurrency(): number {
+    return this.opts.concurrency ?? 8;
+  }
+
+  private async build(configs: Record<string, WgQuickConfig>): Promise<void> {
+    const started = Date.now();
+    mkdirSync(this.state.workDir, { recursive: true, mode: 0o700 });
+    this.save();
+    guardLab(this.id, { teardown: () => this.down(), exited: () => this.processesExited(), sweep: () => void teardownLab(this.id, undefined) });
+    const names = Object.keys(configs);
+    this.progress(`lab ${this.id}: ${names.length} nodes, underlay 198.18.0.0/${UNDERLAY_PREFIX_LEN}`);
+    await this.createInternet();
+    const nodes = names.map((name) => this.register(name, configs[name] as WgQuickConfig));
+    await allSettledOrThrow([this.startRelay(), mapLimited(nodes, this.concurrency, (n) => this.createNamespace(n))]);
+    await mapLimited(nodes, this.concurrency, (n) => this.startWireGuard(n));
+    // A peer holds one handshake at a time: when both ends' initiations are in flight at once,
+    // each end takes the other's and drops its own, both answers are refused, and both retry
+    // only after REKEY_TIMEOUT (5 s), again and again on delayed links. So nodes get their
+    // peers one by one (a few ms each), each newcomer initiating towards peers that are
+    // configured and idle; one-way dial targets come first (bringUpWaves). Everything else
+    // runs in parallel, and the relay adds its delays only once the handshakes are done.
+    await this.syncRelayLinks(false);
+    await mapLimited(nodes, this.concurrency, (n) => this.prepareInterface(n));
+    for (const wave of bringUpWaves(new Map(nodes.map((n) => [n.name, n.config])), this.nodeByPublicKey())) {
+      for (const name of wave) await this.setPeers(this.nodes.get(name) as LabNode);
+    }
+    await mapLimited(nodes, this.concurrency, (n) => this.reconcile(n));
+    if (this.relay) {
+      await this.waitForHandshakes(BRING_UP_SETTLE_MS);
+      await this.syncRelayLinks();
+    }
+    this.upMs = Date.now() - started;
+    this.progress(`lab ${this.id}: up in ${(this.upMs / 1000).toFixed(1)}s`);
+  }
+
+  private async createInternet(): Promise<void> {
+    this.assertOpen();
+    const ns = this.internet;
+    this.state.namespaces.push(ns);
+    this.save();
+    await run("ip", ["netns", "add", ns]);
+    await this.ipBatch(ns, [
+      "link set lo up",
+      `link add ${BRIDGE_IFACE} type bridge`,
+      `addr add ${UNDERLAY_GATEWAY}/${UNDERLAY_PREFIX_LEN} dev ${BRIDGE_IFACE}`,
+      `addr add ${RELAY_ADDRESS}/${UNDERLAY_PREFIX_LEN} dev ${BRIDGE_IFACE}`,
+      `link set ${BRIDGE_IFACE} up`,
+    ]);
+    this.progress(`internet: namespace ${ns}, bridge ${UNDERLAY_GATEWAY}/${UNDERLAY_PREFIX_LEN}`);
+  }
+
+  private async startRelay(): Promise<void> {
+    this.assertOpen();
+    if (!this.opts.latency) return;
+    this.relay = await WanRelay.start(this.internet, this.state.workDir, `${labTag(this.id)}-relay`, (child) => {
+      this.childExits.push(exitOf(child));
+      this.state.processes.push({ pid: child.pid as number, commandContains: `${labTag(this.id)}-relay` });
+      this.save();
+    });
+    this.progress(`internet: WAN relay at ${RELAY_ADDRESS} (${this.opts.latency.label}, scale ${this.scale})`);
+  }
+
+  private get scale(): number {
+    return this.opts.scale ?? 1;
+  }
+
+  private register(name: string, config: WgQuickConfig): LabNode {
+    const index = this.nextIndex++;
+    const taken = new Set(this.state.namespaces);
+    const node: LabNode = {
+      name,
+      index,
+      namespace: nodeNamespace(this.id, name, index, taken),
+      iface: wgInterfaceName(this.id, index),
+      underlay: underlayAddress(index),
+      site: this.opts.sites?.[name] ?? name,
+      config,
+      publicKey: publicKeyOf(name, config),
+      running: false,
+      notes: [],
+      skipped: [],
+    };
+    this.nodes.set(name, node);
+    this.state.namespaces.push(node.namespace);
+    this.state.nodes[name] = { namespace: node.namespace, iface: node.iface, underlay: node.underlay, overlay: overlayAddressOf(config) };
+    this.save();
+    return node;
+  }
+
+  private ipBatch(namespace: string, commands: string[]): Promise<unknown> {
+    if (commands.length === 0) return Promise.resolve();
+    return run("ip", ["-n", namespace, "-batch", "-"], { input: `${commands.join("\n")}\n` });
+  }
+
+  private async createNamespace(node: LabNode): Promise<void> {
+    this.assertOpen();
+    const port = bridgePortName(node.index);
+    await run("ip", ["netns", "add", node.namespace]);
+    await this.ipBatch(this.internet, [`link add ${port} type veth peer name ${UNDERLAY_IFACE} netns ${node.namespace}`, `link set ${port} master ${BRIDGE_IFACE} up`]);
+    await this.ipBatch(node.namespace, ["link set lo up", `addr add ${node.underlay}/${UNDERLAY_PREFIX_LEN} dev ${UNDERLAY_IFACE}`, `link set ${UNDERLAY_IFACE} up`]);
+    this.progress(`${node.name}: namespace ${node.namespace}, underlay ${node.underlay}`);
+  }
+
+  private socketOf(node: LabNode): string {
+    return join(WG_SOCKET_DIR, `${node.iface}.sock`);
+  }
+
+  private async startWireGuard(node: LabNode): Promise<void> {
+    this.assertOpen();
+    const socket = this.socketOf(node);
+    // Only ever our own name: a socket left by a killed wireguard-go of this lab.
+    rmSync(socket, { force: true });
+    if (!this.state.sockets.includes(socket)) this.state.sockets.push(socket);
+    if (!this.state.interfaces.some((i) => i.name === node.iface)) this.state.interfaces.push({ name: node.iface, namespace: node.namespace });
+    const logFile = join(this.state.workDir, `${node.iface}.log`);
+    const log = openSync(logFile, "a", 0o600);
+    // Foreground (-f) so we hold the process; detached so a terminal's Ctrl-C reaches us first and we delete the interface before it dies.
+    const child = spawn(tool("ip"), ["netns", "exec", node.namespace, tool("wireguard-go"), "-f", node.iface], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, ...WG_ENV },
+    });
+    closeSync(log);
+    if (child.pid === undefined) throw new LabError(`lab: ${node.name}: could not start wireguard-go`);
+    node.child = child;
+    this.childExits.push(exitOf(child));
+    this.state.processes.push({ pid: child.pid, commandContains: node.iface });
+    this.save();
+    const deadline = Date.now() + SOCKET_WAIT_MS;
+    while (!existsSync(socket)) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new LabError(`lab: ${node.name}: wireguard-go ${node.iface} exited before it was ready${readTail(logFile)}`);
+      }
+      if (Date.now() > deadline) throw new LabError(`lab: ${node.name}: wireguard-go made no ${socket} within ${SOCKET_WAIT_MS / 1000}s${readTail(logFile)}`);
+      await sleep(10);
+    }
+    node.running = true;
+    this.progress(`${node.name}: wireguard-go ${node.iface} (pid ${child.pid})`);
+  }
+
+  private nodeByPublicKey(): Map<string, string> {
+    return new Map([...this.nodes.values()].map((n) => [n.publicKey, n.name]));
+  }
+
+  /** Relay sockets for every pair that dials the other and has a round trip in the table. */
+  private async syncRelayLinks(delayed = true): Promise<void> {
+    const relay = this.relay;
+    const latency = this.opts.latency;
+    if (!relay || !latency) return;
+    const configs = new Map([...this.nodes.values()].map((n) => [n.name, n.config]));
+    for (const [a, b] of dialledPairs(configs, this.nodeByPublicKey())) {
+      const na = this.nodes.get(a) as LabNode;
+      const nb = this.nodes.get(b) as LabNode;
+      const rtt = rttBetween(latency, na.site, nb.site);
+      const key = pairKey(a, b);
+      if (rtt === undefined) {
+        if (!this.pairsWithoutRtt.has(key)) this.progress(`latency: no round trip for ${a} (${na.site}) - ${b} (${nb.site}): no delay`);
+        this.pairsWithoutRtt.add(key);
+        continue;
+      }
+      const ports = await relay.link(
+        key,
+        { host: na.underlay, ...(na.config.iface.listenPort !== undefined ? { port: na.config.iface.listenPort } : {}) },
+        { host: nb.underlay, ...(nb.config.iface.listenPort !== undefined ? { port: nb.config.iface.listenPort } : {}) },
+        delayed ? (rtt * this.scale) / 2 : 0,
+      );
+      this.relayLinks.set(key, { ...ports, a, b, rttMs: rtt });
+    }
+  }
+
+  private resolveEndpoint = (from: string, to: string): LabAddress | undefined => {
+    const target = this.nodes.get(to);
+    const port = target?.config.iface.listenPort;
+    if (!target || port === undefined) return undefined;
+    const link = this.relayLinks.get(pairKey(from, to));
+    if (link) return { host: RELAY_ADDRESS, port: from === link.a ? link.portForA : link.portForB };
+    return { host: target.underlay, port };
+  };
+
+  /** Address, MTU and link up, as wg-quick does them around `wg setconf`. */
+  private async prepareInterface(node: LabNode): Promise<void> {
+    this.assertOpen();
+    await this.ipBatch(node.namespace, [
+      ...node.config.iface.addresses.map((a) => `addr add ${a} dev ${node.iface}`),
+      `link set ${node.iface} mtu ${node.config.iface.mtu ?? DEFAULT_MTU} up`,
+    ]);
+  }
+
+  /** The config as this node runs it: Endpoints remapped to the lab, and why some were dropped. */
+  private labConfig(node: LabNode): WgQuickConfig {
+    const { config, notes } = remapEndpoints(node.name, node.config, this.nodeByPublicKey(), this.resolveEndpoint);
+    node.notes = [...notes, ...wantedRoutes(node.config).notes.map((n) => `${node.name}: ${n}`)];
+    node.skipped = interpretHooks(node.config.iface).skipped;
+    return config;
+  }
+
+  /** Where a node's wgmesh-sync keeps its script, its vault file and the config it last applied. */
+  private syncPaths(node: LabNode): { confDir: string; installed: string; vault: string; script: string } {
+    const dir = join(this.state.workDir, "sync", node.iface);
+    const confDir = join(dir, "etc");
+    return { confDir, installed: join(confDir, `${node.iface}.conf`), vault: join(dir, "vault.conf"), script: join(dir, "wgmesh-sync") };
+  }
+
+  /**
+   * Keys and peers as wg-quick up sets them: wg setconf on the stripped config. This is when
+   * wireguard-go starts handshaking: it counts its interface as up from the moment it starts.
+   * The config is also kept where wgmesh-sync keeps the one it applied, so a later apply()
+   * starts from what the node runs.
+   */
+  private async setPeers(node: LabNode): Promise<void> {
+    this.assertOpen();
+    const config = this.labConfig(node);
+    const file = join(this.state.workDir, `${node.iface}.${++this.tempCounter}.conf`);
+    writeFileSync(file, stripForWg(config), { mode: 0o600 });
+    try {
+      await run("wg", ["setconf", node.iface, file]);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    const paths = this.syncPaths(node);
+    mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
+    writeFileSync(paths.installed, formatWgQuick(config), { mode: 0o600 });
+  }
+
+  /** What wg-quick up does on the up link: a route per AllowedIPs prefix, and the forwarding switch of its PostUp. */
+  private async reconcile(node: LabNode): Promise<void> {
+    this.assertOpen();
+    const hooks = interpretHooks(node.config.iface);
+    const routes = wantedRoutes(node.config);
+    const table = routes.table === undefined ? [] : ["table", routes.table];
+    const installed = parseRouteShow((await run("ip", ["-n", node.namespace, "-4", "route", "show", "dev", node.iface, ...table])).stdout);
+    const changes = routeChanges(installed, routes.prefixes);
+    const suffix = table.length > 0 ? ` ${table.join(" ")}` : "";
+    await this.ipBatch(node.namespace, [
+      ...changes.add.map((p) => `route replace ${p} dev ${node.iface}${suffix}`),
+      ...changes.remove.map((p) => `route del ${p} dev ${node.iface}${suffix}`),
+    ]);
+    await run("ip", ["netns", "exec", node.namespace, "sysctl", "-qw", `net.ipv4.ip_forward=${hooks.forwarding ? 1 : 0}`]);
+    this.progress(`${node.name}: wg setconf ${node.iface}: ${node.config.peers.length} peers, ${routes.prefixes.length} routes${hooks.forwarding ? ", forwarding" : ""}`);
+  }
+
+  /** wg-quick up on a fresh interface. */
+  private async configure(node: LabNode): Promise<void> {
+    await this.prepareInterface(node);
+    await this.setPeers(node);
+    await this.reconcile(node);
+  }
+
+  /**
+   * A changed config applied as a deployed node applies it: the real wgmesh-sync script (the
+   * sync unit's, rendered for a file vault) runs in the node's namespace, fetches the new config
+   * and applies it in place (peers, then routes, then changed hooks) or restarts the interface.
+   */
+  private async runSyncUnit(node: LabNode): Promise<string> {
+    this.assertOpen();
+    const paths = this.syncPaths(node);
+    mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
+    if (!existsSync(paths.script)) {
+      writeFileSync(paths.script, renderSyncScript({ node: node.name, vault: { kind: "file", path: paths.vault }, interfaceName: node.iface }), { mode: 0o700 });
+    }
+    writeFileSync(paths.vault, formatWgQuick(this.labConfig(node)), { mode: 0o600 });
+    const r = await run("ip", ["netns", "exec", node.namespace, paths.script], {
+      allowFailure: true,
+      timeoutMs: 120_000,
+      // A restart goes through wg-quick, which then starts wireguard-go itself.
+      env: { WGMESH_CONF_DIR: paths.confDir, WG_QUICK_USERSPACE_IMPLEMENTATION: tool("wireguard-go"), ...WG_ENV },
+    });
+    const log = r.stderr.trim().split("\n").filter(Boolean);
+    if (r.code !== 0) throw new LabError(`lab: ${node.name}: wgmesh-sync failed: ${redactQuoted(log.at(-1) ?? `exit code ${r.code}`)}`);
+    const outcome = log.at(-1) ?? "nothing to change";
+    this.progress(`${node.name}: wgmesh-sync: ${outcome}`);
+    return outcome;
+  }
+
+  private mustGet(name: string): LabNode {
+    const node = this.nodes.get(name);
+    if (!node) throw new LabError(`lab: no node ${name}; nodes: ${[...this.nodes.keys()].join(", ")}`);
+    return node;
+  }
+
+  /** Called before anything is created, so nothing new starts once the lab is torn down (e.g. by Ctrl-C mid-way). */
+  private assertOpen(): void {
+    if (this.closed) throw new LabError(`lab ${this.id} is down`);
+  }
+
+  /**
+   * A changed config on a running node, applied by the node's own wgmesh-sync (see runSyncUnit);
+   * returns the script's last log line, e.g. "applied the new config to … in place". The script
+   * runs the config's PostUp/PostDown when they change, so only the forwarding pair is accepted.
+   */
+  async apply(name: string, config: WgQuickConfig): Promise<string> {
+    this.assertOpen();
+    const node = this.mustGet(name);
+    const key = publicKeyOf(name, config);
+    const owner = this.nodeByPublicKey().get(key);
+    if (owner !== undefined && owner !== name) throw new LabError(`lab: ${name}: its new PrivateKey is ${owner}'s`);
+    const unknown = [...interpretHooks(node.config.iface).skipped, ...interpretHooks(config.iface).skipped][0];
+    if (unknown) throw new LabError(`lab: ${name}: apply runs wgmesh-sync, which would run ${unknown.hook} = ${unknown.command}; the lab runs no hook but the forwarding pair`);
+    node.config = config;
+    node.publicKey = key;
+    this.state.nodes[name] = { ...(this.state.nodes[name] as LabState["nodes"][string]), overlay: overlayAddressOf(config) };
+    this.save();
+    await this.syncRelayLinks();
+    return node.running ? this.runSyncUnit(node) : "not running: applied when it starts";
+  }
+
+  /** A new node joins the running lab. */
+  async addNode(name: string, config: WgQuickConfig, site?: string): Promise<void> {
+    this.assertOpen();
+    if (this.nodes.has(name)) throw new LabError(`lab: a node named ${name} is already in the lab`);
+    const key = publicKeyOf(name, config);
+    const owner = this.nodeByPublicKey().get(key);
+    if (owner !== undefined) throw new LabError(`lab: ${name} has the same PrivateKey as ${owner}`);
+    const node = this.register(name, config);
+    if (site !== undefined) node.site = site;
+    await this.createNamespace(node);
+    await this.startWireGuard(node);
+    await this.syncRelayLinks();
+    await this.configure(node);
+    // Nodes that already named this key with an Endpoint had it dropped (no such node then): give it to them now.
+    for (const other of this.nodes.values()) {
+      if (other === node || !other.running) continue;
+      if (other.config.peers.some((p) => p.publicKey === key && p.endpoint !== undefined)) await this.runSyncUnit(other);
+    }
+  }
+
+  /** The node fails: its interface goes away and its wireguard-go ends. */
+  async stopNode(name: string): Promise<void> {
+    this.assertOpen();
+    const node = this.mustGet(name);
+    if (!node.running) return;
+    node.running = false;
+    await run("ip", ["-n", node.namespace, "link", "del", node.iface], { allowFailure: true });
+    const child = node.child;
+    if (child?.pid !== undefined) {
+      const pid = child.pid;
+      const deadline = Date.now() + 2000;
+      while (isRunning(pid) && Date.now() < deadline) await sleep(20);
+      stopProcesses([pid]);
+      this.state.processes = this.state.processes.filter((p) => p.pid !== pid);
+    }
+    node.child = undefined;
+    rmSync(this.socketOf(node), { force: true });
+    this.save();
+    this.progress(`${node.name}: stopped (${node.iface} deleted, wireguard-go ended)`);
+  }
+
+  /** The node comes back: a fresh wireguard-go with its last config, as after a reboot. */
+  async startNode(name: string): Promise<void> {
+    this.assertOpen();
+    const node = this.mustGet(name);
+    if (node.running) return;
+    await this.startWireGuard(node);
+    await this.configure(node);
+  }
+
+  nodeInfo(): LabNodeInfo[] {
+    return [...this.nodes.values()].map((n) => ({
+      name: n.name,
+      namespace: n.namespace,
+      iface: n.iface,
+      underlay: n.underlay,
+      overlay: overlayAddressOf(n.config),
+      site: n.site,
+      running: n.running,
+    }));
+  }
+
+  /** Why Endpoints were dropped or prefixes not routed. */
+  get notes(): string[] {
+    return [...this.nodes.values()].flatMap((n) => n.notes);
+  }
+
+  /** PreUp/PostUp/PreDown/PostDown commands the lab did not run. */
+  get skippedHooks(): SkippedNodeHook[] {
+    return [...this.nodes.values()].flatMap((n) => n.skipped.map((s) => ({ node: n.name, ...s })));
+  }
+
+  /** Round trips the relay makes, per node pair (as in the latency table, before scale). */
+  get emulatedLinks(): { a: string; b: string; rttMs: number }[] {
+    return [...this.relayLinks.values()].map(({ a, b, rttMs }) => ({ a, b, rttMs }));
+  }
+
+  /**
+   * Links expected to handshake on their own: one side has an Endpoint and a
+   * PersistentKeepalive for the other, the other lists it back (else it refuses the
+   * handshake, and waiting for one would only run out the clock), and both nodes run.
+   */
+  private selfStartingLinks(): [LabNode, LabNode][] {
+    const byKey = this.nodeByPublicKey();
+    const seen = new Set<string>();
+    const links: [LabNode, LabNode][] = [];
+    for (const node of this.nodes.values()) {
+      if (!node.running) continue;
+      for (const peer of node.config.peers) {
+        const other = this.nodes.get(byKey.get(peer.publicKey) ?? "");
+        if (!other?.running || other === node || peer.endpoint === undefined || !peer.persistentKeepalive) continue;
+        if (other.config.iface.listenPort === undefined) continue;
+        if (!other.config.peers.some((p) => p.publicKey === node.publicKey)) continue;
+        const key = pairKey(node.name, other.name);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        links.push([node, other]);
+      }
+    }
+    return links;
+  }
+
+  private async latestHandshakes(node: LabNode): Promise<Map<string, number>> {
+    const out = (await run("wg", ["show", node.iface, "latest-handshakes"], { allowFailure: true })).stdout;
+    return new Map(
+      out
+        .split("\n")
+        .map((l) => l.split("\t"))
+        .filter((f) => f.length === 2)
+        .map(([key, at]) => [key as string, Number(at)]),
+    );
+  }
+
+  /**
+   * Waits until every self-starting link has completed a handshake, seen from both ends (a
+   * restarted node's own view starts empty, so an old handshake does not count). With WAN
+   * delay both ends' first initiations can cross in flight and both get dropped; WireGuard
+   * retries after its 5 s REKEY_TIMEOUT, and pinging before that would call the pair dead.
+   */
+  async waitForHandshakes(timeoutMs: number): Promise<{ complete: number; expected: number }> {
+    this.assertOpen();
+    const links = this.selfStartingLinks();
+    const deadline = Date.now() + timeoutMs;
+    let complete = 0;
+    for (;;) {
+      const running = [...new Set(links.flat())];
+      const views = new Map(await Promise.all(running.map(async (n) => [n.name, await this.latestHandshakes(n)] as const)));
+      complete = links.filter(([a, b]) => (views.get(a.name)?.get(b.publicKey) ?? 0) > 0 && (views.get(b.name)?.get(a.publicKey) ?? 0) > 0).length;
+      if (complete === links.length || Date.now() >= deadline) break;
+      await sleep(200);
+    }
+    if (complete < links.length) this.progress(`handshakes: ${complete} of ${links.length} links after ${(timeoutMs / 1000).toFixed(0)}s`);
+    return { complete, expected: links.length };
+  }
+
+  /**
+   * Pings every ordered pair over the overlay. First waits (up to `settleMs`) for the links
+   * that handshake on their own, so a slow first handshake is not mistaken for a dead pair.
+   */
+  async pingMatrix(options: PingMatrixOptions & { settleMs?: number } = {}): Promise<PingMatrix> {
+    this.assertOpen();
+    const { settleMs, ...pingOptions } = options;
+    await this.waitForHandshakes(settleMs ?? (this.relay ? 20_000 : 8_000));
+    const targets: PingTarget[] = [...this.nodes.values()].map((n) => ({ node: n.name, namespace: n.namespace, address: overlayAddressOf(n.config) }));
+    const longest = Math.max(0, ...[...this.relayLinks.values()].map((l) => l.rttMs * this.scale));
+    return pingMatrix(targets, {
+      // A multi-hop round trip can add up several links; leave room for two of the longest each way.
+      timeoutMs: Math.max(1000, Math.ceil(4 * longest) + 500),
+      rttSamples: this.relay ? 3 : 0,
+      ...pingOptions,
+    });
+  }
+
+  /** Leaves the lab running after this process ends; `wgmesh lab down` removes it. */
+  keep(): void {
+    this.assertOpen();
+    this.kept = true;
+    this.state.kept = true;
+    this.save();
+    releaseLab(this.id);
+    for (const n of this.nodes.values()) n.child?.unref();
+    this.relay?.detach();
+  }
+
+  /** Every process this lab started has exited and been reaped (after down(), or a kept lab's never). */
+  processesExited(): Promise<void> {
+    return Promise.all(this.childExits).then(() => undefined);
+  }
+
+  get isKept(): boolean {
+    return this.kept;
+  }
+
+  /** Removes everything the lab made. Safe to call twice. */
+  down(): TeardownReport {
+    if (this.closed) return { interfaces: 0, processes: 0, namespaces: 0, sockets: 0 };
+    this.closed = true;
+    releaseLab(this.id);
+    return teardownLab(this.id, this.state);
+  }
+}
