@@ -1,16 +1,13 @@
 /** `wgmesh plan`: validate, plan, render with throw-away keys, simulate, and show it all. */
 import type { Command } from "commander";
 import type { MeshPlan } from "../infra/model";
-import type { SimulationReport } from "../infra/simulate";
+import { summaryLine, type SimulationReport } from "../infra/simulate";
 import { simulatePlan } from "../infra/simulate/plan";
 import { action } from "./errors";
 import { loadStack } from "./stack";
 
 export { simulatePlan };
 
-export function reachableLine(report: { reachable: number; total: number }): string {
-  return `${report.reachable} of ${report.total} ordered pairs reachable`;
-}
 
 export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
   return {
@@ -68,7 +65,7 @@ export function formatPlan(stack: string, plan: MeshPlan, report: SimulationRepo
     if (p.reachable) out.push(`  ${p.from} -> ${p.to}: ${p.path.join(" -> ")}${p.path.length === 2 ? " (direct)" : ""}`);
     else out.push(`  ${p.from} -> ${p.to}: UNREACHABLE: ${p.failure ? `${p.failure.direction === "reply" ? "reply " : ""}dropped at ${p.failure.at}: ${p.failure.reason}` : "?"}`);
   }
-  out.push("", reachableLine(report));
+  out.push("", summaryLine(report));
   return out.join("\n");
 }
 
