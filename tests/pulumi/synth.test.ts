@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -82,13 +82,14 @@ test("synth --stack prod prints the tree with each node's host and resources ind
   assert.match(r.stdout, /Outputs: externalConfigs, mesh, nodes, summary \(132 of 132 ordered pairs reachable\)/);
 });
 
-test("unknown stack: one line, exit 1; a broken config: one line per problem by path, exit 2", () => {
+test("unknown stack: one line, exit 1; a broken config: one line per problem by path, exit 2", (t) => {
   const missing = wgmesh(["synth", "--stack", "nope"]);
   assert.equal(missing.code, 1);
   assert.equal(missing.stdout, "");
   assert.match(missing.stderr, /^wgmesh: --stack nope: no Pulumi\.nope\.yaml in .*; stacks here: .*prod.*\n$/);
 
   const dir = mkdtempSync(join(tmpdir(), "wgmesh-synth-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "Pulumi.yaml"), "name: wg-mesh\nruntime: nodejs\n");
   writeFileSync(
     join(dir, "Pulumi.bad.yaml"),
@@ -101,8 +102,9 @@ test("unknown stack: one line, exit 1; a broken config: one line per problem by 
   assert.match(bad.stderr, /^nodes\.ireland\.address: 10\.50\.1\.1 is outside region central/m);
 });
 
-test("peer stacks cannot be read offline: synth takes them as not deployed and says so", () => {
+test("peer stacks cannot be read offline: synth takes them as not deployed and says so", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "wgmesh-synth-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "Pulumi.yaml"), "name: wg-mesh\nruntime: nodejs\n");
   const prod = readFileSync(join(REPO, "Pulumi.prod.yaml"), "utf8").replace("    keyEpoch: 1", "    keyEpoch: 1\n    peerStacks: [acme/wg-mesh/apac]");
   writeFileSync(join(dir, "Pulumi.eu.yaml"), prod);
