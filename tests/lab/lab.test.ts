@@ -16,6 +16,7 @@ import { parseLatencyJson } from "../../cli/lab/latency";
 import type { PingMatrix } from "../../cli/lab/ping";
 import { labBlocker } from "../../cli/lab/preflight";
 import { sampleMesh } from "../../cli/lab/sample-mesh";
+import { continuousPing, lostPackets, type PingFlow } from "../support/ping-flow";
 import { readState } from "../../cli/lab/state";
 import { leftoversOfLab } from "../../cli/lab/teardown";
 
@@ -136,21 +137,6 @@ labTest("--latency with scale: measured overlay RTTs are ordered like the file's
   }
 });
 
-/** Continuous ping from a namespace until stopped; resolves with the icmp_seq of every reply. */
-function continuousPing(namespace: string, address: string): { stop: () => Promise<number[]> } {
-  const child = spawn("ip", ["netns", "exec", namespace, "ping", "-n", "-i", "0.01", "-W", "1", address], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
-  return {
-    stop: async () => {
-      child.kill("SIGINT");
-      await exited;
-      return [...out.matchAll(/icmp_seq=(\d+) /g)].map((m) => Number(m[1]));
-    },
-  };
-}
-
 labTest("a node joins while traffic flows: zero lost packets on the running pair, the new node reachable from all", async () => {
   const before = sampleMesh({ hub: "hub", spokes: ["a", "b", "c"] });
   await withLab(before.configs, {}, async (lab) => {
@@ -158,7 +144,7 @@ labTest("a node joins while traffic flows: zero lost packets on the running pair
     const a = lab.nodeInfo().find((n) => n.name === "a");
     assert.ok(a);
     const flow = continuousPing(a.namespace, before.addresses.b as string);
-    let seqs: number[];
+    let result: PingFlow;
     try {
       await new Promise((r) => setTimeout(r, 500));
       const after = sampleMesh({ hub: "hub", spokes: ["a", "b", "c", "d"], direct: [["a", "d"]], keys: before.keys });
@@ -166,12 +152,11 @@ labTest("a node joins while traffic flows: zero lost packets on the running pair
       for (const n of ["hub", "a", "b", "c"]) await lab.apply(n, after.configs[n] as WgQuickConfig);
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
-      seqs = await flow.stop();
+      result = await flow.stop();
     }
 
-    assert.ok(seqs.length >= 20, `the ping ran across the change (${seqs.length} replies)`);
-    const missing = Array.from({ length: Math.max(...seqs) }, (_, i) => i + 1).filter((s) => !seqs.includes(s));
-    assert.deepEqual(missing, [], "packets lost while the mesh changed");
+    assert.ok(result.replies.length >= 20, `the ping ran across the change (${result.replies.length} replies)`);
+    assert.deepEqual(lostPackets(result), [], "packets lost while the mesh changed");
 
     const m = await lab.pingMatrix();
     assert.equal(m.total, 20);

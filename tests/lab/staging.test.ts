@@ -6,7 +6,6 @@
  */
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseDocument } from "yaml";
@@ -19,6 +18,7 @@ import { Lab } from "../../cli/lab/lab";
 import type { PingMatrix } from "../../cli/lab/ping";
 import { labBlocker } from "../../cli/lab/preflight";
 import { leftoversOfLab } from "../../cli/lab/teardown";
+import { continuousPing, lostPackets, type PingFlow } from "../support/ping-flow";
 
 const REPO = resolve(__dirname, "..", "..");
 const STAGING = join(REPO, "Pulumi.staging.yaml");
@@ -46,26 +46,6 @@ function assertAsPlanned(plan: MeshPlan, m: PingMatrix): void {
   assert.deepEqual(compareWithPlan(plan, m), [], "hops as planned");
 }
 
-/** Continuous ping until stopped; resolves with the icmp_seq of every reply. */
-function continuousPing(namespace: string, address: string): { stop: () => Promise<number[]> } {
-  const child = spawn("ip", ["netns", "exec", namespace, "ping", "-n", "-i", "0.01", "-W", "1", address], { stdio: ["ignore", "pipe", "ignore"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
-  return {
-    stop: async () => {
-      child.kill("SIGINT");
-      await exited;
-      return [...out.matchAll(/icmp_seq=(\d+) /g)].map((m) => Number(m[1]));
-    },
-  };
-}
-
-function lost(seqs: number[]): number[] {
-  const got = new Set(seqs);
-  return Array.from({ length: Math.max(0, ...seqs) }, (_, i) => i + 1).filter((s) => !got.has(s));
-}
-
 async function withLab(configs: Record<string, WgQuickConfig>, sites: Record<string, string> | undefined, body: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = await Lab.up(configs, sites ? { sites } : {});
   try {
@@ -89,7 +69,7 @@ labTest("staging: a backend joins while traffic flows; every node applies the ch
     ];
     const outcomes: Record<string, string> = {};
     let after: MeshPlan;
-    let replies: Record<string, number[]> = {};
+    let replies: Record<string, PingFlow> = {};
     try {
       await new Promise((r) => setTimeout(r, 500));
       after = stagingPlan({ syd: { role: "backend", region: "apac", site: "syd", address: "100.64.4.3", cloud: "azure", azure: { location: "australiaeast" } } });
@@ -102,12 +82,12 @@ labTest("staging: a backend joins while traffic flows; every node applies the ch
       replies = Object.fromEntries(await Promise.all(flows.map(async (f) => [f.pair, await f.ping.stop()] as const)));
     }
     t.diagnostic(`wgmesh-sync on each node: ${Object.entries(outcomes).map(([n, o]) => `${n}: ${o}`).join("; ")}`);
-    t.diagnostic(`continuous pings across the change: ${Object.entries(replies).map(([p, s]) => `${p} ${s.length} replies, ${lost(s).length} lost`).join("; ")}`);
+    t.diagnostic(`continuous pings across the change: ${Object.entries(replies).map(([p, s]) => `${p} ${s.replies.length} replies, ${lostPackets(s).length} lost`).join("; ")}`);
     for (const [n, o] of Object.entries(outcomes)) assert.doesNotMatch(o, /restart/i, `${n} was restarted: ${o}`);
     for (const n of ["dub", "hkg"]) assert.match(outcomes[n] as string, /applied the new config to \S+ in place/, `${n} got the new peer`);
-    for (const [pair, seqs] of Object.entries(replies)) {
-      assert.ok(seqs.length >= 100, `${pair} ran across the change (${seqs.length} replies)`);
-      assert.deepEqual(lost(seqs), [], `${pair} lost packets while the mesh changed`);
+    for (const [pair, flow] of Object.entries(replies)) {
+      assert.ok(flow.replies.length >= 100, `${pair} ran across the change (${flow.replies.length} replies)`);
+      assert.deepEqual(lostPackets(flow), [], `${pair} lost packets while the mesh changed`);
     }
     assertAsPlanned(after, await lab.pingMatrix());
   });
