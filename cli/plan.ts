@@ -3,11 +3,9 @@ import type { Command } from "commander";
 import type { MeshPlan } from "../infra/model";
 import { summaryLine, type SimulationReport } from "../infra/simulate";
 import { simulatePlan } from "../infra/simulate/plan";
+import { placementOf } from "../infra/render/wgquick";
 import { action } from "./errors";
 import { loadStack } from "./stack";
-
-export { simulatePlan };
-
 
 export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
   return {
@@ -46,7 +44,7 @@ export function formatPlan(stack: string, plan: MeshPlan, report: SimulationRepo
   out.push("", "Nodes");
   const w = Math.max(...plan.nodes.map((n) => n.name.length));
   for (const n of plan.nodes) {
-    const where = placement(plan, n.name);
+    const where = placementOf(plan, n.name);
     out.push(`  ${n.name.padEnd(w)}  ${n.role.padEnd(7)}  ${`${n.cloud} ${where}`.padEnd(26)}  ${n.interfaceAddress.padEnd(18)}  ${n.forwarding ? "forwards" : ""}`.trimEnd());
   }
   out.push("", "Peers");
@@ -67,11 +65,6 @@ export function formatPlan(stack: string, plan: MeshPlan, report: SimulationRepo
   }
   out.push("", summaryLine(report));
   return out.join("\n");
-}
-
-function placement(plan: MeshPlan, name: string): string {
-  const s = plan.spec.nodes.find((n) => n.name === name);
-  return s?.aws?.region ?? s?.gcp?.zone ?? s?.azure?.location ?? s?.external?.endpoint ?? "behind NAT";
 }
 
 export function registerPlanCommand(program: Command): void {

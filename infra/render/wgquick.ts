@@ -85,7 +85,8 @@ function describe(plan: MeshPlan, node: PlannedNode): string {
   return `${node.name} (${node.role}, ${node.cloud} ${placementOf(plan, node.name)}, region ${node.region})`;
 }
 
-function placementOf(plan: MeshPlan, name: string): string {
+/** Where a node runs, in words: its cloud region or zone, its endpoint, or "behind NAT". */
+export function placementOf(plan: MeshPlan, name: string): string {
   const spec = plan.spec.nodes.find((n) => n.name === name);
   return spec?.aws?.region ?? spec?.gcp?.zone ?? spec?.azure?.location ?? spec?.external?.endpoint ?? "behind NAT";
 }

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import type { WgQuickConfig } from "../../infra/model";
 import { formatWgQuick } from "../../infra/wgquick";
 import { findOnPath, labBlocker } from "../../cli/lab/preflight";
-import { simulatePlan } from "../../cli/plan";
+import { simulatePlan } from "../../infra/simulate/plan";
 import { loadStack } from "../../cli/stack";
 import { sampleMesh } from "../../cli/lab/sample-mesh";
 import { leftoversOfLab } from "../../cli/lab/teardown";
