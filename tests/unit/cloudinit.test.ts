@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { parse } from "yaml";
 import { CLOUD_INIT_PACKAGES, renderCloudInit, USER_DATA_LIMIT_BYTES } from "../../infra/render/cloudinit";
-import { renderSyncScript, SYNC_SCRIPT_PATH } from "../../infra/render/sync-script";
+import { fillTemplate, renderSyncScript, SYNC_SCRIPT_PATH, SYNC_TEMPLATE_PATH } from "../../infra/render/sync-script";
 import { planMesh } from "../../infra/plan";
 import { renderAll, throwAwayKeys, offlineEndpoints } from "../../infra/render/mesh";
 import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
@@ -77,6 +77,32 @@ test("the interface name is baked in and defaults to wg0", () => {
   const custom = renderSyncScript({ node: "hkg", vault: GCP, interfaceName: "wgsync-01" });
   assert.match(custom, /^readonly IFACE='wgsync-01'$/m);
   assert.match(renderCloudInit({ node: "hkg", vault: GCP, interfaceName: "wgsync-01" }), /keep wgsync-01 in step/);
+});
+
+test("the template wgmesh-sync.sh is a real bash file, shellcheck clean as it stands", () => {
+  const shellcheck: string | undefined = findOnPath("shellcheck");
+  if (!shellcheck) assert.fail("shellcheck not found: install it (scripts/setup.sh does)");
+  const r = spawnSync(shellcheck, ["--shell=bash", "--severity=style", SYNC_TEMPLATE_PATH], { encoding: "utf8" });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});
+
+test("a rendered script keeps its own vault's fetch code only, with every value filled in and quoted", () => {
+  for (const [kind, vault] of Object.entries(ALL)) {
+    const script = renderSyncScript({ node: "hkg", vault });
+    assert.doesNotMatch(script, /=@[A-Z_]+@|^#@/m, `${kind}: no placeholder or block marker left`);
+    assert.equal(script.match(/^fetch_config\(\) \{$/gm)?.length, 1, `${kind}: one fetch_config`);
+    assert.equal(/^fetch\(\) \{$/m.test(script), kind !== "file", `${kind}: the curl helper only for cloud vaults`);
+  }
+  assert.match(renderSyncScript({ node: "lab", vault: FILE }), /^readonly SOURCE_FILE='\/srv\/lab it'\\''s\/wg0.conf'$/m);
+});
+
+test("the template and its values cannot drift apart: a missing or unused value is refused", () => {
+  const template = "#!/bin/bash\nreadonly A=@A@\n#@vault x\nreadonly B=@B@\n#@end\n";
+  assert.equal(fillTemplate(template, "x", { A: "1", B: "it's" }), "#!/bin/bash\nreadonly A='1'\nreadonly B='it'\\''s'\n");
+  assert.equal(fillTemplate(template, "y", { A: "1" }), "#!/bin/bash\nreadonly A='1'\n");
+  assert.throws(() => fillTemplate(template, "x", { A: "1" }), /no value for @B@/);
+  assert.throws(() => fillTemplate(template, "y", { A: "1", B: "2" }), /no @B@ in the kept text/);
+  assert.throws(() => fillTemplate("#@vault x\n", "x", {}), /never closed/);
 });
 
 test("the script is shellcheck clean for every vault kind", () => {
