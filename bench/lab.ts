@@ -1,13 +1,13 @@
 /**
  * Lab bench: how long a mesh takes on real WireGuard to go from nothing to every ordered
- * pair answering a ping, and to go away again. Needs root (see cli/lab/preflight.ts).
+ * pair answering a ping, and to go away again. Needs root (see lab/preflight.ts).
  * Run alone: `tsx bench/lab.ts [N ...]` (hub-and-spoke sample meshes, default 4 12 24);
  * `--json` for one JSON document.
  */
 import type { WgQuickConfig } from "../infra/model";
-import { Lab } from "../cli/lab/lab";
-import { labBlocker } from "../cli/lab/preflight";
-import { sampleMesh } from "../cli/lab/sample-mesh";
+import { Lab } from "../lab/lab";
+import { labBlocker } from "../lab/preflight";
+import { sampleMesh } from "../lab/sample-mesh";
 
 export interface LabBenchResult {
   label: string;

@@ -5,9 +5,9 @@
  * BENCH_RUNS=N repeats the prod lab N times (default 3).
  */
 import { simulate } from "../infra/simulate";
-import { configsFromPlan } from "../cli/lab/from-plan";
-import { labBlocker } from "../cli/lab/preflight";
-import { loadStack } from "../cli/stack";
+import { configsFromPlan } from "../lab/from-plan";
+import { labBlocker } from "../lab/preflight";
+import { loadStack } from "../workspace/project";
 import { benchEngine, engineCases, formatEngineResults } from "./engine";
 import { benchLab, benchMesh, formatLabResults, type LabBenchResult } from "./lab";
 

@@ -1,13 +1,6 @@
 /** How the CLI fails: one line per problem on stderr, a non-zero exit, no stack trace. */
 import { MeshConfigError } from "../infra/model";
 
-/** A problem the user can fix; its message is the whole story. */
-export class UserError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UserError";
-  }
-}
 
 export function reportFailure(err: unknown): number {
   if (err instanceof MeshConfigError) {

@@ -1,7 +1,7 @@
 /** `wgmesh lint DIR`: judge wg-quick files someone wrote, one line per problem. */
 import type { Command } from "commander";
 import { lintConfigs, lintToJson } from "../infra/simulate";
-import { readConfigDir } from "./configdir";
+import { readConfigDir } from "../workspace/configdir";
 import { action } from "./errors";
 
 export function registerLintCommand(program: Command): void {

@@ -1,6 +1,6 @@
 /** The `wgmesh` command: a thin shell around the engine in infra/. */
 import { Command } from "commander";
-import { registerLabCommand } from "./lab/command";
+import { registerLabCommand } from "./lab";
 import { registerLintCommand } from "./lint";
 import { registerPlanCommand } from "./plan";
 import { registerRenderCommand } from "./render";

@@ -5,7 +5,7 @@ import { summaryLine, type SimulationReport } from "../infra/simulate";
 import { simulatePlan } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
 import { action } from "./errors";
-import { loadStack } from "./stack";
+import { loadStack } from "../workspace/project";
 
 export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
   return {

@@ -12,11 +12,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { WgQuickConfig } from "../../infra/model";
 import { formatWgQuick } from "../../infra/wgquick";
-import { findOnPath, labBlocker } from "../../cli/lab/preflight";
+import { findOnPath, labBlocker } from "../../lab/preflight";
 import { simulatePlan } from "../../infra/simulate/plan";
-import { loadStack } from "../../cli/stack";
-import { sampleMesh } from "../../cli/lab/sample-mesh";
-import { leftoversOfLab } from "../../cli/lab/teardown";
+import { loadStack } from "../../workspace/project";
+import { sampleMesh } from "../../lab/sample-mesh";
+import { leftoversOfLab } from "../../lab/teardown";
 
 const REPO = resolve(__dirname, "..", "..");
 const blocker = labBlocker();
@@ -24,7 +24,7 @@ if (blocker) process.stderr.write(`\n*** SKIPPING the real-WireGuard lab CLI tes
 
 const ENTRY = `
   const { Command } = require("commander");
-  const { registerLabCommand } = require("./cli/lab/command.ts");
+  const { registerLabCommand } = require("./lab/command.ts");
   const program = new Command("wgmesh").exitOverride();
   registerLabCommand(program);
   program.parseAsync(process.argv.slice(1), { from: "user" }).catch((e) => { process.stderr.write(e.message + "\\n"); process.exitCode = 2; });

@@ -10,15 +10,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { WgQuickConfig } from "../../infra/model";
-import { run } from "../../cli/lab/exec";
-import { Lab, type LabOptions } from "../../cli/lab/lab";
-import { parseLatencyJson } from "../../cli/lab/latency";
-import type { PingMatrix } from "../../cli/lab/ping";
-import { labBlocker } from "../../cli/lab/preflight";
-import { sampleMesh } from "../../cli/lab/sample-mesh";
+import { run } from "../../lab/exec";
+import { Lab, type LabOptions } from "../../lab/lab";
+import { parseLatencyJson } from "../../lab/latency";
+import type { PingMatrix } from "../../lab/ping";
+import { labBlocker } from "../../lab/preflight";
+import { sampleMesh } from "../../lab/sample-mesh";
 import { continuousPing, lostPackets, type PingFlow } from "../support/ping-flow";
-import { readState } from "../../cli/lab/state";
-import { leftoversOfLab } from "../../cli/lab/teardown";
+import { readState } from "../../lab/state";
+import { leftoversOfLab } from "../../lab/teardown";
 
 const blocker = labBlocker();
 if (blocker) process.stderr.write(`\n*** SKIPPING the real-WireGuard lab tests: ${blocker} ***\n\n`);
@@ -233,7 +233,7 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   labTest(`${signal} (${signal === "SIGINT" ? "Ctrl-C" : "kill"}) to the process running a lab tears the lab down and exits ${code}`, async () => {
     const mesh = sampleMesh({ hub: "hub", spokes: ["a"] });
     const script = `
-      const { Lab } = require("./cli/lab/lab.ts");
+      const { Lab } = require("./lab/lab.ts");
       const configs = JSON.parse(process.env.LAB_CONFIGS);
       Lab.up(configs).then((lab) => { process.stdout.write(lab.id + "\\n"); setInterval(() => {}, 1000); });
     `;

@@ -13,11 +13,11 @@ import { loadStackConfig } from "../../infra/config";
 import type { MeshPlan, WgQuickConfig } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 import { simulate } from "../../infra/simulate";
-import { compareWithPlan, configsFromPlan, keepKeys } from "../../cli/lab/from-plan";
-import { Lab } from "../../cli/lab/lab";
-import type { PingMatrix } from "../../cli/lab/ping";
-import { labBlocker } from "../../cli/lab/preflight";
-import { leftoversOfLab } from "../../cli/lab/teardown";
+import { compareWithPlan, configsFromPlan, keepKeys } from "../../lab/from-plan";
+import { Lab } from "../../lab/lab";
+import type { PingMatrix } from "../../lab/ping";
+import { labBlocker } from "../../lab/preflight";
+import { leftoversOfLab } from "../../lab/teardown";
 import { continuousPing, lostPackets, type PingFlow } from "../support/ping-flow";
 
 const REPO = resolve(__dirname, "..", "..");

@@ -16,7 +16,7 @@ import type { WgPeer, WgQuickConfig } from "../../infra/model";
 import { formatWgQuick } from "../../infra/wgquick/format";
 import { renderSyncScript } from "../../infra/render/sync-script";
 import type { VaultLocator } from "../../infra/vault";
-import { findOnPath, labBlocker } from "../../cli/lab/preflight";
+import { findOnPath, labBlocker } from "../../lab/preflight";
 
 function syncBlocker(): string | undefined {
   const lab = labBlocker();

@@ -1,8 +1,8 @@
 /** AWS hosts under Pulumi's mocks: what each role's resources admit, run with, and may read. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MOCK_AMI } from "../../cli/synth/mock-cloud";
-import type { MockRun, RecordedResource } from "../../cli/synth/run";
+import { MOCK_AMI } from "../../stacks/synth/mock-cloud";
+import type { MockRun, RecordedResource } from "../../stacks/synth/run";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { awsSecretName } from "../../infra/vault";
 import { input, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";

@@ -2,8 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createPublicKey } from "node:crypto";
-import { AZURE_DEPLOYER, AZURE_TENANT } from "../../cli/synth/mock-cloud";
-import type { MockRun, RecordedResource } from "../../cli/synth/run";
+import { AZURE_DEPLOYER, AZURE_TENANT } from "../../stacks/synth/mock-cloud";
+import type { MockRun, RecordedResource } from "../../stacks/synth/run";
 import { overlaps, parsePrefix, type Prefix } from "../../infra/cidr";
 import { AZURE_LOCK_KEY } from "../../components/hosts/azure-lock-key";
 import { renderCloudInit } from "../../infra/render/cloudinit";

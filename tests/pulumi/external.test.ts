@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { unwrapSecrets } from "../../cli/synth/mock-cloud";
+import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
 import { parseWgQuick } from "../../infra/wgquick";
 import { publicKeyFromPrivate } from "../../infra/keys";
 import { seedSpec } from "../support/seed-spec";

@@ -1,7 +1,7 @@
 /** GCP hosts under Pulumi's mocks: firewall, service account, secret access, instance settings. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { MockRun } from "../../cli/synth/run";
+import type { MockRun } from "../../stacks/synth/run";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { gcpSecretId, gcpServiceAccountId } from "../../infra/vault";
 import { input, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";

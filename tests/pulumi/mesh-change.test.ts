@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { MockRun } from "../../cli/synth/run";
+import type { MockRun } from "../../stacks/synth/run";
 import type { MeshSpec, NodeSpec } from "../../infra/model";
 import { seedSpec } from "../support/seed-spec";
 import { deliveredConfigs, runMesh, userDataByNode } from "../support/pulumi";

@@ -7,9 +7,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { stackConfig } from "../../cli/synth";
-import { freshRequire, runUnderMocks, type MockRun } from "../../cli/synth/run";
-import { unwrapSecrets } from "../../cli/synth/mock-cloud";
+import { stackConfig } from "../../workspace/project";
+import { freshRequire, runUnderMocks, type MockRun } from "../../stacks/synth/run";
+import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
 import { deliveredConfigs, findLeaks, isSecretValue, PROJECT, REPO, runStackFile, secretInputs, VAULT_VALUE, type Leak } from "../support/pulumi";
 
 const ALLOWED_SECRET_INPUTS = new Set([

@@ -7,8 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { unwrapSecrets } from "../../cli/synth/mock-cloud";
-import type { MockRun } from "../../cli/synth/run";
+import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
+import type { MockRun } from "../../stacks/synth/run";
 import type { MeshExport } from "../../infra/mesh-export";
 import type { MeshSpec } from "../../infra/model";
 import { simulate } from "../../infra/simulate";

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { freshRequire, runUnderMocks } from "../../cli/synth/run";
+import { freshRequire, runUnderMocks } from "../../stacks/synth/run";
 import { MeshRunError } from "../../components/errors";
 import type { SimulationReport } from "../../infra/simulate";
 import { provePlan } from "../../stacks/prove";

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { SynthJson } from "../../cli/synth/tree";
+import type { SynthJson } from "../../stacks/synth/tree";
 import { REPO } from "../support/pulumi";
 
 const BIN = join(REPO, "cli", "bin.js");

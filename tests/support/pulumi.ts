@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { unwrapSecrets } from "../../cli/synth/mock-cloud";
-import { freshRequire, runUnderMocks, type MockRun, type RecordedResource } from "../../cli/synth/run";
-import { stackConfig } from "../../cli/synth";
+import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
+import { freshRequire, runUnderMocks, type MockRun, type RecordedResource } from "../../stacks/synth/run";
+import { stackConfig } from "../../workspace/project";
 import type { Cloud, MeshSpec, NodeSpec, Role } from "../../infra/model";
 import { deployMesh } from "../../stacks/program";
 

@@ -8,7 +8,7 @@ import { fillTemplate, renderSyncScript, SYNC_SCRIPT_PATH, SYNC_TEMPLATE_PATH } 
 import { planMesh } from "../../infra/plan";
 import { renderAll, throwAwayKeys, offlineEndpoints } from "../../infra/render/mesh";
 import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
-import { findOnPath } from "../../cli/lab/preflight";
+import { findOnPath } from "../../lab/preflight";
 import { seedSpec } from "../support/seed-spec";
 
 const AWS: VaultLocator = { kind: "aws-secretsmanager", region: "eu-west-1", secretName: "wg-mesh/prod/ireland/wg0.conf" };

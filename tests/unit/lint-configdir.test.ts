@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readConfigDir } from "../../cli/configdir";
+import { readConfigDir } from "../../workspace/configdir";
 import { generateKeyPair } from "../../infra/keys";
 
 function withDir(body: (dir: string) => void): void {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readConfigDir } from "../../cli/configdir";
+import { readConfigDir } from "../../workspace/configdir";
 import { generateKeyPair } from "../../infra/keys";
 import { lintConfigs, lintToJson } from "../../infra/simulate";
 import { parseWgQuick } from "../../infra/wgquick";

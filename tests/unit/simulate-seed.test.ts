@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readConfigDir } from "../../cli/configdir";
+import { readConfigDir } from "../../workspace/configdir";
 import { simulate, type PairResult, type SimulationReport } from "../../infra/simulate";
 import { APAC_BACKENDS, BACKENDS } from "../data/seed/generate";
 

@@ -1,10 +1,11 @@
-/** Reading a stack's config file: the CLI's only way into the engine. */
+/** The project on disk, found as the Pulumi CLI finds it: its name, its stack files, and a stack planned from its file. */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { parse } from "yaml";
 import { loadStackConfig } from "../infra/config";
 import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
-import { UserError } from "./errors";
+import { UserError } from "../infra/errors";
 
 export interface LoadedStack {
   name: string;
@@ -46,4 +47,34 @@ export function loadStack(name: string, dir = projectDir()): LoadedStack {
     if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, label);
     throw err;
   }
+}
+
+interface RawStackFile {
+  config?: Record<string, unknown>;
+}
+
+/** The project name from Pulumi.yaml, as the CLI would pass it. */
+export function projectName(dir = projectDir()): string {
+  const file = ["Pulumi.yaml", "Pulumi.yml"].map((f) => join(dir, f)).find(existsSync);
+  if (!file) throw new UserError(`no Pulumi.yaml in ${dir} or above; run wgmesh inside the project`);
+  const name = (parse(readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
+  if (typeof name !== "string" || name === "") throw new UserError(`${file}: has no project name`);
+  return name;
+}
+
+/**
+ * Every config key of the stack file as the Pulumi CLI hands it to a program: strings as they
+ * are, anything else as JSON. Encrypted (`secure:`) values cannot be read here and become a
+ * marked placeholder.
+ */
+export function stackConfig(file: string): { config: Record<string, string>; secretKeys: string[] } {
+  const raw = (parse(readFileSync(file, "utf8")) as RawStackFile | null)?.config ?? {};
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const secure = typeof value === "object" && value !== null && "secure" in value;
+    if (secure) secretKeys.push(key);
+    config[key] = secure ? "[secure value: not readable offline]" : typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { config, secretKeys };
 }

@@ -1,16 +1,17 @@
 /** `wgmesh lab` and `wgmesh lab down`: a mesh's configs on real WireGuard in namespaces, every pair pinged. */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { readConfigDir } from "../configdir";
-import { UserError, action } from "../errors";
-import { loadStack } from "../stack";
-import { formatMatrix, formatRtt } from "./format";
-import { compareWithPlan, configsFromPlan, type Disagreement, type LabInput } from "./from-plan";
-import { wasInterrupted } from "./exit-guard";
-import { Lab } from "./lab";
-import { parseLatencyJson, parseScale, parseSites, type LatencyTable } from "./latency";
-import type { PingMatrix } from "./ping";
-import { assertLabCanRun } from "./preflight";
+import { readConfigDir } from "../workspace/configdir";
+import { UserError } from "../infra/errors";
+import { action } from "./errors";
+import { loadStack } from "../workspace/project";
+import { formatMatrix, formatRtt } from "../lab/format";
+import { compareWithPlan, configsFromPlan, type Disagreement, type LabInput } from "../lab/from-plan";
+import { wasInterrupted } from "../lab/exit-guard";
+import { Lab } from "../lab/lab";
+import { parseLatencyJson, parseScale, parseSites, type LatencyTable } from "../lab/latency";
+import type { PingMatrix } from "../lab/ping";
+import { assertLabCanRun } from "../lab/preflight";
 
 export interface LabCommandOptions {
   stack?: string;

@@ -4,9 +4,9 @@
  * is missing, delete what no AllowedIPs covers any more, never touch the kernel's route
  * for the interface Address.
  */
-import { formatPrefix, parseCidr, prefixOf } from "../../infra/cidr";
-import type { WgQuickConfig } from "../../infra/model";
-import { routingTableOf } from "../../infra/wgquick";
+import { formatPrefix, parseCidr, prefixOf } from "../infra/cidr";
+import type { WgQuickConfig } from "../infra/model";
+import { routingTableOf } from "../infra/wgquick";
 
 export interface InstalledRoute {
   prefix: string;

@@ -1,5 +1,5 @@
 /** The lab's reachability matrix for people: rows ping, columns answer. */
-import { summaryLine } from "../../infra/simulate";
+import { summaryLine } from "../infra/simulate";
 import type { PairResult, PingMatrix } from "./ping";
 
 export function formatRtt(ms: number): string {

@@ -2,10 +2,10 @@
  * A planned mesh as lab input, and the lab's measurement held against the plan. Kept apart
  * from the command so tests and the bench can use it without the stack-file loader.
  */
-import type { MeshPlan, WgQuickConfig } from "../../infra/model";
-import { renderAll, throwAwayKeys, type MeshKeys } from "../../infra/render/mesh";
-import { placeholderEndpoint } from "../../infra/render/wgquick";
-import { parseWgQuick } from "../../infra/wgquick";
+import type { MeshPlan, WgQuickConfig } from "../infra/model";
+import { renderAll, throwAwayKeys, type MeshKeys } from "../infra/render/mesh";
+import { placeholderEndpoint } from "../infra/render/wgquick";
+import { parseWgQuick } from "../infra/wgquick";
 import type { PingMatrix } from "./ping";
 
 export interface LabInput {

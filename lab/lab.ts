@@ -12,10 +12,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isWireGuardKey, publicKeyFromPrivate } from "../../infra/keys";
-import type { WgQuickConfig } from "../../infra/model";
-import { renderSyncScript } from "../../infra/render/sync-script";
-import { formatWgQuick, stripForWg } from "../../infra/wgquick";
+import { isWireGuardKey, publicKeyFromPrivate } from "../infra/keys";
+import type { WgQuickConfig } from "../infra/model";
+import { renderSyncScript } from "../infra/render/sync-script";
+import { formatWgQuick, stripForWg } from "../infra/wgquick";
 import { bringUpWaves, dialledPairs, remapEndpoints, type LabAddress } from "./endpoints";
 import { LabError } from "./errors";
 import { allSettledOrThrow, firstLine, mapLimited, redactQuoted, run, sleep, tool } from "./exec";

@@ -3,9 +3,9 @@
  * the lab's tests and bench use them to prove the runtime on configs whose right answer
  * is obvious (spoke to hub 1 hop, spoke to spoke 2 hops via the hub, 1 over a direct link).
  */
-import { generateKeyPair, type KeyPair } from "../../infra/keys";
-import type { WgPeer, WgQuickConfig } from "../../infra/model";
-import { FORWARDING_POST_DOWN, FORWARDING_POST_UP } from "../../infra/render/wgquick";
+import { generateKeyPair, type KeyPair } from "../infra/keys";
+import type { WgPeer, WgQuickConfig } from "../infra/model";
+import { FORWARDING_POST_DOWN, FORWARDING_POST_UP } from "../infra/render/wgquick";
 
 export interface SampleMeshSpec {
   hub: string;

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { WgQuickConfig } from "../infra/model";
 import { parseWgQuick } from "../infra/wgquick";
-import { UserError } from "./errors";
+import { UserError } from "../infra/errors";
 
 const LAYOUT = "DIR/<node>.conf or DIR/<node>/wg0.conf";
 

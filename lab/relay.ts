@@ -9,7 +9,7 @@
  *   {"seq":1,"op":"link","key":"a|b","a":{"host":"198.18.1.1","port":51820},"b":{...},"oneWayMs":86}
  *   -> {"seq":1,"ok":true,"portForA":40001,"portForB":40002}
  * A second "link" for the same key updates addresses and delay and keeps the sockets.
- * Run: node --import tsx cli/lab/relay.ts --bind 198.18.0.2 --tag <lab tag>
+ * Run: node --import tsx lab/relay.ts --bind 198.18.0.2 --tag <lab tag>
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { createInterface } from "node:readline";

@@ -4,7 +4,7 @@
  * /var/run/wireguard is shared by all namespaces, hence interface names unique machine-wide.
  */
 import { randomBytes } from "node:crypto";
-import { formatIPv4, parseIPv4 } from "../../infra/cidr";
+import { formatIPv4, parseIPv4 } from "../infra/cidr";
 
 export const LAB_PREFIX = "wgl";
 /** RFC 2544 benchmarking space: never routed on the internet, so a leak cannot reach anyone. */

@@ -4,8 +4,8 @@
  * ip_forward, the FORWARD ACCEPT rule, which a fresh namespace's ACCEPT policy already
  * grants) and reports everything else as skipped, so nothing unknown runs as root.
  */
-import type { WgInterface } from "../../infra/model";
-import { forwardingEnabled } from "../../infra/wgquick";
+import type { WgInterface } from "../infra/model";
+import { forwardingEnabled } from "../infra/wgquick";
 
 export type HookName = "PreUp" | "PostUp" | "PreDown" | "PostDown";
 

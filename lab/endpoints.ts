@@ -4,7 +4,7 @@
  * as written but can never send a packet to a real address. Endpoints whose key belongs
  * to no lab node are dropped.
  */
-import type { WgQuickConfig } from "../../infra/model";
+import type { WgQuickConfig } from "../infra/model";
 
 export interface LabAddress {
   host: string;

@@ -1,0 +1,29 @@
+/**
+ * A planned mesh as the files `wgmesh render` writes: `<node>/wg0.conf` for every node and
+ * `<node>/cloud-init.yaml` for every cloud node, with the key handling the caller chose.
+ */
+import type { MeshPlan } from "../model";
+import { vaultLocatorFor } from "../vault";
+import { renderCloudInit } from "./cloudinit";
+import { offlineEndpoints, placeholderKeys, renderAll, throwAwayKeys } from "./mesh";
+
+export interface RenderedFile {
+  /** Relative, `/`-separated. */
+  path: string;
+  content: string;
+  /** Holds a private key: written mode 600. */
+  secret: boolean;
+}
+
+/** `ephemeralKeys`: real throw-away keys (lab and tests); otherwise clearly marked placeholders. */
+export function renderMeshFiles(plan: MeshPlan, opts: { project: string; stack: string; ephemeralKeys: boolean }): RenderedFile[] {
+  const keys = opts.ephemeralKeys ? throwAwayKeys(plan) : placeholderKeys(plan);
+  const configs = renderAll(plan, keys, offlineEndpoints(plan));
+  const files: RenderedFile[] = [];
+  for (const node of plan.spec.nodes) {
+    files.push({ path: `${node.name}/wg0.conf`, content: configs[node.name] as string, secret: opts.ephemeralKeys });
+    const vault = vaultLocatorFor(node, opts.project, opts.stack);
+    if (vault) files.push({ path: `${node.name}/cloud-init.yaml`, content: renderCloudInit({ node: node.name, vault }), secret: false });
+  }
+  return files;
+}
