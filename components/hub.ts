@@ -1,11 +1,39 @@
 /** The hub: every node links to it, it forwards between them, and everyone dials its fixed endpoint. */
-import type * as pulumi from "@pulumi/pulumi";
-import { MeshNode, type MeshNodeArgs } from "./node";
+import * as pulumi from "@pulumi/pulumi";
+import type { Cloud } from "../infra/model";
+import { buildMeshNode, type MeshNodeArgs } from "./node";
 
-export type HubArgs = MeshNodeArgs;
+/** A hub's placement, address and peers. */
+export interface HubArgs extends MeshNodeArgs {}
 
-export class Hub extends MeshNode {
+/** The hub: every node links to it, it forwards between them, and everyone dials its fixed endpoint. */
+export class Hub extends pulumi.ComponentResource {
+  /** The node's name in the mesh. */
+  declare readonly nodeName: string;
+  /** Where it runs: aws, gcp, azure or external. */
+  declare readonly cloud: Cloud;
+  /** Its overlay address, without prefix. */
+  declare readonly overlayAddress: pulumi.Output<string>;
+  /** Its WireGuard public key. */
+  declare readonly publicKey: pulumi.Output<string>;
+  /** Its public IPv4; absent for an external node behind NAT or known by name. */
+  declare readonly publicIp: pulumi.Output<string | undefined>;
+  /** host:port its peers dial; absent behind NAT. */
+  declare readonly endpoint: pulumi.Output<string | undefined>;
+  /** The vault secret holding its wg0.conf; absent for an external node. */
+  declare readonly vaultSecretRef: pulumi.Output<string | undefined>;
+  /** How to log in. */
+  declare readonly sshHint: pulumi.Output<string>;
+  /** Sources admitted to its WireGuard port. */
+  declare readonly wireguardFrom: pulumi.Output<string[]>;
+  /** An external node's wg0.conf, to install by hand (secret); absent for cloud nodes, whose file is in their vault. */
+  declare readonly externalConfig: pulumi.Output<string | undefined>;
+
   constructor(name: string, args: HubArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:index:Hub", { role: "hub", needsPublicEndpoint: true }, name, args, opts);
+    super("wg-mesh:index:Hub", name, {}, opts);
+    const fields = buildMeshNode(this, "hub", name, args);
+    Object.assign(this, fields);
+    const { nodeName: _name, cloud: _cloud, ...outputs } = fields;
+    this.registerOutputs(outputs);
   }
 }

@@ -1,24 +1,14 @@
-/** One component per mesh node, by role; each builds its host on the node's cloud. */
-import type * as pulumi from "@pulumi/pulumi";
-import { Backend } from "./backend";
-import { Hub } from "./hub";
-import type { MeshNode, MeshNodeArgs } from "./node";
-import { Pop } from "./pop";
-
-export { Backend } from "./backend";
-export { Hub } from "./hub";
-export { MeshNode, type MeshNodeArgs } from "./node";
-export { Pop } from "./pop";
-export { PresharedKeys, nodeKey, type NodeKey } from "./keys";
-
-export function createMeshNode(args: MeshNodeArgs, opts?: pulumi.ComponentResourceOptions): MeshNode {
-  const name = args.node.name;
-  switch (args.node.role) {
-    case "hub":
-      return new Hub(name, args, opts);
-    case "pop":
-      return new Pop(name, args, opts);
-    case "backend":
-      return new Backend(name, args, opts);
-  }
-}
+/**
+ * wg-mesh's components, the package's public surface (package.json main): the Mesh, and the Hub, Pop
+ * and Backend it is made of, each usable on its own. Exported here is what other Pulumi languages
+ * get through the component package (PulumiPlugin.yaml); nothing else is.
+ */
+export { Mesh, type MeshArgs } from "./mesh";
+export { Hub, type HubArgs } from "./hub";
+export { Pop, type PopArgs } from "./pop";
+export { Backend, type BackendArgs } from "./backend";
+export type { MeshNodeArgs, WireGuardPeer } from "./node";
+export { Cloud, Role, Topology } from "../infra/model";
+export type { AwsPlacement, AzurePlacement, ExternalPlacement, GcpPlacement, LinkDeclaration, MeshDeclaration, NodeDeclaration, PlacementDefaults, RegionDeclaration } from "../infra/declaration";
+export type { MeshExport } from "../infra/mesh-export";
+export type { MeshSummary, NodeReport } from "../infra/mesh-report";

@@ -40,7 +40,8 @@ export class PresharedKeys extends pulumi.ComponentResource {
 
   constructor(name: string, args: PresharedKeysArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:PresharedKeys", name, {}, opts);
-    this.byLink = Object.fromEntries(args.links.map((id) => [id, secretBytes(`psk-${id}`, args.keyEpoch, { parent: this })]));
+    // Named after this component; before the Mesh component a key was psk-<link> under one named preshared-keys.
+    this.byLink = Object.fromEntries(args.links.map((id) => [id, secretBytes(`${name}-${id}`, args.keyEpoch, { parent: this, aliases: [{ name: `psk-${id}` }] })]));
     this.registerOutputs({ links: args.links });
   }
 }

@@ -38,6 +38,30 @@ export function endpointHost(endpoint: string): string {
   return endpoint.replace(/:\d+$/, "");
 }
 
+/** A peer as the firewall sees it: where it sends from, if that is known in advance. */
+export interface PeerSource {
+  name: string;
+  /** The peer's Endpoint ("host:port" or host); absent when it dials in from behind NAT. */
+  endpoint?: string;
+}
+
+/**
+ * The WireGuard port's sources for a node with these peers: each peer's IP as /32, or the world
+ * when a peer can send from anywhere (behind NAT, or known only by a name) or when there are more
+ * peers than one rule should hold.
+ */
+export function sourcesFromPeers(peers: readonly PeerSource[], limit = Infinity): WireguardSources {
+  const cidrs = new Set<string>();
+  for (const peer of peers) {
+    if (peer.endpoint === undefined) return { cidrs: [ANYWHERE], openBecause: `${peer.name} dials in from behind NAT` };
+    const ip = endpointHost(peer.endpoint).replace(/^\[|\]$/g, "");
+    if (parseIPv4(ip) === undefined) return { cidrs: [ANYWHERE], openBecause: `${peer.name}'s endpoint ${ip} is a name, not a fixed address` };
+    cidrs.add(`${ip}/32`);
+  }
+  if (cidrs.size > limit) return { cidrs: [ANYWHERE], openBecause: `${cidrs.size} peers are more addresses than one rule should hold (${limit})` };
+  return { cidrs: [...cidrs].sort() };
+}
+
 /**
  * `endpoints` maps every node with a public endpoint to its host (a cloud node's public IP,
  * an external node's declared endpoint); nodes missing from it dial in from behind NAT.
@@ -45,15 +69,10 @@ export function endpointHost(endpoint: string): string {
 export function wireguardSources(plan: MeshPlan, nodeName: string, endpoints: Readonly<Record<string, string>>, limit = Infinity): WireguardSources {
   const node = plan.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`no node named ${nodeName} in the plan`);
-  const cidrs = new Set<string>();
-  for (const peer of node.peers) {
+  const peers = node.peers.map((peer) => {
     const planned = plan.nodes.find((n) => n.name === peer.name);
-    const host = endpoints[peer.name];
-    if (!planned?.hasPublicEndpoint || host === undefined) return { cidrs: [ANYWHERE], openBecause: `${peer.name} dials in from behind NAT` };
-    const ip = endpointHost(host);
-    if (parseIPv4(ip) === undefined) return { cidrs: [ANYWHERE], openBecause: `${peer.name}'s endpoint ${ip} is a name, not a fixed address` };
-    cidrs.add(`${ip}/32`);
-  }
-  if (cidrs.size > limit) return { cidrs: [ANYWHERE], openBecause: `${cidrs.size} peers are more addresses than one rule should hold (${limit})` };
-  return { cidrs: [...cidrs].sort() };
+    const host = planned?.hasPublicEndpoint ? endpoints[peer.name] : undefined;
+    return host === undefined ? { name: peer.name } : { name: peer.name, endpoint: host };
+  });
+  return sourcesFromPeers(peers, limit);
 }

@@ -120,7 +120,7 @@ export function mergePeerMeshes(local: MeshSpec, peers: readonly PeerMesh[]): { 
       }
       const sameKey = keys.get(n.publicKey);
       if (sameKey) problems.push(`node ${n.name}'s public key is also ${sameKey.where}; every node needs its own key`);
-      if (n.endpoint !== null && !isEndpointHost(endpointHost(n.endpoint))) problems.push(`node ${n.name}'s endpoint ${n.endpoint} is not a host name or IPv4 address`);
+      if (n.endpoint !== undefined && !isEndpointHost(endpointHost(n.endpoint))) problems.push(`node ${n.name}'s endpoint ${n.endpoint} is not a host name or IPv4 address`);
       if (n.role === "hub" && n.name !== m.hub) problems.push(`node ${n.name} has role hub but its stack's hub is ${m.hub}`);
       if (problems.length > 0) {
         issues.push(...problems.map((message) => ({ path: at, message })));
@@ -157,7 +157,7 @@ function importedNode(n: MeshExport["nodes"][number], stack: string): NodeSpec {
     site: n.site,
     address: n.address,
     cloud: "external",
-    external: { publicKey: n.publicKey, stack, ...(n.endpoint !== null ? { endpoint: n.endpoint } : {}) },
+    external: { publicKey: n.publicKey, stack, ...(n.endpoint !== undefined ? { endpoint: n.endpoint } : {}) },
     underlayMtu: n.underlayMtu,
     links: [],
   };

@@ -8,32 +8,49 @@ import type { MeshPlan, MeshSpec, Role, TopologyMode } from "./model";
 import { ROLES, TOPOLOGIES } from "./model";
 import { isWireGuardKey } from "./keys";
 
+/** A node as other stacks see it. */
 export interface ExportedNode {
+  /** The node's name, unique across the stacks of a mesh. */
   name: string;
+  /** hub, pop or backend. */
   role: Role;
+  /** Its address-plan region. */
   region: string;
+  /** Its location code. */
   site: string;
+  /** Its overlay address, without prefix. */
   address: string;
+  /** Its WireGuard public key. */
   publicKey: string;
-  /** Host (IP or name) where the node listens, at listenPort; null behind NAT. */
-  endpoint: string | null;
-  /** So that importing stacks derive the same tunnel MTU. */
+  /** Host (IP or name) where the node listens, at listenPort; absent behind NAT (older stacks wrote null). */
+  endpoint?: string;
+  /** The MTU of its network, so that importing stacks derive the same tunnel MTU. */
   underlayMtu: number;
 }
 
+/** A region as other stacks see it. */
 export interface ExportedRegion {
+  /** The region's name. */
   name: string;
+  /** Its subnet. */
   subnet: string;
+  /** The area it belongs to. */
   area: string;
 }
 
+/** What another stack needs to peer with this one's nodes; nothing secret. */
 export interface MeshExport {
+  /** The overlay's CIDR. */
   overlay: string;
+  /** The UDP port every node listens on. */
   listenPort: number;
   /** Both stacks must plan with the same hub and topology, or they disagree about links. */
   hub: string;
+  /** The topology both stacks plan with. */
   topology: TopologyMode;
+  /** The regions this stack's nodes use. */
   regions: ExportedRegion[];
+  /** This stack's own nodes. */
   nodes: ExportedNode[];
   /** Link ids ("a--b") with at least one end in this stack, so peers can see whether they agree. */
   links: string[];
@@ -63,7 +80,7 @@ export function buildMeshExport(spec: MeshSpec, plan: MeshPlan, publicKeys: Read
         site: n.site,
         address: n.address,
         publicKey,
-        endpoint: endpoints[n.name] ?? null,
+        ...(endpoints[n.name] !== undefined ? { endpoint: endpoints[n.name] as string } : {}),
         underlayMtu: planned.get(n.name)?.underlayMtu ?? 1500,
       };
     }),
@@ -88,7 +105,7 @@ export const meshExportSchema = z.object({
       site: text,
       address: text,
       publicKey: z.string().refine(isWireGuardKey, { message: "is not a WireGuard public key (44 characters of base64)" }),
-      endpoint: text.nullable(),
+      endpoint: text.nullish().transform((e) => e ?? undefined),
       underlayMtu: z.number().int().min(576).max(9216),
     }),
   ),

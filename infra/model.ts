@@ -4,44 +4,68 @@
  * Plain data only, so every stage is a pure function from one of these to the next.
  */
 
-export type Role = "hub" | "pop" | "backend";
-export type Cloud = "aws" | "gcp" | "azure" | "external";
-export type TopologyMode = "hub" | "regional" | "full";
+/** What a node does in the mesh. */
+export const Role = {
+  /** Every node links to it; it forwards between them and needs a fixed public endpoint. */
+  Hub: "hub",
+  /** An edge point of presence: the backends of its area link to it directly. */
+  Pop: "pop",
+  /** A leaf; it may sit behind NAT and dial out. */
+  Backend: "backend",
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
 
-export const ROLES: readonly Role[] = ["hub", "pop", "backend"];
-export const CLOUDS: readonly Cloud[] = ["aws", "gcp", "azure", "external"];
-export const TOPOLOGIES: readonly TopologyMode[] = ["hub", "regional", "full"];
+/** Where a node runs. */
+export const Cloud = {
+  /** An EC2 instance. */
+  Aws: "aws",
+  /** A Compute Engine instance. */
+  Gcp: "gcp",
+  /** An Azure virtual machine. */
+  Azure: "azure",
+  /** A machine wg-mesh does not run: its wg0.conf is a secret output, installed by hand. */
+  External: "external",
+} as const;
+export type Cloud = (typeof Cloud)[keyof typeof Cloud];
 
-export interface AwsPlacement {
-  region: string;
-  instanceType?: string;
-  ami?: string;
-  vpcId?: string;
-  subnetId?: string;
-}
+/** Which pairs of nodes get a direct WireGuard link. */
+export const Topology = {
+  /** Every node to the hub. */
+  Hub: "hub",
+  /** Every node to the hub, and each POP directly to the backends of its area. */
+  Regional: "regional",
+  /** Every pair. */
+  Full: "full",
+} as const;
+export type Topology = (typeof Topology)[keyof typeof Topology];
+/** The planner's name for it. */
+export type TopologyMode = Topology;
 
-export interface GcpPlacement {
+export const ROLES: readonly Role[] = Object.values(Role);
+export const CLOUDS: readonly Cloud[] = Object.values(Cloud);
+export const TOPOLOGIES: readonly Topology[] = Object.values(Topology);
+
+export type {
+  AwsPlacement,
+  AzurePlacement,
+  ExternalPlacement,
+  GcpPlacement,
+  LinkDeclaration,
+  MeshDeclaration,
+  NodeDeclaration,
+  PlacementDefaults,
+  RegionDeclaration,
+} from "./declaration";
+import type { AwsPlacement, AzurePlacement, ExternalPlacement, GcpPlacement } from "./declaration";
+
+/** A GCP placement once validated: project and region are known. */
+export interface ResolvedGcpPlacement extends GcpPlacement {
   project: string;
   region: string;
-  zone: string;
-  machineType?: string;
-  image?: string;
-  network?: string;
-  subnetwork?: string;
 }
 
-export interface AzurePlacement {
-  location: string;
-  vmSize?: string;
-  /** URN "publisher:offer:sku:version". */
-  image?: string;
-  /** An existing subnet's resource id; without it a small VNet is created. */
-  subnetId?: string;
-}
-
-export interface ExternalPlacement {
-  /** Public host or IP where the node listens; absent means it sits behind NAT and dials out. */
-  endpoint?: string;
+/** An external node's placement, or a node imported from another stack's `mesh` output. */
+export interface ExternalNodePlacement extends ExternalPlacement {
   /** Set for nodes imported from another stack's `mesh` output. */
   publicKey?: string;
   /** The stack a node was imported from (StackReference name). */
@@ -63,9 +87,9 @@ export interface NodeSpec {
   address: string;
   cloud: Cloud;
   aws?: AwsPlacement;
-  gcp?: GcpPlacement;
+  gcp?: ResolvedGcpPlacement;
   azure?: AzurePlacement;
-  external?: ExternalPlacement;
+  external?: ExternalNodePlacement;
   /** Underlay MTU of the node's network; defaults per cloud (gcp 1460, others 1500). */
   underlayMtu?: number;
   links: ExtraLinkSpec[];

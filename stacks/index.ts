@@ -1,13 +1,22 @@
 /**
- * wg-mesh's Pulumi program (Pulumi.yaml: main). Reads `wg-mesh:mesh`, proves the plan in the
- * simulator, deploys one component per node, and exports what operators and peer stacks need.
+ * wg-mesh's Pulumi program (Pulumi.yaml: main): the stack's `wg-mesh:mesh` declaration as one Mesh
+ * component, and what operators and peer stacks read.
  */
-import { readStackInput } from "./config";
-import { deployMesh } from "./program";
+import * as pulumi from "@pulumi/pulumi";
+import { Mesh, type MeshArgs } from "../components";
+import { CONFIG_KEY, parseMeshConfig } from "../infra/config";
+import { asRunError } from "../components/prove";
 
-const deployed = deployMesh(readStackInput());
+const declaration = new pulumi.Config("wg-mesh").requireObject<MeshArgs>("mesh");
+try {
+  // Checked here too so that a bad stack file is reported by its config key, not as a component's args.
+  parseMeshConfig(declaration);
+} catch (err) {
+  throw asRunError(err, CONFIG_KEY);
+}
+const deployed = new Mesh("mesh", declaration);
 
-/** Per node: role, cloud, public IP, overlay address, public key, endpoint, vault secret, SSH hint. */
+/** Per node: role, cloud, public IP, overlay address, public key, endpoint, vault secret, SSH hint, WireGuard sources. */
 export const nodes = deployed.nodes;
 /** Links, MTU and how many ordered pairs the simulator carried. */
 export const summary = deployed.summary;

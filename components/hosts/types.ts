@@ -4,7 +4,7 @@
  */
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { AwsPlacement, AzurePlacement, GcpPlacement, Role } from "../../infra/model";
+import type { AwsPlacement, AzurePlacement, ResolvedGcpPlacement, Role } from "../../infra/model";
 import type { VaultLocator } from "../../infra/vault";
 
 export interface HostArgs {
@@ -44,7 +44,7 @@ export interface AwsHostArgs extends HostArgs {
   provider: aws.Provider;
 }
 export interface GcpHostArgs extends HostArgs {
-  placement: GcpPlacement;
+  placement: ResolvedGcpPlacement;
   vault: GcpVault;
 }
 export interface AzureHostArgs extends HostArgs {

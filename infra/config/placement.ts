@@ -3,7 +3,7 @@
  * with values in the shape that cloud's API accepts, and mesh-wide defaults filled in.
  */
 import { parseIPv4 } from "../cidr";
-import type { AwsPlacement, AzurePlacement, Cloud, ConfigIssue, ExternalPlacement, GcpPlacement } from "../model";
+import type { AwsPlacement, AzurePlacement, Cloud, ConfigIssue, ExternalPlacement, GcpPlacement, ResolvedGcpPlacement } from "../model";
 import type { RawMesh, RawNode } from "./schema";
 
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
@@ -17,7 +17,7 @@ const BLOCKS = ["aws", "gcp", "azure", "external"] as const;
 
 export interface Placement {
   aws?: AwsPlacement;
-  gcp?: GcpPlacement;
+  gcp?: ResolvedGcpPlacement;
   azure?: AzurePlacement;
   external?: ExternalPlacement;
 }

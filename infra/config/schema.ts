@@ -5,6 +5,7 @@
  * together (containment, references, duplicates) is checked in semantics.ts.
  */
 import { z } from "zod";
+import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../declaration";
 import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
 
 export const DEFAULT_LISTEN_PORT = 51820;
@@ -132,3 +133,13 @@ export const meshSchema = z.strictObject({
 export type RawMesh = z.infer<typeof meshSchema>;
 export type RawNode = z.infer<typeof nodeSchema>;
 export type RawRegion = z.infer<typeof regionSchema>;
+
+/**
+ * Everything the Mesh component's args (infra/declaration.ts) can say, this schema accepts: the two
+ * descriptions of one declaration cannot drift apart without the compiler saying so.
+ */
+export const declarationFits = {
+  mesh: (d: MeshDeclaration): z.input<typeof meshSchema> => d,
+  node: (d: NodeDeclaration): z.input<typeof nodeSchema> => d,
+  region: (d: RegionDeclaration): z.input<typeof regionSchema> => d,
+};

@@ -8,11 +8,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MockCloud, type MockCloudOptions } from "./mock-cloud";
+import { aliasUrns, createUrn, type AliasSpec } from "./urns";
 
 export interface RecordedResource {
   /** Place in the order the program constructed resources. */
   order: number;
+  /** As the Pulumi engine makes it (the mock monitor's own URNs keep the stack as a parent type). */
   urn: string;
+  /** URNs of old state this resource would take over (its aliases and those its parents' give it). */
+  aliases: string[];
   /** The ID the (mock) provider gave a custom resource. */
   id?: string;
   type: string;
@@ -26,6 +30,10 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
   /** What a component (or the stack) registered as its outputs, secrets wrapped likewise. */
   outputs?: Record<string, unknown>;
+}
+
+interface Recording extends Omit<RecordedResource, "aliases"> {
+  aliasSpecs: AliasSpec[];
 }
 
 export interface MockRunOptions extends Omit<MockCloudOptions, "stack"> {
@@ -50,7 +58,15 @@ export interface MockRun {
   cloud: MockCloud;
 }
 
+interface AliasProto {
+  hasUrn(): boolean;
+  getUrn(): string;
+  hasSpec(): boolean;
+  getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+
 interface MonitorRequest {
+  getAliasesList?(): AliasProto[];
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -92,7 +108,7 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
   if (running) throw new Error("runUnderMocks: one run at a time (Pulumi's runtime is global to the process)");
   running = true;
   const cloud = new MockCloud({ stack: opts.stack, ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}), ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}) });
-  const resources = new Map<string, RecordedResource>();
+  const resources = new Map<string, Recording>();
   const constructed = new Map<string, number>();
   const warnings: string[] = [];
   const rejections: unknown[] = [];
@@ -144,7 +160,7 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
       throw error;
     }
 
-    const all = [...resources.values()].sort((a, b) => a.order - b.order);
+    const all = withEngineUrns([...resources.values()].sort((a, b) => a.order - b.order), opts.project, opts.stack);
     const stack = all.find((r) => r.type === "pulumi:pulumi:Stack");
     return { resources: all, outputs: stack?.outputs ?? {}, warnings, cloud };
   } finally {
@@ -157,7 +173,50 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
 
 const orderKey = (type: string, name: string): string => `${type}\u0000${name}`;
 
-function record(monitor: MockMonitorLike, resources: Map<string, RecordedResource>, constructed: ReadonlyMap<string, number>): void {
+function aliasSpecsOf(req: MonitorRequest): AliasSpec[] {
+  return (req.getAliasesList?.() ?? []).flatMap((a): AliasSpec[] => {
+    if (a.hasUrn()) return [{ urn: a.getUrn() }];
+    const spec = a.hasSpec() ? a.getSpec() : undefined;
+    if (!spec) return [];
+    return [
+      {
+        ...(spec.getName() ? { name: spec.getName() } : {}),
+        ...(spec.getType() ? { type: spec.getType() } : {}),
+        ...(spec.getStack() ? { stack: spec.getStack() } : {}),
+        ...(spec.getProject() ? { project: spec.getProject() } : {}),
+        ...(spec.getParenturn() ? { parentUrn: spec.getParenturn() } : {}),
+        ...(spec.getNoparent() ? { noParent: true } : {}),
+      },
+    ];
+  });
+}
+
+/**
+ * Every URN in the engine's form (the mock monitor names a child by its parent's own type only, the
+ * engine by the parent's whole chain), and each resource's alias URNs computed as the engine would.
+ */
+function withEngineUrns(recorded: readonly Recording[], project: string, stack: string): RecordedResource[] {
+  const byMockUrn = new Map(recorded.map((r) => [r.urn, r]));
+  const engine = new Map<string, string>();
+  const resolve = (mockUrn: string): string => {
+    const known = engine.get(mockUrn);
+    if (known !== undefined) return known;
+    const r = byMockUrn.get(mockUrn);
+    const urn = r ? createUrn(r.name, r.type, r.parent ? resolve(r.parent) : undefined, project, stack) : mockUrn;
+    engine.set(mockUrn, urn);
+    return urn;
+  };
+  const fixed = recorded.map((r) => ({
+    ...r,
+    urn: r.type === "pulumi:pulumi:Stack" ? r.urn : resolve(r.urn),
+    ...(r.parent ? { parent: resolve(r.parent) } : {}),
+    aliasSpecs: r.aliasSpecs.map((a) => (a.parentUrn ? { ...a, parentUrn: resolve(a.parentUrn) } : a)),
+  }));
+  const aliases = aliasUrns(fixed, project, stack);
+  return fixed.map(({ aliasSpecs: _specs, ...r }) => ({ ...r, aliases: aliases.get(r.urn) ?? [] }));
+}
+
+function record(monitor: MockMonitorLike, resources: Map<string, Recording>, constructed: ReadonlyMap<string, number>): void {
   let requests = 0;
   const wrap = (method: "registerResource" | "readResource"): void => {
     const original = monitor[method].bind(monitor);
@@ -179,6 +238,7 @@ function record(monitor: MockMonitorLike, resources: Map<string, RecordedResourc
             custom: method === "readResource" || Boolean(req.getCustom?.()),
             ...(provider ? { provider } : {}),
             inputs: deserialize(method === "readResource" ? req.getProperties?.() : req.getObject?.()),
+            aliasSpecs: aliasSpecsOf(req),
           });
         }
         callback(err, response);

@@ -5,7 +5,8 @@ import type { RecordedResource } from "./run";
 export interface SynthJson {
   project: string;
   stack: string;
-  resources: { urn: string; type: string; name: string; parent: string | null; provider: string | null }[];
+  /** `aliases`: the old URNs each resource would take over in an existing stack. */
+  resources: { urn: string; type: string; name: string; parent: string | null; provider: string | null; aliases: string[] }[];
   counts: Record<string, number>;
   total: number;
   /** Stack outputs with secret values replaced by "[secret]". */
@@ -34,7 +35,7 @@ export function synthJson(project: string, stack: string, resources: readonly Re
   return {
     project,
     stack,
-    resources: resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, provider: r.provider ?? null })),
+    resources: resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, provider: r.provider ?? null, aliases: r.aliases })),
     counts: countByType(resources),
     total: resources.length,
     outputs: maskSecrets(outputs) as Record<string, unknown>,

@@ -5,7 +5,7 @@ import { MOCK_AMI } from "../../stacks/synth/mock-cloud";
 import type { MockRun, RecordedResource } from "../../stacks/synth/run";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { awsSecretName } from "../../infra/vault";
-import { input, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
+import { input, nodeOf, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
 
 interface Rule {
   protocol: string;
@@ -180,12 +180,12 @@ test("one aws.Provider per region, shared by the nodes there, and every AWS reso
   const run = await runMesh({ ...spec, nodes });
   const providers = ofType(run, "pulumi:providers:aws");
   assert.deepEqual(providers.map((p) => [p.name, input(p, "region")]), [
-    ["aws-eu-west-1", "eu-west-1"],
-    ["aws-ap-northeast-1", "ap-northeast-1"],
+    ["mesh-aws-eu-west-1", "eu-west-1"],
+    ["mesh-aws-ap-northeast-1", "ap-northeast-1"],
   ]);
   for (const r of run.resources.filter((x) => x.type.startsWith("aws:"))) {
-    const node = r.name.split("-")[0] as string;
-    assert.equal(r.provider, node === "app1" ? "aws-ap-northeast-1" : "aws-eu-west-1", `${r.type} ${r.name}`);
+    const node = nodeOf(r.name, /$^/).split("-")[0] as string;
+    assert.equal(r.provider, node === "app1" ? "mesh-aws-ap-northeast-1" : "mesh-aws-eu-west-1", `${r.type} ${r.name}`);
   }
 });
 

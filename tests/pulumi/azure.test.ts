@@ -8,7 +8,7 @@ import { overlaps, parsePrefix, type Prefix } from "../../infra/cidr";
 import { AZURE_LOCK_KEY } from "../../components/hosts/azure-lock-key";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { AZURE_SECRET_NAME, azureVaultName } from "../../infra/vault";
-import { input, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
+import { input, named, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
 
 const ROLES = { hub1: "wg-mesh:index:Hub", pop1: "wg-mesh:index:Pop", app1: "wg-mesh:index:Backend" } as const;
 
@@ -135,12 +135,12 @@ test("Key Vault: one per node, named as cloud-init reads it; the VM's identity m
     assert.equal(vault.inputs.accessPolicies, undefined, "inline policies would fight the AccessPolicy resources");
 
     const policies = ofType(run, "azure:keyvault/accessPolicy:AccessPolicy").filter((p) => input(p, "keyVaultId") === vault.id);
-    assert.deepEqual(policies.map((p) => p.name).sort(), [`${node}-kv-deployer`, `${node}-kv-vm`]);
-    const vmPolicy = policies.find((p) => p.name === `${node}-kv-vm`) as RecordedResource;
+    assert.deepEqual(policies.map((p) => p.name).sort(), [named(node, "-kv-deployer"), named(node, "-kv-vm")]);
+    const vmPolicy = policies.find((p) => p.name === named(node, "-kv-vm")) as RecordedResource;
     assert.deepEqual(input(vmPolicy, "secretPermissions"), ["Get"]);
     for (const kind of ["keyPermissions", "certificatePermissions", "storagePermissions"]) assert.equal(vmPolicy.inputs[kind], undefined, kind);
     principals.add(principalOf(run, node));
-    const deployer = policies.find((p) => p.name === `${node}-kv-deployer`) as RecordedResource;
+    const deployer = policies.find((p) => p.name === named(node, "-kv-deployer")) as RecordedResource;
     assert.equal(input(deployer, "objectId"), AZURE_DEPLOYER);
 
     const secret = one(run, "azure:keyvault/secret:Secret", `${node}-wg0`);
@@ -168,6 +168,7 @@ test("without a subnetId each VM gets a small VNet clear of the overlay; with on
   const given = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/apps";
   const nodes = spec.nodes.map((n) => (n.name === "app1" ? { ...n, azure: { location: "westeurope", subnetId: given } } : n));
   const withSubnet = await runMesh({ ...spec, nodes });
-  assert.equal(withSubnet.resources.filter((r) => r.name === "app1-vnet" || r.name === "app1-subnet").length, 0);
+  assert.equal(withSubnet.resources.filter((r) => r.name === named("app1", "-vnet") || r.name === named("app1", "-subnet")).length, 0);
+  assert.equal(run.resources.filter((r) => r.name === named("app1", "-vnet") || r.name === named("app1", "-subnet")).length, 2, "the check above looks for names that exist");
   assert.equal(input<{ subnetId: string }[]>(one(withSubnet, "azure:network/networkInterface:NetworkInterface", "app1-nic"), "ipConfigurations")[0]?.subnetId, given);
 });

@@ -16,7 +16,8 @@ test("an external node gets a component and a key, and nothing in any cloud", as
   one(run, "wg-mesh:index:Backend", "laptop");
   assert.deepEqual(resourcesOf(run, "laptop").map((r) => r.type), ["random:index/randomBytes:RandomBytes"]);
   const report = (run.outputs.nodes as Record<string, Record<string, unknown>>).laptop;
-  assert.deepEqual([report?.cloud, report?.publicIp, report?.endpoint, report?.vaultSecretRef], ["external", null, null, null]);
+  assert.equal(report?.cloud, "external");
+  for (const absent of ["publicIp", "endpoint", "vaultSecretRef"]) assert.ok(report && !(absent in report), `no ${absent} for a node behind NAT`);
 });
 
 test("its wg0.conf is a secret stack output: its own key, the hub dialled at its public IP with keepalive", async () => {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { MockRun } from "../../stacks/synth/run";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { gcpSecretId, gcpServiceAccountId } from "../../infra/vault";
-import { input, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
+import { input, named, ofType, one, oneCloudSpec, parentOf, PROJECT, publicIps, resourcesOf, runMesh } from "../support/pulumi";
 
 const ROLES = { hub1: "wg-mesh:index:Hub", pop1: "wg-mesh:index:Pop", app1: "wg-mesh:index:Backend" } as const;
 
@@ -28,8 +28,8 @@ async function gcp(): Promise<MockRun> {
 function firewalls(run: MockRun, node: string): Record<string, Firewall> {
   return Object.fromEntries(
     ofType(run, "gcp:compute/firewall:Firewall")
-      .filter((f) => f.name.startsWith(`${node}-`))
-      .map((f) => [f.name.slice(node.length + 1), Object.fromEntries(Object.keys(f.inputs).map((k) => [k, input(f, k)])) as unknown as Firewall]),
+      .filter((f) => f.name.startsWith(named(node, "-")))
+      .map((f) => [f.name.slice(named(node, "-").length), Object.fromEntries(Object.keys(f.inputs).map((k) => [k, input(f, k)])) as unknown as Firewall]),
   );
 }
 

@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import { parseWgQuick } from "../../infra/wgquick";
 import { privateKeyFromBytes, publicKeyFromPrivate } from "../../infra/keys";
 import { seedSpec } from "../support/seed-spec";
-import { deliveredConfigs, input, isSecretValue, ofType, oneCloudSpec, runMesh } from "../support/pulumi";
+import { deliveredConfigs, input, isSecretValue, MESH, nodeOf, ofType, oneCloudSpec, runMesh } from "../support/pulumi";
+
+/** How the Mesh names its preshared keys: one RandomBytes per link under its PresharedKeys component. */
+const PSK = `${MESH}-preshared-keys-`;
 
 test("each node's private key is 32 RandomBytes (never RandomString), keyed to keyEpoch; the public key is derived and published unsecret", async () => {
   const run = await runMesh(seedSpec());
@@ -14,7 +17,7 @@ test("each node's private key is 32 RandomBytes (never RandomString), keyed to k
   const nodes = run.outputs.nodes as Record<string, { publicKey: unknown }>;
   const configs = deliveredConfigs(run);
   for (const r of bytes) {
-    const node = r.name.replace(/-key$/, "");
+    const node = nodeOf(r.name, /-key$/);
     assert.equal(input(r, "length"), 32);
     assert.deepEqual(input(r, "keepers"), { keyEpoch: "1" });
     const privateKey = privateKeyFromBytes(Buffer.from(run.cloud.randomBytes.get(r.name) as string, "base64"));
@@ -43,8 +46,8 @@ test("bumping keyEpoch rotates every key: new keepers (so Pulumi replaces each R
 
 test("presharedKeys: one secret RandomBytes per link, the same PresharedKey at both ends of each tunnel", async () => {
   const run = await runMesh(oneCloudSpec("aws", { presharedKeys: true }));
-  const psks = ofType(run, "random:index/randomBytes:RandomBytes").filter((r) => r.name.startsWith("psk-"));
-  assert.deepEqual(psks.map((r) => r.name).sort(), ["psk-app1--hub1", "psk-app1--pop1", "psk-hub1--laptop", "psk-hub1--pop1"]);
+  const psks = ofType(run, "random:index/randomBytes:RandomBytes").filter((r) => r.name.startsWith(PSK));
+  assert.deepEqual(psks.map((r) => r.name.slice(PSK.length)).sort(), ["app1--hub1", "app1--pop1", "hub1--laptop", "hub1--pop1"]);
   const configs = deliveredConfigs(run);
   const parsed = Object.fromEntries(Object.entries(configs).map(([n, t]) => [n, parseWgQuick(t, n)]));
   const keyOf = Object.fromEntries(Object.entries(parsed).map(([n, c]) => [n, publicKeyFromPrivate(c.iface.privateKey as string)]));
@@ -53,12 +56,12 @@ test("presharedKeys: one secret RandomBytes per link, the same PresharedKey at b
     for (const peer of config.peers) {
       const other = nameOf[peer.publicKey] as string;
       const id = node < other ? `${node}--${other}` : `${other}--${node}`;
-      assert.equal(peer.presharedKey, run.cloud.randomBytes.get(`psk-${id}`), `${node} -> ${other}`);
+      assert.equal(peer.presharedKey, run.cloud.randomBytes.get(`${PSK}${id}`), `${node} -> ${other}`);
       const back = parsed[other]?.peers.find((p) => p.publicKey === keyOf[node]);
       assert.equal(back?.presharedKey, peer.presharedKey, `${other} holds the same key for ${node}`);
     }
   }
   const off = await runMesh(oneCloudSpec("aws"));
-  assert.equal(ofType(off, "random:index/randomBytes:RandomBytes").filter((r) => r.name.startsWith("psk-")).length, 0);
+  assert.equal(ofType(off, "random:index/randomBytes:RandomBytes").filter((r) => r.name.startsWith(PSK)).length, 0);
   for (const text of Object.values(deliveredConfigs(off))) assert.ok(!text.includes("PresharedKey"));
 });

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { freshRequire, runUnderMocks } from "../../stacks/synth/run";
 import { MeshRunError } from "../../components/errors";
 import type { SimulationReport } from "../../infra/simulate";
-import { provePlan } from "../../stacks/prove";
+import { provePlan } from "../../components/prove";
 import { seedSpec } from "../support/seed-spec";
 import { PROJECT, REPO, runMesh } from "../support/pulumi";
 
@@ -41,13 +41,22 @@ test("a config that does not validate: one line per problem, by config path", as
   );
 });
 
-test("a plan that cannot be made (a hub no one can reach) is refused before any resource exists", async () => {
+test("a hub no one can reach is refused before any resource exists, by the Mesh's own check of its declaration", async () => {
   const spec = seedSpec();
   const nodes = spec.nodes.map((n) => (n.name === "ireland" ? { name: n.name, role: n.role, region: n.region, site: n.site, address: n.address, cloud: "external" as const, links: [] } : n));
   await assert.rejects(runMesh({ ...spec, nodes }), (err) => {
     const l = lines(err);
     assert.equal(l[0], "nodes.ireland.external.endpoint: the hub must be reachable: give it a public endpoint");
-    assert.match(l.at(-1) ?? "", /problems? in the mesh plan; nothing was deployed$/);
+    assert.match(l.at(-1) ?? "", /^1 problem in the declaration of Mesh mesh; nothing was deployed$/);
+    return true;
+  });
+});
+
+test("a plan that cannot be made (an MTU the links cannot carry) is refused before any resource exists", async () => {
+  await assert.rejects(runMesh(seedSpec({ mtu: 1500 })), (err) => {
+    const l = lines(err);
+    assert.match(l[0] ?? "", /^mtu: 1500 exceeds what the links carry: at most 1380 \(\w+'s gcp underlay MTU 1460 minus 80\)/);
+    assert.match(l.at(-1) ?? "", /^1 problem in the mesh plan; nothing was deployed$/);
     return true;
   });
 });

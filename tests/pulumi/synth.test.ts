@@ -46,17 +46,20 @@ test("synth --stack prod --json: one component per node, its host beneath it, th
   const s = JSON.parse(r.stdout) as SynthJson;
   const byUrn = new Map(s.resources.map((x) => [x.urn, x]));
   const stack = s.resources.find((x) => x.type === "pulumi:pulumi:Stack");
-  for (const [name, node] of Object.entries(prodNodes())) {
-    const components = s.resources.filter((x) => x.name === name && x.type === ROLE_TYPE[node.role]);
-    assert.equal(components.length, 1, `${name}: one ${ROLE_TYPE[node.role]}`);
+  const mesh = s.resources.filter((x) => x.type === "wg-mesh:index:Mesh");
+  assert.deepEqual(mesh.map((m) => [m.name, m.parent]), [["mesh", stack?.urn]], "one Mesh, at the stack's root");
+  for (const [node, decl] of Object.entries(prodNodes())) {
+    const name = `mesh-${node}`;
+    const components = s.resources.filter((x) => x.name === name && x.type === ROLE_TYPE[decl.role]);
+    assert.equal(components.length, 1, `${name}: one ${ROLE_TYPE[decl.role]}`);
     const component = components[0] as SynthJson["resources"][number];
-    assert.equal(component.parent, stack?.urn);
-    const host = s.resources.filter((x) => x.parent === component.urn && x.type === `wg-mesh:${node.cloud}:Host`);
-    assert.equal(host.length, 1, `${name}: one wg-mesh:${node.cloud}:Host`);
+    assert.equal(component.parent, mesh[0]?.urn);
+    const host = s.resources.filter((x) => x.parent === component.urn && x.type === `wg-mesh:${decl.cloud}:Host`);
+    assert.equal(host.length, 1, `${name}: one wg-mesh:${decl.cloud}:Host`);
     const beneath = s.resources.filter((x) => x.parent === host[0]?.urn);
-    assert.deepEqual([...new Set(beneath.map((x) => x.type))].sort(), HOST_RESOURCES[node.cloud], name);
+    assert.deepEqual([...new Set(beneath.map((x) => x.type))].sort(), HOST_RESOURCES[decl.cloud], name);
     for (const x of beneath) assert.equal(byUrn.get(x.parent ?? "")?.name, name);
-    if (node.cloud === "aws") assert.ok(beneath.every((x) => x.provider?.startsWith("aws-")), `${name}: explicit regional provider`);
+    if (decl.cloud === "aws") assert.ok(beneath.every((x) => x.provider?.startsWith("mesh-aws-")), `${name}: explicit regional provider`);
   }
   assert.equal(Object.values(s.counts).reduce((a, b) => a + b, 0), s.total);
   assert.equal(s.total, s.resources.length);
@@ -70,12 +73,13 @@ test("synth --stack prod prints the tree with each node's host and resources ind
   const lines = r.stdout.split("\n");
   assert.match(lines[0] ?? "", /^Stack prod \(project wg-mesh\) under Pulumi's mock runtime: \d+ resources/);
   assert.ok(lines.includes("pulumi:pulumi:Stack  wg-mesh-prod"));
-  const hub = lines.indexOf("├─ wg-mesh:index:Hub  ireland");
+  assert.equal(lines[lines.indexOf("pulumi:pulumi:Stack  wg-mesh-prod") + 1], "└─ wg-mesh:index:Mesh  mesh");
+  const hub = lines.indexOf("   ├─ wg-mesh:index:Hub  mesh-ireland");
   assert.ok(hub > 0, r.stdout.slice(0, 2000));
-  assert.equal(lines[hub + 1], "│  ├─ random:index/randomBytes:RandomBytes  ireland-key");
-  assert.equal(lines[hub + 2], "│  └─ wg-mesh:aws:Host  ireland");
-  assert.equal(lines[hub + 3], "│     ├─ aws:ec2/eip:Eip  ireland-ip  (provider aws-eu-west-1)");
-  for (const [name, node] of Object.entries(prodNodes())) assert.ok(lines.some((l) => l.endsWith(`${ROLE_TYPE[node.role]}  ${name}`)), name);
+  assert.equal(lines[hub + 1], "   │  ├─ random:index/randomBytes:RandomBytes  mesh-ireland-key");
+  assert.equal(lines[hub + 2], "   │  └─ wg-mesh:aws:Host  mesh-ireland");
+  assert.equal(lines[hub + 3], "   │     ├─ aws:ec2/eip:Eip  mesh-ireland-ip  (provider mesh-aws-eu-west-1)");
+  for (const [name, node] of Object.entries(prodNodes())) assert.ok(lines.some((l) => l.endsWith(`${ROLE_TYPE[node.role]}  mesh-${name}`)), name);
   const counts = lines.indexOf("Resources by type");
   assert.ok(counts > hub);
   assert.ok(lines.slice(counts + 1).some((l) => /^\s+12\s+random:index\/randomBytes:RandomBytes$/.test(l)));
@@ -111,5 +115,5 @@ test("peer stacks cannot be read offline: synth takes them as not deployed and s
   const r = wgmesh(["synth", "--stack", "eu"], dir);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\n {2}peerStacks\[0\] \(acme\/wg-mesh\/apac\): has no mesh output yet/);
-  assert.match(r.stdout, /pulumi:pulumi:StackReference {2}acme\/wg-mesh\/apac/);
+  assert.match(r.stdout, /pulumi:pulumi:StackReference {2}mesh-acme\/wg-mesh\/apac/);
 });

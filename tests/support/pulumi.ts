@@ -9,10 +9,58 @@ import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
 import { freshRequire, runUnderMocks, type MockRun, type RecordedResource } from "../../stacks/synth/run";
 import { stackConfig } from "../../workspace/project";
 import type { Cloud, MeshSpec, NodeSpec, Role } from "../../infra/model";
-import { deployMesh } from "../../stacks/program";
+import { Mesh, type MeshArgs } from "../../components";
 
 export const PROJECT = "wg-mesh";
 export const REPO = join(__dirname, "..", "..");
+
+/** The name the stack program gives its Mesh; every resource's name starts with it. */
+export const MESH = "mesh";
+
+/** A resource name of node `node`'s tree, as the Mesh names it: `mesh-<node>` plus a suffix. */
+export function named(node: string, suffix = ""): string {
+  return `${MESH}-${node}${suffix}`;
+}
+
+/** The node a resource belongs to, from its name (`mesh-hkg-wg0` -> `hkg`). */
+export function nodeOf(resourceName: string, suffix: RegExp): string {
+  return resourceName.replace(suffix, "").replace(new RegExp(`^${MESH}-`), "");
+}
+
+/** A validated spec back in the shape people declare it, for the Mesh component's args. */
+export function meshArgs(spec: MeshSpec): MeshArgs {
+  return {
+    overlay: spec.overlay,
+    topology: spec.topology,
+    hub: spec.hub,
+    listenPort: spec.listenPort,
+    persistentKeepalive: spec.persistentKeepalive,
+    ...(spec.mtu === "auto" ? {} : { mtu: spec.mtu }),
+    keyEpoch: spec.keyEpoch,
+    presharedKeys: spec.presharedKeys,
+    adminCidrs: spec.adminCidrs,
+    peerStacks: spec.peerStacks,
+    regions: Object.fromEntries(spec.regions.map((r) => [r.name, { subnet: r.subnet, area: r.area }])),
+    nodes: Object.fromEntries(
+      spec.nodes.map((n) => [
+        n.name,
+        {
+          role: n.role,
+          region: n.region,
+          site: n.site,
+          address: n.address,
+          cloud: n.cloud,
+          ...(n.aws ? { aws: n.aws } : {}),
+          ...(n.gcp ? { gcp: n.gcp } : {}),
+          ...(n.azure ? { azure: n.azure } : {}),
+          ...(n.cloud === "external" ? { external: n.external?.endpoint ? { endpoint: n.external.endpoint } : {} } : {}),
+          ...(n.underlayMtu !== undefined ? { underlayMtu: n.underlayMtu } : {}),
+          links: n.links.map((l) => ({ peer: l.peer, ...(l.weight !== undefined ? { weight: l.weight } : {}) })),
+        },
+      ]),
+    ),
+  };
+}
 
 export interface RunMeshOptions {
   stack?: string;
@@ -20,13 +68,16 @@ export interface RunMeshOptions {
   unknownStacks?: "fail" | "empty";
 }
 
-/** deployMesh on a spec built in code, as the stack program would call it. */
+/** The Mesh component on a spec built in code, named and exported as the stack program does. */
 export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<MockRun> {
   const stack = opts.stack ?? "test";
   return runUnderMocks({
     project: PROJECT,
     stack,
-    program: () => deployMesh({ spec, project: PROJECT, stack }),
+    program: () => {
+      const mesh = new Mesh(MESH, meshArgs(spec));
+      return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.mesh, externalConfigs: mesh.externalConfigs };
+    },
     ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}),
     ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}),
   });
@@ -46,8 +97,9 @@ export function ofType(run: MockRun, type: string): RecordedResource[] {
   return run.resources.filter((r) => r.type === type);
 }
 
+/** The one resource of `type` named `name` after the mesh (`one(run, t, "hkg-wg0")` finds `mesh-hkg-wg0`). */
 export function one(run: MockRun, type: string, name: string): RecordedResource {
-  const found = run.resources.filter((r) => r.type === type && r.name === name);
+  const found = run.resources.filter((r) => r.type === type && r.name === `${MESH}-${name}`);
   assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
   return found[0] as RecordedResource;
 }
@@ -63,7 +115,7 @@ export function parentOf(run: MockRun, r: RecordedResource): RecordedResource | 
 
 /** Every resource below a node's component. */
 export function resourcesOf(run: MockRun, node: string): RecordedResource[] {
-  const root = run.resources.find((r) => r.name === node && r.type.startsWith("wg-mesh:index:"));
+  const root = run.resources.find((r) => r.name === named(node) && /^wg-mesh:index:(Hub|Pop|Backend)$/.test(r.type));
   assert.ok(root, `no component for ${node}`);
   const out: RecordedResource[] = [];
   const walk = (urn: string): void => {
@@ -88,7 +140,7 @@ export function deliveredConfigs(run: MockRun): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { type, key } of Object.values(VAULT_VALUE)) {
     for (const r of ofType(run, type)) {
-      const node = r.name.replace(/-wg0$/, "");
+      const node = nodeOf(r.name, /-wg0$/);
       assert.ok(isSecretValue(r.inputs[key]), `${r.type} ${r.name}: ${key} must be secret`);
       out[node] = input<string>(r, key);
     }
@@ -102,10 +154,10 @@ export function deliveredConfigs(run: MockRun): Record<string, string> {
 /** The user data each VM boots with, decoded, by node. */
 export function userDataByNode(run: MockRun): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[r.name.replace(/-vm$/, "")] = input<string>(r, "userData");
-  for (const r of ofType(run, "gcp:compute/instance:Instance")) out[r.name.replace(/-vm$/, "")] = input<Record<string, string>>(r, "metadata")["user-data"] as string;
+  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<string>(r, "userData");
+  for (const r of ofType(run, "gcp:compute/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<Record<string, string>>(r, "metadata")["user-data"] as string;
   for (const r of ofType(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine")) {
-    out[r.name.replace(/-vm$/, "")] = Buffer.from(input<string>(r, "customData"), "base64").toString("utf8");
+    out[nodeOf(r.name, /-vm$/)] = Buffer.from(input<string>(r, "customData"), "base64").toString("utf8");
   }
   return out;
 }

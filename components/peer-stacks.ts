@@ -6,8 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { peerPath, type PeerMesh } from "../infra/imports";
 
-export function readPeerMeshes(peerStacks: readonly string[]): pulumi.Output<PeerMesh[]> {
-  const outputs = peerStacks.map((stack) => new pulumi.StackReference(stack, { name: stack }).getOutput("mesh"));
+/** `prefix` names the references after the mesh that reads them; `opts` parents them there. */
+export function readPeerMeshes(peerStacks: readonly string[], prefix: string, opts: pulumi.CustomResourceOptions): pulumi.Output<PeerMesh[]> {
+  const outputs = peerStacks.map((stack) => new pulumi.StackReference(`${prefix}-${stack}`, { name: stack }, opts).getOutput("mesh"));
   return pulumi.all(outputs).apply((values) =>
     values.flatMap((mesh: unknown, index) => {
       const stack = peerStacks[index] as string;

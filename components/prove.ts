@@ -3,7 +3,7 @@
  * reachable in the simulator. Failures are RunErrors, which Pulumi prints as their message
  * alone: one line per problem, no stack trace.
  */
-import { MeshRunError } from "../components/errors";
+import { MeshRunError } from "./errors";
 import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
 import { simulatePlan, unreachableLines } from "../infra/simulate/plan";

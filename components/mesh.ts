@@ -1,0 +1,255 @@
+/**
+ * The whole mesh as one component: a declaration in (the shape of `wg-mesh:mesh`), a plan proven in
+ * the simulator, one Hub, Pop or Backend per node with its peers computed from the plan, and what
+ * operators and other stacks read out.
+ *
+ * Nodes are made from the declaration alone. A node's peers need its peers' public keys and
+ * endpoints, which are outputs of other nodes, so they reach each node as a deferred input resolved
+ * once every node exists; each node's input holds exactly its own peers, so a change to one node
+ * touches the inputs of that node and its peers only. With peerStacks the plan itself waits on other
+ * stacks' outputs, and only those inputs (peers, MTU, forwarding) wait with it, never a resource.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { parseMeshConfig } from "../infra/config";
+import type { MeshDeclaration } from "../infra/declaration";
+import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
+import { crossStackDrift, mergePeerMeshes, type ImportedMesh, type PeerMesh } from "../infra/imports";
+import { possibleLocalLinks } from "../infra/local-links";
+import { buildMeshExport, type MeshExport } from "../infra/mesh-export";
+import { summarize, type MeshSummary, type NodeReport } from "../infra/mesh-report";
+import type { MeshPlan, MeshSpec, NodeSpec, Role } from "../infra/model";
+import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
+import { parsePrefix } from "../infra/cidr";
+import { underlayCidr } from "../infra/underlay";
+import { AwsProviders } from "./aws-providers";
+import { Backend } from "./backend";
+import { MeshRunError } from "./errors";
+import { Hub } from "./hub";
+import { PresharedKeys } from "./keys";
+import type { MeshNodeArgs, MeshNodeFields, WireGuardPeer } from "./node";
+import { readPeerMeshes } from "./peer-stacks";
+import { Pop } from "./pop";
+import { asRunError, provePlan, type ProvenPlan } from "./prove";
+
+/** A WireGuard mesh: its address plan, its nodes and how they link (the same shape as wg-mesh:mesh in stack config). */
+export interface MeshArgs extends MeshDeclaration {}
+
+/** The plan of the whole mesh: this mesh's nodes and every imported one. */
+interface MeshState extends ProvenPlan {
+  imported: ImportedMesh[];
+}
+
+type NodeComponent = Hub | Pop | Backend;
+
+interface Wired {
+  node: NodeSpec;
+  component: NodeComponent;
+  resolvePeers: (peers: pulumi.Output<pulumi.Unwrap<WireGuardPeer>[]>) => void;
+  resolveSources: (sources: pulumi.Output<string[]>) => void;
+}
+
+/** Node names this program's meshes have taken, per project and stack: vault names derive from them. */
+const claimed = new Map<string, string>();
+
+/**
+ * A multi-cloud WireGuard mesh: a hub, edge POPs and backends on AWS, GCP and Azure (or outside
+ * them), with peers, AllowedIPs, endpoints, forwarding, MTU and keepalive computed from the
+ * declaration and every ordered pair proven reachable before anything is deployed.
+ */
+export class Mesh extends pulumi.ComponentResource {
+  /** Per node: role, cloud, public IP, overlay address, public key, endpoint, vault secret, how to log in, WireGuard sources. */
+  declare readonly nodes: pulumi.Output<{ [name: string]: NodeReport }>;
+  /** Links, MTU and how many ordered pairs the simulator carried. */
+  declare readonly summary: pulumi.Output<MeshSummary>;
+  /** What other stacks' peerStacks read: this mesh's public data, nothing secret. */
+  declare readonly mesh: pulumi.Output<MeshExport>;
+  /** The wg0.conf of every external node, to install by hand (secret). */
+  declare readonly externalConfigs: pulumi.Output<{ [name: string]: string }>;
+
+  constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("wg-mesh:index:Mesh", name, {}, opts);
+    let spec: MeshSpec;
+    try {
+      spec = parseMeshConfig(args);
+    } catch (err) {
+      throw asRunError(err, `the declaration of Mesh ${name}`);
+    }
+    claimNodeNames(name, spec);
+    const localNames = new Set(spec.nodes.map((n) => n.name));
+
+    // Without peers the plan is proven before anything exists, so a bad mesh fails at once.
+    const state: pulumi.Output<MeshState> =
+      spec.peerStacks.length === 0
+        ? (pulumi.output(meshState(spec, [], localNames)) as pulumi.Output<MeshState>)
+        : readPeerMeshes(spec.peerStacks, name, { parent: this }).apply((peers) => meshState(spec, peers, localNames));
+
+    const providers = new AwsProviders(name, this, spec.nodes.flatMap((n) => (n.aws ? [n.aws.region] : [])));
+    const needsVnet = spec.nodes.some((n) => n.cloud === "azure" && !n.azure?.subnetId);
+    const azureUnderlay = needsVnet ? underlayCidr(spec) : undefined;
+    const iface = state.apply((s) => Object.fromEntries(spec.nodes.map((n) => [n.name, nodeConfigPlan(s.plan, n.name).iface])));
+
+    const wired: Wired[] = [];
+    try {
+      for (const node of spec.nodes) {
+        const [peers, resolvePeers] = pulumi.deferredOutput<pulumi.Unwrap<WireGuardPeer>[]>();
+        const [sources, resolveSources] = pulumi.deferredOutput<string[]>();
+        const own = iface.apply((all) => all[node.name] as NonNullable<(typeof all)[string]>);
+        const nodeArgs: MeshNodeArgs = {
+          nodeName: node.name,
+          cloud: node.cloud,
+          ...placementOf(node),
+          address: interfaceAddress(spec, node),
+          listenPort: spec.listenPort,
+          mtu: own.apply((i) => i.mtu),
+          forwarding: own.apply((i) => i.forwarding),
+          comments: own.apply((i) => i.header),
+          peers,
+          // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
+          wireguardFrom: sources,
+          keyEpoch: spec.keyEpoch,
+          adminCidrs: spec.adminCidrs,
+          ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
+        };
+        const nodeOpts: pulumi.ComponentResourceOptions = {
+          parent: this,
+          // Before the Mesh component each node was a component at the stack's root named after the node.
+          aliases: [{ name: node.name, parent: pulumi.rootStackResource }],
+          ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
+        };
+        wired.push({ node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources });
+      }
+    } catch (err) {
+      // Nodes already made wait on their deferred peers; failing those ends the update instead of hanging it.
+      const failed = pulumi.output(Promise.reject(err));
+      for (const w of wired) {
+        w.resolvePeers(failed);
+        w.resolveSources(failed);
+      }
+      throw err;
+    }
+
+    const presharedKeys = spec.presharedKeys
+      ? new PresharedKeys(`${name}-preshared-keys`, { links: possibleLocalLinks(spec), keyEpoch: spec.keyEpoch }, { parent: this, aliases: [{ name: "preshared-keys", parent: pulumi.rootStackResource }] }).byLink
+      : {};
+    const byName = new Map(wired.map((w) => [w.node.name, w.component]));
+    for (const w of wired) {
+      w.resolvePeers(state.apply((s) => peersOf(s.plan, w.node.name, byName, presharedKeys)));
+      const limit = sourceLimit(w.node.cloud, spec.adminCidrs);
+      w.resolveSources(state.apply((s) => peersOf(s.plan, w.node.name, byName, {}).apply((ps) => sourcesFromPeers(ps, limit).cidrs)));
+    }
+
+    const components = wired.map((w) => w.component);
+    const publicKeys = pulumi.all(Object.fromEntries(components.map((c) => [c.nodeName, c.publicKey])));
+    const endpointHosts = pulumi
+      .all(Object.fromEntries(components.map((c) => [c.nodeName, c.endpoint])))
+      .apply((all) => Object.fromEntries(Object.entries(all).flatMap(([n, e]) => (e === undefined ? [] : [[n, endpointHost(e)]]))));
+
+    const fields = {
+      nodes: pulumi.all(Object.fromEntries(wired.map((w) => [w.node.name, nodeReport(w.node.role, w.component)]))),
+      summary: state.apply((s) => summarize(s.plan, s.report, s.imported)),
+      mesh: pulumi.all([state, publicKeys, endpointHosts]).apply(([s, keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts)),
+      externalConfigs: pulumi.secret(
+        pulumi.all(Object.fromEntries(wired.filter((w) => w.node.cloud === "external").map((w) => [w.node.name, w.component.externalConfig]))),
+      ) as pulumi.Output<{ [name: string]: string }>,
+    };
+    Object.assign(this, fields);
+    this.registerOutputs(fields);
+  }
+}
+
+function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulumi.ComponentResourceOptions): NodeComponent {
+  switch (role) {
+    case "hub":
+      return new Hub(name, args, opts);
+    case "pop":
+      return new Pop(name, args, opts);
+    case "backend":
+      return new Backend(name, args, opts);
+  }
+}
+
+/**
+ * Two meshes in one stack must not share node names: vault secrets are named by project, stack and
+ * node, and two nodes would write one secret.
+ */
+function claimNodeNames(mesh: string, spec: MeshSpec): void {
+  const scope = `${pulumi.getProject()}/${pulumi.getStack()}`;
+  const clashes: string[] = [];
+  for (const node of spec.nodes) {
+    const key = `${scope}/${node.name}`;
+    const owner = claimed.get(key);
+    if (owner !== undefined && owner !== mesh) clashes.push(`nodes.${node.name}: also a node of Mesh ${owner} in this stack; node names name vault secrets, so they are unique per stack`);
+    else claimed.set(key, mesh);
+  }
+  if (clashes.length > 0) throw new MeshRunError(clashes.join("\n"));
+}
+
+function meshState(spec: MeshSpec, peers: readonly PeerMesh[], localNames: ReadonlySet<string>): MeshState {
+  let merged: { spec: MeshSpec; imported: ImportedMesh[] };
+  try {
+    merged = mergePeerMeshes(spec, peers);
+  } catch (err) {
+    throw asRunError(err, "peerStacks");
+  }
+  const proven = provePlan(merged.spec);
+  for (const line of crossStackDrift(proven.plan, localNames, merged.imported)) void pulumi.log.warn(line);
+  return { ...proven, imported: merged.imported };
+}
+
+function placementOf(node: NodeSpec): Pick<MeshNodeArgs, "aws" | "gcp" | "azure" | "external"> {
+  return {
+    ...(node.aws ? { aws: node.aws } : {}),
+    ...(node.gcp ? { gcp: node.gcp } : {}),
+    ...(node.azure ? { azure: node.azure } : {}),
+    ...(node.cloud === "external" ? { external: node.external?.endpoint ? { endpoint: node.external.endpoint } : {} } : {}),
+  };
+}
+
+/** The node's address with its region's prefix length: known from the declaration alone. */
+function interfaceAddress(spec: MeshSpec, node: NodeSpec): string {
+  const region = spec.regions.find((r) => r.name === node.region);
+  const len = region ? parsePrefix(region.subnet)?.len : undefined;
+  if (len === undefined) throw new MeshRunError(`nodes.${node.name}.region: unknown region ${node.region}`);
+  return `${node.address}/${len}`;
+}
+
+/** A node's [Peer] entries: the plan's, with each peer's key and endpoint from its component or its stack's output. */
+function peersOf(plan: MeshPlan, nodeName: string, components: ReadonlyMap<string, NodeComponent>, psks: Readonly<Record<string, pulumi.Output<string>>>): pulumi.Output<pulumi.Unwrap<WireGuardPeer>[]> {
+  const imported = new Map(plan.spec.nodes.filter((n) => n.external?.stack).map((n) => [n.name, n]));
+  const entries = nodeConfigPlan(plan, nodeName).peers.map((p) => {
+    const local = components.get(p.name);
+    const theirs = imported.get(p.name);
+    const publicKey: pulumi.Input<string> = local ? local.publicKey : (theirs?.external?.publicKey ?? "");
+    let endpoint: pulumi.Input<string | undefined> = undefined;
+    if (p.dials) {
+      endpoint = local ? local.endpoint : theirs?.external?.endpoint !== undefined ? endpointOf(endpointHost(theirs.external.endpoint), p.listenPort) : undefined;
+    }
+    const psk = psks[p.linkId];
+    return pulumi.output({
+      name: p.name,
+      comment: p.comment,
+      publicKey,
+      allowedIps: p.allowedIps,
+      ...(p.persistentKeepalive !== undefined ? { persistentKeepalive: p.persistentKeepalive } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(psk !== undefined ? { presharedKey: psk } : {}),
+    });
+  });
+  return pulumi.all(entries) as pulumi.Output<pulumi.Unwrap<WireGuardPeer>[]>;
+}
+
+function nodeReport(role: Role, c: MeshNodeFields): pulumi.Output<NodeReport> {
+  return pulumi.all([c.publicIp, c.overlayAddress, c.publicKey, c.endpoint, c.vaultSecretRef, c.sshHint, c.wireguardFrom]).apply(
+    ([publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, ssh, wireguardFrom]) => ({
+      role,
+      cloud: c.cloud,
+      ...(publicIp !== undefined ? { publicIp } : {}),
+      overlayAddress,
+      publicKey,
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(vaultSecretRef !== undefined ? { vaultSecretRef } : {}),
+      ssh,
+      wireguardFrom,
+    }),
+  );
+}

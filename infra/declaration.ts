@@ -1,0 +1,165 @@
+/**
+ * A mesh as people declare it: the value of `wg-mesh:mesh` in Pulumi.<stack>.yaml, and the args of
+ * the `Mesh` component in every Pulumi language. Plain data in the shape people write (maps keyed by
+ * name); the config checker (infra/config) turns it into a validated MeshSpec or says what is wrong.
+ * The doc comments here become the component package's schema, so they speak to whoever writes it.
+ */
+import type { Cloud, Role, Topology } from "./model";
+
+/** Where an AWS node runs. */
+export interface AwsPlacement {
+  /** The AWS region, such as eu-west-1. */
+  region: string;
+  /** The EC2 instance type; default t3.small for hubs and POPs, t3.micro for backends (Graviton types get an Arm image). */
+  instanceType?: string;
+  /** The AMI; default the latest Ubuntu 24.04 LTS for the instance's architecture. */
+  ami?: string;
+  /** The VPC; default the region's default VPC (or the VPC of subnetId). */
+  vpcId?: string;
+  /** The subnet; default the first subnet of vpcId, or the default VPC's. */
+  subnetId?: string;
+}
+
+/** Where a GCP node runs. */
+export interface GcpPlacement {
+  /** The GCP project id; default defaults.gcp.project. */
+  project?: string;
+  /** The zone, such as asia-east2-a. */
+  zone: string;
+  /** The region; taken from zone when left out. */
+  region?: string;
+  /** The machine type; default e2-small for hubs and POPs, e2-micro for backends. */
+  machineType?: string;
+  /** The boot image; default Ubuntu 24.04 LTS for the machine type's architecture. */
+  image?: string;
+  /** The VPC network name or self link; default `default`. */
+  network?: string;
+  /** The subnetwork name or self link. */
+  subnetwork?: string;
+}
+
+/** Where an Azure node runs. */
+export interface AzurePlacement {
+  /** The Azure location, such as uksouth. */
+  location: string;
+  /** The VM size; default Standard_B2s for hubs and POPs, Standard_B1s for backends. */
+  vmSize?: string;
+  /** The image URN publisher:offer:sku:version; default Canonical:ubuntu-24_04-lts:server:latest. */
+  image?: string;
+  /** An existing subnet's resource id; without it the node gets a small VNet of its own. */
+  subnetId?: string;
+}
+
+/** A node wg-mesh does not run. */
+export interface ExternalPlacement {
+  /** The host name or IPv4 address where it listens, without port; leave it out for a node behind NAT, which then dials out. */
+  endpoint?: string;
+}
+
+/** An extra direct link from a node, on top of those its topology gives. */
+export interface LinkDeclaration {
+  /** The node at the other end. */
+  peer: string;
+  /** The link's routing cost, its round trip in ms; default from the areas of its ends. */
+  weight?: number;
+}
+
+/** An address-plan region. */
+export interface RegionDeclaration {
+  /** The region's subnet, inside the overlay, such as 10.50.5.0/24. */
+  subnet: string;
+  /** The geographic area that groups regions, such as apac; default the region's name. */
+  area?: string;
+}
+
+/** A node of the mesh. */
+export interface NodeDeclaration {
+  /** What the node does: hub, pop or backend. */
+  role: Role;
+  /** The address-plan region it belongs to (a key of regions). */
+  region: string;
+  /** Its location code, such as hkg, matched against latency tables. */
+  site: string;
+  /** Its overlay IPv4 address without prefix; the wg-quick Address takes its region's prefix length. */
+  address: string;
+  /** Where it runs: aws, gcp, azure or external. */
+  cloud: Cloud;
+  /** Placement on AWS; required when cloud is aws. */
+  aws?: AwsPlacement;
+  /** Placement on GCP; required when cloud is gcp. */
+  gcp?: GcpPlacement;
+  /** Placement on Azure; required when cloud is azure. */
+  azure?: AzurePlacement;
+  /** An external node's endpoint; only when cloud is external. */
+  external?: ExternalPlacement;
+  /** The MTU of the node's own network; default 1460 on GCP, 1500 elsewhere. */
+  underlayMtu?: number;
+  /** Extra direct links from this node (in YAML a bare node name is short for { peer: name }). */
+  links?: LinkDeclaration[];
+}
+
+/** What every AWS node gets unless it says otherwise. */
+export interface AwsDefaults {
+  /** The EC2 instance type. */
+  instanceType?: string;
+}
+
+/** What every GCP node gets unless it says otherwise. */
+export interface GcpDefaults {
+  /** The GCP project id. */
+  project?: string;
+  /** The machine type. */
+  machineType?: string;
+  /** The boot image. */
+  image?: string;
+  /** The VPC network name or self link. */
+  network?: string;
+}
+
+/** What every Azure node gets unless it says otherwise. */
+export interface AzureDefaults {
+  /** The VM size. */
+  vmSize?: string;
+  /** The image URN publisher:offer:sku:version. */
+  image?: string;
+}
+
+/** Placement values shared by every node of a cloud. */
+export interface PlacementDefaults {
+  /** Defaults for AWS nodes. */
+  aws?: AwsDefaults;
+  /** Defaults for GCP nodes. */
+  gcp?: GcpDefaults;
+  /** Defaults for Azure nodes. */
+  azure?: AzureDefaults;
+}
+
+/** A whole mesh: its address plan, its nodes and how they link. */
+export interface MeshDeclaration {
+  /** The overlay's CIDR: every overlay address lives in it, such as 10.50.0.0/16. */
+  overlay: string;
+  /** Which pairs of nodes get a direct link: hub, regional or full. */
+  topology: Topology;
+  /** The name of the node whose role is hub. */
+  hub: string;
+  /** The UDP port every node listens on; default 51820. */
+  listenPort?: number;
+  /** PersistentKeepalive in seconds, 0 for off; default 25 (nodes behind NAT need it). */
+  persistentKeepalive?: number;
+  /** The tunnel MTU; default (or auto in YAML) the smallest underlay MTU of any link minus 80, never below 1280. */
+  mtu?: number;
+  /** Bump it to rotate every private and preshared key; default 1. */
+  keyEpoch?: number;
+  /** One PresharedKey per link; default false. */
+  presharedKeys?: boolean;
+  /** CIDRs allowed to SSH in; empty or absent closes port 22. */
+  adminCidrs?: string[];
+  /** Other stacks whose nodes join this mesh, by full name (org/project/stack). */
+  peerStacks?: string[];
+  /** Placement values shared by every node of a cloud. */
+  defaults?: PlacementDefaults;
+  /** The address plan: region name to its subnet and area. */
+  regions: { [name: string]: RegionDeclaration };
+  /** The nodes, by name; the name is used in cloud resource names (1-24 of a-z, 0-9 and -). */
+  nodes: { [name: string]: NodeDeclaration };
+}
