@@ -80,7 +80,8 @@ export function sceneToMapSvg(scene: Scene, sites: SiteTable): string {
   out.push(`<text x="${PAD / 2}" y="28" font-size="18" font-weight="bold" fill="${INK}">${escapeXml(titleOf(scene))}</text>`);
   out.push(`<text x="${PAD / 2}" y="48" font-size="12" fill="${MUTED_TEXT}">${escapeXml(`${rttNote(scene)}. Links are drawn as great-circle arcs.`)}</text>`);
 
-  out.push(...drawBasemap(main, basemap("110m"), true));
+  // 1:110m looks hand-drawn once a map shows less than about a third of the world.
+  out.push(...drawBasemap(main, basemap(view.projection.scale() > 450 ? "50m" : "110m"), true));
   out.push(...drawLinks(scene, main, arcs, at));
   const labels = placeLabels(markers, main.frame, inset ? [inset.box, inset.locator] : []);
   out.push(...drawRttLabels(main, arcs, at, [...labels.map((l) => l.box), ...markerBoxes(markers), ...(inset ? [inset.box, inset.locator] : [])]));
@@ -235,7 +236,7 @@ function planInset(group: string[], at: Map<string, LonLat>, arcs: SceneLink[], 
   for (const y of ys) for (const x of xs) candidates.push({ x0: x, y0: y, x1: x + INSET_W, y1: y + INSET_H });
   const arcPoints = arcs.flatMap((l) => along(at.get(l.a) as LonLat, at.get(l.b) as LonLat, 64)).map((c) => main.projection(c)).filter((v): v is [number, number] => v !== null);
   const locatorXY = corners.map((c) => main.projection(c)).filter((v): v is [number, number] => v !== null);
-  const locator = shrink({ x0: Math.min(...locatorXY.map((v) => v[0])), y0: Math.min(...locatorXY.map((v) => v[1])), x1: Math.max(...locatorXY.map((v) => v[0])), y1: Math.max(...locatorXY.map((v) => v[1])) }, 0);
+  const locator = { x0: Math.min(...locatorXY.map((v) => v[0])), y0: Math.min(...locatorXY.map((v) => v[1])), x1: Math.max(...locatorXY.map((v) => v[0])), y1: Math.max(...locatorXY.map((v) => v[1])) };
   const score = (b: Box): number =>
     arcPoints.filter((p) => inside(b, p)).length + markers.filter((k) => inside(shrink(b, -k.r - 20), [k.x, k.y])).length * 100 + (overlaps(b, shrink(locator, -20)) ? 1000 : 0);
   const box = candidates.reduce((best, c) => (score(c) < score(best) ? c : best));
