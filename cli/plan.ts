@@ -4,7 +4,9 @@ import type { MeshPlan } from "../infra/model";
 import { summaryLine, type SimulationReport } from "../infra/simulate";
 import { simulatePlan } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
+import { UserError } from "../infra/errors";
 import { action } from "./errors";
+import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
 
 export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
@@ -73,11 +75,20 @@ export function registerPlanCommand(program: Command): void {
     .description("validate Pulumi.<stack>.yaml, plan the mesh and prove every ordered pair reachable in the simulator")
     .requiredOption("--stack <name>", "stack whose Pulumi.<name>.yaml to plan")
     .option("--json", "print one JSON document instead of text")
+    .option("--diagram <file.svg>", "also draw the mesh with Graphviz: nodes by area and region, links with their round trips")
+    .option("--map <file.svg>", "also draw the mesh on a world map: nodes at their sites, links as arcs coloured by round trip")
+    .option("--mermaid", "print the mesh as a Mermaid flowchart (a ```mermaid block for a pull-request comment) instead of the plan")
     .action(
-      action((opts: { stack: string; json?: boolean }) => {
+      action((opts: { stack: string; json?: boolean; diagram?: string; map?: string; mermaid?: boolean }) => {
+        if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
+        const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
         const { plan } = loadStack(opts.stack);
         const report = simulatePlan(plan);
-        if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(opts.stack, plan, report), null, 2)}\n`);
+        // Everything is drawn before anything is written, so a failure leaves no picture half-made.
+        const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
+        for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
+        if (opts.mermaid) process.stdout.write(mermaidBlock(opts.stack, plan));
+        else if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(opts.stack, plan, report), null, 2)}\n`);
         else process.stdout.write(`${formatPlan(opts.stack, plan, report)}\n`);
         return report.reachable === report.total ? 0 : 1;
       }),
