@@ -1,5 +1,6 @@
 /** The `wgmesh` command: a thin shell around the engine in infra/. */
 import { Command } from "commander";
+import { registerDiffCommand } from "./diff";
 import { registerLabCommand } from "./lab";
 import { registerLintCommand } from "./lint";
 import { registerPlanCommand } from "./plan";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerLintCommand(program);
   registerLabCommand(program);
   registerSynthCommand(program);
+  registerDiffCommand(program);
   return program;
 }
 

@@ -1,0 +1,67 @@
+/**
+ * How wgmesh-sync (infra/render/sync-script.ts) applies a new wg0.conf to a running interface,
+ * decided the same way its bash does: restart_reason first (the first of Address, MTU, DNS,
+ * Table, PreUp, PreDown, SaveConfig that differs, or a change in /0 AllowedIPs), then
+ * sync_config (a new ListenPort, PrivateKey or FwMark goes through `wg syncconf`; otherwise
+ * only the peers are synced), then the hooks (new PostUp/PostDown lines are swapped).
+ */
+import type { WgQuickConfig } from "../model";
+
+export type SyncKind =
+  /** The file is the same byte for byte: the sync unit does nothing. */
+  | "unchanged"
+  /** The file changed, but nothing wg, ip or a hook would apply (comments only). */
+  | "file-only"
+  /** Peers synced with `wg addconf` and `wg set ... remove`, routes reconciled, hooks swapped: no tunnel drops. */
+  | "in-place"
+  /** `wg syncconf`: a new private key or listen port is set in place; tunnels handshake again. */
+  | "syncconf"
+  /** `wg-quick down` then `up`: every tunnel of the node drops for a moment. */
+  | "restart";
+
+export interface SyncOutcome {
+  kind: SyncKind;
+  /** The wg-quick setting that decided it, as restart_reason prints it (restart, syncconf). */
+  reason?: string;
+  /** PostUp/PostDown changed: the old PostDown runs, then the new PostUp. */
+  hooksSwapped: boolean;
+}
+
+const RESTART_KEYS = ["Address", "MTU", "DNS", "Table", "PreUp", "PreDown", "SaveConfig"] as const;
+
+function interfaceValues(c: WgQuickConfig, key: (typeof RESTART_KEYS)[number]): string {
+  switch (key) {
+    case "Address":
+      return c.iface.addresses.join(",");
+    case "MTU":
+      return c.iface.mtu === undefined ? "" : String(c.iface.mtu);
+    case "PreUp":
+      return c.iface.preUp.join("\n");
+    case "PreDown":
+      return c.iface.preDown.join("\n");
+    default:
+      return c.iface.other[key] ?? "";
+  }
+}
+
+function defaultRoutes(c: WgQuickConfig): string {
+  return c.peers.flatMap((p) => p.allowedIps.filter((a) => a.endsWith("/0"))).join(",");
+}
+
+function peersText(c: WgQuickConfig): string {
+  return JSON.stringify(c.peers.map((p) => [p.publicKey, p.presharedKey ?? "", p.endpoint ?? "", p.allowedIps, p.persistentKeepalive ?? 0]));
+}
+
+export function syncOutcome(oldText: string, newText: string, oldConf: WgQuickConfig, newConf: WgQuickConfig): SyncOutcome {
+  if (oldText === newText) return { kind: "unchanged", hooksSwapped: false };
+  const hooksSwapped = oldConf.iface.postUp.join("\n") !== newConf.iface.postUp.join("\n") || oldConf.iface.postDown.join("\n") !== newConf.iface.postDown.join("\n");
+  for (const key of RESTART_KEYS) {
+    if (interfaceValues(oldConf, key) !== interfaceValues(newConf, key)) return { kind: "restart", reason: key, hooksSwapped: false };
+  }
+  if (defaultRoutes(oldConf) !== defaultRoutes(newConf)) return { kind: "restart", reason: "a /0 AllowedIPs", hooksSwapped: false };
+  if (oldConf.iface.privateKey !== newConf.iface.privateKey) return { kind: "syncconf", reason: "PrivateKey", hooksSwapped };
+  if (oldConf.iface.listenPort !== newConf.iface.listenPort) return { kind: "syncconf", reason: "ListenPort", hooksSwapped };
+  if ((oldConf.iface.other.FwMark ?? "") !== (newConf.iface.other.FwMark ?? "")) return { kind: "syncconf", reason: "FwMark", hooksSwapped };
+  if (peersText(oldConf) !== peersText(newConf)) return { kind: "in-place", hooksSwapped };
+  return { kind: hooksSwapped ? "in-place" : "file-only", hooksSwapped };
+}

@@ -1,0 +1,244 @@
+/**
+ * What the components promise, as CrossGuard policies, so a hand edit cannot drift from it.
+ * Each policy's enforcement level is its default; any can be set per stack with
+ * `pulumi preview --policy-pack policy --policy-pack-config FILE` ({"wg-imdsv2": "advisory"},
+ * or {"wg-ssh-admin-only": {"enforcementLevel": "mandatory", "adminCidrs": ["203.0.113.0/24"]}}).
+ *
+ * Resource policies read a resource's inputs; stack policies see every resource and find each
+ * one's mesh node through its parents (the wg-mesh:index:Hub, Pop or Backend component, whose
+ * outputs name the node's publicIp).
+ */
+import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { coversPort, ingressRules, isOnlyPort, isWorld } from "./rules";
+
+export const DEFAULT_WIREGUARD_PORT = 51820;
+
+const NODE_TYPE = /^wg-mesh:index:(Hub|Pop|Backend)$/;
+const HOST_TYPE = /^wg-mesh:(aws|gcp|azure):Host$/;
+/** A WireGuard key as `wg genkey`/`wg pubkey` print it: 32 bytes in base64. */
+const KEY_SHAPE = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=/;
+const KEY_LINE = /^\s*(PrivateKey|PresharedKey)\s*=/im;
+
+const wireguardPortSchema = { type: "integer", minimum: 1, maximum: 65535, default: DEFAULT_WIREGUARD_PORT } as const;
+
+function nodeOf(r: PolicyResource): PolicyResource | undefined {
+  for (let p = r.parent; p; p = p.parent) if (NODE_TYPE.test(p.type)) return p;
+  return undefined;
+}
+
+function nodeName(node: PolicyResource): string {
+  return node.name;
+}
+
+/** Nodes with no cloud host: external ones. */
+function externalNodes(resources: PolicyResource[]): PolicyResource[] {
+  const withHost = new Set(resources.filter((r) => HOST_TYPE.test(r.type)).map((r) => r.parent?.urn));
+  return resources.filter((r) => NODE_TYPE.test(r.type) && !withHost.has(r.urn));
+}
+
+function publicIpOf(node: PolicyResource): string | undefined {
+  const ip = node.props.publicIp;
+  return typeof ip === "string" && /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? ip : undefined;
+}
+
+export const noWorldIngress: StackValidationPolicy = {
+  name: "wg-no-world-ingress",
+  description: "No ingress from 0.0.0.0/0, except the WireGuard UDP port of a mesh where a peer has no fixed address (behind NAT, or known by a DNS name).",
+  enforcementLevel: "mandatory",
+  configSchema: { properties: { wireguardPort: wireguardPortSchema } },
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const { wireguardPort } = args.getConfig<{ wireguardPort: number }>();
+    const unfixed = externalNodes(args.resources).filter((n) => publicIpOf(n) === undefined);
+    for (const r of args.resources) {
+      for (const rule of ingressRules(r.type, r.props)) {
+        if (!rule.sources.some(isWorld)) continue;
+        if (isOnlyPort(rule, wireguardPort) && nodeOf(r) !== undefined && unfixed.length > 0) continue;
+        const why = isOnlyPort(rule, wireguardPort) ? "no node of this mesh is behind NAT or known only by name, so every peer has a fixed IP to admit instead" : "only the WireGuard UDP port may ever be open to the world";
+        report(`${r.name} ${rule.where}: admits ${rule.sources.filter(isWorld).join(", ")} (${rule.protocol}${rule.ports ? ` ${rule.ports.map(([a, b]) => (a === b ? a : `${a}-${b}`)).join(",")}` : ", every port"}); ${why}`, r.urn);
+      }
+    }
+  },
+};
+
+export const sshAdminOnly: ResourceValidationPolicy = {
+  name: "wg-ssh-admin-only",
+  description: "SSH (TCP 22) only from the declared admin CIDRs (adminCidrs in the mesh config), never from the world.",
+  enforcementLevel: "mandatory",
+  configSchema: { properties: { adminCidrs: { type: "array", items: { type: "string" }, default: [] } } },
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    const { adminCidrs } = args.getConfig<{ adminCidrs: string[] }>();
+    for (const rule of ingressRules(args.type, args.props)) {
+      if (!coversPort(rule, 22, "tcp")) continue;
+      const world = rule.sources.filter(isWorld);
+      if (world.length > 0) report(`${rule.where}: SSH is open to ${world.join(", ")}; list the admin CIDRs instead`);
+      const stray = adminCidrs.length > 0 ? rule.sources.filter((s) => !isWorld(s) && !adminCidrs.includes(s)) : [];
+      if (stray.length > 0) report(`${rule.where}: SSH admits ${stray.join(", ")}, which is not in adminCidrs (${adminCidrs.join(", ")})`);
+    }
+  },
+};
+
+export const imdsv2: ResourceValidationPolicy = {
+  name: "wg-imdsv2",
+  description: "EC2 instances require IMDSv2 (metadataOptions.httpTokens = required): the sync unit's credentials come from the metadata service.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== "aws:ec2/instance:Instance") return;
+    const tokens = (args.props.metadataOptions as { httpTokens?: unknown } | undefined)?.httpTokens;
+    if (tokens !== "required") report(`metadataOptions.httpTokens is ${JSON.stringify(tokens ?? "unset")}; set it to "required" (IMDSv2 only)`);
+  },
+};
+
+export const disksEncrypted: ResourceValidationPolicy = {
+  name: "wg-disk-encrypted",
+  description: "Disks are encrypted at rest: EC2 root and EBS volumes explicitly (GCP persistent disks and Azure managed disks always are).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type === "aws:ec2/instance:Instance") {
+      const root = args.props.rootBlockDevice as { encrypted?: unknown } | undefined;
+      if (root?.encrypted !== true) report("rootBlockDevice.encrypted is not true; encrypt the root disk");
+      const ebs = Array.isArray(args.props.ebsBlockDevices) ? (args.props.ebsBlockDevices as { encrypted?: unknown; deviceName?: unknown }[]) : [];
+      for (const d of ebs) if (d.encrypted !== true) report(`ebsBlockDevices ${String(d.deviceName ?? "")}: encrypted is not true`);
+    }
+    if (args.type === "aws:ebs/volume:Volume" && args.props.encrypted !== true) report("encrypted is not true; encrypt the volume");
+  },
+};
+
+interface Statement {
+  Effect?: string;
+  Action?: string | string[];
+  Resource?: string | string[];
+}
+
+function statements(policy: unknown): Statement[] | undefined {
+  if (typeof policy !== "string") return undefined;
+  try {
+    const doc = JSON.parse(policy) as { Statement?: Statement | Statement[] };
+    return Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : [];
+  } catch {
+    return undefined;
+  }
+}
+
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const DEPLOYER_POLICY = /-kv-deployer$/;
+
+export const vaultReadOneSecret: ResourceValidationPolicy = {
+  name: "wg-vault-read-one-secret",
+  description: "A node's identity may read exactly one secret, its own wg0.conf: one Secrets Manager ARN with GetSecretValue only; Secret Manager access granted on the secret, never the project; Key Vault access Get on secrets only.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    switch (args.type) {
+      case "aws:iam/rolePolicy:RolePolicy":
+      case "aws:iam/policy:Policy": {
+        const st = statements(args.props.policy);
+        if (!st) return; // unknown until the secret's ARN exists
+        for (const s of st) {
+          const actions = list(s.Action);
+          if (s.Effect === "Deny" || !actions.some((a) => /^secretsmanager:|^\*$/i.test(a))) continue;
+          const resources = list(s.Resource);
+          if (resources.length !== 1 || resources.some((r) => r.includes("*"))) report(`grants ${actions.join(", ")} on ${resources.join(", ") || "nothing named"}; name exactly one secret's ARN`);
+          const extra = actions.filter((a) => a !== "secretsmanager:GetSecretValue");
+          if (extra.length > 0) report(`grants ${extra.join(", ")}; a node needs secretsmanager:GetSecretValue only`);
+        }
+        return;
+      }
+      case "gcp:projects/iAMMember:IAMMember":
+      case "gcp:projects/iAMBinding:IAMBinding":
+        if (/^roles\/(secretmanager\.|owner$|editor$|viewer$)/.test(String(args.props.role))) report(`${String(args.props.role)} on the whole project reaches every secret; grant roles/secretmanager.secretAccessor on the one secret`);
+        return;
+      case "azure:keyvault/accessPolicy:AccessPolicy": {
+        for (const key of ["keyPermissions", "certificatePermissions", "storagePermissions"]) {
+          const granted = list(args.props[key] as string[] | undefined);
+          if (granted.length > 0) report(`${key} ${granted.join(", ")}: the vault holds one secret; grant nothing else`);
+        }
+        const secrets = list(args.props.secretPermissions as string[] | undefined);
+        if (!DEPLOYER_POLICY.test(args.name) && secrets.some((p) => p.toLowerCase() !== "get")) report(`secretPermissions ${secrets.join(", ")}: a node reads its config with Get only`);
+        return;
+      }
+    }
+  },
+};
+
+export const oneSecretPerVault: StackValidationPolicy = {
+  name: "wg-one-secret-per-vault",
+  description: "A Key Vault a node may read holds exactly one secret, so its vault-wide Get reaches that secret only.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const vaults = args.resources.filter((r) => r.type === "azure:keyvault/keyVault:KeyVault");
+    for (const v of vaults) {
+      const inside = args.resources.filter((r) => r.type === "azure:keyvault/secret:Secret" && (r.dependencies.some((d) => d.urn === v.urn) || r.props.keyVaultId === v.props.id));
+      if (inside.length !== 1) report(`${v.name} holds ${inside.length} secrets; a node's vault holds its wg0.conf and nothing else`, v.urn);
+    }
+  },
+};
+
+function decoded(value: unknown, base64: boolean): string | undefined {
+  if (typeof value !== "string") return undefined;
+  return base64 ? Buffer.from(value, "base64").toString("utf8") : value;
+}
+
+export const noKeyInUserData: ResourceValidationPolicy = {
+  name: "wg-no-key-in-user-data",
+  description: "No key material in user data, instance metadata or custom data: the vault is the only way a node gets its wg0.conf.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const fields: [string, string | undefined][] = [];
+    const p = args.props;
+    switch (args.type) {
+      case "aws:ec2/instance:Instance":
+        fields.push(["userData", decoded(p.userData, false)], ["userDataBase64", decoded(p.userDataBase64, true)]);
+        break;
+      case "aws:ec2/launchTemplate:LaunchTemplate":
+        fields.push(["userData", decoded(p.userData, true)]);
+        break;
+      case "gcp:compute/instance:Instance":
+      case "gcp:compute/instanceTemplate:InstanceTemplate":
+        fields.push(["metadataStartupScript", decoded(p.metadataStartupScript, false)]);
+        for (const [k, v] of Object.entries((p.metadata as Record<string, unknown> | undefined) ?? {})) fields.push([`metadata.${k}`, decoded(v, false)]);
+        break;
+      case "azure:compute/linuxVirtualMachine:LinuxVirtualMachine":
+      case "azure:compute/virtualMachine:VirtualMachine":
+        fields.push(["customData", decoded(p.customData, true)], ["userData", decoded(p.userData, true)]);
+        break;
+    }
+    for (const [field, text] of fields) {
+      if (text === undefined) continue;
+      if (KEY_LINE.test(text)) report(`${field} has a wg-quick ${KEY_LINE.exec(text)?.[1]} line; deliver wg0.conf through the vault`);
+      else if (KEY_SHAPE.test(text)) report(`${field} holds a value shaped like a WireGuard key; keys belong in the vault only`);
+    }
+  },
+};
+
+export const wireguardSourcesArePeers: StackValidationPolicy = {
+  name: "wg-wireguard-sources-are-peers",
+  description: "A node's WireGuard port admits its peers' public IPs, one /32 each: never its own, never an address that is not a node of the mesh.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      wireguardPort: wireguardPortSchema,
+      extraPeerIps: { type: "array", items: { type: "string" }, default: [], description: "Public IPs of peers from other stacks (peerStacks)" },
+    },
+  },
+  validateStack: (args, report) => {
+    const { wireguardPort, extraPeerIps } = args.getConfig<{ wireguardPort: number; extraPeerIps: string[] }>();
+    const nodes = args.resources.filter((r) => NODE_TYPE.test(r.type));
+    const ipOf = new Map(nodes.map((n) => [n.urn, publicIpOf(n)]));
+    const meshIps = new Set([...[...ipOf.values()].filter((x): x is string => x !== undefined), ...extraPeerIps]);
+    for (const r of args.resources) {
+      const node = nodeOf(r);
+      if (!node) continue;
+      for (const rule of ingressRules(r.type, r.props)) {
+        if (!rule.protocol.match(/^(udp|all)$/) || !coversPort(rule, wireguardPort, "udp") || rule.sources.some(isWorld)) continue;
+        const own = ipOf.get(node.urn);
+        for (const s of rule.sources) {
+          const ip = /^(\d+\.\d+\.\d+\.\d+)\/32$/.exec(s)?.[1];
+          if (ip === undefined) report(`${r.name} ${rule.where}: WireGuard admits ${s}; a peer is one /32`, r.urn);
+          else if (ip === own) report(`${r.name} ${rule.where}: WireGuard admits ${nodeName(node)}'s own IP ${ip}; only its peers dial it`, r.urn);
+          else if (meshIps.size > 0 && !meshIps.has(ip)) report(`${r.name} ${rule.where}: WireGuard admits ${ip}, which is no node of this mesh`, r.urn);
+        }
+      }
+    }
+  },
+};
+
+export const policies = [noWorldIngress, sshAdminOnly, imdsv2, disksEncrypted, vaultReadOneSecret, oneSecretPerVault, noKeyInUserData, wireguardSourcesArePeers];

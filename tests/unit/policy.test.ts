@@ -1,0 +1,137 @@
+/**
+ * Each policy of the pack (policy/policies.ts) on resources that keep the components' promise and
+ * on ones that break it, run through the harness the way the policy runtime calls them.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as p from "../../policy/policies";
+import { runPolicies, type AnyPolicy, type HarnessResource } from "../support/policy-harness";
+
+const STACK = "urn:pulumi:prod::wg-mesh::pulumi:pulumi:Stack::wg-mesh-prod";
+
+function meshNode(name: string, publicIp: string | null, cloud: "aws" | "gcp" | "azure" | "external" = "aws"): HarnessResource[] {
+  const node: HarnessResource = { urn: `urn:node:${name}`, type: "wg-mesh:index:Backend", name, parent: STACK, custom: false, props: { publicIp, endpoint: publicIp ? `${publicIp}:51820` : null } };
+  return cloud === "external" ? [node] : [node, { urn: `urn:host:${name}`, type: `wg-mesh:${cloud}:Host`, name, parent: node.urn, custom: false, props: {} }];
+}
+
+function child(node: string, type: string, name: string, props: Record<string, unknown>, cloudHost = true): HarnessResource {
+  return { urn: `urn:${type}:${name}`, type, name, parent: cloudHost ? `urn:host:${node}` : `urn:node:${node}`, custom: true, props };
+}
+
+const sg = (node: string, ingress: Record<string, unknown>[]): HarnessResource => child(node, "aws:ec2/securityGroup:SecurityGroup", `${node}-sg`, { ingress });
+const wg = (cidrBlocks: string[]): Record<string, unknown> => ({ description: "WireGuard", protocol: "udp", fromPort: 51820, toPort: 51820, cidrBlocks });
+const ssh = (cidrBlocks: string[]): Record<string, unknown> => ({ description: "SSH", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks });
+
+async function violations(policy: AnyPolicy, resources: HarnessResource[], config: Record<string, unknown> = {}): Promise<string[]> {
+  return (await runPolicies([policy], resources, { [policy.name]: config })).map((v) => `${v.resource}: ${v.message}`);
+}
+
+test("wg-no-world-ingress: WireGuard open to the world only with a peer behind NAT; nothing else ever", async () => {
+  const open = [...meshNode("ireland", "198.18.0.1"), sg("ireland", [wg(["0.0.0.0/0"])])];
+  assert.deepEqual(await violations(p.noWorldIngress, [...open, ...meshNode("laptop", null, "external")]), []);
+  const [v] = await violations(p.noWorldIngress, open);
+  assert.match(v ?? "", /ireland-sg ingress\[0\]: admits 0\.0\.0\.0\/0 \(udp 51820\); no node of this mesh is behind NAT/);
+  const sshWorld = [...meshNode("ireland", "198.18.0.1"), ...meshNode("laptop", null, "external"), sg("ireland", [ssh(["0.0.0.0/0"])])];
+  assert.match((await violations(p.noWorldIngress, sshWorld))[0] ?? "", /\(tcp 22\); only the WireGuard UDP port may ever be open/);
+  const gcpAll = child("fra", "gcp:compute/firewall:Firewall", "fra-open", { direction: "INGRESS", allows: [{ protocol: "all" }], sourceRanges: ["0.0.0.0/0"] });
+  assert.equal((await violations(p.noWorldIngress, [...meshNode("fra", "198.18.0.2", "gcp"), gcpAll])).length, 1);
+  // Deny rules and disabled rules admit nothing.
+  const deny = child("fra", "gcp:compute/firewall:Firewall", "fra-deny", { direction: "INGRESS", denies: [{ protocol: "all" }], sourceRanges: ["0.0.0.0/0"] });
+  const azureDeny = child("lhr", "azure:network/networkSecurityGroup:NetworkSecurityGroup", "lhr-nsg", { securityRules: [{ name: "deny", direction: "Inbound", access: "Deny", protocol: "*", destinationPortRange: "*", sourceAddressPrefix: "*" }] });
+  assert.deepEqual(await violations(p.noWorldIngress, [...meshNode("fra", "198.18.0.2", "gcp"), deny, azureDeny]), []);
+  const azureOpen = child("lhr", "azure:network/networkSecurityGroup:NetworkSecurityGroup", "lhr-nsg", { securityRules: [{ name: "rdp", direction: "Inbound", access: "Allow", protocol: "Tcp", destinationPortRange: "3389", sourceAddressPrefix: "Internet" }] });
+  assert.match((await violations(p.noWorldIngress, [azureOpen]))[0] ?? "", /lhr-nsg securityRules\[0\] rdp: admits Internet \(tcp 3389\)/);
+});
+
+test("wg-ssh-admin-only: SSH from the admin CIDRs only", async () => {
+  const ok = sg("ireland", [ssh(["203.0.113.0/24"])]);
+  assert.deepEqual(await violations(p.sshAdminOnly, [ok], { adminCidrs: ["203.0.113.0/24"] }), []);
+  assert.deepEqual(await violations(p.sshAdminOnly, [sg("ireland", [ssh(["203.0.113.0/24", "198.51.100.7/32"])])], { adminCidrs: ["203.0.113.0/24"] }), [
+    "ireland-sg: ingress[0]: SSH admits 198.51.100.7/32, which is not in adminCidrs (203.0.113.0/24)",
+  ]);
+  assert.deepEqual(await violations(p.sshAdminOnly, [sg("ireland", [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }])]), [
+    "ireland-sg: ingress[0]: SSH is open to 0.0.0.0/0; list the admin CIDRs instead",
+  ]);
+  const azure = child("lhr", "azure:network/networkSecurityGroup:NetworkSecurityGroup", "lhr-nsg", { securityRules: [{ name: "ssh", direction: "Inbound", access: "Allow", protocol: "Tcp", destinationPortRange: "20-25", sourceAddressPrefixes: ["10.9.0.0/16"] }] });
+  assert.equal((await violations(p.sshAdminOnly, [azure], { adminCidrs: ["203.0.113.0/24"] })).length, 1);
+});
+
+test("wg-imdsv2 and wg-disk-encrypted on EC2", async () => {
+  const vm = (props: Record<string, unknown>): HarnessResource => child("iad", "aws:ec2/instance:Instance", "iad-vm", props);
+  const good = { metadataOptions: { httpTokens: "required" }, rootBlockDevice: { encrypted: true } };
+  assert.deepEqual(await violations(p.imdsv2, [vm(good)]), []);
+  assert.deepEqual(await violations(p.imdsv2, [vm({ metadataOptions: { httpTokens: "optional" } })]), ['iad-vm: metadataOptions.httpTokens is "optional"; set it to "required" (IMDSv2 only)']);
+  assert.deepEqual(await violations(p.disksEncrypted, [vm(good)]), []);
+  assert.deepEqual(await violations(p.disksEncrypted, [vm({ rootBlockDevice: { encrypted: false }, ebsBlockDevices: [{ deviceName: "/dev/sdf", encrypted: true }] })]), ["iad-vm: rootBlockDevice.encrypted is not true; encrypt the root disk"]);
+  assert.equal((await violations(p.disksEncrypted, [child("iad", "aws:ebs/volume:Volume", "data", { size: 8 })])).length, 1);
+});
+
+test("wg-vault-read-one-secret: one ARN with GetSecretValue; the secret, not the project; Key Vault Get only", async () => {
+  const rp = (statement: unknown): HarnessResource => child("iad", "aws:iam/rolePolicy:RolePolicy", "iad-read-wg0", { policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) });
+  const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wg-mesh/prod/iad/wg0.conf-AbCdEf";
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn })]), []);
+  assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" })])).length, 1);
+  assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:ListSecrets"], Resource: arn })])).length, 1);
+  assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: "*", Resource: [arn, `${arn}2`] })])).length, 2);
+  const project = child("fra", "gcp:projects/iAMMember:IAMMember", "fra-all", { role: "roles/secretmanager.secretAccessor", member: "serviceAccount:x" });
+  assert.equal((await violations(p.vaultReadOneSecret, [project])).length, 1);
+  const onSecret = child("fra", "gcp:secretmanager/secretIamMember:SecretIamMember", "fra-read-wg0", { role: "roles/secretmanager.secretAccessor", secretId: "s" });
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [onSecret]), []);
+  const kv = (name: string, props: Record<string, unknown>): HarnessResource => child("lhr", "azure:keyvault/accessPolicy:AccessPolicy", name, props);
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [kv("lhr-kv-vm", { secretPermissions: ["Get"] }), kv("lhr-kv-deployer", { secretPermissions: ["Get", "List", "Set", "Delete"] })]), []);
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [kv("lhr-kv-vm", { secretPermissions: ["Get", "List"], keyPermissions: ["Get"] })]), [
+    "lhr-kv-vm: keyPermissions Get: the vault holds one secret; grant nothing else",
+    "lhr-kv-vm: secretPermissions Get, List: a node reads its config with Get only",
+  ]);
+});
+
+test("wg-one-secret-per-vault: a second secret in a node's Key Vault is caught", async () => {
+  const vault = child("lhr", "azure:keyvault/keyVault:KeyVault", "lhr-kv", { id: "/vaults/lhr" });
+  const secret = (n: string): HarnessResource => child("lhr", "azure:keyvault/secret:Secret", n, { keyVaultId: "/vaults/lhr" });
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0")]), []);
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0"), secret("other")]), ["lhr-kv: lhr-kv holds 2 secrets; a node's vault holds its wg0.conf and nothing else"]);
+});
+
+test("wg-no-key-in-user-data: a PrivateKey line or a key-shaped value in user data, metadata or custom data", async () => {
+  const key = "gI6EdUSYvn8ugXOt8QQD6Yc+JyiZxIhp3GInSWRfWGE=";
+  const aws = (userData: string): HarnessResource => child("iad", "aws:ec2/instance:Instance", "iad-vm", { userData });
+  assert.deepEqual(await violations(p.noKeyInUserData, [aws("#cloud-config\npackages: [wireguard-tools]\n")]), []);
+  assert.deepEqual(await violations(p.noKeyInUserData, [aws(`#!/bin/bash\ncat >/etc/wireguard/wg0.conf <<EOF\n[Interface]\nPrivateKey = ${key}\nEOF\n`)]), ["iad-vm: userData has a wg-quick PrivateKey line; deliver wg0.conf through the vault"]);
+  const gcp = child("fra", "gcp:compute/instance:Instance", "fra-vm", { metadata: { "user-data": "#cloud-config\n", "wg-key": key } });
+  assert.deepEqual(await violations(p.noKeyInUserData, [gcp]), ["fra-vm: metadata.wg-key holds a value shaped like a WireGuard key; keys belong in the vault only"]);
+  const azure = child("lhr", "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", "lhr-vm", { customData: Buffer.from(`x\nPresharedKey = ${key}\n`).toString("base64") });
+  assert.equal((await violations(p.noKeyInUserData, [azure])).length, 1);
+});
+
+test("wg-wireguard-sources-are-peers: /32s of other nodes of the mesh, never its own, never a stranger", async () => {
+  const mesh = [...meshNode("ireland", "198.18.0.1"), ...meshNode("iad", "198.18.0.2"), ...meshNode("office", "192.0.2.10", "external")];
+  assert.deepEqual(await violations(p.wireguardSourcesArePeers, [...mesh, sg("ireland", [wg(["198.18.0.2/32", "192.0.2.10/32"])])]), []);
+  assert.deepEqual(await violations(p.wireguardSourcesArePeers, [...mesh, sg("ireland", [wg(["198.18.0.1/32", "198.51.100.9/32", "198.18.0.0/16"])])]), [
+    "ireland-sg: ireland-sg ingress[0]: WireGuard admits ireland's own IP 198.18.0.1; only its peers dial it",
+    "ireland-sg: ireland-sg ingress[0]: WireGuard admits 198.51.100.9, which is no node of this mesh",
+    "ireland-sg: ireland-sg ingress[0]: WireGuard admits 198.18.0.0/16; a peer is one /32",
+  ]);
+  // A peer stack's node is allowed once configured.
+  assert.deepEqual(await violations(p.wireguardSourcesArePeers, [...mesh, sg("ireland", [wg(["198.51.100.9/32"])])], { extraPeerIps: ["198.51.100.9"] }), []);
+});
+
+test("every policy has a name, a description and a level that configuration can change", () => {
+  const names = p.policies.map((x) => x.name);
+  assert.equal(new Set(names).size, names.length);
+  for (const x of p.policies) {
+    assert.ok(x.description.length > 20, x.name);
+    assert.ok(x.enforcementLevel === "mandatory" || x.enforcementLevel === "advisory", x.name);
+  }
+});
+
+test("the pack loads the way `pulumi preview --policy-pack policy` loads it: PulumiPolicy.yaml, package.json main, modules from the project", async () => {
+  const { existsSync, readFileSync } = await import("node:fs");
+  const { join, resolve } = await import("node:path");
+  const dir = resolve(__dirname, "..", "..", "policy");
+  assert.match(readFileSync(join(dir, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
+  const main = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { main: string }).main;
+  assert.ok(existsSync(join(dir, main)), `${main} exists`);
+  // The analyzer resolves the runner from the pack's folder, and the pack its SDK, from the project's node_modules.
+  for (const m of ["@pulumi/pulumi/cmd/run-policy-pack", "@pulumi/policy", "typescript"]) assert.ok(require.resolve(m, { paths: [dir] }), m);
+  assert.match(readFileSync(join(dir, main), "utf8"), /new PolicyPack\("wg-mesh", \{ enforcementLevel: "mandatory", policies \}\)/);
+});
