@@ -17,7 +17,7 @@ import { crossStackDrift, mergePeerMeshes, type ImportedMesh, type PeerMesh } fr
 import { possibleLocalLinks } from "../infra/local-links";
 import { buildMeshExport, type MeshExport } from "../infra/mesh-export";
 import { summarize, type MeshSummary, type NodeReport } from "../infra/mesh-report";
-import type { MeshPlan, MeshSpec, NodeSpec, Role } from "../infra/model";
+import { ROLES, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
 import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
 import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
@@ -112,8 +112,12 @@ export class Mesh extends pulumi.ComponentResource {
         };
         const nodeOpts: pulumi.ComponentResourceOptions = {
           parent: this,
-          // Before the Mesh component each node was a component at the stack's root named after the node.
-          aliases: [{ name: node.name, parent: pulumi.rootStackResource }],
+          aliases: [
+            // Before the Mesh component each node was a component at the stack's root named after the node.
+            { name: node.name, parent: pulumi.rootStackResource },
+            // A node whose role changes keeps its key, its VM and its address: only the component's type differs.
+            ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
+          ],
           ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
         };
         wired.push({ node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources });
@@ -156,6 +160,8 @@ export class Mesh extends pulumi.ComponentResource {
     this.registerOutputs(fields);
   }
 }
+
+const ROLE_TYPE: Record<Role, string> = { hub: "wg-mesh:index:Hub", pop: "wg-mesh:index:Pop", backend: "wg-mesh:index:Backend" };
 
 function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulumi.ComponentResourceOptions): NodeComponent {
   switch (role) {

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshRunError } from "../errors";
-import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "./defaults";
+import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { AwsHostArgs, HostOutputs } from "./types";
 

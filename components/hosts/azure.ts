@@ -6,7 +6,7 @@
 import * as azure from "@pulumi/azure";
 import * as pulumi from "@pulumi/pulumi";
 import { AZURE_LOCK_KEY } from "./azure-lock-key";
-import { azureImage, azureVmSize, SSH_USER } from "./defaults";
+import { azureImage, azureVmSize, SSH_USER } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { AzureHostArgs, HostOutputs } from "./types";
 

@@ -5,7 +5,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { gcpServiceAccountId } from "../../infra/vault";
-import { gcpImage, gcpMachineType } from "./defaults";
+import { gcpImage, gcpMachineType } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { GcpHostArgs, HostOutputs } from "./types";
 

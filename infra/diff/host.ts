@@ -15,9 +15,11 @@
  * - azure: a resource group's `location` forces a new group, and so everything in it;
  *   LinuxVirtualMachine `sourceImageReference` and `customData` force a new VM, `size` resizes
  *   it (a restart).
- * - A node's components are named after the node and typed by its role (wg-mesh:index:Hub, Pop,
- *   Backend) with no aliases, so a rename or a new role makes every resource anew, its key too.
+ * - A node's components are named after the node, so a rename makes every resource anew, its key
+ *   too. They are typed by role (wg-mesh:index:Hub, Pop, Backend) and aliased across the three, so
+ *   a new role keeps everything; only the default size (one up for hubs and POPs) may change.
  */
+import { awsInstanceType, azureVmSize, gcpMachineType } from "../host-defaults";
 import type { NodeSpec } from "../model";
 
 export type HostEffect =
@@ -118,25 +120,25 @@ function external(a: NonNullable<NodeSpec["external"]> | undefined, b: NonNullab
 
 /** `base` and `head` are the same node (same name) on both sides. */
 export function hostChange(base: NodeSpec, head: NodeSpec): HostChange {
-  if (base.role !== head.role) {
-    return {
-      effect: head.cloud === "external" && base.cloud === "external" ? "none" : "replace",
-      reasons: [`role ${base.role} -> ${head.role}: the node's component type changes (no alias), so every resource of it is made anew: a new key${head.cloud === "external" ? "" : ", a new VM and a new public IP"}`],
-      newPublicIp: head.cloud !== "external",
-    };
-  }
   if (base.cloud !== head.cloud) {
     const to = head.cloud === "external" ? "a machine wg-mesh does not run: its VM and vault are deleted, and its wg0.conf must be installed there by hand" : `a new VM on ${head.cloud}`;
     const from = base.cloud === "external" ? "" : `; the ${base.cloud} VM and everything with it are deleted`;
     return { effect: "replace", reasons: [`cloud ${base.cloud} -> ${head.cloud}: ${to}${from}`], newPublicIp: true };
   }
+  // A new role changes only the default size; what the node declares itself stays as it is.
   switch (head.cloud) {
-    case "aws":
-      return aws(base.aws as NonNullable<NodeSpec["aws"]>, head.aws as NonNullable<NodeSpec["aws"]>);
-    case "gcp":
-      return gcp(base.gcp as NonNullable<NodeSpec["gcp"]>, head.gcp as NonNullable<NodeSpec["gcp"]>);
-    case "azure":
-      return azure(base.azure as NonNullable<NodeSpec["azure"]>, head.azure as NonNullable<NodeSpec["azure"]>);
+    case "aws": {
+      const [a, b] = [base.aws, head.aws] as NonNullable<NodeSpec["aws"]>[];
+      return aws({ ...a, instanceType: awsInstanceType(base.role, a.instanceType) }, { ...b, instanceType: awsInstanceType(head.role, b.instanceType) });
+    }
+    case "gcp": {
+      const [a, b] = [base.gcp, head.gcp] as NonNullable<NodeSpec["gcp"]>[];
+      return gcp({ ...a, machineType: gcpMachineType(base.role, a.machineType) }, { ...b, machineType: gcpMachineType(head.role, b.machineType) });
+    }
+    case "azure": {
+      const [a, b] = [base.azure, head.azure] as NonNullable<NodeSpec["azure"]>[];
+      return azure({ ...a, vmSize: azureVmSize(base.role, a.vmSize) }, { ...b, vmSize: azureVmSize(head.role, b.vmSize) });
+    }
     case "external":
       return external(base.external, head.external);
   }

@@ -1,7 +1,7 @@
 /**
  * Throw-away keys shared by both sides of a diff. A key belongs to what Pulumi would keep it
- * for: a node's key lives as long as the node's component (its name and role, which set the
- * resource's URN) and its keyEpoch; a preshared key as long as its link and the keyEpoch. So a
+ * for: a node's key lives as long as the node's name (its component is aliased across roles) and
+ * its keyEpoch; a preshared key as long as its link and the keyEpoch. So a
  * node whose key survives the change has the same key on both sides, and one whose key is
  * replaced gets a new one, exactly as the deployed stack would.
  */
@@ -13,8 +13,8 @@ export class KeyBook {
   private readonly nodeKeys = new Map<string, { privateKey: string; publicKey: string }>();
   private readonly linkKeys = new Map<string, string>();
 
-  private nodeKey(name: string, role: string, epoch: number): { privateKey: string; publicKey: string } {
-    const id = `${name}|${role}|${epoch}`;
+  private nodeKey(name: string, epoch: number): { privateKey: string; publicKey: string } {
+    const id = `${name}|${epoch}`;
     let pair = this.nodeKeys.get(id);
     if (!pair) {
       const privateKey = generatePrivateKey();
@@ -39,7 +39,7 @@ export class KeyBook {
     const privateKeys: Record<string, string> = {};
     const publicKeys: Record<string, string> = {};
     for (const node of plan.nodes) {
-      const pair = this.nodeKey(node.name, node.role, epoch);
+      const pair = this.nodeKey(node.name, epoch);
       privateKeys[node.name] = pair.privateKey;
       publicKeys[node.name] = pair.publicKey;
     }

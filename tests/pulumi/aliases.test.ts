@@ -12,7 +12,8 @@ import { stringify, parse } from "yaml";
 import { freshRequire, runUnderMocks, type MockRun } from "../../stacks/synth/run";
 import type { SynthJson } from "../../stacks/synth/tree";
 import { stackConfig } from "../../workspace/project";
-import { PROJECT, REPO, runStackFile } from "../support/pulumi";
+import { PROJECT, REPO, runMesh, runStackFile } from "../support/pulumi";
+import { seedSpec } from "../support/seed-spec";
 
 function oldUrns(name: string): string[] {
   return (JSON.parse(readFileSync(join(REPO, "tests", "data", "urns", `${name}.json`), "utf8")) as { urns: string[] }).urns;
@@ -61,6 +62,15 @@ test("prod with presharedKeys: the preshared keys keep their URNs too", async ()
   const old = oldUrns("prod-psk");
   assert.ok(old.some((u) => u.endsWith("::wg-mesh:index:PresharedKeys$random:index/randomBytes:RandomBytes::psk-hkg--ireland")));
   assert.deepEqual(upgradeProblems(run, old), []);
+});
+
+test("a node that changes role keeps every resource: its component is aliased across Hub, Pop and Backend", async () => {
+  const before = await runMesh(seedSpec());
+  const after = await runMesh(seedSpec({ nodes: seedSpec().nodes.map((n) => (n.name === "syd" ? { ...n, role: "pop" as const, region: "apac-pop", address: "10.50.5.2" } : n)) }));
+  const sydBefore = before.resources.filter((r) => r.urn.includes("::mesh-syd")).map((r) => r.urn);
+  assert.ok(sydBefore.some((u) => u.includes("wg-mesh:index:Backend$random:index/randomBytes:RandomBytes::mesh-syd-key")));
+  assert.ok(after.resources.some((r) => r.type === "wg-mesh:index:Pop" && r.name === "mesh-syd"));
+  assert.deepEqual(upgradeProblems(after, sydBefore), []);
 });
 
 test("the check itself fails when an alias is missing", async () => {

@@ -233,3 +233,17 @@ test("--markdown is compact: one table row per node, wg-quick lines in collapsed
   assert.match(out, /<details><summary><code>ireland<\/code> wg0\.conf: peers: 1 added<\/summary>\n\n```diff\n\+ \[Peer\] # waw\n\+ AllowedIPs = 10\.50\.3\.4\/32/);
   for (const row of out.split("\n").filter((l) => l.startsWith("| "))) assert.equal(row.split(/(?<!\\)\|/).length, 6, row);
 });
+
+test("a backend becomes a POP: same VM and key (the component is aliased across roles), resized one step up, its address restarts the interface", () => {
+  const d = diffProd((m) => {
+    m.nodes.syd = { ...m.nodes.syd, role: "pop", region: "apac-pop", address: "10.50.5.2" };
+  });
+  const syd = node(d, "syd");
+  assert.equal(syd.take.kind, "restart-vm");
+  assert.ok(syd.take.reasons.some((r) => r.startsWith("azure.vmSize Standard_B1s -> Standard_B2s")), syd.take.reasons.join("\n"));
+  assert.ok(!syd.take.reasons.some((r) => /new key|new VM/.test(r)), syd.take.reasons.join("\n"));
+  // Its peers keep the same PublicKey for it: only their AllowedIPs for it change.
+  for (const peer of d.nodes.filter((n) => n.name !== "syd")) {
+    for (const p of peer.peers.filter((x) => x.peer === "syd")) assert.ok(!p.fields.some((f) => f.key === "PublicKey"), `${peer.name}: ${JSON.stringify(p)}`);
+  }
+});

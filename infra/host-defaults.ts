@@ -3,7 +3,7 @@
  * nodes' traffic, so they get one size up from backends. Ubuntu LTS everywhere: its
  * wireguard-tools and curl are what the sync script is written and tested against.
  */
-import type { Role } from "../../infra/model";
+import type { Role } from "./model";
 
 const TRANSIT: ReadonlySet<Role> = new Set<Role>(["hub", "pop"]);
 
