@@ -28,6 +28,8 @@ export class Hub extends pulumi.ComponentResource {
   declare readonly wireguardFrom: pulumi.Output<string[]>;
   /** An external node's wg0.conf, to install by hand (secret); absent for cloud nodes, whose file is in their vault. */
   declare readonly externalConfig: pulumi.Output<string | undefined>;
+  /** Its VM as the cloud's console names it: EC2 instance id, GCP instance name or Azure VM id; absent for an external node. */
+  declare readonly instanceId: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: HubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:Hub", name, {}, opts);

@@ -16,7 +16,8 @@ import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import { crossStackDrift, mergePeerMeshes, type ImportedMesh, type PeerMesh } from "../infra/imports";
 import { possibleLocalLinks } from "../infra/local-links";
 import { buildMeshExport, type MeshExport } from "../infra/mesh-export";
-import { summarize, type MeshSummary, type NodeReport } from "../infra/mesh-report";
+import { plannedFacts, summarize, vaultReport, type MeshSummary, type NodeReport } from "../infra/mesh-report";
+import { vaultLocatorFor } from "../infra/vault";
 import { ROLES, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
 import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
 import { parsePrefix } from "../infra/cidr";
@@ -149,7 +150,7 @@ export class Mesh extends pulumi.ComponentResource {
       .apply((all) => Object.fromEntries(Object.entries(all).flatMap(([n, e]) => (e === undefined ? [] : [[n, endpointHost(e)]]))));
 
     const fields = {
-      nodes: pulumi.all(Object.fromEntries(wired.map((w) => [w.node.name, nodeReport(w.node.role, w.component)]))),
+      nodes: pulumi.all(Object.fromEntries(wired.map((w) => [w.node.name, nodeReport(w.node, w.component, state, endpointHosts)]))),
       summary: state.apply((s) => summarize(s.plan, s.report, s.imported)),
       mesh: pulumi.all([state, publicKeys, endpointHosts]).apply(([s, keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts)),
       externalConfigs: pulumi.secret(
@@ -244,18 +245,41 @@ function peersOf(plan: MeshPlan, nodeName: string, components: ReadonlyMap<strin
   return pulumi.all(entries) as pulumi.Output<pulumi.Unwrap<WireGuardPeer>[]>;
 }
 
-function nodeReport(role: Role, c: MeshNodeFields): pulumi.Output<NodeReport> {
-  return pulumi.all([c.publicIp, c.overlayAddress, c.publicKey, c.endpoint, c.vaultSecretRef, c.sshHint, c.wireguardFrom]).apply(
-    ([publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, ssh, wireguardFrom]) => ({
-      role,
-      cloud: c.cloud,
-      ...(publicIp !== undefined ? { publicIp } : {}),
-      overlayAddress,
-      publicKey,
-      ...(endpoint !== undefined ? { endpoint } : {}),
-      ...(vaultSecretRef !== undefined ? { vaultSecretRef } : {}),
-      ssh,
-      wireguardFrom,
-    }),
-  );
+/** A node as an operator looks it up: the plan's facts, its peers as `wg show` should list them, its cloud's names. */
+function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<MeshState>, hosts: pulumi.Output<Record<string, string>>): pulumi.Output<NodeReport> {
+  const vault = vaultReport(vaultLocatorFor(node, pulumi.getProject(), pulumi.getStack()));
+  const outputs = pulumi.output({
+    publicIp: c.publicIp,
+    overlayAddress: c.overlayAddress,
+    publicKey: c.publicKey,
+    endpoint: c.endpoint,
+    vaultSecretRef: c.vaultSecretRef,
+    instance: c.instanceId,
+    ssh: c.sshHint,
+    wireguardFrom: c.wireguardFrom,
+  });
+  return pulumi
+    .all([state, hosts, outputs])
+    .apply(([s, endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, wireguardFrom }]) => {
+      const imported = new Map(s.plan.spec.nodes.flatMap((n) => (n.external?.endpoint ? [[n.name, endpointHost(n.external.endpoint)] as const] : [])));
+      const peers = nodeConfigPlan(s.plan, node.name).peers.map((p) => {
+        const host = endpointHosts[p.name] ?? imported.get(p.name);
+        return { name: p.name, allowedIps: p.allowedIps, ...(p.dials && host !== undefined ? { endpoint: endpointOf(host, p.listenPort) } : {}) };
+      });
+      return {
+        role: node.role,
+        cloud: c.cloud,
+        ...plannedFacts(s.plan, node.name),
+        ...(publicIp !== undefined ? { publicIp } : {}),
+        overlayAddress,
+        publicKey,
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        peers,
+        ...(vault ? { vault } : {}),
+        ...(vaultSecretRef !== undefined ? { vaultSecretRef } : {}),
+        ...(instance !== undefined ? { instance } : {}),
+        ssh,
+        wireguardFrom,
+      };
+    });
 }

@@ -87,6 +87,7 @@ export interface MeshNodeFields {
   sshHint: pulumi.Output<string>;
   wireguardFrom: pulumi.Output<string[]>;
   externalConfig: pulumi.Output<string | undefined>;
+  instanceId: pulumi.Output<string | undefined>;
 }
 
 export const DEFAULT_LISTEN_PORT = 51820;
@@ -167,6 +168,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
       wireguardFrom,
       // An external node is configured by hand, so its file is what it exports (still secret).
       externalConfig: config,
+      instanceId: pulumi.output<string | undefined>(undefined),
     };
   }
 
@@ -193,6 +195,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     sshHint: host.sshHint,
     wireguardFrom,
     externalConfig: pulumi.output<string | undefined>(undefined),
+    instanceId: host.instanceId,
   };
 }
 

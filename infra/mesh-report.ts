@@ -4,29 +4,83 @@
  */
 import type { ImportedMesh } from "./imports";
 import type { Cloud, MeshPlan, Role } from "./model";
+import { placementOf } from "./render/wgquick";
+import type { VaultLocator } from "./vault";
 import { summaryLine } from "./simulate/lint";
 import type { SimulationReport } from "./simulate/types";
 
-/** One node, as an operator looks it up. */
+/** A [Peer] a node's wg0.conf lists, as `wg show` should show it on the node. */
+export interface PeerReport {
+  /** The peer's name. */
+  name: string;
+  /** The prefixes routed to it and accepted from it. */
+  allowedIps: string[];
+  /** Where the node dials it (host:port); absent when the peer dials in. */
+  endpoint?: string;
+}
+
+/** Where a node's wg0.conf is kept. */
+export interface VaultReport {
+  /** AWS Secrets Manager, GCP Secret Manager or Azure Key Vault. */
+  service: string;
+  /** The secret's name (id) there. */
+  secret: string;
+  /** Its region, project or vault. */
+  location: string;
+}
+
+/** One node, as an operator looks it up on a bad day. */
 export interface NodeReport {
   /** hub, pop or backend. */
   role: Role;
   /** aws, gcp, azure or external. */
   cloud: Cloud;
+  /** Its location code. */
+  site: string;
+  /** Its address-plan region. */
+  region: string;
+  /** The area its region belongs to. */
+  area: string;
+  /** Where it runs: its cloud region, zone or location, or its endpoint ("behind NAT" without one). */
+  placement: string;
   /** Its public IPv4; absent for an external node behind NAT or known by name. */
   publicIp?: string;
   /** Its overlay address, without prefix. */
   overlayAddress: string;
+  /** Its wg-quick Address: the overlay address with its region's prefix length. */
+  address: string;
+  /** The UDP port it listens on. */
+  listenPort: number;
+  /** Its tunnel MTU. */
+  mtu: number;
+  /** Whether other nodes' traffic crosses it (ip_forward and the FORWARD rule are on). */
+  forwards: boolean;
   /** Its WireGuard public key. */
   publicKey: string;
   /** host:port its peers dial; absent behind NAT. */
   endpoint?: string;
+  /** The peers it should have, with AllowedIPs and Endpoint. */
+  peers: PeerReport[];
+  /** Where its wg0.conf is kept; absent for external nodes. */
+  vault?: VaultReport;
   /** The vault secret holding its wg0.conf (ARN, Secret Manager name or Key Vault secret id); absent for external nodes. */
   vaultSecretRef?: string;
+  /** Its VM as the cloud's console names it: EC2 instance id, GCP instance name or Azure VM id; absent for external nodes. */
+  instance?: string;
   /** How to log in. */
   ssh: string;
   /** Sources admitted to its WireGuard port. */
   wireguardFrom: string[];
+  /** The key epoch its key was made for (bump keyEpoch to rotate). */
+  keyEpoch: number;
+}
+
+/** The pairs whose packets cross a transit node. */
+export interface TransitReport {
+  /** How many ordered pairs cross it. */
+  pairs: number;
+  /** Those pairs as "a -> b", the first ones when there are many (wgmesh plan lists every path). */
+  examples: string[];
 }
 
 /** Who imported what from another stack. */
@@ -57,6 +111,60 @@ export interface MeshSummary {
   orderedPairs: number;
   /** Nodes imported from peer stacks. */
   importedFrom: ImportedStack[];
+  /** Per transit node, the ordered pairs that go through it: what a failure of that node cuts. */
+  transit: { [node: string]: TransitReport };
+  /** The key epoch every key was made for. */
+  keyEpoch: number;
+}
+
+/** At most this many pairs are listed per transit node; the count is always whole. */
+export const TRANSIT_EXAMPLES = 50;
+
+export function transitReport(plan: MeshPlan): { [node: string]: TransitReport } {
+  const out: { [node: string]: TransitReport } = {};
+  for (const node of plan.nodes) if (node.forwarding) out[node.name] = { pairs: 0, examples: [] };
+  for (const [from, row] of Object.entries(plan.paths)) {
+    for (const [to, path] of Object.entries(row)) {
+      for (const mid of path.slice(1, -1)) {
+        const t = out[mid];
+        if (!t) continue;
+        t.pairs++;
+        if (t.examples.length < TRANSIT_EXAMPLES) t.examples.push(`${from} -> ${to}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** What the plan says of a node, for its report. */
+export function plannedFacts(plan: MeshPlan, name: string): Pick<NodeReport, "site" | "region" | "area" | "placement" | "address" | "listenPort" | "mtu" | "forwards" | "keyEpoch"> {
+  const node = plan.nodes.find((n) => n.name === name);
+  if (!node) throw new Error(`no node named ${name} in the plan`);
+  return {
+    site: node.site,
+    region: node.region,
+    area: node.area,
+    placement: placementOf(plan, name),
+    address: node.interfaceAddress,
+    listenPort: node.listenPort,
+    mtu: plan.mtu,
+    forwards: node.forwarding,
+    keyEpoch: plan.spec.keyEpoch,
+  };
+}
+
+/** A vault locator in an operator's words. */
+export function vaultReport(vault: VaultLocator | undefined): VaultReport | undefined {
+  switch (vault?.kind) {
+    case "aws-secretsmanager":
+      return { service: "AWS Secrets Manager", secret: vault.secretName, location: vault.region };
+    case "gcp-secretmanager":
+      return { service: "GCP Secret Manager", secret: vault.secretId, location: `project ${vault.project}` };
+    case "azure-keyvault":
+      return { service: "Azure Key Vault", secret: vault.secretName, location: `vault ${vault.vaultName}` };
+    default:
+      return undefined;
+  }
 }
 
 export function summarize(plan: MeshPlan, report: SimulationReport, imported: readonly ImportedMesh[]): MeshSummary {
@@ -70,5 +178,7 @@ export function summarize(plan: MeshPlan, report: SimulationReport, imported: re
     reachablePairs: report.reachable,
     orderedPairs: report.total,
     importedFrom: imported.map((i) => ({ stack: i.stack, nodes: i.mesh.nodes.map((n) => n.name) })),
+    transit: transitReport(plan),
+    keyEpoch: plan.spec.keyEpoch,
   };
 }

@@ -17,6 +17,7 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
   readonly publicIp: pulumi.Output<string>;
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
 
   constructor(name: string, args: AzureHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:azure:Host", name, {}, opts);
@@ -115,12 +116,13 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
     );
 
     this.publicIp = ip.ipAddress;
+    this.instanceId = vm.id;
     this.vaultSecretRef = secret.versionlessId;
     this.sshHint = sshHint(
       args.adminCidrs,
       pulumi.interpolate`az vm user update -g ${resourceGroupName} -n ${vm.name} -u ${SSH_USER.azure} --ssh-key-value ~/.ssh/id_rsa.pub && ssh ${SSH_USER.azure}@${ip.ipAddress}`,
     );
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
   }
 
   private newSubnet(name: string, cidr: string, resourceGroupName: pulumi.Output<string>, location: string, tags: Record<string, string>): pulumi.Output<string> {

@@ -17,6 +17,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
   readonly publicIp: pulumi.Output<string>;
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:gcp:Host", name, {}, opts);
@@ -102,9 +103,10 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
     );
 
     this.publicIp = address.address;
+    this.instanceId = instance.name;
     this.vaultSecretRef = secret.id;
     this.sshHint = sshHint(args.adminCidrs, pulumi.interpolate`gcloud compute ssh ${instance.name} --zone ${place.zone} --project ${project}`);
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
   }
 }
 

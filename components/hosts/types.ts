@@ -61,4 +61,6 @@ export interface HostOutputs {
   vaultSecretRef: pulumi.Output<string>;
   /** A command that logs in, using the cloud's own way of handing over a key. */
   sshHint: pulumi.Output<string>;
+  /** What the cloud's console calls the VM: an EC2 instance id, a GCP instance name, an Azure VM id. */
+  instanceId: pulumi.Output<string>;
 }
