@@ -62,8 +62,8 @@ export class Mesh extends pulumi.ComponentResource {
   declare readonly nodes: pulumi.Output<{ [name: string]: NodeReport }>;
   /** Links, MTU and how many ordered pairs the simulator carried. */
   declare readonly summary: pulumi.Output<MeshSummary>;
-  /** What other stacks' peerStacks read: this mesh's public data, nothing secret. */
-  declare readonly mesh: pulumi.Output<MeshExport>;
+  /** What other stacks' peerStacks read (the stack program exports it as `mesh`): this mesh's public data, nothing secret. */
+  declare readonly meshExport: pulumi.Output<MeshExport>;
   /** The wg0.conf of every external node, to install by hand (secret). */
   declare readonly externalConfigs: pulumi.Output<{ [name: string]: string }>;
 
@@ -152,7 +152,7 @@ export class Mesh extends pulumi.ComponentResource {
     const fields = {
       nodes: pulumi.all(Object.fromEntries(wired.map((w) => [w.node.name, nodeReport(w.node, w.component, state, endpointHosts)]))),
       summary: state.apply((s) => summarize(s.plan, s.report, s.imported)),
-      mesh: pulumi.all([state, publicKeys, endpointHosts]).apply(([s, keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts)),
+      meshExport: pulumi.all([state, publicKeys, endpointHosts]).apply(([s, keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts)),
       externalConfigs: pulumi.secret(
         pulumi.all(Object.fromEntries(wired.filter((w) => w.node.cloud === "external").map((w) => [w.node.name, w.component.externalConfig]))),
       ) as pulumi.Output<{ [name: string]: string }>,

@@ -21,6 +21,6 @@ export const nodes = deployed.nodes;
 /** Links, MTU and how many ordered pairs the simulator carried. */
 export const summary = deployed.summary;
 /** Public data for other stacks' peerStacks. */
-export const mesh = deployed.mesh;
+export const mesh = deployed.meshExport;
 /** Secret: the wg0.conf of every external node, to install by hand. */
 export const externalConfigs = deployed.externalConfigs;

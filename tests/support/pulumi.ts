@@ -76,7 +76,7 @@ export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<Mock
     stack,
     program: () => {
       const mesh = new Mesh(MESH, meshArgs(spec));
-      return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.mesh, externalConfigs: mesh.externalConfigs };
+      return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.meshExport, externalConfigs: mesh.externalConfigs };
     },
     ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}),
     ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}),
