@@ -24,7 +24,7 @@ if (blocker) process.stderr.write(`\n*** SKIPPING the real-WireGuard lab CLI tes
 
 const ENTRY = `
   const { Command } = require("commander");
-  const { registerLabCommand } = require("./lab/command.ts");
+  const { registerLabCommand } = require("./cli/lab.ts");
   const program = new Command("wgmesh").exitOverride();
   registerLabCommand(program);
   program.parseAsync(process.argv.slice(1), { from: "user" }).catch((e) => { process.stderr.write(e.message + "\\n"); process.exitCode = 2; });

@@ -1,6 +1,6 @@
 /**
  * Runs the pack's real policy functions the way the policy runtime does, over resources recorded
- * by the synth harness (cli/synth/run.ts) or made by hand: each resource policy on every custom
+ * by the synth harness (stacks/synth/run.ts) or made by hand: each resource policy on every custom
  * resource's inputs, each stack policy once over all of them, with parents linked and each
  * policy's config its schema defaults merged with what the test gives.
  */
