@@ -3,14 +3,12 @@
  * working tree's file and the one at a git ref (or a file), and prints what infra/diff finds.
  * Exit codes: 0 no change, 1 a change, 2 bad input, 3 the change breaks reachability.
  */
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { loadStackConfig } from "../infra/config";
 import { diffMeshes } from "../infra/diff";
 import { diffToJson, formatDiffMarkdown, formatDiffText, type DiffLabels } from "../infra/diff/format";
-import { MeshConfigError, type MeshPlan } from "../infra/model";
-import { planMesh } from "../infra/plan";
-import { GitReadError, readStackFileAt } from "../workspace/git";
+import { MeshConfigError } from "../infra/model";
+import { GitReadError } from "../workspace/git";
+import { loadBaseStack } from "../workspace/base-stack";
 import { UserError } from "../infra/errors";
 import { reportFailure } from "./errors";
 import { loadStack, projectDir } from "../workspace/project";
@@ -23,41 +21,12 @@ interface DiffOptions {
   json?: boolean;
 }
 
-function errorCode(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? String(err);
-}
-
-function basePlan(opts: DiffOptions, dir: string, file: string): { plan: MeshPlan; label: string } {
-  let text: string;
-  let label: string;
-  if (opts.baseFile !== undefined) {
-    try {
-      text = readFileSync(opts.baseFile, "utf8");
-    } catch (err) {
-      throw new UserError(`--base-file ${JSON.stringify(opts.baseFile)}: cannot read it (${errorCode(err)})`);
-    }
-    label = opts.baseFile;
-  } else {
-    const at = readStackFileAt(dir, file, opts.base);
-    text = at.text;
-    label = at.label;
-  }
-  const source = `${file} at ${label}`;
-  try {
-    return { plan: planMesh(loadStackConfig(text, source)), label };
-  } catch (err) {
-    if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, `${source} (the base; compare with another --base)`);
-    throw err;
-  }
-}
-
 function run(opts: DiffOptions): number {
   if (opts.base !== undefined && opts.baseFile !== undefined) throw new UserError("give --base REF or --base-file FILE, not both");
   if (opts.markdown && opts.json) throw new UserError("give --markdown or --json, not both");
   const dir = projectDir();
   const head = loadStack(opts.stack, dir);
-  const file = `Pulumi.${opts.stack}.yaml`;
-  const base = basePlan(opts, dir, file);
+  const base = loadBaseStack(opts.stack, dir, opts.baseFile !== undefined ? { file: opts.baseFile } : { ref: opts.base });
   const diff = diffMeshes(base.plan, head.plan);
   const labels: DiffLabels = { stack: opts.stack, base: base.label, head: "working tree" };
   const text = opts.json ? JSON.stringify(diffToJson(diff, labels), null, 2) : opts.markdown ? formatDiffMarkdown(diff, labels) : formatDiffText(diff, labels);

@@ -1,0 +1,42 @@
+/**
+ * The other side of `wgmesh diff`: a stack's declaration as it was at a git ref, or as a file someone
+ * gives, planned offline. Every problem is a one-line error naming where the declaration came from.
+ */
+import { readFileSync } from "node:fs";
+import { loadStackConfig } from "../infra/config";
+import { UserError } from "../infra/errors";
+import { MeshConfigError, type MeshPlan } from "../infra/model";
+import { planMesh } from "../infra/plan";
+import { readStackFileAt } from "./git";
+
+export interface BaseStack {
+  plan: MeshPlan;
+  /** How the diff names the base: the ref (or merge base) or the file. */
+  label: string;
+}
+
+/** `from.file`: a file to read; otherwise the stack file at `from.ref` (default: the merge base with the default branch). */
+export function loadBaseStack(stack: string, dir: string, from: { file: string } | { ref: string | undefined }): BaseStack {
+  const file = `Pulumi.${stack}.yaml`;
+  let text: string;
+  let label: string;
+  if ("file" in from) {
+    try {
+      text = readFileSync(from.file, "utf8");
+    } catch (err) {
+      throw new UserError(`--base-file ${JSON.stringify(from.file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    label = from.file;
+  } else {
+    const at = readStackFileAt(dir, file, from.ref);
+    text = at.text;
+    label = at.label;
+  }
+  const source = `${file} at ${label}`;
+  try {
+    return { plan: planMesh(loadStackConfig(text, source)), label };
+  } catch (err) {
+    if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, `${source} (the base; compare with another --base)`);
+    throw err;
+  }
+}
