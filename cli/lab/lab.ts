@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../../infra/keys";
 import type { WgQuickConfig } from "../../infra/model";
 import { renderSyncScript } from "../../infra/render/sync-script";
+import { createScratchFolder } from "../../workspace/output";
 import { formatWgQuick, stripForWg } from "../../infra/wgquick";
 import { bringUpWaves, dialledPairs, remapEndpoints, type LabAddress } from "./endpoints";
 import { LabError } from "./errors";
@@ -222,7 +223,8 @@ export class Lab {
 
   private async build(configs: Record<string, WgQuickConfig>): Promise<void> {
     const started = Date.now();
-    mkdirSync(this.state.workDir, { recursive: true, mode: 0o700 });
+    // Marked as wg-mesh's own, so teardown removes this folder and nothing else.
+    createScratchFolder(this.state.workDir, "lab");
     this.save();
     guardLab(this.id, { teardown: () => this.down(), exited: () => this.processesExited(), sweep: () => void teardownLab(this.id, undefined) });
     const names = Object.keys(configs);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../../infra/keys";
 import { parseWgQuick } from "../../infra/wgquick";
+import { OUTPUT_MARKER } from "../../workspace/output";
 
 const REPO = resolve(__dirname, "..", "..");
 const BIN = join(REPO, "cli", "bin.js");
@@ -104,7 +105,7 @@ test("render: wg0.conf and cloud-init.yaml per node; placeholders by default, re
   try {
     const plain = wgmesh(["render", "--stack", "staging", "--out", join(out, "a")]);
     assert.equal(plain.code, 0, plain.stderr);
-    const nodes = readdirSync(join(out, "a")).sort();
+    const nodes = readdirSync(join(out, "a")).filter((n) => n !== OUTPUT_MARKER).sort();
     assert.deepEqual(nodes, ["dub", "fra", "hkg", "nrt", "sin"]);
     for (const n of nodes) {
       assert.ok(existsSync(join(out, "a", n, "cloud-init.yaml")), `${n}/cloud-init.yaml`);
