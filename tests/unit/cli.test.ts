@@ -144,3 +144,17 @@ test("`npx wgmesh`, as the README has people run it, is the same CLI", () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /ordered pairs reachable\n$/);
 });
+
+test("conventions: `wgmesh --version` prints the package's version; `wgmesh` alone prints the help and exits 0", () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+  for (const flag of ["--version", "-V"]) {
+    const v = wgmesh([flag]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, `${pkg.version}\n`);
+  }
+  const help = wgmesh([]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.equal(help.stderr, "");
+  assert.match(help.stdout, /^Usage: wgmesh \[options\] \[command\]/);
+  for (const command of ["plan", "render", "lint", "lab", "synth"]) assert.match(help.stdout, new RegExp(`^  ${command} `, "m"));
+});
