@@ -5,7 +5,7 @@ import { summaryLine, type SimulationReport } from "../infra/simulate";
 import { simulatePlan } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
 import { action } from "./errors";
-import { loadStack } from "./stack";
+import { loadStack, printWarnings } from "./stack";
 
 export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
   return {
@@ -75,7 +75,9 @@ export function registerPlanCommand(program: Command): void {
     .option("--json", "print one JSON document instead of text")
     .action(
       action((opts: { stack: string; json?: boolean }) => {
-        const { plan } = loadStack(opts.stack);
+        const loaded = loadStack(opts.stack);
+        printWarnings(loaded);
+        const { plan } = loaded;
         const report = simulatePlan(plan);
         if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(opts.stack, plan, report), null, 2)}\n`);
         else process.stdout.write(`${formatPlan(opts.stack, plan, report)}\n`);

@@ -7,7 +7,7 @@ import { quote } from "../infra/quote";
 import { vaultLocatorFor } from "../infra/vault";
 import { action } from "./errors";
 import { writeOutputFolder, type WrittenFolder } from "../workspace/output";
-import { loadStack, projectDir } from "./stack";
+import { loadStack, printWarnings, projectDir } from "./stack";
 
 export interface RenderedFile {
   path: string;
@@ -16,7 +16,9 @@ export interface RenderedFile {
 }
 
 export function renderStackFiles(stack: string, ephemeralKeys: boolean, project = "wg-mesh"): RenderedFile[] {
-  const { plan } = loadStack(stack);
+  const loaded = loadStack(stack);
+  printWarnings(loaded);
+  const { plan } = loaded;
   const keys = ephemeralKeys ? throwAwayKeys(plan) : placeholderKeys(plan);
   const configs = renderAll(plan, keys, offlineEndpoints(plan));
   const files: RenderedFile[] = [];

@@ -2,8 +2,9 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadStackConfig } from "../infra/config";
-import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
+import { MeshConfigError, type ConfigIssue, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
+import { quote } from "../infra/quote";
 import { UserError } from "./errors";
 
 export interface LoadedStack {
@@ -11,6 +12,8 @@ export interface LoadedStack {
   file: string;
   spec: MeshSpec;
   plan: MeshPlan;
+  /** Allowed but probably unwise, as `path: message`; commands print them with printWarnings. */
+  warnings: ConfigIssue[];
 }
 
 export function stackFile(name: string, dir = process.cwd()): string {
@@ -31,8 +34,13 @@ export function projectDir(from = process.cwd()): string {
   }
 }
 
+/** Warnings go to stderr, each naming the file and the config path; they never change the exit code. */
+export function printWarnings(stack: Pick<LoadedStack, "name" | "warnings">): void {
+  for (const w of stack.warnings) process.stderr.write(`warning: Pulumi.${stack.name}.yaml: ${w.path}: ${w.message}\n`);
+}
+
 export function loadStack(name: string, dir = projectDir()): LoadedStack {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new UserError(`--stack ${name}: a stack name has letters, digits, '-', '_' and '.' only`);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new UserError(`--stack ${quote(name)}: a stack name is 1-100 letters, digits, '-', '_' and '.'`);
   const file = stackFile(name, dir);
   if (!existsSync(file)) {
     const known = knownStacks(dir);
@@ -40,8 +48,9 @@ export function loadStack(name: string, dir = projectDir()): LoadedStack {
   }
   const label = `Pulumi.${name}.yaml`;
   try {
-    const spec = loadStackConfig(readFileSync(file, "utf8"), label);
-    return { name, file, spec, plan: planMesh(spec) };
+    const warnings: ConfigIssue[] = [];
+    const spec = loadStackConfig(readFileSync(file, "utf8"), label, warnings);
+    return { name, file, spec, plan: planMesh(spec), warnings };
   } catch (err) {
     if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, label);
     throw err;

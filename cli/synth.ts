@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Command } from "commander";
 import { parse } from "yaml";
 import { action, UserError } from "./errors";
-import { loadStack, projectDir } from "./stack";
+import { loadStack, printWarnings, projectDir } from "./stack";
 import { freshRequire, runUnderMocks } from "./synth/run";
 import { formatCounts, formatTree, synthJson, type SynthJson } from "./synth/tree";
 
@@ -54,6 +54,7 @@ export interface Synthesis {
 export async function synthesize(stack: string, dir = projectDir()): Promise<Synthesis> {
   // Validates the file and the mesh first, so config errors read as they do for wgmesh plan.
   const loaded = loadStack(stack, dir);
+  printWarnings(loaded);
   const project = projectName(dir);
   const { config, secretKeys } = stackConfig(loaded.file);
   let run;

@@ -3,22 +3,27 @@
  * bytes and `parseWgQuick(formatWgQuick(x))` gives x back.
  */
 import type { WgInterface, WgPeer, WgQuickConfig } from "../model";
+import { escapeUnprintable, quote } from "../quote";
 
 export interface FormatOptions {
   /** Lines written as `# ...` comments at the top of the file. */
   header?: string[];
 }
 
-/** A value with a line break would smuggle extra lines (keys, sections) into the file. */
+/**
+ * A value with a line break would smuggle extra lines (keys, sections) into the file, and other
+ * control characters would hide what it says; the validator refuses them, and so does this.
+ * A tab inside a hook command is only whitespace, so it stays.
+ */
 function setting(key: string, value: string | number): string {
   const text = String(value);
-  if (/[\r\n]/.test(text)) throw new Error(`${key} value contains a line break; a wg-quick value must fit on one line`);
+  if (/[\p{Cc}\u2028\u2029]/u.test(text.replace(/\t/g, ""))) throw new Error(`${key} value ${quote(text)} holds a line break or control character; a wg-quick value is one plain line`);
   return `${key} = ${text}`;
 }
 
 /** Comment text is stored without its `#`; one already there is not doubled. */
 function commentLines(text: string): string[] {
-  return text.split("\n").map((line) => {
+  return text.split(/\r?\n/).map((line) => escapeUnprintable(line)).map((line) => {
     const body = line.replace(/^#\s*/, "").trimEnd();
     return body ? `# ${body}` : "#";
   });

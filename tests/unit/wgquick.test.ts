@@ -167,7 +167,12 @@ PublicKey = ${hkg.publicKey}
 test("formatWgQuick refuses a value that would inject lines", () => {
   const cfg = parseWgQuick(SEED_STYLE, "ireland.conf");
   cfg.iface.postUp.push("echo ok\n[Peer]\nPublicKey = x");
-  assert.throws(() => formatWgQuick(cfg), /PostUp value contains a line break/);
+  assert.throws(() => formatWgQuick(cfg), /PostUp value "echo ok\\n\[Peer\]\\nPublicKey = x" holds a line break or control character/);
+  for (const bad of ["a\rb", "a\u0000b", "a\u2028b", "a\u0085b"]) {
+    const c = parseWgQuick(SEED_STYLE, "ireland.conf");
+    c.iface.addresses = [`10.50.0.1${bad}/24`];
+    assert.throws(() => formatWgQuick(c), /Address value .* holds a line break or control character/, JSON.stringify(bad));
+  }
 });
 
 test("stripForWg keeps only what wg setconf accepts, like `wg-quick strip`", () => {
