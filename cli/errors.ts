@@ -9,7 +9,23 @@ export class UserError extends Error {
   }
 }
 
+/** Several problems found at once (every file of a folder): one line each, then a closing line. */
+export class ProblemsError extends Error {
+  constructor(
+    readonly lines: string[],
+    readonly summary: string,
+  ) {
+    super([...lines, summary].join("\n"));
+    this.name = "ProblemsError";
+  }
+}
+
 export function reportFailure(err: unknown): number {
+  if (err instanceof ProblemsError) {
+    for (const line of err.lines) process.stderr.write(`${line}\n`);
+    process.stderr.write(`${err.summary}\n`);
+    return 2;
+  }
   if (err instanceof MeshConfigError) {
     for (const issue of err.issues) process.stderr.write(`${issue.path}: ${issue.message}\n`);
     const n = err.issues.length;

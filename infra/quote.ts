@@ -81,6 +81,12 @@ export function quoteWg(value: string, max = QUOTE_MAX_CHARS): string {
   return quote(value, { max, keyRun: 16 });
 }
 
+/** Free text (a comment) shown inside a message without quotes: escaped, key-like runs hidden, cut with "…". */
+export function plainText(value: string, max = QUOTE_MAX_CHARS): string {
+  const chars = [...redactKeyMaterial(value, 16)];
+  return escapeUnprintable(chars.length > max ? `${chars.slice(0, max).join("")}…` : chars.join(""));
+}
+
 function describeNonString(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "nothing";

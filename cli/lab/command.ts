@@ -1,6 +1,7 @@
 /** `wgmesh lab` and `wgmesh lab down`: a mesh's configs on real WireGuard in namespaces, every pair pinged. */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { asConfigMap } from "../../infra/simulate";
 import { readConfigDir } from "../configdir";
 import { UserError, action } from "../errors";
 import { loadStack } from "../stack";
@@ -105,7 +106,9 @@ async function labCommand(opts: LabCommandOptions): Promise<number> {
   const input = loadInput(opts);
   const latency = loadLatency(opts.latency);
   const scale = parseScale(opts.scale);
-  const sites = { ...input.sites, ...parseSites(opts.site ?? [], Object.keys(input.configs)) };
+  const nodes = [...asConfigMap(input.configs).keys()];
+  const planned = input.sites instanceof Map ? [...input.sites] : Object.entries(input.sites ?? {});
+  const sites = new Map([...planned, ...parseSites(opts.site ?? [], nodes)]);
   const lab = await Lab.up(input.configs, {
     sites,
     ...(latency ? { latency } : {}),

@@ -55,14 +55,14 @@ export function parseScale(text: string): number {
  * `--site NODE=SITE`, repeatable: which site code of the latency table a node stands for
  * (with --dir every node is its own site, and a seed hub called ireland is dub in the table).
  */
-export function parseSites(values: readonly string[], nodes: readonly string[]): Record<string, string> {
-  const sites: Record<string, string> = {};
+export function parseSites(values: readonly string[], nodes: readonly string[]): Map<string, string> {
+  const sites = new Map<string, string>();
   for (const value of values) {
     const m = /^([^=]+)=(.+)$/.exec(value);
     if (!m) throw new LabError(`--site ${value}: write NODE=SITE, e.g. ireland=dub`);
     const [, node, site] = m as unknown as [string, string, string];
     if (!nodes.includes(node)) throw new LabError(`--site ${value}: there is no node ${node}; nodes: ${nodes.join(", ")}`);
-    sites[node] = site;
+    sites.set(node, site);
   }
   return sites;
 }

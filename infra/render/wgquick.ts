@@ -65,7 +65,7 @@ export function buildWgQuick(plan: MeshPlan, nodeName: string, keys: RenderKeys)
       postDown: node.forwarding ? [...FORWARDING_POST_DOWN] : [],
       preUp: [],
       preDown: [],
-      other: {},
+      other: new Map(),
     },
     peers,
   };

@@ -35,7 +35,7 @@ function interfaceLines(iface: WgInterface): string[] {
   if (iface.addresses.length > 0) out.push(setting("Address", iface.addresses.join(", ")));
   if (iface.listenPort !== undefined) out.push(setting("ListenPort", iface.listenPort));
   if (iface.mtu !== undefined) out.push(setting("MTU", iface.mtu));
-  for (const [key, value] of Object.entries(iface.other)) out.push(setting(key, value));
+  for (const [key, value] of iface.other) out.push(setting(key, value));
   for (const c of iface.preUp) out.push(setting("PreUp", c));
   for (const c of iface.postUp) out.push(setting("PostUp", c));
   for (const c of iface.preDown) out.push(setting("PreDown", c));

@@ -12,9 +12,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { WgQuickConfig } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
-import { lintConfigs, simulate, type PairResult as SimPair } from "../../infra/simulate";
+import { lintConfigs, simulate, type ConfigSet, type PairResult as SimPair } from "../../infra/simulate";
 import { readConfigDir } from "../../cli/configdir";
 import { run } from "../../cli/lab/exec";
 import { configsFromPlan } from "../../cli/lab/from-plan";
@@ -61,7 +60,7 @@ function labVerdict(reachable: boolean, hops: number | undefined): string {
 }
 
 /** Simulator and lab on the same configs: every ordered pair, reachability and the reply's hops. */
-async function compare(seed: number | string, configs: Record<string, WgQuickConfig>, faults: InjectedFault[]): Promise<TopologyResult> {
+async function compare(seed: number | string, configs: ConfigSet, faults: InjectedFault[]): Promise<TopologyResult> {
   const sim = simulate(configs);
   const lab = await Lab.up(configs, { concurrency: 12 });
   const result: TopologyResult = { pairs: 0, unreachable: 0, faults, rechecked: 0, disagreements: [] };
