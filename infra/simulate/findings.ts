@@ -189,6 +189,7 @@ export function mtuFindings(mesh: MeshModel, pairs: readonly PairResult[]): Find
   const out = new Collector();
   const lost = new Map<string, number>();
   for (const p of pairs) if (p.largePacket && !p.largePacket.reachable && p.largePacket.at) lost.set(p.largePacket.at, (lost.get(p.largePacket.at) ?? 0) + 1);
+  // Any loss is the mismatch's doing, wherever it happens: the smaller MTU forwards, the larger sends.
   const count = new Map<number, number>();
   for (const n of mesh.nodes) count.set(n.mtu, (count.get(n.mtu) ?? 0) + 1);
   const ranked = [...count.entries()].sort((x, y) => y[1] - x[1] || y[0] - x[0]);
@@ -209,18 +210,19 @@ export function mtuFindings(mesh: MeshModel, pairs: readonly PairResult[]): Find
     }
     if (differing.length === 0) continue;
     const theirs = [...new Set(differing.map((o) => o.mtu))].join("/");
-    const here = lost.get(node.name) ?? 0;
     out.add(
-      here > 0 ? "error" : "warning",
+      totalLost > 0 ? "error" : "warning",
       "mtu-mismatch",
       node.name,
       [node.name, ...differing.map((o) => o.name)],
-      `has MTU = ${node.mtu} but the other end of its tunnels with ${differing.map((o) => o.name).join(", ")} has ${theirs}; ${here > 0 ? `full-size packets it forwards are dropped here (${here} ordered pairs lose them)` : "packets of the larger size are dropped wherever a node with the smaller MTU forwards them"}: set MTU = ${usual} here, as on the rest of the mesh`,
+      `has MTU = ${node.mtu} but the other end of its tunnels with ${differing.map((o) => o.name).join(", ")} has ${theirs}; ${consequence(totalLost)}: set MTU = ${usual} here, as on the rest of the mesh`,
     );
   }
   return out.items;
 }
 
 function consequence(lost: number): string {
-  return lost > 0 ? `full-size packets are dropped where a node with the smaller MTU forwards them (${lost} ordered pairs lose them)` : "packets that fit one end are dropped wherever the other end forwards them";
+  return lost > 0
+    ? `full-size packets are dropped where a node with the smaller MTU forwards them (${lost} ordered pair${lost === 1 ? " loses" : "s lose"} them, listed below)`
+    : "a packet that fits one end is dropped wherever the other end has to forward it";
 }
