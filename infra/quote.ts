@@ -18,6 +18,8 @@ const BASE64_RUN = /[A-Za-z0-9+/_-]{16,}={0,2}/g;
 export interface QuoteOptions {
   /** Longest value shown in full (default QUOTE_MAX_CHARS). */
   max?: number;
+  /** Leave out the "(N characters)" note of a cut value (inside a config path, say). */
+  bare?: boolean;
   /**
    * Shortest base64 run hidden as possible key material (default 40: a WireGuard key is 44
    * with padding). wg-quick values use 16: there any longer run could be part of a key.
@@ -73,7 +75,8 @@ export function quote(value: unknown, opts: QuoteOptions = {}): string {
   const chars = [...redactKeyMaterial(text, opts.keyRun ?? 40)];
   const cut = chars.length > max ? chars.slice(0, max).join("") : chars.join("");
   const shown = escapeUnprintable(cut.replace(/\\/g, "\\\\").replace(/"/g, '\\"'));
-  return chars.length > max ? `"${shown}…" (${length} characters)` : `"${shown}"`;
+  if (chars.length <= max) return `"${shown}"`;
+  return opts.bare ? `"${shown}…"` : `"${shown}…" (${length} characters)`;
 }
 
 /** A wg-quick value: any run of 16 or more base64 characters could be part of a key. */

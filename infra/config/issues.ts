@@ -16,7 +16,7 @@ export function formatPath(base: string, segments: readonly PropertyKey[]): stri
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
     else if (typeof s === "string" && PLAIN_KEY.test(s)) out += out === "" ? s : `.${s}`;
-    else out += `[${quote(String(s))}]`;
+    else out += `[${quote(String(s), { max: 40, bare: true })}]`;
   }
   return out;
 }

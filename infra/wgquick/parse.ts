@@ -227,7 +227,7 @@ export function parseWgQuickAll(text: string, source: string): WgQuickParse {
     }
     const hash = raw.indexOf("#");
     const content = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
-    if (/[\p{Cc}\u2028\u2029]/u.test(content.replace(/\t/g, ""))) {
+    if (/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(content.replace(/\t/g, ""))) {
       fail(line, `holds a control character (${shown(content)}); a wg-quick line is plain text: remove it`);
     }
     if (content.startsWith("[")) {
