@@ -155,10 +155,15 @@ export function readConfigFolder(dir: string): ConfigFolder {
 
 /** The folder's configs, or every problem of every file at once (lab --dir runs only what parses). */
 export function readConfigDir(dir: string): Map<string, WgQuickConfig> {
+  return readCleanConfigFolder(dir).configs;
+}
+
+/** The folder, or every problem of every file at once. */
+export function readCleanConfigFolder(dir: string): ConfigFolder {
   const folder = readConfigFolder(dir);
   if (folder.problems.length > 0) {
     const n = folder.problems.length;
     throw new ProblemsError(folder.problems, `${n} problem${n === 1 ? "" : "s"} in ${quote(dir)}; fix ${n === 1 ? "it" : "them"} and run again`);
   }
-  return folder.configs;
+  return folder;
 }

