@@ -1,6 +1,7 @@
 /** `wgmesh lab` and `wgmesh lab down`: a mesh's configs on real WireGuard in namespaces, every pair pinged. */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { plainText } from "../../infra/quote";
 import { asConfigMap } from "../../infra/simulate";
 import { readCleanConfigFolder } from "../configdir";
 import { UserError, action } from "../errors";
@@ -70,7 +71,8 @@ function textReport(lab: Lab, matrix: PingMatrix, withRtt: boolean, disagreement
   }
   const skipped = lab.skippedHooks;
   if (skipped.length > 0) {
-    out.push("Not run in the lab:", ...skipped.map((s) => `  ${s.node}: ${s.hook} = ${s.command}`), "");
+    // A hook is free text from someone's file: shown escaped and cut, with anything key-like hidden.
+    out.push("Not run in the lab:", ...skipped.map((s) => `  ${s.node}: ${s.hook} = ${plainText(s.command, 120)}`), "");
   }
   if (lab.notes.length > 0) out.push(...lab.notes.map((n) => `note: ${n}`), "");
   if (disagreements && disagreements.length > 0) {

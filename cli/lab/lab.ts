@@ -17,6 +17,7 @@ import type { WgQuickConfig } from "../../infra/model";
 import { renderSyncScript } from "../../infra/render/sync-script";
 import { createScratchFolder } from "../../workspace/output";
 import { formatWgQuick, stripForWg } from "../../infra/wgquick";
+import { plainText, quoteWg } from "../../infra/quote";
 import { asConfigMap, judgeEndpoint, WG_QUICK_DEFAULT_MTU, type ConfigSet } from "../../infra/simulate";
 import { bringUpWaves, dialledPairs, labHostOwners, remapEndpoints, type LabAddress } from "./endpoints";
 import { LabError } from "./errors";
@@ -118,8 +119,9 @@ function publicKeyOf(node: string, config: WgQuickConfig): string {
   if (!key) throw new LabError(`lab: ${node}: [Interface] PrivateKey is missing; the lab needs real keys (--stack makes throw-away ones)`);
   if (!isWireGuardKey(key)) throw new LabError(`lab: ${node}: [Interface] PrivateKey is not a WireGuard key (a placeholder?); the lab needs real keys (--stack makes throw-away ones)`);
   config.peers.forEach((peer, i) => {
-    const which = `${node}: [Peer] #${i + 1}${peer.comment ? ` (${peer.comment.replace(/^#\s*/, "").split("\n")[0]})` : ""}`;
-    if (!isWireGuardKey(peer.publicKey)) throw new LabError(`lab: ${which}: PublicKey ${peer.publicKey} is not a WireGuard key`);
+    const which = `${node}: [Peer] #${i + 1}${peer.comment ? ` (${plainText(peer.comment.replace(/^#\s*/, "").split("\n")[0] ?? "", 40)})` : ""}`;
+    // Shown hidden if it looks like key material: a PublicKey that is not one may be a pasted PrivateKey.
+    if (!isWireGuardKey(peer.publicKey)) throw new LabError(`lab: ${which}: PublicKey ${quoteWg(peer.publicKey)} is not a WireGuard key`);
     if (peer.presharedKey !== undefined && !isWireGuardKey(peer.presharedKey)) throw new LabError(`lab: ${which}: PresharedKey is not a 32-byte base64 key (a placeholder?)`);
   });
   return publicKeyFromPrivate(key);
@@ -523,7 +525,7 @@ export class Lab {
     const owner = this.nodeByPublicKey().get(key);
     if (owner !== undefined && owner !== name) throw new LabError(`lab: ${name}: its new PrivateKey is ${owner}'s`);
     const unknown = [...interpretHooks(node.config.iface).skipped, ...interpretHooks(config.iface).skipped][0];
-    if (unknown) throw new LabError(`lab: ${name}: apply runs wgmesh-sync, which would run ${unknown.hook} = ${unknown.command}; the lab runs no hook but the forwarding pair`);
+    if (unknown) throw new LabError(`lab: ${name}: apply runs wgmesh-sync, which would run ${unknown.hook} = ${plainText(unknown.command, 120)}; the lab runs no hook but the forwarding pair`);
     node.config = config;
     node.publicKey = key;
     this.state.nodes = this.state.nodes.map((n) => (n.name === name ? { ...n, overlay: overlayAddressOf(config) } : n));
