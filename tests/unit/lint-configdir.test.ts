@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { readConfigDir, readConfigFolder } from "../../cli/configdir";
 import { ProblemsError } from "../../cli/errors";
 import { generateKeyPair } from "../../infra/keys";
+import { lintConfigs } from "../../infra/simulate";
 
 function withDir(body: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), "wgmesh-configdir-"));
@@ -71,6 +72,10 @@ test("file names are data: __proto__.conf and constructor.conf are nodes like an
     const configs = readConfigDir(dir);
     assert.deepEqual([...configs.keys()], ["__proto__", "constructor", "hasOwnProperty"]);
     assert.deepEqual(configs.get("__proto__")?.iface.addresses, ["10.0.0.1/24"]);
+    // And the simulator counts it: 3 nodes, 6 ordered pairs (none linked here, so none reachable).
+    const report = lintConfigs(configs);
+    assert.deepEqual(report.simulation.nodes.map((n) => n.name), ["__proto__", "constructor", "hasOwnProperty"]);
+    assert.equal(report.summary, "0 of 6 ordered pairs reachable");
   });
 });
 

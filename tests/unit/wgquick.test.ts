@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "../../infra/keys";
 import type { WgQuickConfig } from "../../infra/model";
-import { formatWgQuick, forwardingEnabled, parseWgQuick, stripForWg } from "../../infra/wgquick";
+import { formatWgQuick, forwardingEnabled, parseWgQuick, parseWgQuickAll, stripForWg } from "../../infra/wgquick";
 
 const hub = generateKeyPair();
 const nrt = generateKeyPair();
@@ -120,6 +120,16 @@ test("a parse error never echoes a key: a PrivateKey written with ':' instead of
   const message = parseError(`[Interface]\nPrivateKey: ${hub.privateKey}\n`);
   assert.equal(message, 'x.conf:2: "PrivateKey: (hidden: may be key material)" is not a "Key = value" line; fix it or comment it out with #');
   assert.ok(!message.includes(hub.privateKey.slice(0, 20)));
+});
+
+test("a key without its = padding, on a line of its own or in any value, is never echoed (issue 9)", () => {
+  const bare = hub.privateKey.replace(/=$/, "");
+  for (const text of [`[Interface]\n${bare}\n`, `[Interface]\nAddress = ${bare}\n`, `[Interface]\n[Peer]\nPublicKey = x\nEndpoint = ${bare}\n`, `[Interface]\n[Peer]\nPublicKey = x\nAllowedIPs = ${bare.slice(0, 30)}\n`, `[Interface]\n[Peer]\n${hub.privateKey}\n`]) {
+    const { problems } = parseWgQuickAll(text, "x.conf");
+    const message = problems.map((p) => p.message).join("\n");
+    for (let i = 0; i + 16 <= hub.privateKey.length; i++) assert.ok(!message.includes(hub.privateKey.slice(i, i + 16)), message);
+    assert.match(message, /hidden: may be key material/);
+  }
 });
 
 test("unknown [Interface] keys are kept, not dropped (the simulator reports them)", () => {
