@@ -1,7 +1,7 @@
 /** `wgmesh lab` and `wgmesh lab down`: a mesh's configs on real WireGuard in namespaces, every pair pinged. */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { plainText } from "../../infra/quote";
+import { plainText, quote } from "../../infra/quote";
 import { asConfigMap } from "../../infra/simulate";
 import { readCleanConfigFolder } from "../configdir";
 import { UserError, action } from "../errors";
@@ -47,9 +47,9 @@ function loadLatency(file: string | undefined): LatencyTable | undefined {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new UserError(`--latency ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new UserError(`--latency ${quote(file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  return parseLatencyJson(text, `--latency ${file}`);
+  return parseLatencyJson(text, `--latency ${quote(file)}`);
 }
 
 function describeKept(lab: Lab): string[] {
@@ -143,7 +143,7 @@ async function labCommand(opts: LabCommandOptions): Promise<number> {
 export function runLabDown(id: string | undefined): number {
   assertLabCanRun();
   if (id !== undefined) {
-    if (!/^[0-9a-f]{6}$/.test(id)) throw new UserError(`lab down --id ${id}: a lab id is 6 hex digits, as printed by wgmesh lab`);
+    if (!/^[0-9a-f]{6}$/.test(id)) throw new UserError(`lab down --id ${quote(id)}: a lab id is 6 hex digits, as printed by wgmesh lab`);
     const r = Lab.downById(id);
     process.stdout.write(`lab ${id}: removed ${r.namespaces} namespaces, ${r.interfaces} interfaces, ${r.processes} processes\n`);
     return 0;

@@ -81,7 +81,7 @@ test("a bad --latency file: one line naming the file and the key", async () => {
     const r = await wgmesh(["lab", "--dir", dir, "--latency", file]);
     assert.notEqual(r.code, 0);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, /rtt\.json: rttMs\.hub-a: must be a round-trip time/);
+    assert.match(r.stderr, /rtt\.json": rttMs\.hub-a: must be a round-trip time/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

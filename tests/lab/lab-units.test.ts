@@ -146,10 +146,13 @@ test("latency files: the shared rttMs format and a plain map, symmetric; bad val
   assert.throws(() => parseLatencyJson('{"rttMs": {"dub-gru": "fast"}}', "f.json"), /f\.json: rttMs\.dub-gru: must be a round-trip time/);
   assert.throws(() => parseLatencyJson('{"dubgru": 3}', "f.json"), /f\.json: dubgru: a key names two sites/);
   assert.throws(() => parseLatencyJson("{", "f.json"), /f\.json: not valid JSON/);
+  // A key or value someone wrote is escaped and quoted, never a second line.
+  assert.throws(() => parseLatencyJson('{"rttMs": {"dub-gru\\nx": 1}}', "f.json"), { message: 'f.json: rttMs["dub-gru\\nx"]: a key names two sites as "siteA-siteB"' });
+  assert.throws(() => parseLatencyJson('{"rttMs": {"dub-gru": "a\\u001bb"}}', "f.json"), { message: 'f.json: rttMs.dub-gru: must be a round-trip time in milliseconds (a number >= 0), got "a\\u{001B}b"' });
   assert.deepEqual(parseSites(["ireland=dub", "hkg=hkg"], ["ireland", "hkg", "nrt"]), new Map([["ireland", "dub"], ["hkg", "hkg"]]));
   assert.deepEqual(parseSites(["__proto__=dub"], ["__proto__"]), new Map([["__proto__", "dub"]]), "a node called __proto__ is a node like any other");
-  assert.throws(() => parseSites(["ireland"], ["ireland"]), /--site ireland: write NODE=SITE, e\.g\. ireland=dub/);
-  assert.throws(() => parseSites(["dublin=dub"], ["ireland", "hkg"]), /--site dublin=dub: there is no node dublin; nodes: ireland, hkg/);
+  assert.throws(() => parseSites(["ireland"], ["ireland"]), /--site "ireland": write NODE=SITE, e\.g\. ireland=dub/);
+  assert.throws(() => parseSites(["dublin=dub"], ["ireland", "hkg"]), /--site "dublin=dub": there is no node "dublin"; nodes: ireland, hkg/);
   assert.equal(parseScale("0.1"), 0.1);
   assert.throws(() => parseScale("-1"), /--scale -1/);
 });
