@@ -34,17 +34,17 @@ const OWN_MESSAGE = /^(is required|must |unknown key|is \d+ characters long|list
 const WORDS: Record<string, string> = { object: "a map", record: "a map", array: "a list", string: "text", number: "a number", boolean: "true or false", int: "a whole number" };
 
 /** Zod's own wording ("Invalid input: expected object, received null") in the project's words. */
-function ownWords(issue: z.core.$ZodIssue): string {
+export function ownWords(issue: z.core.$ZodIssue, hint = 'see "Declaring a mesh" in the README'): string {
   if (OWN_MESSAGE.test(issue.message)) return issue.message;
   switch (issue.code) {
     case "invalid_type":
-      return `must be ${WORDS[issue.expected] ?? issue.expected} here; see "Declaring a mesh" in the README`;
+      return `must be ${WORDS[issue.expected] ?? issue.expected} here; ${hint}`;
     case "too_big":
       return `must be at most ${String(issue.maximum)}`;
     case "too_small":
       return `must be at least ${String(issue.minimum)}`;
     default:
-      return `does not have the shape this setting takes; see "Declaring a mesh" in the README`;
+      return `does not have the shape this setting takes; ${hint}`;
   }
 }
 
