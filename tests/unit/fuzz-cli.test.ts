@@ -132,7 +132,17 @@ const RESERVED_OVERLAYS = ["0.0.0.0/0", "127.0.0.0/8", "169.254.0.0/16", "224.0.
 const BAD_ENDPOINTS = ["127.0.0.1", "0.0.0.0", "255.255.255.255", "224.1.2.3", "169.254.169.254", "my host.example.com", "localhost", "api.localhost", "240.1.2.3"];
 
 /** A mutation of the base config: what it does, and whether the result is certainly malformed. */
-type ConfigMutation = (mesh: Record<string, unknown>, r: Draw, secrets: string[]) => { label: string; malformed: boolean; textEdit?: (t: string) => string };
+type ConfigMutation = (
+  mesh: Record<string, unknown>,
+  r: Draw,
+  secrets: string[],
+) => {
+  label: string;
+  malformed: boolean;
+  textEdit?: (t: string) => string;
+  /** The edit may remove what other mutations did (cutting the file), so the case is no longer certainly malformed. */
+  mayUndoOthers?: boolean;
+};
 
 function pickOf<T>(r: Draw, xs: readonly T[]): T {
   return xs[r.nextInt(0, xs.length - 1)] as T;
@@ -222,9 +232,12 @@ const configMutations: ConfigMutation[] = [
   },
   (_mesh, r) => {
     const cut = r.nextInt(0, 100);
-    return { label: `file cut at ${cut}%`, malformed: false, textEdit: (t) => t.slice(0, Math.floor((t.length * cut) / 100)) };
+    return { label: `file cut at ${cut}%`, malformed: false, mayUndoOthers: true, textEdit: (t) => t.slice(0, Math.floor((t.length * cut) / 100)) };
   },
 ];
+
+/** The mutations above that may leave a valid config (the last three): applied before the others. */
+const NEUTRAL_CONFIG_MUTATIONS = new Set([configMutations.length - 3, configMutations.length - 2, configMutations.length - 1]);
 
 const configCase: fc.Arbitrary<ConfigCase> = fc
   .tuple(fc.array(fc.nat({ max: configMutations.length - 1 }), { minLength: 1, maxLength: 3 }), fc.integer())
@@ -232,10 +245,13 @@ const configCase: fc.Arbitrary<ConfigCase> = fc
     const r = draw(seed);
     const mesh = baseMesh();
     const secrets: string[] = [];
-    const applied = which.map((i) => (configMutations[i] as ConfigMutation)(mesh, r, secrets));
+    // Neutral mutations first: one that replaces or removes a value must not undo a malformed one.
+    const ordered = [...which].sort((a, b) => Number(!NEUTRAL_CONFIG_MUTATIONS.has(a)) - Number(!NEUTRAL_CONFIG_MUTATIONS.has(b)));
+    const applied = ordered.map((i) => (configMutations[i] as ConfigMutation)(mesh, r, secrets));
     let text = stringify({ config: { "wg-mesh:mesh": mesh } });
     for (const m of applied) if (m.textEdit) text = m.textEdit(text);
-    return { label: applied.map((m) => m.label).join(" + "), malformed: applied.some((m) => m.malformed), text, secrets };
+    const malformed = applied.some((m) => m.malformed) && !applied.some((m) => m.mayUndoOthers);
+    return { label: applied.map((m) => m.label).join(" + "), malformed, text, secrets };
   });
 
 function projectWith(text: string): string {
