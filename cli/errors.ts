@@ -1,8 +1,13 @@
 /** How the CLI fails: one line per problem on stderr, a non-zero exit, no stack trace. */
+import { ProblemsError } from "../infra/errors";
 import { MeshConfigError } from "../infra/model";
 
-
 export function reportFailure(err: unknown): number {
+  if (err instanceof ProblemsError) {
+    for (const line of err.lines) process.stderr.write(`${line}\n`);
+    process.stderr.write(`${err.summary}\n`);
+    return 2;
+  }
   if (err instanceof MeshConfigError) {
     for (const issue of err.issues) process.stderr.write(`${issue.path}: ${issue.message}\n`);
     const n = err.issues.length;

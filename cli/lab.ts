@@ -1,10 +1,13 @@
 /** `wgmesh lab` and `wgmesh lab down`: a mesh's configs on real WireGuard in namespaces, every pair pinged. */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { readConfigDir } from "../workspace/configdir";
+import { plainText, quote } from "../infra/quote";
+import { asConfigMap } from "../infra/simulate";
+import { readCleanConfigFolder } from "../workspace/configdir";
 import { UserError } from "../infra/errors";
 import { action } from "./errors";
 import { loadStack } from "../workspace/project";
+import { printWarnings } from "./warnings";
 import { formatMatrix, formatRtt } from "../lab/format";
 import { compareWithPlan, configsFromPlan, type Disagreement, type LabInput } from "../lab/from-plan";
 import { wasInterrupted } from "../lab/exit-guard";
@@ -12,6 +15,7 @@ import { Lab } from "../lab/lab";
 import { parseLatencyJson, parseScale, parseSites, type LatencyTable } from "../lab/latency";
 import type { PingMatrix } from "../lab/ping";
 import { assertLabCanRun } from "../lab/preflight";
+import { assertFolderClearOfLab, assertStackClearOfLab } from "../lab/underlay-clash";
 
 export interface LabCommandOptions {
   stack?: string;
@@ -25,8 +29,17 @@ export interface LabCommandOptions {
 
 function loadInput(opts: LabCommandOptions): LabInput {
   if (opts.stack && opts.dir) throw new UserError("lab: give --stack or --dir, not both");
-  if (opts.stack) return configsFromPlan(loadStack(opts.stack).plan);
-  if (opts.dir) return { configs: readConfigDir(opts.dir) };
+  if (opts.stack) {
+    const loaded = loadStack(opts.stack);
+    printWarnings(loaded);
+    assertStackClearOfLab(loaded.spec, `Pulumi.${loaded.name}.yaml`);
+    return configsFromPlan(loaded.plan);
+  }
+  if (opts.dir) {
+    const folder = readCleanConfigFolder(opts.dir);
+    assertFolderClearOfLab(folder.configs, folder.files);
+    return { configs: folder.configs };
+  }
   throw new UserError("lab: say which mesh: --stack NAME (Pulumi.NAME.yaml here) or --dir DIR (a folder of wg-quick configs)");
 }
 
@@ -36,9 +49,9 @@ function loadLatency(file: string | undefined): LatencyTable | undefined {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new UserError(`--latency ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new UserError(`--latency ${quote(file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  return parseLatencyJson(text, `--latency ${file}`);
+  return parseLatencyJson(text, `--latency ${quote(file)}`);
 }
 
 function describeKept(lab: Lab): string[] {
@@ -60,7 +73,8 @@ function textReport(lab: Lab, matrix: PingMatrix, withRtt: boolean, disagreement
   }
   const skipped = lab.skippedHooks;
   if (skipped.length > 0) {
-    out.push("Not run in the lab:", ...skipped.map((s) => `  ${s.node}: ${s.hook} = ${s.command}`), "");
+    // A hook is free text from someone's file: shown escaped and cut, with anything key-like hidden.
+    out.push("Not run in the lab:", ...skipped.map((s) => `  ${s.node}: ${s.hook} = ${plainText(s.command, 120)}`), "");
   }
   if (lab.notes.length > 0) out.push(...lab.notes.map((n) => `note: ${n}`), "");
   if (disagreements && disagreements.length > 0) {
@@ -106,7 +120,9 @@ async function labCommand(opts: LabCommandOptions): Promise<number> {
   const input = loadInput(opts);
   const latency = loadLatency(opts.latency);
   const scale = parseScale(opts.scale);
-  const sites = { ...input.sites, ...parseSites(opts.site ?? [], Object.keys(input.configs)) };
+  const nodes = [...asConfigMap(input.configs).keys()];
+  const planned = input.sites instanceof Map ? [...input.sites] : Object.entries(input.sites ?? {});
+  const sites = new Map([...planned, ...parseSites(opts.site ?? [], nodes)]);
   const lab = await Lab.up(input.configs, {
     sites,
     ...(latency ? { latency } : {}),
@@ -129,7 +145,7 @@ async function labCommand(opts: LabCommandOptions): Promise<number> {
 export function runLabDown(id: string | undefined): number {
   assertLabCanRun();
   if (id !== undefined) {
-    if (!/^[0-9a-f]{6}$/.test(id)) throw new UserError(`lab down --id ${id}: a lab id is 6 hex digits, as printed by wgmesh lab`);
+    if (!/^[0-9a-f]{6}$/.test(id)) throw new UserError(`lab down --id ${quote(id)}: a lab id is 6 hex digits, as printed by wgmesh lab`);
     const r = Lab.downById(id);
     process.stdout.write(`lab ${id}: removed ${r.namespaces} namespaces, ${r.interfaces} interfaces, ${r.processes} processes\n`);
     return 0;

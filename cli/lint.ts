@@ -1,7 +1,7 @@
 /** `wgmesh lint DIR`: judge wg-quick files someone wrote, one line per problem. */
 import type { Command } from "commander";
 import { lintConfigs, lintToJson } from "../infra/simulate";
-import { readConfigDir } from "../workspace/configdir";
+import { readConfigFolder } from "../workspace/configdir";
 import { action } from "./errors";
 
 export function registerLintCommand(program: Command): void {
@@ -12,7 +12,8 @@ export function registerLintCommand(program: Command): void {
     .option("--json", "print one JSON document instead of text")
     .action(
       action((dir: string, opts: { json?: boolean }) => {
-        const report = lintConfigs(readConfigDir(dir));
+        const folder = readConfigFolder(dir);
+        const report = lintConfigs(folder.configs, { parseProblems: folder.problems, skipped: folder.skipped, down: folder.broken });
         if (opts.json) process.stdout.write(`${JSON.stringify(lintToJson(report), null, 2)}\n`);
         else process.stdout.write(`${[...report.problems, report.summary].join("\n")}\n`);
         return report.ok ? 0 : 1;

@@ -1,5 +1,6 @@
 /** The `wgmesh` command: a thin shell around the engine in infra/. */
 import { Command } from "commander";
+import { version } from "../package.json";
 import { registerDiffCommand } from "./diff";
 import { registerLabCommand } from "./lab";
 import { registerLintCommand } from "./lint";
@@ -10,6 +11,7 @@ import { registerSynthCommand } from "./synth";
 export function buildProgram(): Command {
   const program = new Command("wgmesh")
     .description("plan, render, lint and lab-test a WireGuard mesh declared in Pulumi.<stack>.yaml")
+    .version(version, "-V, --version", "print the version of wg-mesh")
     .showHelpAfterError("(run wgmesh --help for usage)")
     .configureOutput({ outputError: (str, write) => write(str) });
   registerPlanCommand(program);
@@ -22,7 +24,14 @@ export function buildProgram(): Command {
 }
 
 export function main(argv: string[]): Promise<void> {
-  return buildProgram()
+  const program = buildProgram();
+  // No command at all is a question, not a mistake: the help, and success.
+  if (argv.length <= 2) {
+    process.stdout.write(program.helpInformation());
+    process.exitCode = 0;
+    return Promise.resolve();
+  }
+  return program
     .parseAsync(argv)
     .then(
       () => undefined,

@@ -8,6 +8,7 @@ import { UserError } from "../infra/errors";
 import { action } from "./errors";
 import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
+import { printWarnings } from "./warnings";
 
 export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
   return {
@@ -82,7 +83,9 @@ export function registerPlanCommand(program: Command): void {
       action((opts: { stack: string; json?: boolean; diagram?: string; map?: string; mermaid?: boolean }) => {
         if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
         const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
-        const { plan } = loadStack(opts.stack);
+        const loaded = loadStack(opts.stack);
+        printWarnings(loaded);
+        const { plan } = loaded;
         const report = simulatePlan(plan);
         // Everything is drawn before anything is written, so a failure leaves no picture half-made.
         const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));

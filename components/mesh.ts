@@ -18,7 +18,7 @@ import { possibleLocalLinks } from "../infra/local-links";
 import { buildMeshExport, type MeshExport } from "../infra/mesh-export";
 import { plannedFacts, summarize, vaultReport, type MeshSummary, type NodeReport } from "../infra/mesh-report";
 import { vaultLocatorFor } from "../infra/vault";
-import { ROLES, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
+import { ROLES, type ConfigIssue, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
 import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
 import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
@@ -70,11 +70,14 @@ export class Mesh extends pulumi.ComponentResource {
   constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:Mesh", name, {}, opts);
     let spec: MeshSpec;
+    const warnings: ConfigIssue[] = [];
     try {
-      spec = parseMeshConfig(args);
+      spec = parseMeshConfig(args, warnings);
     } catch (err) {
       throw asRunError(err, `the declaration of Mesh ${name}`);
     }
+    // Allowed but probably unwise (an admin range of millions of addresses): shown by pulumi, not fatal.
+    for (const w of warnings) void pulumi.log.warn(`${w.path}: ${w.message}`, this);
     claimNodeNames(name, spec);
     const localNames = new Set(spec.nodes.map((n) => n.name));
 

@@ -11,8 +11,9 @@ export interface Prefix {
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
+/** Exactly "a.b.c.d": no spaces or other characters around it (a tab there once reached a rendered Address). */
 export function parseIPv4(text: string): number | undefined {
-  const m = IPV4.exec(text.trim());
+  const m = IPV4.exec(text);
   if (!m) return undefined;
   let value = 0;
   for (let i = 1; i <= 4; i++) {
@@ -46,7 +47,7 @@ export interface ParsedCidr {
 
 /** "a.b.c.d/n"; with `allowBare`, "a.b.c.d" means /32. */
 export function parseCidr(text: string, allowBare = false): ParsedCidr | undefined {
-  const t = text.trim();
+  const t = text;
   const slash = t.indexOf("/");
   if (slash < 0) {
     if (!allowBare) return undefined;
@@ -91,6 +92,33 @@ export function overlaps(a: Prefix, b: Prefix): boolean {
 
 export function comparePrefixes(a: Prefix, b: Prefix): number {
   return a.base - b.base || a.len - b.len;
+}
+
+/** Ranges that are never a mesh's: "this network", loopback, link-local (the clouds' metadata service), multicast, reserved. */
+export const RESERVED_RANGES: readonly { prefix: string; what: string }[] = [
+  { prefix: "0.0.0.0/8", what: "\"this network\" (0.0.0.0/8)" },
+  { prefix: "127.0.0.0/8", what: "loopback (127.0.0.0/8)" },
+  { prefix: "169.254.0.0/16", what: "link-local (169.254.0.0/16, where the clouds' metadata service lives)" },
+  { prefix: "224.0.0.0/4", what: "multicast (224.0.0.0/4)" },
+  { prefix: "240.0.0.0/4", what: "reserved (240.0.0.0/4, broadcast included)" },
+];
+
+/** The reserved range a prefix overlaps, if any. */
+export function reservedRangeOf(p: Prefix): string | undefined {
+  return RESERVED_RANGES.find((r) => overlaps(p, parsePrefix(r.prefix) as Prefix))?.what;
+}
+
+/** Addresses covered by the union of the prefixes (overlaps counted once). */
+export function unionSize(prefixes: readonly Prefix[]): number {
+  const ranges = prefixes.map((p) => [p.base, p.base + sizeOf(p)] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -1;
+  for (const [lo, hi] of ranges) {
+    if (hi <= end) continue;
+    total += hi - Math.max(lo, end);
+    end = hi;
+  }
+  return total;
 }
 
 /** Number of addresses in a prefix. */

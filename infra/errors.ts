@@ -5,3 +5,14 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
+
+/** Several problems found at once (every file of a folder): one line each, then a closing line. */
+export class ProblemsError extends Error {
+  constructor(
+    readonly lines: string[],
+    readonly summary: string,
+  ) {
+    super([...lines, summary].join("\n"));
+    this.name = "ProblemsError";
+  }
+}

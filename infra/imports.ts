@@ -6,6 +6,7 @@
  */
 import { containsIp, overlaps, parseIPv4, parsePrefix, type Prefix } from "./cidr";
 import { isEndpointHost } from "./config";
+import { formatPath, ownWords } from "./config/issues";
 import { endpointHost } from "./firewall";
 import { meshExportSchema, type MeshExport } from "./mesh-export";
 import { MeshConfigError, type ConfigIssue, type MeshPlan, type MeshSpec, type NodeSpec, type RegionSpec } from "./model";
@@ -46,7 +47,7 @@ export function mergePeerMeshes(local: MeshSpec, peers: readonly PeerMesh[]): { 
     const parsed = meshExportSchema.safeParse(peer.mesh);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        issues.push({ path: peerPath(peer), message: `its mesh output is not one wg-mesh wrote: ${formatZodPath(issue.path)}: ${issue.message}` });
+        issues.push({ path: peerPath(peer), message: `its mesh output is not one wg-mesh wrote: ${formatPath("", issue.path) || "(top)"}: ${issue.message === "holds a control character" ? issue.message : ownWords(issue, `run pulumi up in ${peer.stack} with a current wg-mesh`)}` });
       }
       continue;
     }
@@ -167,9 +168,6 @@ function formatRegion(m: MeshExport, name: string): string {
   return m.regions.find((r) => r.name === name)?.subnet ?? "?";
 }
 
-function formatZodPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, s) => (typeof s === "number" ? `${out}[${s}]` : out === "" ? String(s) : `${out}.${String(s)}`), "") || "(top)";
-}
 
 /**
  * Links this stack plans to a peer's nodes against those the peer says it plans to ours. They

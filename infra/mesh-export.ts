@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { MeshPlan, MeshSpec, Role, TopologyMode } from "./model";
 import { ROLES, TOPOLOGIES } from "./model";
 import { isWireGuardKey } from "./keys";
+import { hasUnprintable } from "./quote";
 
 /** A node as other stacks see it. */
 export interface ExportedNode {
@@ -88,7 +89,12 @@ export function buildMeshExport(spec: MeshSpec, plan: MeshPlan, publicKeys: Read
   };
 }
 
-const text = z.string().min(1);
+/** Text from another stack is data: one plain line, so nothing read from it can add a line to a file or message. */
+const text = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((v) => !hasUnprintable(v), { message: "holds a control character" });
 
 /** Lenient about extra keys, so an older stack reads a newer one's output. */
 export const meshExportSchema = z.object({

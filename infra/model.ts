@@ -207,7 +207,8 @@ export interface WgInterface {
   postDown: string[];
   preUp: string[];
   preDown: string[];
-  other: Record<string, string>;
+  /** Other [Interface] keys by the spelling written (a Map: the keys are whatever the file says). */
+  other: Map<string, string>;
 }
 
 export interface WgPeer {

@@ -1,18 +1,23 @@
 /**
  * A config's Endpoints name real hosts (or placeholders). In the lab each one is replaced
- * by the lab address of the node that owns the peer's public key, so a config is tested
- * as written but can never send a packet to a real address. Endpoints whose key belongs
- * to no lab node are dropped.
+ * by the lab address of the node that host stands for, so a config is tested as written but
+ * can never send a packet to a real address. Endpoints whose key belongs to no lab node are
+ * dropped.
  */
 import type { WgQuickConfig } from "../infra/model";
+import { plainText, quoteWg } from "../infra/quote";
+import { endpointTarget, hostOwners, parseEndpoint, type EndpointUse } from "../infra/simulate/endpoints";
 
 export interface LabAddress {
   host: string;
   port: number;
 }
 
-/** Where `from` should send to reach `to`; undefined when `to` has no ListenPort to send to. */
-export type EndpointResolver = (from: string, to: string) => LabAddress | undefined;
+/**
+ * Where `from` should send to reach lab node `to` at the port the Endpoint names; undefined when
+ * `to` has no ListenPort (it listens on a random port nobody can know).
+ */
+export type EndpointResolver = (from: string, to: string, port: number) => LabAddress | undefined;
 
 export interface RemappedConfig {
   config: WgQuickConfig;
@@ -26,31 +31,53 @@ export function formatEndpoint(a: LabAddress): string {
 
 function peerLabel(comment: string | undefined, publicKey: string): string {
   const c = comment?.split("\n").map((l) => l.replace(/^#\s*/, "").trim()).find(Boolean);
-  return c ? `${c} (${publicKey.slice(0, 8)}…)` : `${publicKey.slice(0, 8)}…`;
+  return c ? `${plainText(c, 40)} (${plainText(publicKey.slice(0, 8))}…)` : `${plainText(publicKey.slice(0, 8))}…`;
 }
 
+/** Endpoint host -> the lab node answering there, read from the configs as the simulator reads it. */
+export function labHostOwners(configs: ReadonlyMap<string, WgQuickConfig>, nodeByPublicKey: ReadonlyMap<string, string>): Map<string, string> {
+  const uses: EndpointUse[] = [];
+  for (const [from, config] of configs) {
+    for (const peer of config.peers) {
+      const keyNode = nodeByPublicKey.get(peer.publicKey);
+      if (peer.endpoint !== undefined && keyNode !== undefined) uses.push({ from, keyNode, endpoint: peer.endpoint });
+    }
+  }
+  return hostOwners(uses);
+}
+
+/**
+ * Each Endpoint is sent where it really leads: to the lab node owning its host (see
+ * infra/simulate/endpoints.ts) at the port it names. So an Endpoint naming the wrong node or
+ * the wrong port fails in the lab as it would on the internet, and the simulator, reading the
+ * same files the same way, can be held to what WireGuard then does.
+ */
 export function remapEndpoints(
   self: string,
   config: WgQuickConfig,
   nodeByPublicKey: ReadonlyMap<string, string>,
+  owners: ReadonlyMap<string, string>,
   resolve: EndpointResolver,
 ): RemappedConfig {
   const notes: string[] = [];
   const peers = config.peers.map((peer) => {
     if (peer.endpoint === undefined) return peer;
     const { endpoint: written, ...rest } = peer;
-    const target = nodeByPublicKey.get(peer.publicKey);
-    if (target === undefined) {
-      notes.push(`${self}: Endpoint = ${written} of peer ${peerLabel(peer.comment, peer.publicKey)} dropped: no lab node has that PublicKey`);
+    const shown = quoteWg(written);
+    const keyNode = nodeByPublicKey.get(peer.publicKey);
+    if (keyNode === undefined) {
+      notes.push(`${self}: Endpoint = ${shown} of peer ${peerLabel(peer.comment, peer.publicKey)} dropped: no lab node has that PublicKey`);
       return rest;
     }
-    if (target === self) {
-      notes.push(`${self}: Endpoint = ${written} dropped: the peer is this node itself`);
+    if (keyNode === self) {
+      notes.push(`${self}: Endpoint = ${shown} dropped: the peer is this node itself`);
       return rest;
     }
-    const address = resolve(self, target);
+    const target = endpointTarget(written, keyNode, owners);
+    const port = parseEndpoint(written)?.port ?? 0;
+    const address = resolve(self, target, port);
     if (!address) {
-      notes.push(`${self}: Endpoint = ${written} of ${target} dropped: ${target} has no ListenPort to send to`);
+      notes.push(`${self}: Endpoint = ${shown} of ${keyNode} dropped: ${target} has no ListenPort to send to`);
       return rest;
     }
     return { ...rest, endpoint: formatEndpoint(address) };

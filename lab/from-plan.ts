@@ -3,14 +3,15 @@
  * from the command so tests and the bench can use it without the stack-file loader.
  */
 import type { MeshPlan, WgQuickConfig } from "../infra/model";
+import type { ConfigSet } from "../infra/simulate";
 import { renderAll, throwAwayKeys, type MeshKeys } from "../infra/render/mesh";
 import { placeholderEndpoint } from "../infra/render/wgquick";
 import { parseWgQuick } from "../infra/wgquick";
 import type { PingMatrix } from "./ping";
 
 export interface LabInput {
-  configs: Record<string, WgQuickConfig>;
-  sites?: Record<string, string>;
+  configs: ConfigSet;
+  sites?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   plan?: MeshPlan;
 }
 
@@ -18,7 +19,7 @@ export interface LabInput {
  * A plan's configs rendered as `render --ephemeral-keys` would; endpoints are placeholders
  * the lab remaps by public key. Pass `keys` to keep nodes' identities across a re-render.
  */
-export function configsFromPlan(plan: MeshPlan, keys: MeshKeys = throwAwayKeys(plan)): LabInput & { keys: MeshKeys } {
+export function configsFromPlan(plan: MeshPlan, keys: MeshKeys = throwAwayKeys(plan)): LabInput & { configs: Record<string, WgQuickConfig>; keys: MeshKeys } {
   const endpoints = Object.fromEntries(plan.nodes.map((n) => [n.name, placeholderEndpoint(n.name)]));
   const texts = renderAll(plan, keys, endpoints);
   const configs = Object.fromEntries(Object.entries(texts).map(([node, text]) => [node, parseWgQuick(text, `${node}/wg0.conf`)]));

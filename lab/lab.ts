@@ -15,8 +15,11 @@ import { join } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../infra/keys";
 import type { WgQuickConfig } from "../infra/model";
 import { renderSyncScript } from "../infra/render/sync-script";
+import { createScratchFolder } from "../workspace/output";
 import { formatWgQuick, stripForWg } from "../infra/wgquick";
-import { bringUpWaves, dialledPairs, remapEndpoints, type LabAddress } from "./endpoints";
+import { plainText, quoteWg } from "../infra/quote";
+import { asConfigMap, judgeEndpoint, WG_QUICK_DEFAULT_MTU, type ConfigSet } from "../infra/simulate";
+import { bringUpWaves, dialledPairs, labHostOwners, remapEndpoints, type LabAddress } from "./endpoints";
 import { LabError } from "./errors";
 import { allSettledOrThrow, firstLine, mapLimited, redactQuoted, run, sleep, tool } from "./exec";
 import { guardLab, releaseLab } from "./exit-guard";
@@ -44,7 +47,7 @@ import { WanRelay, type RelayPorts } from "./wan";
 
 export interface LabOptions {
   /** node -> site code, to look up round trips in `latency`; a node without one is its own site. */
-  sites?: Record<string, string>;
+  sites?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   /** WAN round trips between sites, made by a relay in the internet namespace. */
   latency?: LatencyTable;
   /** Multiplies every delay (CI uses 0.1). Default 1. */
@@ -68,8 +71,6 @@ export interface SkippedNodeHook extends SkippedHook {
   node: string;
 }
 
-/** What wg-quick picks when a config has no MTU: the underlay's 1500 minus WireGuard's 80 bytes of overhead. */
-const DEFAULT_MTU = 1420;
 const SOCKET_WAIT_MS = 5000;
 const BRING_UP_SETTLE_MS = 10_000;
 const WG_ENV = { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "error" };
@@ -95,6 +96,11 @@ interface RelayLink extends RelayPorts {
   rttMs: number;
 }
 
+function siteOf(sites: LabOptions["sites"], name: string): string {
+  if (sites instanceof Map) return sites.get(name) ?? name;
+  return sites && Object.hasOwn(sites, name) ? ((sites as Record<string, string>)[name] as string) : name;
+}
+
 function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
@@ -113,8 +119,9 @@ function publicKeyOf(node: string, config: WgQuickConfig): string {
   if (!key) throw new LabError(`lab: ${node}: [Interface] PrivateKey is missing; the lab needs real keys (--stack makes throw-away ones)`);
   if (!isWireGuardKey(key)) throw new LabError(`lab: ${node}: [Interface] PrivateKey is not a WireGuard key (a placeholder?); the lab needs real keys (--stack makes throw-away ones)`);
   config.peers.forEach((peer, i) => {
-    const which = `${node}: [Peer] #${i + 1}${peer.comment ? ` (${peer.comment.replace(/^#\s*/, "").split("\n")[0]})` : ""}`;
-    if (!isWireGuardKey(peer.publicKey)) throw new LabError(`lab: ${which}: PublicKey ${peer.publicKey} is not a WireGuard key`);
+    const which = `${node}: [Peer] #${i + 1}${peer.comment ? ` (${plainText(peer.comment.replace(/^#\s*/, "").split("\n")[0] ?? "", 40)})` : ""}`;
+    // Shown hidden if it looks like key material: a PublicKey that is not one may be a pasted PrivateKey.
+    if (!isWireGuardKey(peer.publicKey)) throw new LabError(`lab: ${which}: PublicKey ${quoteWg(peer.publicKey)} is not a WireGuard key`);
     if (peer.presharedKey !== undefined && !isWireGuardKey(peer.presharedKey)) throw new LabError(`lab: ${which}: PresharedKey is not a 32-byte base64 key (a placeholder?)`);
   });
   return publicKeyFromPrivate(key);
@@ -158,13 +165,13 @@ export class Lab {
   }
 
   /** Brings every node up; on any failure removes what it made and throws one line. */
-  static async up(configs: Record<string, WgQuickConfig>, opts: LabOptions = {}): Promise<Lab> {
+  static async up(configSet: ConfigSet, opts: LabOptions = {}): Promise<Lab> {
     assertLabCanRun();
-    const names = Object.keys(configs);
-    if (names.length === 0) throw new LabError("lab: no nodes to bring up");
+    const configs = asConfigMap(configSet);
+    if (configs.size === 0) throw new LabError("lab: no nodes to bring up");
     const keys = new Map<string, string>();
-    for (const name of names) {
-      const key = publicKeyOf(name, configs[name] as WgQuickConfig);
+    for (const [name, config] of configs) {
+      const key = publicKeyOf(name, config);
       const twin = keys.get(key);
       if (twin) throw new LabError(`lab: ${twin} and ${name} have the same PrivateKey; every node needs its own`);
       keys.set(key, name);
@@ -220,15 +227,15 @@ export class Lab {
     return this.opts.concurrency ?? 8;
   }
 
-  private async build(configs: Record<string, WgQuickConfig>): Promise<void> {
+  private async build(configs: ReadonlyMap<string, WgQuickConfig>): Promise<void> {
     const started = Date.now();
-    mkdirSync(this.state.workDir, { recursive: true, mode: 0o700 });
+    // Marked as wg-mesh's own, so teardown removes this folder and nothing else.
+    createScratchFolder(this.state.workDir, "lab");
     this.save();
     guardLab(this.id, { teardown: () => this.down(), exited: () => this.processesExited(), sweep: () => void teardownLab(this.id, undefined) });
-    const names = Object.keys(configs);
-    this.progress(`lab ${this.id}: ${names.length} nodes, underlay 198.18.0.0/${UNDERLAY_PREFIX_LEN}`);
+    this.progress(`lab ${this.id}: ${configs.size} nodes, underlay 198.18.0.0/${UNDERLAY_PREFIX_LEN}`);
     await this.createInternet();
-    const nodes = names.map((name) => this.register(name, configs[name] as WgQuickConfig));
+    const nodes = [...configs].map(([name, config]) => this.register(name, config));
     await allSettledOrThrow([this.startRelay(), mapLimited(nodes, this.concurrency, (n) => this.createNamespace(n))]);
     await mapLimited(nodes, this.concurrency, (n) => this.startWireGuard(n));
     // A peer holds one handshake at a time: when both ends' initiations are in flight at once,
@@ -291,7 +298,7 @@ export class Lab {
       namespace: nodeNamespace(this.id, name, index, taken),
       iface: wgInterfaceName(this.id, index),
       underlay: underlayAddress(index),
-      site: this.opts.sites?.[name] ?? name,
+      site: siteOf(this.opts.sites, name),
       config,
       publicKey: publicKeyOf(name, config),
       running: false,
@@ -300,7 +307,7 @@ export class Lab {
     };
     this.nodes.set(name, node);
     this.state.namespaces.push(node.namespace);
-    this.state.nodes[name] = { namespace: node.namespace, iface: node.iface, underlay: node.underlay, overlay: overlayAddressOf(config) };
+    this.state.nodes.push({ name, namespace: node.namespace, iface: node.iface, underlay: node.underlay, overlay: overlayAddressOf(config) });
     this.save();
     return node;
   }
@@ -386,27 +393,32 @@ export class Lab {
     }
   }
 
-  private resolveEndpoint = (from: string, to: string): LabAddress | undefined => {
+  /** The written port is kept: a port nobody listens on stays one, as it would on the internet. */
+  private resolveEndpoint = (from: string, to: string, port: number): LabAddress | undefined => {
     const target = this.nodes.get(to);
-    const port = target?.config.iface.listenPort;
-    if (!target || port === undefined) return undefined;
+    const listenPort = target?.config.iface.listenPort;
+    if (!target || listenPort === undefined) return undefined;
     const link = this.relayLinks.get(pairKey(from, to));
-    if (link) return { host: RELAY_ADDRESS, port: from === link.a ? link.portForA : link.portForB };
+    if (link && port === listenPort) return { host: RELAY_ADDRESS, port: from === link.a ? link.portForA : link.portForB };
     return { host: target.underlay, port };
   };
+
+  private hostOwners(): Map<string, string> {
+    return labHostOwners(new Map([...this.nodes.values()].map((n) => [n.name, n.config])), this.nodeByPublicKey());
+  }
 
   /** Address, MTU and link up, as wg-quick does them around `wg setconf`. */
   private async prepareInterface(node: LabNode): Promise<void> {
     this.assertOpen();
     await this.ipBatch(node.namespace, [
       ...node.config.iface.addresses.map((a) => `addr add ${a} dev ${node.iface}`),
-      `link set ${node.iface} mtu ${node.config.iface.mtu ?? DEFAULT_MTU} up`,
+      `link set ${node.iface} mtu ${node.config.iface.mtu ?? WG_QUICK_DEFAULT_MTU} up`,
     ]);
   }
 
   /** The config as this node runs it: Endpoints remapped to the lab, and why some were dropped. */
   private labConfig(node: LabNode): WgQuickConfig {
-    const { config, notes } = remapEndpoints(node.name, node.config, this.nodeByPublicKey(), this.resolveEndpoint);
+    const { config, notes } = remapEndpoints(node.name, node.config, this.nodeByPublicKey(), this.hostOwners(), this.resolveEndpoint);
     node.notes = [...notes, ...wantedRoutes(node.config).notes.map((n) => `${node.name}: ${n}`)];
     node.skipped = interpretHooks(node.config.iface).skipped;
     return config;
@@ -513,10 +525,10 @@ export class Lab {
     const owner = this.nodeByPublicKey().get(key);
     if (owner !== undefined && owner !== name) throw new LabError(`lab: ${name}: its new PrivateKey is ${owner}'s`);
     const unknown = [...interpretHooks(node.config.iface).skipped, ...interpretHooks(config.iface).skipped][0];
-    if (unknown) throw new LabError(`lab: ${name}: apply runs wgmesh-sync, which would run ${unknown.hook} = ${unknown.command}; the lab runs no hook but the forwarding pair`);
+    if (unknown) throw new LabError(`lab: ${name}: apply runs wgmesh-sync, which would run ${unknown.hook} = ${plainText(unknown.command, 120)}; the lab runs no hook but the forwarding pair`);
     node.config = config;
     node.publicKey = key;
-    this.state.nodes[name] = { ...(this.state.nodes[name] as LabState["nodes"][string]), overlay: overlayAddressOf(config) };
+    this.state.nodes = this.state.nodes.map((n) => (n.name === name ? { ...n, overlay: overlayAddressOf(config) } : n));
     this.save();
     await this.syncRelayLinks();
     return node.running ? this.runSyncUnit(node) : "not running: applied when it starts";
@@ -606,6 +618,8 @@ export class Lab {
    */
   private selfStartingLinks(): [LabNode, LabNode][] {
     const byKey = this.nodeByPublicKey();
+    const owners = this.hostOwners();
+    const listenPortOf = (n: string): number | undefined => this.nodes.get(n)?.config.iface.listenPort;
     const seen = new Set<string>();
     const links: [LabNode, LabNode][] = [];
     for (const node of this.nodes.values()) {
@@ -614,7 +628,10 @@ export class Lab {
         const other = this.nodes.get(byKey.get(peer.publicKey) ?? "");
         if (!other?.running || other === node || peer.endpoint === undefined || !peer.persistentKeepalive) continue;
         if (other.config.iface.listenPort === undefined) continue;
-        if (!other.config.peers.some((p) => p.publicKey === node.publicKey)) continue;
+        // An Endpoint that leads elsewhere, or PresharedKeys that differ, never complete a handshake: waiting would only run out the clock.
+        if (!judgeEndpoint(peer.endpoint, other.name, listenPortOf, owners).ok) continue;
+        const back = other.config.peers.find((p) => p.publicKey === node.publicKey);
+        if (!back || back.presharedKey !== peer.presharedKey) continue;
         const key = pairKey(node.name, other.name);
         if (seen.has(key)) continue;
         seen.add(key);

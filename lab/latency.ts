@@ -3,6 +3,8 @@
  * ({"rttMs": {"dub-gru": 172, ...}}) and a plain {"dub-gru": 172} map. Keys are symmetric:
  * "a-b" also answers b to a.
  */
+import { formatPath } from "../infra/config/issues";
+import { hasUnprintable, plainText, quote } from "../infra/quote";
 import { LabError } from "./errors";
 
 export interface LatencyTable {
@@ -16,7 +18,7 @@ export function parseLatencyJson(text: string, label: string): LatencyTable {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new LabError(`${label}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new LabError(`${label}: not valid JSON (${plainText(err instanceof Error ? err.message : String(err), 80)}); write {"rttMs": {"siteA-siteB": milliseconds}}`);
   }
   if (!isObject(raw)) throw new LabError(`${label}: expected an object of "siteA-siteB": milliseconds`);
   const table = "rttMs" in raw ? raw.rttMs : raw;
@@ -24,10 +26,10 @@ export function parseLatencyJson(text: string, label: string): LatencyTable {
   if (!isObject(table)) throw new LabError(`${label}: ${path || "the file"} must be an object of "siteA-siteB": milliseconds`);
   const rttMs = new Map<string, number>();
   for (const [key, value] of Object.entries(table)) {
-    const where = `${label}: ${path ? `${path}.` : ""}${key}`;
-    if (!/^[^-]+-.+$/.test(key)) throw new LabError(`${where}: a key names two sites as "siteA-siteB"`);
+    const where = `${label}: ${formatPath(path, [key])}`;
+    if (!/^[^-]+-.+$/.test(key) || hasUnprintable(key)) throw new LabError(`${where}: a key names two sites as "siteA-siteB"`);
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new LabError(`${where}: must be a round-trip time in milliseconds (a number >= 0), got ${JSON.stringify(value)}`);
+      throw new LabError(`${where}: must be a round-trip time in milliseconds (a number >= 0), got ${typeof value === "string" ? quote(value) : plainText(JSON.stringify(value) ?? String(value), 40)}`);
     }
     rttMs.set(key, value);
   }
@@ -55,14 +57,14 @@ export function parseScale(text: string): number {
  * `--site NODE=SITE`, repeatable: which site code of the latency table a node stands for
  * (with --dir every node is its own site, and a seed hub called ireland is dub in the table).
  */
-export function parseSites(values: readonly string[], nodes: readonly string[]): Record<string, string> {
-  const sites: Record<string, string> = {};
+export function parseSites(values: readonly string[], nodes: readonly string[]): Map<string, string> {
+  const sites = new Map<string, string>();
   for (const value of values) {
     const m = /^([^=]+)=(.+)$/.exec(value);
-    if (!m) throw new LabError(`--site ${value}: write NODE=SITE, e.g. ireland=dub`);
+    if (!m) throw new LabError(`--site ${quote(value)}: write NODE=SITE, e.g. ireland=dub`);
     const [, node, site] = m as unknown as [string, string, string];
-    if (!nodes.includes(node)) throw new LabError(`--site ${value}: there is no node ${node}; nodes: ${nodes.join(", ")}`);
-    sites[node] = site;
+    if (!nodes.includes(node)) throw new LabError(`--site ${quote(value)}: there is no node ${quote(node)}; nodes: ${nodes.join(", ")}`);
+    sites.set(node, site);
   }
   return sites;
 }

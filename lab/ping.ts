@@ -74,6 +74,17 @@ export async function ping(namespace: string, address: string, count: number, ti
   return parsePingReplies(r.stdout);
 }
 
+/**
+ * One ping of `size` bytes (the IP packet, ICMP header included) with DF set, as TCP sends once
+ * path MTU discovery has run: true when the reply came. A node that would have to fragment it
+ * drops it (and the sender then knows the path's MTU), so it shows an MTU that differs along the path.
+ */
+export async function pingFullSize(namespace: string, address: string, size: number, timeoutMs: number): Promise<boolean> {
+  const args = ["netns", "exec", namespace, "ping", "-n", "-c", "1", "-M", "do", "-s", String(size - 28), "-W", (timeoutMs / 1000).toFixed(3), address];
+  const r = await run("ip", args, { allowFailure: true, timeoutMs: timeoutMs + 5000 });
+  return parsePingReplies(r.stdout).length > 0;
+}
+
 async function measurePair(from: PingTarget, to: PingTarget, opts: Required<PingMatrixOptions>): Promise<PairResult> {
   const result: PairResult = { from: from.node, to: to.node, reachable: false, attempts: 0 };
   if (!to.address) return result;

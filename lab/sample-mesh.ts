@@ -58,7 +58,7 @@ export function sampleMesh(spec: SampleMeshSpec): SampleMesh {
       postDown: forwarding ? [...FORWARDING_POST_DOWN] : [],
       preUp: [],
       preDown: [],
-      other: {},
+      other: new Map(),
     },
     peers,
   });

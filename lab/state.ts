@@ -15,6 +15,7 @@ export interface LabProcessRecord {
 }
 
 export interface LabNodeRecord {
+  name: string;
   namespace: string;
   iface: string;
   underlay: string;
@@ -33,7 +34,8 @@ export interface LabState {
   sockets: string[];
   /** Config files, logs: everything lives in this folder. */
   workDir: string;
-  nodes: Record<string, LabNodeRecord>;
+  /** A list, not a map keyed by name: node names are data and may be anything (`__proto__`). */
+  nodes: LabNodeRecord[];
 }
 
 export function statePath(id: string): string {
@@ -55,7 +57,7 @@ export function newState(id: string): LabState {
     processes: [],
     sockets: [],
     workDir: workDirOf(id),
-    nodes: {},
+    nodes: [],
   };
 }
 

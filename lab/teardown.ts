@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { removeOwnedFolder } from "../workspace/output";
 import { runSync, sleepSync } from "./exec";
 import { LAB_PREFIX } from "./naming";
 import { removeState, workDirOf, type LabState } from "./state";
@@ -142,7 +143,9 @@ export function teardownLab(id: string, state: LabState | undefined): TeardownRe
   }
 
   for (const lock of syncLocksOfLab(id)) rmSync(lock, { force: true });
-  rmSync(state?.workDir ?? workDirOf(id), { recursive: true, force: true });
+  // Only the folder this lab id names, and only if wg-mesh marked it: a state file is data and
+  // never decides what gets deleted.
+  removeOwnedFolder(workDirOf(id));
   removeState(id);
   return report;
 }

@@ -3,15 +3,18 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { loadStackConfig } from "../infra/config";
-import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
+import { MeshConfigError, type ConfigIssue, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
 import { UserError } from "../infra/errors";
+import { quote } from "../infra/quote";
 
 export interface LoadedStack {
   name: string;
   file: string;
   spec: MeshSpec;
   plan: MeshPlan;
+  /** Allowed but probably unwise, as `path: message`; the CLI prints them (cli/warnings.ts). */
+  warnings: ConfigIssue[];
 }
 
 export function stackFile(name: string, dir = process.cwd()): string {
@@ -33,7 +36,7 @@ export function projectDir(from = process.cwd()): string {
 }
 
 export function loadStack(name: string, dir = projectDir()): LoadedStack {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new UserError(`--stack ${name}: a stack name has letters, digits, '-', '_' and '.' only`);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new UserError(`--stack ${quote(name)}: a stack name is 1-100 letters, digits, '-', '_' and '.'`);
   const file = stackFile(name, dir);
   if (!existsSync(file)) {
     const known = knownStacks(dir);
@@ -41,8 +44,9 @@ export function loadStack(name: string, dir = projectDir()): LoadedStack {
   }
   const label = `Pulumi.${name}.yaml`;
   try {
-    const spec = loadStackConfig(readFileSync(file, "utf8"), label);
-    return { name, file, spec, plan: planMesh(spec) };
+    const warnings: ConfigIssue[] = [];
+    const spec = loadStackConfig(readFileSync(file, "utf8"), label, warnings);
+    return { name, file, spec, plan: planMesh(spec), warnings };
   } catch (err) {
     if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, label);
     throw err;

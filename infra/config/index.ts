@@ -2,10 +2,9 @@
  * `wg-mesh:mesh` in, a validated MeshSpec out, or every problem at once as `path: message`.
  * Used by the CLI (from the YAML file) and by the stack program (from pulumi.Config).
  */
-import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { MeshConfigError, type ConfigIssue, type MeshSpec } from "../model";
-import { issuesFromZod } from "./issues";
+import { formatPath, issuesFromZod } from "./issues";
 import { checkPlacement } from "./placement";
 import {
   checkAddresses,
@@ -25,6 +24,7 @@ import {
   type ParsedNode,
 } from "./semantics";
 import { describeValue, meshSchema, nodeSchema, regionSchema, type RawMesh, type RawRegion } from "./schema";
+import { readStackYaml } from "./yaml";
 
 export const CONFIG_KEY = "wg-mesh:mesh";
 
@@ -46,7 +46,12 @@ function entries(value: unknown): [string, unknown][] {
   return isPlainObject(value) ? Object.entries(value) : [];
 }
 
-export function parseMeshConfig(raw: unknown): MeshSpec {
+/**
+ * Validates the mesh declaration. Problems throw MeshConfigError, all at once; things that are
+ * allowed but probably unwise (an admin range of millions of addresses) go to `warnings`, for
+ * the caller to show without failing.
+ */
+export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): MeshSpec {
   if (!isPlainObject(raw)) {
     throw new MeshConfigError([{ path: CONFIG_KEY, message: `must be a map with overlay, topology, hub, regions and nodes, not ${describeValue(raw)}` }]);
   }
@@ -56,22 +61,23 @@ export function parseMeshConfig(raw: unknown): MeshSpec {
   const top = topLevelFields(raw);
 
   const overlay = checkOverlay(top.overlay, issues);
-  checkAdminCidrs(top.adminCidrs, issues);
+  checkAdminCidrs(top.adminCidrs, issues, warnings);
   checkPeerStacks(top.peerStacks, issues);
 
   const rawRegions: [string, RawRegion][] = [];
   for (const [name, value] of entries(raw.regions)) {
-    const nameOk = checkRegionName(name, issues);
+    // A bad name is reported once; its entry is not looked into, so no other line carries the name.
+    if (!checkRegionName(name, issues)) continue;
     const r = regionSchema.safeParse(value);
     if (!r.success) issues.push(...issuesFromZod(r.error, regionSchema, `regions.${name}`));
-    else if (nameOk) rawRegions.push([name, r.data]);
+    else rawRegions.push([name, r.data]);
   }
   const { regions, prefixes } = checkRegions(rawRegions, overlay, issues);
 
   const allNames = entries(raw.nodes).map(([name]) => name);
   const nodes: ParsedNode[] = [];
   for (const [name, value] of entries(raw.nodes)) {
-    const nameOk = checkNodeName(name, issues);
+    if (!checkNodeName(name, issues)) continue;
     let r = nodeSchema.safeParse(value);
     if (!r.success) {
       issues.push(...issuesFromZod(r.error, nodeSchema, `nodes.${name}`));
@@ -81,7 +87,7 @@ export function parseMeshConfig(raw: unknown): MeshSpec {
     }
     checkSite(name, r.data.site, issues);
     const placement = checkPlacement(name, r.data, top.defaults, issues);
-    if (nameOk) nodes.push({ name, raw: r.data, placement });
+    nodes.push({ name, raw: r.data, placement });
   }
   if (isPlainObject(raw.nodes) && allNames.length === 0) issues.push({ path: "nodes", message: "declare at least the hub" });
   if (isPlainObject(raw.regions) && rawRegions.length === 0 && entries(raw.regions).length === 0) issues.push({ path: "regions", message: "declare at least one region" });
@@ -144,35 +150,26 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
 }
 
 /**
- * A Pulumi.<stack>.yaml file's text: YAML errors with their line, then the `wg-mesh:mesh`
- * value validated. `file` names the file in messages.
+ * A Pulumi.<stack>.yaml file's text: YAML problems with their line, then the `wg-mesh:mesh`
+ * value validated. `file` names the file in messages; warnings (see parseMeshConfig) are
+ * pushed to `warnings`.
  */
-export function loadStackConfig(text: string, file: string): MeshSpec {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length > 0) {
-    throw new MeshConfigError(
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { path: `${file}:${pos.line}:${pos.col}`, message: e.message.split("\n")[0] ?? e.message };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS();
+export function loadStackConfig(text: string, file: string, warnings: ConfigIssue[] = []): MeshSpec {
+  const data = readStackYaml(text, file);
   const config = isPlainObject(data) ? data.config : undefined;
   if (!isPlainObject(config) || !(CONFIG_KEY in config)) {
     throw new MeshConfigError([{ path: `${file}: config.${CONFIG_KEY}`, message: `is missing; declare the mesh under config: ${CONFIG_KEY}: (see the README)` }]);
   }
   const issues: ConfigIssue[] = [];
   for (const key of Object.keys(config)) {
-    if (key.startsWith("wg-mesh:") && key !== CONFIG_KEY) issues.push({ path: `config.${key}`, message: `unknown key; wg-mesh reads only ${CONFIG_KEY}` });
+    if (key.startsWith("wg-mesh:") && key !== CONFIG_KEY) issues.push({ path: formatPath("config", [key]), message: `unknown key; wg-mesh reads only ${CONFIG_KEY}` });
   }
   const mesh = config[CONFIG_KEY];
   if (holdsSecureValue(mesh)) {
     issues.push({ path: CONFIG_KEY, message: "holds a secure: value; the mesh declaration has no secrets (keys are generated), so write it in plain text" });
   }
   try {
-    const spec = parseMeshConfig(mesh);
+    const spec = parseMeshConfig(mesh, warnings);
     if (issues.length > 0) throw new MeshConfigError(issues);
     return spec;
   } catch (err) {
@@ -181,4 +178,4 @@ export function loadStackConfig(text: string, file: string): MeshSpec {
   }
 }
 
-export { isEndpointHost } from "./placement";
+export { endpointProblem, isEndpointHost } from "./placement";

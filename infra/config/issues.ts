@@ -5,51 +5,66 @@
  */
 import type { z } from "zod";
 import type { ConfigIssue } from "../model";
+import { quote } from "../quote";
 
+/**
+ * `nodes.hkg.links[0].peer`. A key someone wrote is data: one that is not a plain name is
+ * written quoted and escaped (`nodes["hk\ng"]`), so it can never break the line it is on.
+ */
 export function formatPath(base: string, segments: readonly PropertyKey[]): string {
   let out = base;
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
-    else out += out === "" ? String(s) : `.${String(s)}`;
+    else if (typeof s === "string" && PLAIN_KEY.test(s)) out += out === "" ? s : `.${s}`;
+    else out += `[${quote(String(s), { max: 40, bare: true })}]`;
   }
   return out;
 }
 
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] as number;
-      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] as number;
+const PLAIN_KEY = /^[A-Za-z0-9_:-]{1,64}$/;
+
+/** The path of an entry of a map keyed by name, e.g. `nodes.hkg` (or `nodes["h k g"]`). */
+export function entryPath(map: string, key: string): string {
+  return formatPath(map, [key]);
 }
 
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  const lower = word.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = distance(lower, c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
+/** Messages written here start like this; anything else came from zod itself and is reworded. */
+const OWN_MESSAGE = /^(is required|must |unknown key|is \d+ characters long|lists more than|".*" holds )/s;
+
+const WORDS: Record<string, string> = { object: "a map", record: "a map", array: "a list", string: "text", number: "a number", boolean: "true or false", int: "a whole number" };
+
+/** Zod's own wording ("Invalid input: expected object, received null") in the project's words. */
+export function ownWords(issue: z.core.$ZodIssue, hint = 'see "Declaring a mesh" in the README'): string {
+  if (OWN_MESSAGE.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case "invalid_type":
+      return `must be ${WORDS[issue.expected] ?? issue.expected} here; ${hint}`;
+    case "too_big":
+      return `must be at most ${String(issue.maximum)}`;
+    case "too_small":
+      return `must be at least ${String(issue.minimum)}`;
+    default:
+      return `does not have the shape this setting takes; ${hint}`;
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
+
+export { closest } from "../spelling";
+import { closest } from "../spelling";
 
 interface SchemaNode {
   _zod: { def: { type: string; innerType?: SchemaNode; element?: SchemaNode; options?: SchemaNode[]; shape?: Record<string, SchemaNode> } };
 }
+
+/** For schemas zod cannot look into (a transform), the object schema whose keys they take. */
+export const keysOf = new WeakMap<object, z.ZodType>();
 
 /** The object keys a schema accepts at `path`, looking through optional, default, array and union. */
 export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let nodes: SchemaNode[] = [schema as unknown as SchemaNode];
   const unwrap = (list: SchemaNode[]): SchemaNode[] =>
     list.flatMap((n) => {
+      const mapped = keysOf.get(n);
+      if (mapped) return unwrap([mapped as unknown as SchemaNode]);
       const def = n._zod.def;
       if ((def.type === "optional" || def.type === "default" || def.type === "nullable") && def.innerType) return unwrap([def.innerType]);
       if (def.type === "union" && def.options) return unwrap(def.options);
@@ -80,7 +95,7 @@ export function issuesFromZod(error: z.ZodError, schema: z.ZodType, base: string
       }
       continue;
     }
-    out.push({ path: formatPath(base, issue.path), message: issue.message });
+    out.push({ path: formatPath(base, issue.path), message: ownWords(issue) });
   }
   return out;
 }

@@ -2,7 +2,8 @@
  * Each cloud's placement block: present for the node's own cloud, absent for the others,
  * with values in the shape that cloud's API accepts, and mesh-wide defaults filled in.
  */
-import { parseIPv4 } from "../cidr";
+import { parseIPv4, reservedRangeOf } from "../cidr";
+import { quote } from "../quote";
 import type { AwsPlacement, AzurePlacement, Cloud, ConfigIssue, ExternalPlacement, GcpPlacement, ResolvedGcpPlacement } from "../model";
 import type { RawMesh, RawNode } from "./schema";
 
@@ -22,9 +23,30 @@ export interface Placement {
   external?: ExternalPlacement;
 }
 
-/** True when the value is a usable Endpoint host: an IPv4 address or a DNS name, without a port. */
+const AZURE_IMAGE_URN = /^[^:\s]+:[^:\s]+:[^:\s]+:[^:\s]+$/;
+
+/**
+ * Why a value cannot be an Endpoint host peers dial, or undefined when it can: an IPv4
+ * address someone else can reach, or a DNS name, without a port. Loopback, "this network",
+ * link-local, multicast, broadcast and reserved addresses only ever reach the dialler itself
+ * or nobody.
+ */
+export function endpointProblem(host: string): string | undefined {
+  const ip = parseIPv4(host);
+  if (ip !== undefined) {
+    if (ip === 0xffffffff) return "is the broadcast address; give the node's public address";
+    const range = reservedRangeOf({ base: ip, len: 32 });
+    return range ? `is in ${range}, which never reaches another machine; give the node's public address` : undefined;
+  }
+  if (/\s/.test(host)) return "holds spaces; give one host name or IPv4 address";
+  if (!HOSTNAME.test(host)) return "is not a host name or IPv4 address";
+  if (/(^|\.)localhost\.?$/i.test(host)) return "names this machine (localhost); give the node's public host name";
+  return undefined;
+}
+
+/** True when the value is a usable Endpoint host: a reachable IPv4 address or a DNS name, without a port. */
 export function isEndpointHost(host: string): boolean {
-  return parseIPv4(host) !== undefined || HOSTNAME.test(host);
+  return endpointProblem(host) === undefined;
 }
 
 export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["defaults"], issues: ConfigIssue[]): Placement {
@@ -42,7 +64,7 @@ export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["d
     case "aws": {
       const p = node.aws;
       if (!p) return missing("aws", "region: eu-west-1");
-      if (!AWS_REGION.test(p.region)) issues.push({ path: `${at}.aws.region`, message: `${p.region} is not an AWS region code; write it like eu-west-1` });
+      if (!AWS_REGION.test(p.region)) issues.push({ path: `${at}.aws.region`, message: `${quote(p.region)} is not an AWS region code; write it like eu-west-1` });
       const instanceType = p.instanceType ?? defaults?.aws?.instanceType;
       return { aws: { ...p, ...(instanceType ? { instanceType } : {}) } };
     }
@@ -52,14 +74,14 @@ export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["d
       const project = p.project ?? defaults?.gcp?.project;
       if (!project) issues.push({ path: `${at}.gcp.project`, message: "is required: the GCP project id; set it here or once in defaults.gcp.project" });
       else if (!GCP_PROJECT.test(project)) {
-        issues.push({ path: p.project ? `${at}.gcp.project` : "defaults.gcp.project", message: `${project} is not a GCP project id (6-30 of a-z, 0-9 and -, starting with a letter)` });
+        issues.push({ path: p.project ? `${at}.gcp.project` : "defaults.gcp.project", message: `${quote(project)} is not a GCP project id (6-30 of a-z, 0-9 and -, starting with a letter)` });
       }
       const zoneRegion = GCP_ZONE.exec(p.zone)?.[1];
-      if (!zoneRegion) issues.push({ path: `${at}.gcp.zone`, message: `${p.zone} is not a GCP zone; write it like asia-east2-a` });
+      if (!zoneRegion) issues.push({ path: `${at}.gcp.zone`, message: `${quote(p.zone)} is not a GCP zone; write it like asia-east2-a` });
       if (p.region !== undefined && !GCP_REGION.test(p.region)) {
-        issues.push({ path: `${at}.gcp.region`, message: `${p.region} is not a GCP region; write it like asia-east2, or leave it out to take it from zone` });
+        issues.push({ path: `${at}.gcp.region`, message: `${quote(p.region)} is not a GCP region; write it like asia-east2, or leave it out to take it from zone` });
       } else if (p.region !== undefined && zoneRegion && p.region !== zoneRegion) {
-        issues.push({ path: `${at}.gcp.region`, message: `${p.region} does not match zone ${p.zone} (region ${zoneRegion}); leave region out to take it from zone` });
+        issues.push({ path: `${at}.gcp.region`, message: `${quote(p.region)} does not match zone ${p.zone} (region ${zoneRegion}); leave region out to take it from zone` });
       }
       const fill = { machineType: p.machineType ?? defaults?.gcp?.machineType, image: p.image ?? defaults?.gcp?.image, network: p.network ?? defaults?.gcp?.network };
       const optional = Object.fromEntries(Object.entries(fill).filter(([, v]) => v !== undefined)) as Partial<GcpPlacement>;
@@ -70,22 +92,23 @@ export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["d
       if (!p) return missing("azure", "location: uksouth");
       if (!AZURE_LOCATION.test(p.location)) {
         const suggestion = p.location.toLowerCase().replace(/[^a-z0-9]/g, "");
-        issues.push({ path: `${at}.azure.location`, message: `${p.location} is not an Azure location name; write it like ${suggestion || "uksouth"} (lower case, no spaces)` });
+        issues.push({ path: `${at}.azure.location`, message: `${quote(p.location)} is not an Azure location name; write it like ${suggestion || "uksouth"} (lower case, no spaces)` });
       }
       const vmSize = p.vmSize ?? defaults?.azure?.vmSize;
       const image = p.image ?? defaults?.azure?.image;
-      if (image !== undefined && image.split(":").length !== 4) {
-        issues.push({ path: p.image ? `${at}.azure.image` : "defaults.azure.image", message: `${image} is not an image URN; write publisher:offer:sku:version, e.g. Canonical:ubuntu-24_04-lts:server:latest` });
+      if (image !== undefined && !AZURE_IMAGE_URN.test(image)) {
+        issues.push({ path: p.image ? `${at}.azure.image` : "defaults.azure.image", message: `${quote(image)} is not an image URN; write publisher:offer:sku:version, e.g. Canonical:ubuntu-24_04-lts:server:latest` });
       }
       return { azure: { ...p, ...(vmSize ? { vmSize } : {}), ...(image ? { image } : {}) } };
     }
     case "external": {
       const endpoint = node.external?.endpoint;
-      if (endpoint !== undefined && !isEndpointHost(endpoint)) {
+      const problem = endpoint === undefined ? undefined : endpointProblem(endpoint);
+      if (endpoint !== undefined && problem !== undefined) {
         const hostOnly = /^(.+):(\d+)$/.exec(endpoint)?.[1];
         issues.push({
           path: `${at}.external.endpoint`,
-          message: hostOnly && isEndpointHost(hostOnly) ? `give the host only (${hostOnly}); peers dial it at listenPort` : `${endpoint} is not a host name or IPv4 address`,
+          message: hostOnly && isEndpointHost(hostOnly) ? `give the host only (${quote(hostOnly)}); peers dial it at listenPort` : `${quote(endpoint)} ${problem}`,
         });
       }
       return { external: endpoint ? { endpoint } : {} };

@@ -7,9 +7,12 @@
 import { z } from "zod";
 import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../declaration";
 import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
+import { hasUnprintable, quote } from "../quote";
+import { keysOf } from "./issues";
 
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE = 25;
+export const MIN_LINK_WEIGHT_MS = 0.001;
 
 /** Zod's message for a value that is absent versus one that is there but wrong. */
 const expect = (what: string) => (iss: { input?: unknown }) =>
@@ -19,7 +22,7 @@ export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a map";
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return quote(value);
   return String(value);
 }
 
@@ -30,105 +33,179 @@ const int = (what: string, min: number, max: number) =>
     .min(min, { error: `must be at least ${min} (${what})` })
     .max(max, { error: `must be at most ${max} (${what})` });
 
-const text = (what: string) => z.string({ error: expect(what) }).min(1, { error: `must not be empty: write ${what}` });
+/** Names of the characters that make a value more than one plain line, for the message. */
+function unprintableNames(value: string): string {
+  const names = new Set<string>();
+  for (const ch of value.match(/[\p{Cc}\p{Cf}\u2028\u2029]/gu) ?? []) {
+    names.add(ch === "\n" || ch === "\r" || ch === "\u2028" || ch === "\u2029" ? "a line break" : ch === "\t" ? "a tab" : "a control character");
+  }
+  return [...names].join(" and ");
+}
 
-export const awsPlacementSchema = z.strictObject({
-  region: text("an AWS region code such as eu-west-1"),
-  instanceType: text("an EC2 instance type such as t3.micro").optional(),
-  ami: text("an AMI id such as ami-0123456789abcdef0").optional(),
-  vpcId: text("a VPC id such as vpc-0123456789abcdef0").optional(),
-  subnetId: text("a subnet id such as subnet-0123456789abcdef0").optional(),
-});
+/**
+ * A string field: present, one plain line (a line break or tab would reach rendered files,
+ * scripts and messages), and no longer than any real value of its kind.
+ */
+const text = (what: string, max = 255) =>
+  z
+    .string({ error: expect(what) })
+    .min(1, { error: `must not be empty: write ${what}` })
+    .max(max, { error: (iss) => `is ${String(iss.input).length} characters long; at most ${max}: write ${what}` })
+    .refine((v) => !hasUnprintable(v), {
+      error: (iss) => {
+        const v = String(iss.input);
+        const clean = v.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, "").trim();
+        return `${quote(v)} holds ${unprintableNames(v)}; write one plain line${clean ? `, such as ${quote(clean)}` : ""}`;
+      },
+    });
 
-export const gcpPlacementSchema = z.strictObject({
-  project: text("a GCP project id").optional(),
-  zone: text("a GCP zone such as asia-east2-a"),
-  region: text("a GCP region such as asia-east2; it is derived from zone when left out").optional(),
-  machineType: text("a machine type such as e2-small").optional(),
-  image: text("an image such as ubuntu-os-cloud/ubuntu-2404-lts-amd64").optional(),
-  network: text("a VPC network name or self link").optional(),
-  subnetwork: text("a subnetwork name or self link").optional(),
-});
+/** A map with a fixed set of keys, so a typo is an error and not an ignored setting. */
+const block = <T extends z.core.$ZodLooseShape>(shape: T, what: string) => z.strictObject(shape, { error: expect(what) });
 
-export const azurePlacementSchema = z.strictObject({
-  location: text("an Azure location such as uksouth"),
-  vmSize: text("a VM size such as Standard_B1s").optional(),
-  image: text("an image URN publisher:offer:sku:version").optional(),
-  subnetId: text("an existing subnet's resource id").optional(),
-});
-
-export const externalPlacementSchema = z.strictObject({
-  endpoint: text("the host name or IPv4 address where the node listens; leave it out for a node behind NAT").optional(),
-});
-
-const linkSchema = z.union(
-  [
-    text("a node name"),
-    z.strictObject({
-      peer: text("a node name"),
-      weight: z
-        .number({ error: expect("a number: the link's routing cost, its round trip in ms") })
-        .positive({ error: "must be above 0 (the link's round trip in ms)" })
-        .max(100_000, { error: "must be at most 100000 (the link's round trip in ms)" })
-        .optional(),
-    }),
-  ],
-  { error: expect("a node name or { peer: <node>, weight: <ms> }") },
+export const awsPlacementSchema = block(
+  {
+    region: text("an AWS region code such as eu-west-1", 32),
+    instanceType: text("an EC2 instance type such as t3.micro", 64).optional(),
+    ami: text("an AMI id such as ami-0123456789abcdef0", 64).optional(),
+    vpcId: text("a VPC id such as vpc-0123456789abcdef0", 64).optional(),
+    subnetId: text("a subnet id such as subnet-0123456789abcdef0", 64).optional(),
+  },
+  "a map of AWS placement, such as { region: eu-west-1 }",
 );
 
-export const nodeSchema = z.strictObject({
-  role: z.enum(ROLES, { error: expect(`one of ${ROLES.join(", ")}`) }),
-  region: text("a region name from regions"),
-  site: text("a location code such as hkg"),
-  address: text("the node's overlay IPv4 address, such as 10.50.5.1"),
-  cloud: z.enum(CLOUDS, { error: expect(`one of ${CLOUDS.join(", ")}`) }),
-  aws: awsPlacementSchema.optional(),
-  gcp: gcpPlacementSchema.optional(),
-  azure: azurePlacementSchema.optional(),
-  external: externalPlacementSchema.optional(),
-  underlayMtu: int("the MTU of the node's own network; GCP VPCs default to 1460", 576, 9216).optional(),
-  links: z.array(linkSchema, { error: expect("a list of node names or { peer, weight }") }).optional(),
-});
+export const gcpPlacementSchema = block(
+  {
+    project: text("a GCP project id", 30).optional(),
+    zone: text("a GCP zone such as asia-east2-a", 63),
+    region: text("a GCP region such as asia-east2; it is derived from zone when left out", 63).optional(),
+    machineType: text("a machine type such as e2-small", 128).optional(),
+    image: text("an image such as ubuntu-os-cloud/ubuntu-2404-lts-amd64").optional(),
+    network: text("a VPC network name or self link").optional(),
+    subnetwork: text("a subnetwork name or self link").optional(),
+  },
+  "a map of GCP placement, such as { zone: asia-east2-a }",
+);
 
-export const regionSchema = z.strictObject({
-  subnet: text("the region's address-plan subnet, such as 10.50.5.0/24"),
-  area: text("a geographic area that groups regions, such as apac").optional(),
+export const azurePlacementSchema = block(
+  {
+    location: text("an Azure location such as uksouth", 64),
+    vmSize: text("a VM size such as Standard_B1s", 64).optional(),
+    image: text("an image URN publisher:offer:sku:version").optional(),
+    subnetId: text("an existing subnet's resource id", 1024).optional(),
+  },
+  "a map of Azure placement, such as { location: uksouth }",
+);
+
+export const externalPlacementSchema = block(
+  {
+    endpoint: text("the host name or IPv4 address where the node listens; leave it out for a node behind NAT", 253).optional(),
+  },
+  "a map such as { endpoint: 203.0.113.7 }, or {} for a node behind NAT",
+);
+
+const linkName = text("a node name", 64);
+export const linkObjectSchema = block(
+  {
+    peer: text("a node name", 64),
+    // The planner sums costs in whole microseconds, so anything below 0.001 ms would be a zero-cost link.
+    weight: z
+      .number({ error: expect("a number: the link's routing cost, its round trip in ms") })
+      .min(MIN_LINK_WEIGHT_MS, { error: `must be at least ${MIN_LINK_WEIGHT_MS} (the link's round trip in ms)` })
+      .max(100_000, { error: "must be at most 100000 (the link's round trip in ms)" })
+      .optional(),
+  },
+  "{ peer: <node>, weight: <ms> }",
+);
+
+/**
+ * A node name or { peer, weight }, told apart by the value's type, so a problem inside either
+ * form is reported at its own path instead of as "neither form".
+ */
+const linkSchema = z.unknown().transform((value, ctx): z.infer<typeof linkName> | z.infer<typeof linkObjectSchema> => {
+  const schema = typeof value === "string" ? linkName : value !== null && typeof value === "object" && !Array.isArray(value) ? linkObjectSchema : undefined;
+  if (!schema) {
+    ctx.addIssue({ code: "custom", message: `must be a node name or { peer: <node>, weight: <ms> }, not ${describeValue(value)}` });
+    return z.NEVER;
+  }
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
 });
+keysOf.set(linkSchema, linkObjectSchema);
+
+export const nodeSchema = block(
+  {
+    role: z.enum(ROLES, { error: expect(`one of ${ROLES.join(", ")}`) }),
+    region: text("a region name from regions", 64),
+    site: text("a location code such as hkg", 64),
+    address: text("the node's overlay IPv4 address, such as 10.50.5.1", 64),
+    cloud: z.enum(CLOUDS, { error: expect(`one of ${CLOUDS.join(", ")}`) }),
+    aws: awsPlacementSchema.optional(),
+    gcp: gcpPlacementSchema.optional(),
+    azure: azurePlacementSchema.optional(),
+    external: externalPlacementSchema.optional(),
+    underlayMtu: int("the MTU of the node's own network; GCP VPCs default to 1460", 576, 9216).optional(),
+    links: z.array(linkSchema, { error: expect("a list of node names or { peer, weight }") }).max(1000, { error: "lists more than 1000 links; a node links to at most every other node" }).optional(),
+  },
+  "a map with role, region, site, address and cloud",
+);
+
+export const regionSchema = block(
+  {
+    subnet: text("the region's address-plan subnet, such as 10.50.5.0/24", 64),
+    area: text("a geographic area that groups regions, such as apac", 64).optional(),
+  },
+  "a map such as { subnet: 10.50.5.0/24, area: apac }",
+);
 
 /** Mesh-wide placement defaults: only fields that mean the same thing in every region. */
-export const defaultsSchema = z.strictObject({
-  aws: z.strictObject({ instanceType: awsPlacementSchema.shape.instanceType }).optional(),
-  gcp: z
-    .strictObject({
-      project: gcpPlacementSchema.shape.project,
-      machineType: gcpPlacementSchema.shape.machineType,
-      image: gcpPlacementSchema.shape.image,
-      network: gcpPlacementSchema.shape.network,
-    })
-    .optional(),
-  azure: z.strictObject({ vmSize: azurePlacementSchema.shape.vmSize, image: azurePlacementSchema.shape.image }).optional(),
-});
+export const defaultsSchema = block(
+  {
+    aws: block({ instanceType: awsPlacementSchema.shape.instanceType }, "a map such as { instanceType: t3.micro }").optional(),
+    gcp: block(
+      {
+        project: gcpPlacementSchema.shape.project,
+        machineType: gcpPlacementSchema.shape.machineType,
+        image: gcpPlacementSchema.shape.image,
+        network: gcpPlacementSchema.shape.network,
+      },
+      "a map such as { project: my-project, machineType: e2-small }",
+    ).optional(),
+    azure: block({ vmSize: azurePlacementSchema.shape.vmSize, image: azurePlacementSchema.shape.image }, "a map such as { vmSize: Standard_B1s }").optional(),
+  },
+  "a map of placement defaults per cloud (aws, gcp, azure)",
+);
 
 const namedMap = (what: string) => z.record(z.string(), z.unknown(), { error: expect(`a map of ${what} by name`) });
 
 /** The top level. Regions and nodes are checked entry by entry so one bad node does not hide the others' problems. */
-export const meshSchema = z.strictObject({
-  overlay: text("the overlay's CIDR, such as 10.50.0.0/16"),
-  listenPort: int("a UDP port", 1, 65535).default(DEFAULT_LISTEN_PORT),
-  persistentKeepalive: int("seconds; 0 turns it off", 0, 65535).default(DEFAULT_KEEPALIVE),
-  mtu: z
-    .union([z.literal("auto"), int("bytes", 1280, 9000)], { error: expect("auto or a whole number from 1280 to 9000 (bytes)") })
-    .default("auto"),
-  topology: z.enum(TOPOLOGIES, { error: expect(`one of ${TOPOLOGIES.join(", ")}`) }),
-  hub: text("the name of the node whose role is hub"),
-  keyEpoch: int("bump it to rotate every key", 1, 1_000_000).default(1),
-  presharedKeys: z.boolean({ error: expect("true or false") }).default(false),
-  adminCidrs: z.array(text("a CIDR such as 203.0.113.0/24"), { error: expect("a list of CIDRs allowed to SSH in") }).default([]),
-  peerStacks: z.array(text("a stack name such as acme/wg-mesh/prod-apac"), { error: expect("a list of stack names") }).default([]),
-  defaults: defaultsSchema.optional(),
-  regions: namedMap("regions"),
-  nodes: namedMap("nodes"),
-});
+export const meshSchema = block(
+  {
+    overlay: text("the overlay's CIDR, such as 10.50.0.0/16", 64),
+    listenPort: int("a UDP port", 1, 65535).default(DEFAULT_LISTEN_PORT),
+    persistentKeepalive: int("seconds; 0 turns it off", 0, 65535).default(DEFAULT_KEEPALIVE),
+    mtu: z
+      .union([z.literal("auto"), int("bytes", 1280, 9000)], { error: expect("auto or a whole number from 1280 to 9000 (bytes)") })
+      .default("auto"),
+    topology: z.enum(TOPOLOGIES, { error: expect(`one of ${TOPOLOGIES.join(", ")}`) }),
+    hub: text("the name of the node whose role is hub", 64),
+    keyEpoch: int("bump it to rotate every key", 1, 1_000_000).default(1),
+    presharedKeys: z.boolean({ error: expect("true or false") }).default(false),
+    adminCidrs: z
+      .array(text("a CIDR such as 203.0.113.0/24", 64), { error: expect("a list of CIDRs allowed to SSH in") })
+      .max(1000, { error: "lists more than 1000 CIDRs; aggregate them" })
+      .default([]),
+    peerStacks: z
+      .array(text("a stack name such as acme/wg-mesh/prod-apac", 256), { error: expect("a list of stack names") })
+      .max(100, { error: "lists more than 100 stacks" })
+      .default([]),
+    defaults: defaultsSchema.optional(),
+    regions: namedMap("regions"),
+    nodes: namedMap("nodes"),
+  },
+  "a map with overlay, topology, hub, regions and nodes",
+);
 
 export type RawMesh = z.infer<typeof meshSchema>;
 export type RawNode = z.infer<typeof nodeSchema>;

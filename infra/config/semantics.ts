@@ -3,8 +3,10 @@
  * duplicates or overlaps, references to regions and nodes that exist, one hub, links that
  * can be made. Works on whatever parsed, so one bad entry does not hide the rest.
  */
-import { containsIp, containsPrefix, formatIPv4, formatPrefix, networkOf, overlaps, parseCidr, parseIPv4, sizeOf, type Prefix } from "../cidr";
+import { containsIp, containsPrefix, formatIPv4, formatPrefix, networkOf, overlaps, parseCidr, parseIPv4, reservedRangeOf, sizeOf, unionSize, type Prefix } from "../cidr";
 import type { ConfigIssue, ExtraLinkSpec, NodeSpec, RegionSpec } from "../model";
+import { quote } from "../quote";
+import { entryPath } from "./issues";
 import type { Placement } from "./placement";
 import type { RawNode, RawRegion } from "./schema";
 
@@ -15,14 +17,21 @@ const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 
 export function checkNodeName(name: string, issues: ConfigIssue[]): boolean {
   if (NODE_NAME.test(name)) return true;
-  issues.push({ path: `nodes.${name}`, message: "a node name is 1-24 of a-z, 0-9 and -, starting with a letter (it names cloud resources); rename it" });
+  issues.push({ path: entryPath("nodes", name), message: "a node name is 1-24 of a-z, 0-9 and -, starting with a letter (it names cloud resources); rename it" });
   return false;
 }
 
 export function checkRegionName(name: string, issues: ConfigIssue[]): boolean {
   if (REGION_NAME.test(name)) return true;
-  issues.push({ path: `regions.${name}`, message: "a region name is 1-40 of a-z, 0-9 and -, starting with a letter; rename it" });
+  issues.push({ path: entryPath("regions", name), message: "a region name is 1-40 of a-z, 0-9 and -, starting with a letter; rename it" });
   return false;
+}
+
+/** Names fit to show in a message listing what exists (badly named entries are reported on their own). */
+function listed(names: Iterable<string>, valid: RegExp, none = "none"): string {
+  const ok = [...names].filter((n) => valid.test(n));
+  if (ok.length === 0) return none;
+  return ok.length > 20 ? `${ok.slice(0, 20).join(", ")} and ${ok.length - 20} more` : ok.join(", ");
 }
 
 /** A strict prefix, or an issue saying how to write one. */
@@ -30,11 +39,11 @@ export function checkPrefix(text: string, path: string, what: string, issues: Co
   const c = parseCidr(text);
   if (!c) {
     const bare = parseIPv4(text) !== undefined;
-    issues.push({ path, message: bare ? `${text} has no prefix length; write ${what} as a CIDR such as ${text}/24` : `${text} is not an IPv4 CIDR; write ${what} like 10.50.0.0/16` });
+    issues.push({ path, message: bare ? `${quote(text)} has no prefix length; write ${what} as a CIDR such as ${text}/24` : `${quote(text)} is not an IPv4 CIDR; write ${what} like 10.50.0.0/16` });
     return undefined;
   }
   if (c.hostBitsSet) {
-    issues.push({ path, message: `${text} has host bits set; the network is ${formatPrefix({ base: networkOf(c.ip, c.len), len: c.len })}` });
+    issues.push({ path, message: `${quote(text)} has host bits set; the network is ${formatPrefix({ base: networkOf(c.ip, c.len), len: c.len })}` });
     return undefined;
   }
   return { base: c.ip, len: c.len };
@@ -43,7 +52,17 @@ export function checkPrefix(text: string, path: string, what: string, issues: Co
 export function checkOverlay(text: string | undefined, issues: ConfigIssue[]): Prefix | undefined {
   if (text === undefined) return undefined;
   const p = checkPrefix(text, "overlay", "the overlay", issues);
-  if (p && p.len > 30) issues.push({ path: "overlay", message: `${text} holds too few addresses for a mesh; use /30 or shorter, such as /16` });
+  if (!p) return undefined;
+  if (p.len === 0) {
+    issues.push({ path: "overlay", message: "0.0.0.0/0 is the whole internet: every packet would go into the tunnel; use a private range such as 10.50.0.0/16" });
+    return undefined;
+  }
+  const reserved = reservedRangeOf(p);
+  if (reserved) {
+    issues.push({ path: "overlay", message: `${formatPrefix(p)} overlaps ${reserved}, which hosts and clouds use for themselves; use a private range such as 10.50.0.0/16 or 100.64.0.0/16` });
+    return undefined;
+  }
+  if (p.len > 30) issues.push({ path: "overlay", message: `${formatPrefix(p)} holds too few addresses for a mesh; use /30 or shorter, such as /16` });
   return p;
 }
 
@@ -56,11 +75,11 @@ export function checkRegions(raw: [string, RawRegion][], overlay: Prefix | undef
     regions.push({ name, subnet: r.subnet, area: r.area ?? name });
     if (!p) continue;
     if (overlay && !containsPrefix(overlay, p)) {
-      issues.push({ path, message: `${r.subnet} is outside the overlay ${formatPrefix(overlay)}; pick a subnet inside it or widen overlay` });
+      issues.push({ path, message: `${formatPrefix(p)} is outside the overlay ${formatPrefix(overlay)}; pick a subnet inside it or widen overlay` });
       continue;
     }
     for (const [other, q] of prefixes) {
-      if (overlaps(p, q)) issues.push({ path, message: `${r.subnet} overlaps regions.${other}.subnet (${formatPrefix(q)}); region subnets must not overlap` });
+      if (overlaps(p, q)) issues.push({ path, message: `${formatPrefix(p)} overlaps regions.${other}.subnet (${formatPrefix(q)}); region subnets must not overlap` });
     }
     prefixes.set(name, p);
   }
@@ -78,14 +97,14 @@ export function checkAddresses(nodes: ParsedNode[], overlay: Prefix | undefined,
   for (const { name, raw } of nodes) {
     const at = `nodes.${name}`;
     if (!knownRegions.has(raw.region)) {
-      issues.push({ path: `${at}.region`, message: `unknown region ${raw.region}; regions: ${[...knownRegions].join(", ") || "(none declared)"}` });
+      issues.push({ path: `${at}.region`, message: `unknown region ${quote(raw.region)}; regions: ${listed(knownRegions, REGION_NAME, "(none declared)")}` });
     }
     const ip = parseIPv4(raw.address);
     if (ip === undefined) {
       const withPrefix = parseCidr(raw.address);
       issues.push({
         path: `${at}.address`,
-        message: withPrefix ? `write the address without a prefix length (${formatIPv4(withPrefix.ip)}); it takes its region's` : `${raw.address} is not an IPv4 address; write it like 10.50.5.1`,
+        message: withPrefix ? `write the address without a prefix length (${formatIPv4(withPrefix.ip)}); it takes its region's` : `${quote(raw.address)} is not an IPv4 address; write it like 10.50.5.1`,
       });
       continue;
     }
@@ -97,6 +116,8 @@ export function checkAddresses(nodes: ParsedNode[], overlay: Prefix | undefined,
     } else if (region && region.len <= 30 && (ip === region.base || ip === region.base + sizeOf(region) - 1)) {
       const which = ip === region.base ? "network" : "broadcast";
       issues.push({ path: `${at}.address`, message: `${raw.address} is the ${which} address of region ${raw.region} (${formatPrefix(region)}); pick a host address` });
+    } else if (!overlay && reservedRangeOf({ base: ip, len: 32 })) {
+      issues.push({ path: `${at}.address`, message: `${raw.address} is in ${reservedRangeOf({ base: ip, len: 32 }) as string}; overlay addresses come from a private range such as 10.50.0.0/16` });
     }
     const first = owner.get(ip);
     if (first !== undefined) issues.push({ path: `${at}.address`, message: `${raw.address} is also nodes.${first}.address; give each node its own address` });
@@ -109,7 +130,7 @@ export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames:
   if (hub === undefined) return;
   if (!allNames.includes(hub)) {
     if (importsNodes) return;
-    issues.push({ path: "hub", message: `no node named ${hub}; name the node whose role is hub (nodes: ${allNames.join(", ") || "none"})` });
+    issues.push({ path: "hub", message: `no node named ${quote(hub)}; name the node whose role is hub (nodes: ${listed(allNames, NODE_NAME)})` });
     return;
   }
   const hubNode = nodes.find((n) => n.name === hub);
@@ -151,10 +172,12 @@ export function checkLinks(nodes: ParsedNode[], allNames: string[], importsNodes
       const link: ExtraLinkSpec = typeof entry === "string" ? { peer: entry } : { peer: entry.peer, ...(entry.weight !== undefined ? { weight: entry.weight } : {}) };
       const path = `nodes.${name}.links[${i}]`;
       if (!allNames.includes(link.peer)) {
-        if (importsNodes) links.push(link);
-        else issues.push({ path, message: `unknown node ${link.peer}; nodes: ${allNames.join(", ")}` });
+        if (importsNodes && NODE_NAME.test(link.peer)) links.push(link);
+        else if (importsNodes) issues.push({ path, message: `${quote(link.peer)} is not a node name; a node name is 1-24 of a-z, 0-9 and -` });
+        else issues.push({ path, message: `unknown node ${quote(link.peer)}; nodes: ${listed(allNames, NODE_NAME)}` });
         return;
       }
+      if (!NODE_NAME.test(link.peer)) return; // that node's own name is reported
       if (link.peer === name) {
         issues.push({ path, message: "a node cannot link to itself; remove it" });
         return;
@@ -177,24 +200,40 @@ export function checkLinks(nodes: ParsedNode[], allNames: string[], importsNodes
   return out;
 }
 
-export function checkAdminCidrs(cidrs: string[] | undefined, issues: ConfigIssue[]): void {
+/** Above this many addresses (a /8) SSH is open to a good part of the internet: allowed, with a warning. */
+export const ADMIN_CIDRS_WARN_ADDRESSES = 2 ** 24;
+
+export function checkAdminCidrs(cidrs: string[] | undefined, issues: ConfigIssue[], warnings: ConfigIssue[] = []): void {
+  const prefixes: Prefix[] = [];
   (cidrs ?? []).forEach((text, i) => {
     const p = checkPrefix(text, `adminCidrs[${i}]`, "an admin CIDR", issues);
     if (p && p.len === 0) issues.push({ path: `adminCidrs[${i}]`, message: "0.0.0.0/0 opens SSH to the whole internet; list your office or VPN ranges, or leave adminCidrs empty for no SSH" });
+    else if (p) prefixes.push(p);
   });
+  if (prefixes.length === 0) return;
+  const total = unionSize(prefixes);
+  if (total >= 2 ** 32) {
+    issues.push({ path: "adminCidrs", message: `together they cover the whole internet (${prefixes.map(formatPrefix).join(" + ")}), which opens SSH to everyone; list your office or VPN ranges, or leave adminCidrs empty for no SSH` });
+  } else if (total >= ADMIN_CIDRS_WARN_ADDRESSES) {
+    const share = total / 2 ** 32;
+    warnings.push({
+      path: "adminCidrs",
+      message: `admit ${total.toLocaleString("en-US")} addresses (${share >= 0.01 ? `${Math.round(share * 100)}%` : "more than a /8"} of the internet) to SSH; list only your office or VPN ranges`,
+    });
+  }
 }
 
 export function checkPeerStacks(stacks: string[] | undefined, issues: ConfigIssue[]): void {
   const seen = new Set<string>();
   (stacks ?? []).forEach((s, i) => {
-    if (!STACK_NAME.test(s)) issues.push({ path: `peerStacks[${i}]`, message: `${s} is not a stack name; write org/project/stack, e.g. acme/wg-mesh/prod-apac` });
-    else if (seen.has(s)) issues.push({ path: `peerStacks[${i}]`, message: `${s} is listed twice; remove one` });
+    if (!STACK_NAME.test(s)) issues.push({ path: `peerStacks[${i}]`, message: `${quote(s)} is not a stack name; write org/project/stack, e.g. acme/wg-mesh/prod-apac` });
+    else if (seen.has(s)) issues.push({ path: `peerStacks[${i}]`, message: `${quote(s)} is listed twice; remove one` });
     seen.add(s);
   });
 }
 
 export function checkSite(name: string, site: string, issues: ConfigIssue[]): void {
-  if (!SITE_CODE.test(site)) issues.push({ path: `nodes.${name}.site`, message: `${site} is not a location code; write 2-16 of a-z, 0-9 and -, such as hkg` });
+  if (!SITE_CODE.test(site)) issues.push({ path: `nodes.${name}.site`, message: `${quote(site)} is not a location code; write 2-16 of a-z, 0-9 and -, such as hkg` });
 }
 
 export function checkEndpointOutsideOverlay(nodes: ParsedNode[], overlay: Prefix | undefined, issues: ConfigIssue[]): void {
@@ -206,6 +245,7 @@ export function checkEndpointOutsideOverlay(nodes: ParsedNode[], overlay: Prefix
     }
   }
 }
+
 
 export function toNodeSpec(n: ParsedNode, links: ExtraLinkSpec[]): NodeSpec {
   const { raw } = n;

@@ -52,13 +52,13 @@ function defined<T>(xs: (T | undefined)[]): T[] {
 export function interfaceChanges(before: WgQuickConfig, after: WgQuickConfig): FieldChange[] {
   const a = before.iface;
   const b = after.iface;
-  const other = [...new Set([...Object.keys(a.other), ...Object.keys(b.other)])].sort();
+  const other = [...new Set([...a.other.keys(), ...b.other.keys()])].sort();
   return defined([
     listChange("Address", a.addresses, b.addresses),
     valueChange("ListenPort", a.listenPort, b.listenPort),
     valueChange("MTU", a.mtu, b.mtu),
     secretChange("PrivateKey", a.privateKey, b.privateKey),
-    ...other.map((k) => valueChange(k, a.other[k], b.other[k])),
+    ...other.map((k) => valueChange(k, a.other.get(k), b.other.get(k))),
     listChange("PreUp", a.preUp, b.preUp),
     listChange("PostUp", a.postUp, b.postUp),
     listChange("PreDown", a.preDown, b.preDown),

@@ -272,7 +272,7 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan): MeshDiff {
   }
   const nodesAdded = headPlan.nodes.filter((n) => !baseNames.has(n.name)).map((n) => brief(headPlan, n));
   const nodesRemoved = basePlan.nodes.filter((n) => !headNames.has(n.name)).map((n) => brief(basePlan, n));
-  const empty: WgQuickConfig = { iface: { addresses: [], postUp: [], postDown: [], preUp: [], preDown: [], other: {} }, peers: [] };
+  const empty: WgQuickConfig = { iface: { addresses: [], postUp: [], postDown: [], preUp: [], preDown: [], other: new Map() }, peers: [] };
   for (const n of nodesAdded) {
     const external = n.cloud === "external";
     nodes.push({

@@ -40,7 +40,7 @@ function interfaceValues(c: WgQuickConfig, key: (typeof RESTART_KEYS)[number]): 
     case "PreDown":
       return c.iface.preDown.join("\n");
     default:
-      return c.iface.other[key] ?? "";
+      return c.iface.other.get(key) ?? "";
   }
 }
 
@@ -61,7 +61,7 @@ export function syncOutcome(oldText: string, newText: string, oldConf: WgQuickCo
   if (defaultRoutes(oldConf) !== defaultRoutes(newConf)) return { kind: "restart", reason: "a /0 AllowedIPs", hooksSwapped: false };
   if (oldConf.iface.privateKey !== newConf.iface.privateKey) return { kind: "syncconf", reason: "PrivateKey", hooksSwapped };
   if (oldConf.iface.listenPort !== newConf.iface.listenPort) return { kind: "syncconf", reason: "ListenPort", hooksSwapped };
-  if ((oldConf.iface.other.FwMark ?? "") !== (newConf.iface.other.FwMark ?? "")) return { kind: "syncconf", reason: "FwMark", hooksSwapped };
+  if ((oldConf.iface.other.get("FwMark") ?? "") !== (newConf.iface.other.get("FwMark") ?? "")) return { kind: "syncconf", reason: "FwMark", hooksSwapped };
   if (peersText(oldConf) !== peersText(newConf)) return { kind: "in-place", hooksSwapped };
   return { kind: hooksSwapped ? "in-place" : "file-only", hooksSwapped };
 }

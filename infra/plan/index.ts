@@ -17,6 +17,7 @@ import { aggregate, groupByNextHop, type Destination } from "./allowedips";
 import { decideMtu, underlayMtuOf } from "./mtu";
 import { allPairsShortestPaths } from "./paths";
 import { candidateLinks, linkId, type NodeFacts } from "./topology";
+import { noTransitReason, transitRefusals } from "./transit";
 
 export { linkId } from "./topology";
 
@@ -49,7 +50,17 @@ export function planMesh(spec: MeshSpec): MeshPlan {
   issues.push(...candidates.issues);
 
   const names = spec.nodes.map((n) => n.name);
-  const apsp = allPairsShortestPaths(names, candidates.links);
+  const mayTransit = (name: string): boolean => noTransitReason(facts.get(name) as NodeFacts) === undefined;
+  const apsp = allPairsShortestPaths(names, candidates.links, mayTransit);
+  issues.push(
+    ...transitRefusals(
+      spec,
+      facts,
+      candidates.links,
+      (a, b) => apsp.dist[apsp.names.indexOf(a)]?.[apsp.names.indexOf(b)] ?? Infinity,
+      (a, b) => (apsp.pathOf(a, b)?.length ?? Infinity) - 1,
+    ),
+  );
   const links = candidates.links.filter((l) => {
     const path = apsp.pathOf(l.a, l.b);
     if (path && path.length === 2) return true;

@@ -76,7 +76,12 @@ class MinHeap {
   }
 }
 
-export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[]): AllPairsPaths {
+/**
+ * `mayTransit(name)`: whether paths may cross the node (it may always be an end). Leaving a node
+ * out of every path's interior keeps all the properties above: the order on paths is the same,
+ * only the candidate set shrinks, and a piece of an allowed path is itself allowed.
+ */
+export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[], mayTransit: (name: string) => boolean = () => true): AllPairsPaths {
   const names = [...nodeNames].sort();
   const index = new Map(names.map((n, i) => [n, i]));
   // Edge numbers follow the sorted edge ids, so the tie-break is independent of input order.
@@ -96,10 +101,11 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
   });
 
   const n = names.length;
+  const transit = Uint8Array.from(names, (name) => (mayTransit(name) ? 1 : 0));
   const nextHop: Int32Array[] = [];
   const dist: Float64Array[] = [];
   for (let s = 0; s < n; s++) {
-    const { d, pred } = dijkstra(s, n, adjacency);
+    const { d, pred } = dijkstra(s, n, adjacency, transit);
     dist.push(d);
     nextHop.push(firstHops(s, pred));
   }
@@ -121,7 +127,7 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
   return { names, nextHop, dist, pathOf };
 }
 
-function dijkstra(source: number, n: number, adjacency: Adjacent[][]): { d: Float64Array; pred: Int32Array } {
+function dijkstra(source: number, n: number, adjacency: Adjacent[][], transit: Uint8Array): { d: Float64Array; pred: Int32Array } {
   const d = new Float64Array(n).fill(Infinity);
   const hops = new Int32Array(n).fill(-1);
   const pred = new Int32Array(n).fill(-1);
@@ -135,6 +141,7 @@ function dijkstra(source: number, n: number, adjacency: Adjacent[][]): { d: Floa
     const { key0, key1, node: u } = heap.pop();
     if (done[u] || key0 !== d[u] || key1 !== hops[u]) continue;
     done[u] = 1;
+    if (u !== source && !transit[u]) continue; // reached, but nothing goes on through it
     for (const { to: v, cost, edge } of adjacency[u] as Adjacent[]) {
       if (done[v]) continue;
       const cand = (d[u] as number) + cost;

@@ -143,7 +143,7 @@ function vaultScript(vault: VaultLocator): VaultScript {
       };
     }
     case "file": {
-      const path = requireMatch(vault.path, /^\/[^\0\n]*$/, "vault.path", "give an absolute path on one line");
+      const path = requireMatch(vault.path, /^\/[^\p{Cc}\u2028\u2029]*$/u, "vault.path", "give an absolute path on one line, without control characters");
       return { kind: "file", source: `file ${path}`, values: { SOURCE_FILE: path } };
     }
   }

@@ -123,7 +123,7 @@ export function buildConfig(iface: InterfacePlan, privateKey: string, peers: rea
       postDown: iface.forwarding ? [...FORWARDING_POST_DOWN] : [],
       preUp: [],
       preDown: [],
-      other: {},
+      other: new Map(),
     },
     peers: peers.map((p) => {
       const entry: WgPeer = { publicKey: p.publicKey, allowedIps: [...p.allowedIps] };

@@ -1,4 +1,19 @@
 /** The simulator of WireGuard's cryptokey routing over wg-quick configs, and lint on top of it. */
-export { simulate } from "./simulate";
-export { lintConfigs, lintReport, lintToJson, pairProblemLine, findingLine, summaryLine, type LintReport, type LintJson } from "./lint";
-export type { Direction, Finding, FindingKind, PairFailure, PairResult, Severity, SimNode, SimPeer, SimulationReport } from "./types";
+export { simulate, type SimulateOptions } from "./simulate";
+export { asConfigMap, WG_QUICK_DEFAULT_MTU, type ConfigSet } from "./mesh-model";
+export { endpointTarget, hostOwners, judgeEndpoint, parseEndpoint, type EndpointUse } from "./endpoints";
+export {
+  lintConfigs,
+  lintReport,
+  lintToJson,
+  pairProblemLine,
+  pairGroups,
+  groupLine,
+  findingLine,
+  summaryLine,
+  type LintInput,
+  type LintReport,
+  type LintJson,
+  type PairGroup,
+} from "./lint";
+export type { Direction, Finding, FindingKind, LargePacket, PairFailure, PairResult, Severity, SimNode, SimPeer, SimulationReport } from "./types";

@@ -9,8 +9,11 @@
 import { formatIPv4, formatPrefix, parseCidr, prefixOf, type Prefix } from "../cidr";
 import { isWireGuardKey, publicKeyFromPrivate } from "../keys";
 import type { WgQuickConfig } from "../model";
+import { plainText, quoteWg } from "../quote";
 import { forwardingEnabled } from "../wgquick/forwarding";
+import { unknownInterfaceKeyHint } from "../wgquick/parse";
 import { routingTableOf } from "../wgquick/table";
+import { hostOwners, type EndpointUse } from "./endpoints";
 import { PrefixTable } from "./prefix-table";
 import type { Finding, FindingKind, Severity } from "./types";
 
@@ -20,6 +23,8 @@ export interface PeerState {
   node?: NodeModel;
   endpoint?: string;
   keepalive?: number;
+  /** Compared with the other side's, never shown: a handshake needs the same one on both. */
+  presharedKey?: string;
   /** IPv4 prefixes this peer holds in the final table (after replacements and ties). */
   prefixes: Prefix[];
   comment?: string;
@@ -45,26 +50,44 @@ export interface NodeModel {
   peers: Map<string, PeerState>;
   forwarding: boolean;
   listenPort?: number;
+  /** The interface MTU: the file's, or what wg-quick picks without one on a 1500-byte underlay. */
+  mtu: number;
+  /** Why the node cannot come up at all (its file does not parse), when it cannot. */
+  down?: string;
 }
 
 export interface MeshModel {
   nodes: NodeModel[];
   byKey: Map<string, NodeModel>;
+  /** Endpoint host -> the node answering there (see endpoints.ts). */
+  hosts: Map<string, string>;
   findings: Finding[];
+}
+
+/** wg-quick's MTU when a file sets none: the route's 1500 bytes minus WireGuard's 80. */
+export const WG_QUICK_DEFAULT_MTU = 1420;
+
+/** Configs by node name. A Map: node names come from file names, which are data (`__proto__` included). */
+export type ConfigSet = ReadonlyMap<string, WgQuickConfig> | Readonly<Record<string, WgQuickConfig>>;
+
+export function asConfigMap(configs: ConfigSet): ReadonlyMap<string, WgQuickConfig> {
+  return configs instanceof Map ? configs : new Map(Object.entries(configs));
 }
 
 /** [Interface] keys wg-quick or wg accept besides the ones the model has fields for. */
 const KNOWN_OTHER_KEYS = new Set(["dns", "table", "saveconfig", "fwmark"]);
 
+/** A public key by its first characters: enough to find it, and never enough of anything pasted there by mistake. */
 export function shortKey(key: string): string {
-  return `${key.slice(0, 8)}…`;
+  return `${plainText(key.slice(0, 8))}…`;
 }
 
 /** How a peer is named in messages: by node when its key is one, else by key and comment. */
 export function peerLabel(peer: PeerState): string {
   if (peer.node) return peer.node.name;
   const comment = peer.comment?.split("\n").map((l) => l.trim()).find(Boolean);
-  return comment ? `${shortKey(peer.key)} (${comment})` : shortKey(peer.key);
+  // A comment is free text: shown escaped, cut, and with anything key-like hidden.
+  return comment ? `${shortKey(peer.key)} (${plainText(comment, 40)})` : shortKey(peer.key);
 }
 
 class FindingList {
@@ -106,9 +129,15 @@ function readAddresses(node: NodeModel, findings: FindingList): void {
 }
 
 function checkInterfaceKeys(node: NodeModel, findings: FindingList): void {
-  for (const key of Object.keys(node.config.iface.other)) {
+  for (const key of node.config.iface.other.keys()) {
     if (KNOWN_OTHER_KEYS.has(key.toLowerCase())) continue;
-    findings.add("error", "unknown-interface-key", node.name, [node.name], `[Interface] key ${key} is neither wg-quick's nor wg's; wg setconf rejects the file ("Line unrecognized"), so wg-quick up fails; remove it`);
+    findings.add(
+      "error",
+      "unknown-interface-key",
+      node.name,
+      [node.name],
+      `[Interface] key ${quoteWg(key)} is neither wg-quick's nor wg's; wg setconf rejects the file ("Line unrecognized"), so wg-quick up fails${unknownInterfaceKeyHint(key)}`,
+    );
   }
 }
 
@@ -136,6 +165,8 @@ function buildPeerTable(node: NodeModel, findings: FindingList, ties: Tie[]): vo
     }
     if (entry.endpoint !== undefined) peer.endpoint = entry.endpoint;
     if (entry.persistentKeepalive !== undefined) peer.keepalive = entry.persistentKeepalive;
+    if (entry.presharedKey !== undefined) peer.presharedKey = entry.presharedKey;
+    else delete peer.presharedKey;
     for (const text of entry.allowedIps) {
       if (text.includes(":")) continue;
       const c = parseCidr(text, true);
@@ -184,10 +215,10 @@ function checkDuplicateAddresses(nodes: NodeModel[], findings: FindingList): voi
   }
 }
 
-export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshModel {
+export function buildMeshModel(configSet: ConfigSet, down: ReadonlyMap<string, string> = new Map()): MeshModel {
   const findings = new FindingList();
   const ties: Tie[] = [];
-  const nodes: NodeModel[] = Object.entries(configs).map(([name, config], index) => ({
+  const nodes: NodeModel[] = [...asConfigMap(configSet)].map(([name, config], index) => ({
     name,
     index,
     config,
@@ -198,12 +229,17 @@ export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshMode
     forwarding: forwardingEnabled(config.iface),
     routeTable: routingTableOf(config.iface),
     ...(config.iface.listenPort !== undefined ? { listenPort: config.iface.listenPort } : {}),
+    mtu: config.iface.mtu ?? WG_QUICK_DEFAULT_MTU,
+    ...(down.has(name) ? { down: down.get(name) as string } : {}),
   }));
   for (const node of nodes) {
-    deriveIdentity(node, findings);
-    readAddresses(node, findings);
-    checkInterfaceKeys(node, findings);
-    buildPeerTable(node, findings, ties);
+    // A node whose file does not parse has its problems listed already; findings on what
+    // could be read of it would only add noise. Its identity and peers still count for others.
+    const own = node.down ? new FindingList() : findings;
+    deriveIdentity(node, own);
+    checkInterfaceKeys(node, own);
+    readAddresses(node, own);
+    buildPeerTable(node, own, ties);
   }
   const byKey = mapKeys(nodes, findings);
   for (const node of nodes) for (const peer of node.peers.values()) {
@@ -212,7 +248,7 @@ export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshMode
   }
   for (const t of ties) {
     // Only ties that survived: a later duplicate [Peer] may have taken the prefix away again.
-    if (t.node.table.get(t.prefix) !== t.winner) continue;
+    if (t.node.table.get(t.prefix) !== t.winner || t.node.down) continue;
     findings.add(
       "error",
       "identical-allowed-ips",
@@ -222,5 +258,11 @@ export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshMode
     );
   }
   checkDuplicateAddresses(nodes, findings);
-  return { nodes, byKey, findings: findings.items };
+  const uses: EndpointUse[] = [];
+  for (const node of nodes) {
+    for (const peer of node.peers.values()) {
+      if (peer.endpoint !== undefined && peer.node) uses.push({ from: node.name, keyNode: peer.node.name, endpoint: peer.endpoint });
+    }
+  }
+  return { nodes, byKey, hosts: hostOwners(uses), findings: findings.items };
 }

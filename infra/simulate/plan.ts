@@ -12,7 +12,7 @@ import type { SimulationReport } from "./types";
 
 export function simulatePlan(plan: MeshPlan): SimulationReport {
   const texts = renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan));
-  const configs = Object.fromEntries(Object.entries(texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
+  const configs = new Map(Object.entries(texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
   return simulate(configs);
 }
 

@@ -4,15 +4,15 @@
  * It reads wg-quick configs, not a plan, so it can judge configs anyone wrote.
  */
 import { formatIPv4 } from "../cidr";
-import type { WgQuickConfig } from "../model";
 import { findingsOrder } from "./order";
-import { staticFindings } from "./findings";
-import { buildMeshModel, type MeshModel, type NodeModel } from "./mesh-model";
+import { mtuFindings, staticFindings } from "./findings";
+import { buildMeshModel, type ConfigSet, type MeshModel, type NodeModel } from "./mesh-model";
 import type { Direction, Finding, PairResult, SimNode, SimulationReport } from "./types";
 import { PacketWalker, type Drop } from "./walk";
 
 /** A node that cannot take part at all: no identity or no address. */
 function unusable(node: NodeModel): string | undefined {
+  if (node.down) return `${node.name} is not up: ${node.down}`;
   if (node.keyProblem) return `${node.name} cannot handshake: ${node.keyProblem}`;
   if (node.address === undefined) return `${node.name} has no IPv4 Address`;
   return undefined;
@@ -33,7 +33,9 @@ function pairResult(walker: PacketWalker, a: NodeModel, b: NodeModel): PairResul
   if (request.drop) return failed(a, b, "forward", request.drop, request.path, []);
   const reply = walker.walk(b, a, dst, src, () => `${b.name} -> ${a.name} (reply)`);
   if (reply.drop) return failed(a, b, "reply", reply.drop, request.path, reply.path);
-  return { from: a.name, to: b.name, reachable: true, path: request.path, returnPath: reply.path };
+  const large = walker.largePacket(request.path);
+  const largePacket = large.drop ? { size: large.size, reachable: false, at: large.drop.at.name, reason: large.drop.reason } : { size: large.size, reachable: true };
+  return { from: a.name, to: b.name, reachable: true, path: request.path, returnPath: reply.path, largePacket };
 }
 
 function forwardingFindings(walker: PacketWalker): Finding[] {
@@ -61,8 +63,13 @@ function describeNodes(mesh: MeshModel): SimNode[] {
   }));
 }
 
-export function simulate(configs: Record<string, WgQuickConfig>): SimulationReport {
-  const mesh = buildMeshModel(configs);
+export interface SimulateOptions {
+  /** Nodes that cannot come up, with why (their file does not parse): every pair with them fails. */
+  down?: ReadonlyMap<string, string>;
+}
+
+export function simulate(configs: ConfigSet, options: SimulateOptions = {}): SimulationReport {
+  const mesh = buildMeshModel(configs, options.down);
   const walker = new PacketWalker(mesh);
   const pairs: PairResult[] = [];
   let reachable = 0;
@@ -74,7 +81,7 @@ export function simulate(configs: Record<string, WgQuickConfig>): SimulationRepo
       pairs.push(result);
     }
   }
-  const findings = findingsOrder([...mesh.findings, ...staticFindings(mesh), ...forwardingFindings(walker)]);
+  const findings = findingsOrder([...mesh.findings, ...staticFindings(mesh), ...forwardingFindings(walker), ...mtuFindings(mesh, pairs)]);
   const n = mesh.nodes.length;
   return { nodes: describeNodes(mesh), pairs, reachable, total: n * (n - 1), findings };
 }

@@ -20,6 +20,17 @@ export interface PairResult {
   /** Nodes the reply reached, from `to` back to `from`; empty when no reply was sent. */
   returnPath: string[];
   failure?: PairFailure;
+  /** For a reachable pair: whether a full-size packet (the sender's MTU, DF set) gets there too. */
+  largePacket?: LargePacket;
+}
+
+export interface LargePacket {
+  /** Bytes: the sender's interface MTU. */
+  size: number;
+  reachable: boolean;
+  /** Where it is dropped, and why, when it is. */
+  at?: string;
+  reason?: string;
 }
 
 /** error: wg-quick up fails or the mesh is certainly wrong; warning: likely wrong; note: worth knowing. */
@@ -41,6 +52,10 @@ export type FindingKind =
   | "no-endpoint"
   | "endpoint-one-side-no-keepalive"
   | "endpoint-port"
+  | "endpoint-wrong-node"
+  | "listen-port-mismatch"
+  | "preshared-key-mismatch"
+  | "mtu-mismatch"
   | "forwarding-off"
   | "identical-allowed-ips"
   | "nested-allowed-ips"

@@ -4,9 +4,14 @@
  * lists and accumulate when repeated, PreUp/PostUp/PreDown/PostDown accumulate in order.
  * Where wg would silently take the last of two values we refuse instead, because a key
  * written twice is almost always a mistake someone wants to hear about.
+ *
+ * Every problem of a file is found in one pass (a bad line is skipped, the rest still read),
+ * so a person fixes them all at once. Messages never echo anything that could be key material.
  */
 import { parseCidr } from "../cidr";
 import type { WgInterface, WgPeer, WgQuickConfig } from "../model";
+import { quoteWg } from "../quote";
+import { closest } from "../spelling";
 
 /** `source:line: message`, one line, naming the fix. */
 export class WgQuickParseError extends Error {
@@ -20,9 +25,16 @@ export class WgQuickParseError extends Error {
   }
 }
 
+/** A file read as far as it could be, with every problem met on the way. */
+export interface WgQuickParse {
+  config: WgQuickConfig;
+  problems: WgQuickParseError[];
+}
+
 /** Interface keys wg-quick or wg understand but the model keeps in `other`, by canonical spelling. */
-const OTHER_INTERFACE_KEYS = ["DNS", "Table", "SaveConfig", "FwMark"];
-const PEER_KEYS = "PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive";
+export const OTHER_INTERFACE_KEYS = ["DNS", "Table", "SaveConfig", "FwMark"];
+export const INTERFACE_KEYS = ["PrivateKey", "Address", "ListenPort", "MTU", "PreUp", "PostUp", "PreDown", "PostDown", ...OTHER_INTERFACE_KEYS];
+export const PEER_KEYS = ["PublicKey", "PresharedKey", "Endpoint", "AllowedIPs", "PersistentKeepalive"];
 
 interface PeerDraft {
   peer: WgPeer;
@@ -33,9 +45,9 @@ interface PeerDraft {
   seen: Map<string, number>;
 }
 
-/** Error messages end up in logs: never echo anything shaped like a key (it may be a PrivateKey). */
-function redactKeys(text: string): string {
-  return text.replace(/[A-Za-z0-9+/]{42,43}=/g, "<key>");
+/** Thrown inside the line loop: the line is skipped and the problem recorded. */
+class LineProblem {
+  constructor(readonly error: WgQuickParseError) {}
 }
 
 function commentText(trimmedLine: string): string {
@@ -56,24 +68,42 @@ function commaList(value: string): string[] {
 }
 
 function parseInteger(value: string, min: number, max: number): number | undefined {
-  if (!/^\d+$/.test(value)) return undefined;
+  if (!/^\d{1,6}$/.test(value)) return undefined;
   const n = Number(value);
   return n >= min && n <= max ? n : undefined;
 }
 
 function emptyInterface(): WgInterface {
-  return { addresses: [], postUp: [], postDown: [], preUp: [], preDown: [], other: {} };
+  return { addresses: [], postUp: [], postDown: [], preUp: [], preDown: [], other: new Map() };
 }
 
-export function parseWgQuick(text: string, source: string): WgQuickConfig {
+/** "did you mean" for a key, looking at both sections' keys. */
+function suggestion(key: string, section: "interface" | "peer"): string {
+  const own = section === "interface" ? INTERFACE_KEYS : PEER_KEYS;
+  const other = section === "interface" ? PEER_KEYS : INTERFACE_KEYS;
+  const there = other.find((k) => k.toLowerCase() === key.toLowerCase());
+  if (there) return `; ${there} belongs in ${section === "interface" ? "[Peer]" : "[Interface]"}`;
+  const guess = closest(key, own);
+  return guess ? `; did you mean ${guess}?` : `; ${section === "interface" ? "[Interface]" : "[Peer]"} takes ${own.join(", ")}`;
+}
+
+export function unknownInterfaceKeyHint(key: string): string {
+  return suggestion(key, "interface");
+}
+
+/** The value as the message shows it: quoted, escaped, never anything that could be a key. */
+const shown = (value: string): string => (value === "" ? "(empty)" : quoteWg(value));
+
+export function parseWgQuickAll(text: string, source: string): WgQuickParse {
+  const problems: WgQuickParseError[] = [];
   const fail = (line: number, detail: string): never => {
-    throw new WgQuickParseError(source, line, detail);
+    throw new LineProblem(new WgQuickParseError(source, line, detail));
   };
   let iface: WgInterface | undefined;
   let interfaceLine = 0;
   const interfaceSeen = new Map<string, number>();
   const peers: WgPeer[] = [];
-  let section: "none" | "interface" | "peer" = "none";
+  let section: "none" | "interface" | "peer" | "skipped" = "none";
   let draft: PeerDraft | undefined;
   let commentAbove: string[] = [];
 
@@ -85,10 +115,14 @@ export function parseWgQuick(text: string, source: string): WgQuickConfig {
 
   const finishPeer = (): void => {
     if (!draft) return;
-    if (!draft.peer.publicKey) fail(draft.headerLine, "[Peer] has no PublicKey; add PublicKey = <the peer's public key>");
-    if (draft.peer.comment === undefined && draft.commentBelow.length > 0) draft.peer.comment = draft.commentBelow.join("\n");
-    peers.push(draft.peer);
+    const d = draft;
     draft = undefined;
+    if (!d.peer.publicKey) {
+      problems.push(new WgQuickParseError(source, d.headerLine, "[Peer] has no PublicKey; add PublicKey = <the peer's public key>"));
+      return;
+    }
+    if (d.peer.comment === undefined && d.commentBelow.length > 0) d.peer.comment = d.commentBelow.join("\n");
+    peers.push(d.peer);
   };
 
   const interfaceKey = (target: WgInterface, key: string, value: string, line: number): void => {
@@ -99,23 +133,24 @@ export function parseWgQuick(text: string, source: string): WgQuickConfig {
         if (!value) fail(line, "PrivateKey is empty; write the node's private key (wg genkey)");
         target.privateKey = value;
         return;
-      case "address":
-        for (const a of commaList(value)) {
-          if (!isAddressLike(a)) fail(line, `Address ${a} is not an IP address or CIDR; write it like 10.50.5.1/24`);
-          target.addresses.push(a);
-        }
+      case "address": {
+        const items = commaList(value);
+        const bad = items.find((a) => !isAddressLike(a));
+        if (bad !== undefined) fail(line, `Address ${shown(bad)} is not an IP address or CIDR; write it like 10.50.5.1/24`);
+        target.addresses.push(...items);
         return;
+      }
       case "listenport": {
         once(interfaceSeen, "ListenPort", "[Interface]", line);
         const port = parseInteger(value, 0, 65535);
-        if (port === undefined) fail(line, `ListenPort ${value || "(empty)"} is not a UDP port; write a number 0-65535, e.g. 51820`);
+        if (port === undefined) fail(line, `ListenPort ${shown(value)} is not a UDP port; write a number 0-65535, e.g. 51820`);
         target.listenPort = port;
         return;
       }
       case "mtu": {
         once(interfaceSeen, "MTU", "[Interface]", line);
         const mtu = parseInteger(value, 68, 65535);
-        if (mtu === undefined) fail(line, `MTU ${value || "(empty)"} is not a usable MTU; write a number 68-65535, e.g. 1420, or remove it`);
+        if (mtu === undefined) fail(line, `MTU ${shown(value)} is not a usable MTU; write a number 68-65535, e.g. 1420, or remove it`);
         target.mtu = mtu;
         return;
       }
@@ -134,8 +169,8 @@ export function parseWgQuick(text: string, source: string): WgQuickConfig {
       default: {
         // Kept, not refused: the simulator reports keys wg-quick would trip over.
         const name = OTHER_INTERFACE_KEYS.find((k) => k.toLowerCase() === lower) ?? key;
-        const before = target.other[name];
-        target.other[name] = before === undefined ? value : `${before}, ${value}`;
+        const before = target.other.get(name);
+        target.other.set(name, before === undefined ? value : `${before}, ${value}`);
       }
     }
   };
@@ -155,31 +190,30 @@ export function parseWgQuick(text: string, source: string): WgQuickConfig {
         return;
       case "endpoint":
         once(d.seen, "Endpoint", "[Peer]", line);
-        if (!/^(\[[^\]]+\]|[^\s:[\]]+):\d{1,5}$/.test(value)) fail(line, `Endpoint ${value || "(empty)"} is not host:port; write it like 203.0.113.7:51820`);
+        if (!/^(\[[^\]\s]+\]|[^\s:[\]]+):\d{1,5}$/.test(value)) fail(line, `Endpoint ${shown(value)} is not host:port; write it like 203.0.113.7:51820`);
         p.endpoint = value;
         return;
-      case "allowedips":
-        for (const a of commaList(value)) {
-          if (!isAddressLike(a)) fail(line, `AllowedIPs ${a} is not a prefix; write it like 10.50.4.0/24`);
-          p.allowedIps.push(a);
-        }
+      case "allowedips": {
+        const items = commaList(value);
+        const bad = items.find((a) => !isAddressLike(a));
+        if (bad !== undefined) fail(line, `AllowedIPs ${shown(bad)} is not a prefix; write it like 10.50.4.0/24`);
+        p.allowedIps.push(...items);
         return;
+      }
       case "persistentkeepalive": {
         once(d.seen, "PersistentKeepalive", "[Peer]", line);
         if (value.toLowerCase() === "off") return;
         const seconds = parseInteger(value, 0, 65535);
-        if (seconds === undefined) fail(line, `PersistentKeepalive ${value || "(empty)"} is not a number of seconds; write 1-65535 (e.g. 25) or off`);
+        if (seconds === undefined) fail(line, `PersistentKeepalive ${shown(value)} is not a number of seconds; write 1-65535 (e.g. 25) or off`);
         p.persistentKeepalive = seconds;
         return;
       }
       default:
-        fail(line, `unknown key ${key} in [Peer]; a [Peer] takes ${PEER_KEYS}`);
+        fail(line, `unknown key ${shown(key)} in [Peer]${suggestion(key, "peer")}`);
     }
   };
 
-  const lines = text.split(/\r?\n/);
-  lines.forEach((raw, i) => {
-    const line = i + 1;
+  const readLine = (raw: string, line: number): void => {
     const trimmed = raw.trim();
     if (trimmed === "") {
       commentAbove = [];
@@ -193,38 +227,64 @@ export function parseWgQuick(text: string, source: string): WgQuickConfig {
     }
     const hash = raw.indexOf("#");
     const content = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(content.replace(/\t/g, ""))) {
+      fail(line, `holds a control character (${shown(content)}); a wg-quick line is plain text: remove it`);
+    }
     if (content.startsWith("[")) {
       finishPeer();
+      const above = commentAbove;
+      commentAbove = [];
       const m = /^\[\s*([A-Za-z]+)\s*\]$/.exec(content);
       const name = m?.[1]?.toLowerCase();
       if (name === "interface") {
-        if (iface) fail(line, `a second [Interface] (the first is on line ${interfaceLine}); merge them into one`);
+        if (iface) {
+          section = "skipped";
+          fail(line, `a second [Interface] (the first is on line ${interfaceLine}); merge them into one`);
+        }
         iface = emptyInterface();
         interfaceLine = line;
         section = "interface";
       } else if (name === "peer") {
         draft = { peer: { publicKey: "", allowedIps: [] }, headerLine: line, hasKeys: false, commentBelow: [], seen: new Map() };
-        if (commentAbove.length > 0) draft.peer.comment = commentAbove.join("\n");
+        if (above.length > 0) draft.peer.comment = above.join("\n");
         section = "peer";
       } else {
-        fail(line, `unknown section ${content}; a wg-quick file has one [Interface] and any number of [Peer]`);
+        section = "skipped";
+        fail(line, `unknown section ${shown(content)}; a wg-quick file has one [Interface] and any number of [Peer]`);
       }
-      commentAbove = [];
       return;
     }
     commentAbove = [];
     const eq = content.indexOf("=");
     const key = eq > 0 ? content.slice(0, eq).trim() : "";
-    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(key)) fail(line, `"${redactKeys(content)}" is not a "Key = value" line; fix it or comment it out with #`);
+    if (!/^[A-Za-z][A-Za-z0-9]{0,63}$/.test(key)) fail(line, `${shown(content)} is not a "Key = value" line; fix it or comment it out with #`);
     const value = content.slice(eq + 1).trim();
     if (section === "interface") interfaceKey(iface as WgInterface, key, value, line);
     else if (section === "peer") {
       const d = draft as PeerDraft;
       d.hasKeys = true;
       peerKey(d, key, value, line);
-    } else fail(line, `${key} comes before any section; put it under [Interface] or [Peer]`);
+    } else if (section === "none") fail(line, `${shown(key)} comes before any section; put it under [Interface] or [Peer]`);
+    // In a section already reported as unknown, its lines are not reported again.
+  };
+
+  text.split(/\r?\n/).forEach((raw, i) => {
+    try {
+      readLine(raw, i + 1);
+    } catch (err) {
+      if (!(err instanceof LineProblem)) throw err;
+      problems.push(err.error);
+    }
   });
   finishPeer();
-  if (!iface) throw new WgQuickParseError(source, 1, "no [Interface] section; a wg-quick file starts with [Interface] and its PrivateKey and Address");
-  return { iface, peers };
+  if (!iface) problems.push(new WgQuickParseError(source, 1, "no [Interface] section; a wg-quick file starts with [Interface] and its PrivateKey and Address"));
+  problems.sort((a, b) => a.line - b.line);
+  return { config: { iface: iface ?? emptyInterface(), peers }, problems };
+}
+
+/** The file's config, or its first problem thrown (parseWgQuickAll gives every problem). */
+export function parseWgQuick(text: string, source: string): WgQuickConfig {
+  const { config, problems } = parseWgQuickAll(text, source);
+  if (problems.length > 0) throw problems[0];
+  return config;
 }

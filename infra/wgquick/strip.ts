@@ -12,7 +12,7 @@ export function stripForWg(cfg: WgQuickConfig): string {
   const out = ["[Interface]"];
   if (cfg.iface.privateKey !== undefined) out.push(`PrivateKey = ${cfg.iface.privateKey}`);
   if (cfg.iface.listenPort !== undefined) out.push(`ListenPort = ${cfg.iface.listenPort}`);
-  for (const [key, value] of Object.entries(cfg.iface.other)) {
+  for (const [key, value] of cfg.iface.other) {
     if (WG_INTERFACE_EXTRA_KEYS.includes(key.toLowerCase())) out.push(`${key} = ${value}`);
   }
   for (const peer of cfg.peers) {

@@ -6,7 +6,7 @@
 import type { WgInterface } from "../model";
 
 export function routingTableOf(iface: WgInterface): "main" | "off" | string {
-  const entry = Object.entries(iface.other).find(([k]) => k.toLowerCase() === "table");
+  const entry = [...iface.other].find(([k]) => k.toLowerCase() === "table");
   const value = entry?.[1].trim() ?? "auto";
   if (value === "auto" || value === "main" || value === "254") return "main";
   return value;

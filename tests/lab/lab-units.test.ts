@@ -5,7 +5,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "../../infra/keys";
-import type { WgInterface, WgQuickConfig } from "../../infra/model";
+import { MeshConfigError, type WgInterface, type WgQuickConfig } from "../../infra/model";
+import { assertFolderClearOfLab, assertStackClearOfLab } from "../../lab/underlay-clash";
+import { seedSpec } from "../support/seed-spec";
 import { bringUpWaves, dialledPairs, remapEndpoints } from "../../lab/endpoints";
 import { mapLimited, redactQuoted, sleep } from "../../lab/exec";
 import { formatMatrix } from "../../lab/format";
@@ -18,7 +20,7 @@ import { sampleMesh } from "../../lab/sample-mesh";
 import { labBlocker, REQUIRED_TOOLS } from "../../lab/preflight";
 import { parseCidr } from "../../infra/cidr";
 
-const iface = (over: Partial<WgInterface> = {}): WgInterface => ({ addresses: [], postUp: [], postDown: [], preUp: [], preDown: [], other: {}, ...over });
+const iface = (over: Partial<WgInterface> = {}): WgInterface => ({ addresses: [], postUp: [], postDown: [], preUp: [], preDown: [], other: new Map(), ...over });
 
 test("interface names fit IFNAMSIZ and carry the lab id; underlay stays in 198.18.0.0/15", () => {
   const id = newLabId();
@@ -44,14 +46,14 @@ test("namespaces are readable and stay unique when sanitizing makes names equal"
   assert.equal(nodeNamespace("abc123", "internet", 2, new Set()), "wgl-abc123-internet-2");
 });
 
-test("Endpoints map to the lab node owning the peer's public key; unknown keys are dropped", () => {
+test("Endpoints map to the lab node their host stands for, at the port they name; unknown keys are dropped", () => {
   const mesh = sampleMesh({ hub: "hub", spokes: ["a", "b"] });
   const stranger = generateKeyPair().publicKey;
   const hubConfig = mesh.configs.hub as WgQuickConfig;
   const withStranger: WgQuickConfig = { ...hubConfig, peers: [...hubConfig.peers, { publicKey: stranger, endpoint: "203.0.113.9:51820", allowedIps: ["10.9.9.9/32"] }] };
   const byKey = new Map(Object.entries(mesh.keys).map(([n, k]) => [k.publicKey, n]));
   const underlay: Record<string, string> = { hub: "198.18.1.1", a: "198.18.1.2", b: "198.18.1.3" };
-  const { config, notes } = remapEndpoints("hub", withStranger, byKey, (_from, to) => ({ host: underlay[to] as string, port: 51820 }));
+  const { config, notes } = remapEndpoints("hub", withStranger, byKey, new Map(), (_from, to, port) => ({ host: underlay[to] as string, port }));
   assert.deepEqual(
     config.peers.map((p) => p.endpoint),
     ["198.18.1.2:51820", "198.18.1.3:51820", undefined],
@@ -60,12 +62,17 @@ test("Endpoints map to the lab node owning the peer's public key; unknown keys a
   assert.match(notes[0] as string, /203\.0\.113\.9:51820.*no lab node has that PublicKey/);
   // The input is left as it was.
   assert.equal(withStranger.peers[2]?.endpoint, "203.0.113.9:51820");
+  // The hub's Endpoint for a names b's host (the mesh agrees it is b's) and port 51999: it goes to b, at 51999.
+  const owners = new Map([["a.lab.invalid", "a"], ["b.lab.invalid", "b"]]);
+  const wrong: WgQuickConfig = { ...hubConfig, peers: hubConfig.peers.map((p, i) => (i === 0 ? { ...p, endpoint: "b.lab.invalid:51999" } : p)) };
+  const moved = remapEndpoints("hub", wrong, byKey, owners, (_from, to, port) => ({ host: underlay[to] as string, port }));
+  assert.deepEqual(moved.config.peers.map((p) => p.endpoint), ["198.18.1.3:51999", "198.18.1.3:51820"]);
 });
 
 test("an Endpoint towards a node without ListenPort is dropped with a reason", () => {
   const mesh = sampleMesh({ hub: "hub", spokes: ["a"] });
   const byKey = new Map(Object.entries(mesh.keys).map(([n, k]) => [k.publicKey, n]));
-  const { config, notes } = remapEndpoints("a", mesh.configs.a as WgQuickConfig, byKey, () => undefined);
+  const { config, notes } = remapEndpoints("a", mesh.configs.a as WgQuickConfig, byKey, new Map(), () => undefined);
   assert.equal(config.peers[0]?.endpoint, undefined);
   assert.match(notes[0] as string, /hub has no ListenPort/);
 });
@@ -120,9 +127,9 @@ test("routes: one per AllowedIPs prefix, normalized; the reconcile keeps the ker
 
 test("routes follow wg-quick's Table: none for off, the main table for auto and main, a table of its own otherwise", () => {
   const peers = [{ publicKey: "k", allowedIps: ["10.1.0.0/16"] }];
-  assert.deepEqual(wantedRoutes({ iface: iface({ other: { Table: "off" } }), peers }), { prefixes: [], notes: [] });
-  for (const main of ["auto", "main", "254"]) assert.deepEqual(wantedRoutes({ iface: iface({ other: { Table: main } }), peers }), { prefixes: ["10.1.0.0/16"], notes: [] });
-  const own = wantedRoutes({ iface: iface({ other: { table: "1234" } }), peers });
+  assert.deepEqual(wantedRoutes({ iface: iface({ other: new Map([["Table", "off"]]) }), peers }), { prefixes: [], notes: [] });
+  for (const main of ["auto", "main", "254"]) assert.deepEqual(wantedRoutes({ iface: iface({ other: new Map([["Table", main]]) }), peers }), { prefixes: ["10.1.0.0/16"], notes: [] });
+  const own = wantedRoutes({ iface: iface({ other: new Map([["table", "1234"]]) }), peers });
   assert.equal(own.table, "1234");
   assert.deepEqual(own.prefixes, ["10.1.0.0/16"]);
   assert.match(own.notes[0] as string, /Table = 1234: .* no rule sends traffic there/);
@@ -139,9 +146,13 @@ test("latency files: the shared rttMs format and a plain map, symmetric; bad val
   assert.throws(() => parseLatencyJson('{"rttMs": {"dub-gru": "fast"}}', "f.json"), /f\.json: rttMs\.dub-gru: must be a round-trip time/);
   assert.throws(() => parseLatencyJson('{"dubgru": 3}', "f.json"), /f\.json: dubgru: a key names two sites/);
   assert.throws(() => parseLatencyJson("{", "f.json"), /f\.json: not valid JSON/);
-  assert.deepEqual(parseSites(["ireland=dub", "hkg=hkg"], ["ireland", "hkg", "nrt"]), { ireland: "dub", hkg: "hkg" });
-  assert.throws(() => parseSites(["ireland"], ["ireland"]), /--site ireland: write NODE=SITE, e\.g\. ireland=dub/);
-  assert.throws(() => parseSites(["dublin=dub"], ["ireland", "hkg"]), /--site dublin=dub: there is no node dublin; nodes: ireland, hkg/);
+  // A key or value someone wrote is escaped and quoted, never a second line.
+  assert.throws(() => parseLatencyJson('{"rttMs": {"dub-gru\\nx": 1}}', "f.json"), { message: 'f.json: rttMs["dub-gru\\nx"]: a key names two sites as "siteA-siteB"' });
+  assert.throws(() => parseLatencyJson('{"rttMs": {"dub-gru": "a\\u001bb"}}', "f.json"), { message: 'f.json: rttMs.dub-gru: must be a round-trip time in milliseconds (a number >= 0), got "a\\u{001B}b"' });
+  assert.deepEqual(parseSites(["ireland=dub", "hkg=hkg"], ["ireland", "hkg", "nrt"]), new Map([["ireland", "dub"], ["hkg", "hkg"]]));
+  assert.deepEqual(parseSites(["__proto__=dub"], ["__proto__"]), new Map([["__proto__", "dub"]]), "a node called __proto__ is a node like any other");
+  assert.throws(() => parseSites(["ireland"], ["ireland"]), /--site "ireland": write NODE=SITE, e\.g\. ireland=dub/);
+  assert.throws(() => parseSites(["dublin=dub"], ["ireland", "hkg"]), /--site "dublin=dub": there is no node "dublin"; nodes: ireland, hkg/);
   assert.equal(parseScale("0.1"), 0.1);
   assert.throws(() => parseScale("-1"), /--scale -1/);
 });
@@ -245,4 +256,21 @@ test("bring-up waves: a one-way dial target comes before its dialler; mutual lin
   };
   const oneWay = new Map([["x", only("x", "y")], ["y", only("y", "z")], ["z", only("z", "x")]]);
   assert.deepEqual(bringUpWaves(oneWay, ringKeys), [["x", "y", "z"]]);
+});
+
+test("the lab refuses a mesh that overlaps its own underlay 198.18.0.0/15, naming the config path or the file", () => {
+  const spec = { ...seedSpec(), overlay: "198.18.0.0/16", regions: [{ name: "central", subnet: "198.18.0.0/24", area: "europe" }] };
+  assert.throws(() => assertStackClearOfLab(spec, "Pulumi.lab.yaml"), (err: unknown) => {
+    assert.ok(err instanceof MeshConfigError);
+    assert.equal(err.source, "Pulumi.lab.yaml");
+    assert.deepEqual(err.issues, [{ path: "overlay", message: "198.18.0.0/16 overlaps the lab's own underlay (198.18.0.0/15); the lab cannot run this mesh (plan and lint still can)" }]);
+    return true;
+  });
+  assert.doesNotThrow(() => assertStackClearOfLab(seedSpec(), "Pulumi.prod.yaml"));
+  const mesh = sampleMesh({ hub: "hub", spokes: ["a"] });
+  const configs = new Map(Object.entries(mesh.configs));
+  (configs.get("a") as WgQuickConfig).peers[0]?.allowedIps.push("198.19.0.0/16");
+  assert.throws(() => assertFolderClearOfLab(configs, new Map([["a", "dir/a.conf"]])), {
+    message: 'dir/a.conf: AllowedIPs "198.19.0.0/16" overlaps the lab\'s own underlay (198.18.0.0/15); the lab cannot run this mesh (plan and lint still can)\n1 problem; nothing was brought up',
+  });
 });

@@ -235,6 +235,7 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     const script = `
       const { Lab } = require("./lab/lab.ts");
       const configs = JSON.parse(process.env.LAB_CONFIGS);
+      for (const c of Object.values(configs)) c.iface.other = new Map(); // a Map does not survive JSON
       Lab.up(configs).then((lab) => { process.stdout.write(lab.id + "\\n"); setInterval(() => {}, 1000); });
     `;
     const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO, env: { ...process.env, LAB_CONFIGS: JSON.stringify(mesh.configs) }, stdio: ["ignore", "pipe", "inherit"] });

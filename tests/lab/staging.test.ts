@@ -14,7 +14,7 @@ import type { MeshPlan, WgQuickConfig } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 import { simulate } from "../../infra/simulate";
 import { compareWithPlan, configsFromPlan, keepKeys } from "../../lab/from-plan";
-import { Lab } from "../../lab/lab";
+import { Lab, type LabOptions } from "../../lab/lab";
 import type { PingMatrix } from "../../lab/ping";
 import { labBlocker } from "../../lab/preflight";
 import { leftoversOfLab } from "../../lab/teardown";
@@ -46,7 +46,7 @@ function assertAsPlanned(plan: MeshPlan, m: PingMatrix): void {
   assert.deepEqual(compareWithPlan(plan, m), [], "hops as planned");
 }
 
-async function withLab(configs: Record<string, WgQuickConfig>, sites: Record<string, string> | undefined, body: (lab: Lab) => Promise<void>): Promise<void> {
+async function withLab(configs: Record<string, WgQuickConfig>, sites: LabOptions["sites"], body: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = await Lab.up(configs, sites ? { sites } : {});
   try {
     await body(lab);

@@ -216,7 +216,7 @@ function config(b: Bench, over: { address?: string; mtu?: number; port?: number;
       postDown: over.postDown ?? [],
       preUp: [],
       preDown: [],
-      other: {},
+      other: new Map(),
     },
     peers: over.peers ?? [
       // Endpoints in 198.18.0.0/15 only; the namespace has no route anywhere anyway.

@@ -138,7 +138,7 @@ test("construct refuses a bad declaration with the config checker's lines, as a 
   await assert.rejects(
     runUnderMocks({ project: PROJECT, stack: "cs", program: async () => (await provider.construct("mesh", "wg-mesh:index:Mesh", bad, {})).state }),
     (err: Error) => {
-      assert.match(err.message, /^overlay: 10\.50\.0\.0\/33 is not an IPv4 CIDR/m);
+      assert.match(err.message, /^overlay: "10\.50\.0\.0\/33" is not an IPv4 CIDR/m);
       assert.match(err.message, /problem in the declaration of Mesh mesh; nothing was deployed$/);
       return true;
     },

@@ -3,7 +3,8 @@
  * failing property test or lab run names a mesh anyone can rebuild.
  */
 import { formatIPv4, parseIPv4 } from "../../infra/cidr";
-import type { Cloud, MeshSpec, NodeSpec, RegionSpec, Role, TopologyMode } from "../../infra/model";
+import { MeshConfigError, type Cloud, type MeshSpec, type NodeSpec, type RegionSpec, type Role, type TopologyMode } from "../../infra/model";
+import { planMesh } from "../../infra/plan";
 
 /** mulberry32: tiny, fast, good enough for test data. */
 export function rng(seed: number): () => number {
@@ -70,7 +71,7 @@ export function randomMeshSpec(seed: number, opts: RandomMeshOptions = {}): Mesh
     if (a.links.some((l) => l.peer === b.name) || b.links.some((l) => l.peer === a.name)) continue;
     a.links.push(r() < 0.5 ? { peer: b.name } : { peer: b.name, weight: int(1, 300) });
   }
-  return {
+  return withoutTransitThroughSpokes({
     overlay,
     listenPort: 51820,
     persistentKeepalive: 25,
@@ -83,5 +84,29 @@ export function randomMeshSpec(seed: number, opts: RandomMeshOptions = {}): Mesh
     peerStacks: [],
     regions,
     nodes,
-  };
+  });
+}
+
+/**
+ * The spec without the explicit links the planner refuses because they would route others'
+ * traffic through a backend or a node behind NAT (random weights make plenty of those).
+ */
+export function withoutTransitThroughSpokes(spec: MeshSpec): MeshSpec {
+  for (;;) {
+    let refused: { node: string; index: number }[] = [];
+    try {
+      planMesh(spec);
+    } catch (err) {
+      if (!(err instanceof MeshConfigError)) throw err;
+      refused = err.issues
+        .filter((i) => i.message.includes("the cheapest way between"))
+        .map((i) => /^nodes\.([^.]+)\.links\[(\d+)\]$/.exec(i.path))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ node: m[1] as string, index: Number(m[2]) }));
+    }
+    if (refused.length === 0) return spec;
+    const { node, index } = refused[0] as { node: string; index: number };
+    const n = spec.nodes.find((x) => x.name === node) as NodeSpec;
+    n.links = n.links.filter((_, i) => i !== index);
+  }
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../../infra/keys";
 import { parseWgQuick } from "../../infra/wgquick";
+import { OUTPUT_MARKER } from "../../workspace/output";
 
 const REPO = resolve(__dirname, "..", "..");
 const BIN = join(REPO, "cli", "bin.js");
@@ -104,7 +105,7 @@ test("render: wg0.conf and cloud-init.yaml per node; placeholders by default, re
   try {
     const plain = wgmesh(["render", "--stack", "staging", "--out", join(out, "a")]);
     assert.equal(plain.code, 0, plain.stderr);
-    const nodes = readdirSync(join(out, "a")).sort();
+    const nodes = readdirSync(join(out, "a")).filter((n) => n !== OUTPUT_MARKER).sort();
     assert.deepEqual(nodes, ["dub", "fra", "hkg", "nrt", "sin"]);
     for (const n of nodes) {
       assert.ok(existsSync(join(out, "a", n, "cloud-init.yaml")), `${n}/cloud-init.yaml`);
@@ -143,3 +144,38 @@ test("`npx wgmesh`, as the README has people run it, is the same CLI", () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /ordered pairs reachable\n$/);
 });
+
+test("conventions: `wgmesh --version` prints the package's version; `wgmesh` alone prints the help and exits 0", () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+  for (const flag of ["--version", "-V"]) {
+    const v = wgmesh([flag]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout, `${pkg.version}\n`);
+  }
+  const help = wgmesh([]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.equal(help.stderr, "");
+  assert.match(help.stdout, /^Usage: wgmesh \[options\] \[command\]/);
+  for (const command of ["plan", "render", "lint", "lab", "synth"]) assert.match(help.stdout, new RegExp(`^  ${command} `, "m"));
+});
+
+test("a warning (admin CIDRs of half the internet) is printed on stderr with the file and path, and the plan still succeeds", () => {
+  const staging = readFileSync(join(REPO, "Pulumi.staging.yaml"), "utf8").replace(/adminCidrs:\n\s+- 203\.0\.113\.0\/24/, "adminCidrs: [0.0.0.0/1]");
+  const dir = tempProject(staging);
+  try {
+    const r = wgmesh(["plan", "--stack", "bad"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "warning: Pulumi.bad.yaml: adminCidrs: admit 2,147,483,648 addresses (50% of the internet) to SSH; list only your office or VPN ranges\n");
+    assert.match(r.stdout, /20 of 20 ordered pairs reachable\n$/);
+    const whole = wgmesh(["plan", "--stack", "bad"], tempProjectIn(dir, staging.replace("adminCidrs: [0.0.0.0/1]", "adminCidrs: [0.0.0.0/1, 128.0.0.0/1]")));
+    assert.equal(whole.code, 2);
+    assert.match(whole.stderr, /^adminCidrs: together they cover the whole internet \(0\.0\.0\.0\/1 \+ 128\.0\.0\.0\/1\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function tempProjectIn(dir: string, stackYaml: string): string {
+  writeFileSync(join(dir, "Pulumi.bad.yaml"), stackYaml);
+  return dir;
+}

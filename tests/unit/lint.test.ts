@@ -19,31 +19,31 @@ function brokenMesh() {
   return { keys: k, configs: Object.fromEntries(Object.entries(text).map(([n, t]) => [n, parseWgQuick(t, `${n}.conf`)])) };
 }
 
-test("lint on the seed: one line per unreachable pair in the documented form, then the summary", () => {
+test("lint on the seed: causes grouped, each group naming where and why and its pairs, then the summary", () => {
   const report = lintConfigs(readConfigDir(SEED_DIR));
-  assert.ok(report.problems.includes("hkg -> gru: dropped at gru: source 10.50.5.1 is outside AllowedIPs of peer ireland"));
-  assert.ok(report.problems.includes("nrt -> sin: dropped at nrt: no route to 10.50.4.2: no AllowedIPs or Address prefix on its wg0 covers it"));
-  for (const line of report.problems) assert.match(line, /^[a-z]+ -> [a-z]+: (reply )?dropped at [a-z]+: .+$/);
+  assert.ok(report.problems.includes("dropped at gru: source 10.50.5.1, 10.50.4.1, 10.50.4.2, 10.50.4.3 is outside AllowedIPs of peer ireland (4 ordered pairs: hkg -> gru, nrt -> gru, sin -> gru, syd -> gru)"), report.problems.join("\n"));
+  assert.ok(report.problems.includes("dropped at nrt: no route to 10.50.4.2, 10.50.4.3: no AllowedIPs or Address prefix on its wg0 covers it (2 ordered pairs: nrt -> sin, nrt -> syd)"));
+  for (const line of report.problems) assert.match(line, /^(reply )?dropped at [a-z]+: .+ \(\d+ ordered pairs?: [a-z]+ -> [a-z]+.*\)$/);
   const s = report.simulation;
-  assert.equal(report.problems.length, s.total - s.reachable);
+  assert.equal(
+    report.groups.reduce((n, g) => n + g.pairs.length, 0),
+    s.total - s.reachable,
+    "every unreachable pair is in exactly one group",
+  );
+  assert.equal(report.groups.length, 17, "62 pairs, 17 lines: 7 + 7 non-APAC backends both ways, 3 APAC backends");
   assert.equal(report.summary, `${s.reachable} of ${s.total} ordered pairs reachable`);
   assert.equal(report.ok, false);
 });
 
-test("lint lines: pair problems name where and why; findings follow, most serious first", () => {
+test("lint lines: the causes (findings) first, most serious first, then the pairs grouped by where and why they fail", () => {
   const { keys, configs } = brokenMesh();
   const report = lintConfigs(configs);
-  const pairLines = report.problems.filter((l) => / -> /.test(l.split(":")[0] as string));
-  // Pairs in node order (h, a, b); a's packets for b reach h, which has no [Peer] for b.
   const refused = `b is not a peer of h (no [Peer] with PublicKey ${keys.b.publicKey.slice(0, 8)}…), so h refuses its handshake`;
-  assert.deepEqual(pairLines, [
-    "h -> b: dropped at h: no peer's AllowedIPs contain 10.9.0.3",
-    "a -> b: dropped at h: no peer's AllowedIPs contain 10.9.0.3",
-    `b -> h: dropped at h: ${refused}`,
-    `b -> a: dropped at h: ${refused}`,
+  assert.deepEqual(report.problems, [
+    `b: lists peer h (${keys.h.publicKey.slice(0, 8)}…) which does not list it back; add a [Peer] for b to h or remove this one`,
+    "dropped at h: no peer's AllowedIPs contain 10.9.0.3 (2 ordered pairs: h -> b, a -> b)",
+    `dropped at h: ${refused} (2 ordered pairs: b -> h, b -> a)`,
   ]);
-  const findingLines = report.problems.slice(pairLines.length);
-  assert.deepEqual(findingLines, [`b: lists peer h (${keys.h.publicKey.slice(0, 8)}…) which does not list it back; add a [Peer] for b to h or remove this one`]);
   assert.equal(report.summary, "2 of 6 ordered pairs reachable");
   assert.equal(report.ok, false);
 });
@@ -55,7 +55,7 @@ test("a reply that is lost is reported as `reply dropped at`", () => {
     b: parseWgQuick(`[Interface]\nPrivateKey = ${k.b.privateKey}\nAddress = 10.8.0.2/32\nListenPort = 51820\nTable = off\n[Peer]\nPublicKey = ${k.a.publicKey}\nEndpoint = 198.18.0.1:51820\nAllowedIPs = 10.8.0.1/32\n`, "b.conf"),
   };
   const report = lintConfigs(configs);
-  assert.ok(report.problems.includes("a -> b: reply dropped at b: no route to 10.8.0.1: no Address prefix on its wg0 covers it, and Table = off keeps AllowedIPs out of the main table"), report.problems.join("\n"));
+  assert.ok(report.problems.includes("reply dropped at b: no route to 10.8.0.1: no Address prefix on its wg0 covers it, and Table = off keeps AllowedIPs out of the main table (1 ordered pair: a -> b)"), report.problems.join("\n"));
 });
 
 test("ok is true for a working mesh even with notes; warnings alone do not fail it, errors do", () => {
@@ -69,7 +69,7 @@ test("ok is true for a working mesh even with notes; warnings alone do not fail 
   const withError = lintConfigs({ a: parseWgQuick(text(k.a, k.b, "10.7.0.1", "10.7.0.2", "Frobnicate = 1\n"), "a"), b: parseWgQuick(text(k.b, k.a, "10.7.0.2", "10.7.0.1"), "b") });
   assert.equal(withError.simulation.reachable, 2);
   assert.equal(withError.ok, false);
-  assert.match(withError.problems[0] ?? "", /^a: \[Interface\] key Frobnicate is neither wg-quick's nor wg's/);
+  assert.match(withError.problems[0] ?? "", /^a: \[Interface\] key "Frobnicate" is neither wg-quick's nor wg's/);
 });
 
 test("lintToJson carries the verdict, every unreachable pair with its path, and the findings", () => {

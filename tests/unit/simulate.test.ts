@@ -46,7 +46,7 @@ function mesh(defs: Record<string, NodeDef>, keys: Record<string, KeyPair> = {})
         postDown: [],
         preUp: [],
         preDown: [],
-        other: d.table ? { Table: d.table } : {},
+        other: new Map(d.table ? [["Table", d.table]] : []),
       },
       peers,
     };
@@ -331,7 +331,7 @@ test("a source that is one of the node's own addresses never reaches another nod
 
 test("an unknown [Interface] key is an error: wg setconf would refuse the file", () => {
   const { configs } = mesh(hubAndSpoke(["a"]));
-  (configs.a as WgQuickConfig).iface.other = { Frobnicate: "yes", DNS: "1.1.1.1" };
+  (configs.a as WgQuickConfig).iface.other = new Map([["Frobnicate", "yes"], ["DNS", "1.1.1.1"]]);
   assert.deepEqual(kinds(simulate(configs)), ["error unknown-interface-key a"]);
 });
 

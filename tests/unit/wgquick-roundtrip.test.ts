@@ -29,10 +29,10 @@ const iface: fc.Arbitrary<WgInterface> = fc.record(
     postDown: fc.array(command, { maxLength: 3 }),
     preUp: fc.array(command, { maxLength: 2 }),
     preDown: fc.array(command, { maxLength: 2 }),
-    other: fc.dictionary(otherKey, word, { maxKeys: 3 }),
+    other: fc.dictionary(otherKey, word, { maxKeys: 3 }).map((d) => new Map(Object.entries(d))),
   },
   { requiredKeys: ["addresses", "postUp", "postDown", "preUp", "preDown", "other"] },
-).map((i) => ({ ...i, other: { ...i.other } })); // plain prototypes, as the parser makes them
+).map((i) => ({ ...i })); // plain prototypes, as the parser makes them; other is a Map
 
 const peer: fc.Arbitrary<WgPeer> = fc.record(
   {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "../../infra/keys";
 import type { WgQuickConfig } from "../../infra/model";
-import { formatWgQuick, forwardingEnabled, parseWgQuick, stripForWg } from "../../infra/wgquick";
+import { formatWgQuick, forwardingEnabled, parseWgQuick, parseWgQuickAll, stripForWg } from "../../infra/wgquick";
 
 const hub = generateKeyPair();
 const nrt = generateKeyPair();
@@ -51,7 +51,7 @@ test("parses the seed's hub config: sections, hooks in order, peer comments abov
     postDown: ["iptables -D FORWARD -i wg0 -o wg0 -j ACCEPT"],
     preUp: [],
     preDown: [],
-    other: {},
+    other: new Map(),
   });
   assert.deepEqual(cfg.peers, [
     { publicKey: nrt.publicKey, allowedIps: ["10.50.4.1/32"], persistentKeepalive: 25, comment: "NRT - Tokyo" },
@@ -79,7 +79,7 @@ test("keys are case-insensitive, lists accumulate, inline comments and CRLF are 
   const cfg = parseWgQuick(text, "a.conf");
   assert.deepEqual(cfg.iface.addresses, ["10.0.0.1/24", "fd00::1/64", "10.0.1.1"]);
   assert.equal(cfg.iface.mtu, 1380);
-  assert.deepEqual(cfg.iface.other, { DNS: "1.1.1.1" });
+  assert.deepEqual(cfg.iface.other, new Map([["DNS", "1.1.1.1"]]));
   assert.deepEqual(cfg.iface.postUp, ["echo a", "echo b"]);
   const [peer] = cfg.peers;
   assert.deepEqual(peer?.allowedIps, ["10.0.0.2/32", "10.0.2.0/24", "10.0.3.0/24"]);
@@ -96,15 +96,15 @@ test("a comment right below [Peer] (entrypoint.sh's style) is the peer's comment
 
 test("errors are one line, `source:line: message`, and name the fix", () => {
   const cases: [string, RegExp][] = [
-    [`PrivateKey = ${hub.privateKey}\n`, /^x\.conf:1: PrivateKey comes before any section; put it under \[Interface\] or \[Peer\]$/],
-    ["[Interface]\n[Wireguard]\n", /^x\.conf:2: unknown section \[Wireguard\]; a wg-quick file has one \[Interface\]/],
-    ["[Interface]\nListenPort = 70000\n", /^x\.conf:2: ListenPort 70000 is not a UDP port; write a number 0-65535/],
-    ["[Interface]\nAddress = 10.0.0.300/24\n", /^x\.conf:2: Address 10\.0\.0\.300\/24 is not an IP address or CIDR; write it like 10\.50\.5\.1\/24$/],
+    [`PrivateKey = ${hub.privateKey}\n`, /^x\.conf:1: "PrivateKey" comes before any section; put it under \[Interface\] or \[Peer\]$/],
+    ["[Interface]\n[Wireguard]\n", /^x\.conf:2: unknown section "\[Wireguard\]"; a wg-quick file has one \[Interface\]/],
+    ["[Interface]\nListenPort = 70000\n", /^x\.conf:2: ListenPort "70000" is not a UDP port; write a number 0-65535/],
+    ["[Interface]\nAddress = 10.0.0.300/24\n", /^x\.conf:2: Address "10\.0\.0\.300\/24" is not an IP address or CIDR; write it like 10\.50\.5\.1\/24$/],
     ["[Interface]\nListenPort = 1\nlistenport = 2\n", /^x\.conf:3: ListenPort is given twice in this \[Interface\] \(also on line 2\); keep one$/],
     ["[Interface]\n\n[Peer]\nAllowedIPs = 10.0.0.0/24\n", /^x\.conf:3: \[Peer\] has no PublicKey; add PublicKey = /],
-    [`[Interface]\n[Peer]\nPublicKey = ${nrt.publicKey}\nEndpoint = 10.0.0.1\n`, /^x\.conf:4: Endpoint 10\.0\.0\.1 is not host:port; write it like 203\.0\.113\.7:51820$/],
-    [`[Interface]\n[Peer]\nPublicKey = ${nrt.publicKey}\nAllowedIP = 10.0.0.0/24\n`, /^x\.conf:4: unknown key AllowedIP in \[Peer\]; a \[Peer\] takes PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive$/],
-    [`[Interface]\n[Peer]\nPublicKey = ${nrt.publicKey}\nAllowedIPs = 10.0.0.0/33\n`, /^x\.conf:4: AllowedIPs 10\.0\.0\.0\/33 is not a prefix/],
+    [`[Interface]\n[Peer]\nPublicKey = ${nrt.publicKey}\nEndpoint = 10.0.0.1\n`, /^x\.conf:4: Endpoint "10\.0\.0\.1" is not host:port; write it like 203\.0\.113\.7:51820$/],
+    [`[Interface]\n[Peer]\nPublicKey = ${nrt.publicKey}\nAllowedIP = 10.0.0.0/24\n`, /^x\.conf:4: unknown key "AllowedIP" in \[Peer\]; did you mean AllowedIPs\?$/],
+    [`[Interface]\n[Peer]\nPublicKey = ${nrt.publicKey}\nAllowedIPs = 10.0.0.0/33\n`, /^x\.conf:4: AllowedIPs "10\.0\.0\.0\/33" is not a prefix/],
     ["[Interface]\nthis is not a setting\n", /^x\.conf:2: "this is not a setting" is not a "Key = value" line/],
     ["[Interface]\n[Interface]\n", /^x\.conf:2: a second \[Interface\] \(the first is on line 1\); merge them into one$/],
     ["# nothing here\n", /^x\.conf:1: no \[Interface\] section/],
@@ -118,18 +118,28 @@ test("errors are one line, `source:line: message`, and name the fix", () => {
 
 test("a parse error never echoes a key: a PrivateKey written with ':' instead of '=' is redacted", () => {
   const message = parseError(`[Interface]\nPrivateKey: ${hub.privateKey}\n`);
-  assert.equal(message, 'x.conf:2: "PrivateKey: <key>" is not a "Key = value" line; fix it or comment it out with #');
+  assert.equal(message, 'x.conf:2: "PrivateKey: (hidden: may be key material)" is not a "Key = value" line; fix it or comment it out with #');
   assert.ok(!message.includes(hub.privateKey.slice(0, 20)));
+});
+
+test("a key without its = padding, on a line of its own or in any value, is never echoed (issue 9)", () => {
+  const bare = hub.privateKey.replace(/=$/, "");
+  for (const text of [`[Interface]\n${bare}\n`, `[Interface]\nAddress = ${bare}\n`, `[Interface]\n[Peer]\nPublicKey = x\nEndpoint = ${bare}\n`, `[Interface]\n[Peer]\nPublicKey = x\nAllowedIPs = ${bare.slice(0, 30)}\n`, `[Interface]\n[Peer]\n${hub.privateKey}\n`]) {
+    const { problems } = parseWgQuickAll(text, "x.conf");
+    const message = problems.map((p) => p.message).join("\n");
+    for (let i = 0; i + 16 <= hub.privateKey.length; i++) assert.ok(!message.includes(hub.privateKey.slice(i, i + 16)), message);
+    assert.match(message, /hidden: may be key material/);
+  }
 });
 
 test("unknown [Interface] keys are kept, not dropped (the simulator reports them)", () => {
   const cfg = parseWgQuick(`[Interface]\nPrivateKey = ${hub.privateKey}\nTable = off\nFrobnicate = yes\n`, "c.conf");
-  assert.deepEqual(cfg.iface.other, { Table: "off", Frobnicate: "yes" });
+  assert.deepEqual(cfg.iface.other, new Map([["Table", "off"], ["Frobnicate", "yes"]]));
 });
 
 test("formatWgQuick writes wg-quick's key names, a header, blank lines between sections, comments above [Peer]", () => {
   const cfg: WgQuickConfig = {
-    iface: { privateKey: hub.privateKey, addresses: ["10.50.5.1/24"], listenPort: 51820, mtu: 1380, postUp: ["sysctl -w net.ipv4.ip_forward=1"], postDown: ["echo down"], preUp: [], preDown: [], other: {} },
+    iface: { privateKey: hub.privateKey, addresses: ["10.50.5.1/24"], listenPort: 51820, mtu: 1380, postUp: ["sysctl -w net.ipv4.ip_forward=1"], postDown: ["echo down"], preUp: [], preDown: [], other: new Map() },
     peers: [
       { comment: "ireland (hub, aws eu-west-1)", publicKey: nrt.publicKey, presharedKey: hkg.publicKey, endpoint: "54.171.48.207:51820", allowedIps: ["10.50.0.0/16", "10.50.9.1/32"], persistentKeepalive: 25 },
       { publicKey: hkg.publicKey, allowedIps: [] },
@@ -167,7 +177,12 @@ PublicKey = ${hkg.publicKey}
 test("formatWgQuick refuses a value that would inject lines", () => {
   const cfg = parseWgQuick(SEED_STYLE, "ireland.conf");
   cfg.iface.postUp.push("echo ok\n[Peer]\nPublicKey = x");
-  assert.throws(() => formatWgQuick(cfg), /PostUp value contains a line break/);
+  assert.throws(() => formatWgQuick(cfg), /PostUp value "echo ok\\n\[Peer\]\\nPublicKey = x" holds a line break or control character/);
+  for (const bad of ["a\rb", "a\u0000b", "a\u2028b", "a\u0085b"]) {
+    const c = parseWgQuick(SEED_STYLE, "ireland.conf");
+    c.iface.addresses = [`10.50.0.1${bad}/24`];
+    assert.throws(() => formatWgQuick(c), /Address value .* holds a line break or control character/, JSON.stringify(bad));
+  }
 });
 
 test("stripForWg keeps only what wg setconf accepts, like `wg-quick strip`", () => {
@@ -198,7 +213,7 @@ PersistentKeepalive = 25
 });
 
 test("forwardingEnabled reads the ways people switch IPv4 forwarding on (and off) in hooks", () => {
-  const iface = (postUp: string[], preUp: string[] = []) => ({ addresses: [], postUp, postDown: [], preUp, preDown: [], other: {} });
+  const iface = (postUp: string[], preUp: string[] = []) => ({ addresses: [], postUp, postDown: [], preUp, preDown: [], other: new Map() });
   const on = [
     ["sysctl -w net.ipv4.ip_forward=1"],
     ["sysctl -q -w net.ipv4.conf.all.forwarding=1"],
