@@ -23,6 +23,7 @@ import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
 import { Backend } from "./backend";
+import { enableGcpApis } from "./gcp-apis";
 import { MeshRunError } from "./errors";
 import { Hub } from "./hub";
 import { PresharedKeys } from "./keys";
@@ -84,6 +85,11 @@ export class Mesh extends pulumi.ComponentResource {
         : readPeerMeshes(spec.peerStacks, name, { parent: this }).apply((peers) => meshState(spec, peers, localNames));
 
     const providers = new AwsProviders(name, this, spec.nodes.flatMap((n) => (n.aws ? [n.aws.region] : [])));
+    // One Service per GCP project and API, however many nodes the project holds.
+    const gcpApis = new Map<string, pulumi.Resource[]>();
+    for (const project of new Set(spec.nodes.flatMap((n) => (n.cloud === "gcp" && n.gcp ? [n.gcp.project] : [])))) {
+      gcpApis.set(project, enableGcpApis(`${name}-${project}`, project, { parent: this }));
+    }
     const needsVnet = spec.nodes.some((n) => n.cloud === "azure" && !n.azure?.subnetId);
     const azureUnderlay = needsVnet ? underlayCidr(spec) : undefined;
     const iface = state.apply((s) => Object.fromEntries(spec.nodes.map((n) => [n.name, nodeConfigPlan(s.plan, n.name).iface])));
@@ -109,12 +115,15 @@ export class Mesh extends pulumi.ComponentResource {
           keyEpoch: spec.keyEpoch,
           adminCidrs: spec.adminCidrs,
           ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
+          ...(node.cloud === "gcp" ? { enableGcpApis: false } : {}),
         };
+        const apis = node.gcp ? gcpApis.get(node.gcp.project) : undefined;
         const nodeOpts: pulumi.ComponentResourceOptions = {
           parent: this,
           // Before the Mesh component each node was a component at the stack's root named after the node.
           aliases: [{ name: node.name, parent: pulumi.rootStackResource }],
           ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
+          ...(apis ? { dependsOn: apis } : {}),
         };
         wired.push({ node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources });
       }

@@ -73,6 +73,8 @@ export interface MeshNodeArgs {
   wireguardFrom?: pulumi.Input<pulumi.Input<string>[]>;
   /** The private range of the VNet made for an Azure node without subnetId; default a /24 clear of its address and its peers' AllowedIPs. */
   underlayCidr?: string;
+  /** Enable the compute, iam and secretmanager APIs in a GCP node's project (left on at destroy); default true. The Mesh enables them once per project and passes false. */
+  enableGcpApis?: boolean;
 }
 
 /** The public fields every node component has, set by buildMeshNode. */
@@ -125,8 +127,8 @@ function resolvePlacement(nodeName: string, args: MeshNodeArgs): Placement {
   }
 }
 
-/** Builds a node beneath `self`, a Hub, Pop or Backend named `name`. */
-export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: string, args: MeshNodeArgs): MeshNodeFields {
+/** Builds a node beneath `self`, a Hub, Pop or Backend named `name`; its cloud resources wait for `opts.dependsOn`. */
+export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: string, args: MeshNodeArgs, opts?: pulumi.ComponentResourceOptions): MeshNodeFields {
   const nodeName = args.nodeName ?? name;
   if (!NODE_NAME.test(nodeName)) {
     throw new MeshRunError(`${JSON.stringify(nodeName)}: a node name is 1-24 of a-z, 0-9 and -, starting with a letter (it names cloud resources); set nodeName`);
@@ -181,7 +183,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     wireguardSources: wireguardFrom,
     userData: renderCloudInit({ node: nodeName, vault }),
     tags: { "wg-mesh-project": pulumi.getProject(), "wg-mesh-stack": pulumi.getStack(), "wg-mesh-node": nodeName, "wg-mesh-role": role },
-  }, placement, vault, args);
+  }, placement, vault, args, opts?.dependsOn);
   return {
     nodeName,
     cloud: args.cloud,
@@ -224,8 +226,16 @@ function peerEntry(p: ResolvedPeer): PeerEntry {
   };
 }
 
-function cloudHost(self: pulumi.ComponentResource, name: string, common: HostArgs, placement: Placement, vault: VaultLocator, args: MeshNodeArgs): AwsHost | GcpHost | AzureHost {
-  const opts = { parent: self };
+function cloudHost(
+  self: pulumi.ComponentResource,
+  name: string,
+  common: HostArgs,
+  placement: Placement,
+  vault: VaultLocator,
+  args: MeshNodeArgs,
+  dependsOn: pulumi.ComponentResourceOptions["dependsOn"],
+): AwsHost | GcpHost | AzureHost {
+  const opts = { parent: self, ...(dependsOn ? { dependsOn } : {}) };
   switch (args.cloud) {
     case "aws": {
       const region = (placement.aws as AwsPlacement).region;
@@ -234,7 +244,7 @@ function cloudHost(self: pulumi.ComponentResource, name: string, common: HostArg
       return new AwsHost(name, { ...common, placement: placement.aws as AwsPlacement, vault: vault as AwsVault, provider }, opts);
     }
     case "gcp":
-      return new GcpHost(name, { ...common, placement: placement.gcp as ResolvedGcpPlacement, vault: vault as GcpVault }, opts);
+      return new GcpHost(name, { ...common, placement: placement.gcp as ResolvedGcpPlacement, vault: vault as GcpVault, enableApis: args.enableGcpApis ?? true }, opts);
     case "azure": {
       const azure = placement.azure as AzurePlacement;
       const underlayCidr = azure.subnetId ? "" : (args.underlayCidr ?? defaultUnderlay(args));

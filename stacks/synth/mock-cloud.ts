@@ -17,6 +17,21 @@ export interface MockCloudOptions {
   stackOutputs?: Readonly<Record<string, Record<string, unknown>>>;
   /** A reference to a stack not in stackOutputs: fail as Pulumi does ("fail"), or find it without outputs ("empty"). */
   unknownStacks?: "fail" | "empty";
+  /** AWS regions whose default VPC was deleted. */
+  noDefaultVpc?: readonly string[];
+  /** Whether the run is a preview (set by runUnderMocks). */
+  preview?: boolean;
+  /**
+   * A preview against existing state: the resources (by type and name, see `stateKey`) the stack already
+   * has. They answer with the outputs they have; every other resource is to be created, so its computed
+   * outputs are unknown, as in `pulumi preview`.
+   */
+  existing?: ReadonlySet<string>;
+}
+
+/** How `existing` names a resource. */
+export function stateKey(type: string, name: string): string {
+  return `${type}::${name}`;
 }
 
 export const ACCOUNT_ID = "123456789012";
@@ -89,6 +104,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
         return { id: args.inputs.id, vpcId: `vpc-of-${String(args.inputs.id)}` };
       case "aws:ec2/getSubnets:getSubnets":
         return { ids: ["subnet-0mockb", "subnet-0mocka"] };
+      case "aws:ec2/getVpcs:getVpcs": {
+        const region = this.regionOf(args.provider);
+        const wantsDefault = JSON.stringify(args.inputs.filters ?? []).includes('"is-default"');
+        return { ids: wantsDefault && this.options.noDefaultVpc?.includes(region) ? [] : [`vpc-default-${region}`] };
+      }
       case "azure:core/getClientConfig:getClientConfig":
         return { tenantId: AZURE_TENANT, objectId: AZURE_DEPLOYER, clientId: AZURE_DEPLOYER, subscriptionId: "00000000-0000-4000-8000-0000000000cc" };
       case "gcp:compute/getSubnetwork:getSubnetwork":
@@ -102,6 +122,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
     const inputs = unwrapSecrets(args.inputs) as State;
     if (!args.custom) return { id: undefined, state: {} };
+    if (this.options.preview && this.options.existing && !this.options.existing.has(stateKey(args.type, args.name))) {
+      // To be created: what the program sent is known, what the cloud assigns (id, IPs, keys) is not.
+      if (args.type === "pulumi:providers:aws") this.providerRegions.set(args.name, String(inputs.region ?? ""));
+      return { id: "", state: inputs };
+    }
     const h = hash(`${this.options.stack}/${args.type}/${args.name}`);
     const id = (suffix = `${args.name}-id`): { id: string; state: State } => ({ id: args.id || suffix, state: inputs });
     const out = (idValue: string, extra: State): { id: string; state: State } => ({ id: idValue, state: { ...inputs, ...extra } });

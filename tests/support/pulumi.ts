@@ -64,22 +64,27 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
 
 export interface RunMeshOptions {
   stack?: string;
+  project?: string;
+  /** The Mesh component's name; default "mesh", as the stack program names it. */
+  meshName?: string;
   stackOutputs?: Record<string, Record<string, unknown>>;
   unknownStacks?: "fail" | "empty";
+  noDefaultVpc?: readonly string[];
 }
 
 /** The Mesh component on a spec built in code, named and exported as the stack program does. */
 export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<MockRun> {
   const stack = opts.stack ?? "test";
   return runUnderMocks({
-    project: PROJECT,
+    project: opts.project ?? PROJECT,
     stack,
     program: () => {
-      const mesh = new Mesh(MESH, meshArgs(spec));
+      const mesh = new Mesh(opts.meshName ?? MESH, meshArgs(spec));
       return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.mesh, externalConfigs: mesh.externalConfigs };
     },
     ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}),
     ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}),
+    ...(opts.noDefaultVpc ? { noDefaultVpc: opts.noDefaultVpc } : {}),
   });
 }
 
