@@ -27,7 +27,8 @@ import { enableGcpApis } from "./gcp-apis";
 import { MeshRunError } from "./errors";
 import { Hub } from "./hub";
 import { PresharedKeys } from "./keys";
-import type { MeshNodeArgs, MeshNodeFields, WireGuardPeer } from "./node";
+import { userDataOf, type MeshNodeArgs, type MeshNodeFields, type WireGuardPeer } from "./node";
+import { userDataProblem } from "../infra/render/user-data-limits";
 import { readPeerMeshes } from "./peer-stacks";
 import { Pop } from "./pop";
 import { asRunError, provePlan, type ProvenPlan } from "./prove";
@@ -76,6 +77,7 @@ export class Mesh extends pulumi.ComponentResource {
       throw asRunError(err, `the declaration of Mesh ${name}`);
     }
     claimNodeNames(name, spec);
+    refuseOversizedUserData(spec);
     const localNames = new Set(spec.nodes.map((n) => n.name));
 
     // Without peers the plan is proven before anything exists, so a bad mesh fails at once.
@@ -191,6 +193,16 @@ function claimNodeNames(mesh: string, spec: MeshSpec): void {
     else claimed.set(key, mesh);
   }
   if (clashes.length > 0) throw new MeshRunError(clashes.join("\n"));
+}
+
+/** Every node whose user data is over its cloud's limit, all in one error, before any resource exists. */
+function refuseOversizedUserData(spec: MeshSpec): void {
+  const problems = spec.nodes.flatMap((node) => {
+    const text = userDataOf(node, pulumi.getProject(), pulumi.getStack());
+    const problem = text === undefined ? undefined : userDataProblem(node.name, node.cloud, text);
+    return problem ? [problem] : [];
+  });
+  if (problems.length > 0) throw new MeshRunError([...problems, `${problems.length} node${problems.length === 1 ? "" : "s"} over a user data limit; nothing was deployed`].join("\n"));
 }
 
 function meshState(spec: MeshSpec, peers: readonly PeerMesh[], localNames: ReadonlySet<string>): MeshState {

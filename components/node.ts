@@ -10,6 +10,7 @@ import type { AwsPlacement, AzurePlacement, ExternalPlacement, GcpPlacement } fr
 import { sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import type { Cloud, ResolvedGcpPlacement, Role } from "../infra/model";
 import { renderCloudInit } from "../infra/render/cloudinit";
+import { userDataProblem } from "../infra/render/user-data-limits";
 import { renderConfig, type PeerEntry } from "../infra/render/wgquick";
 import { freeUnderlayCidr } from "../infra/underlay";
 import { vaultLocatorFor, type VaultLocator } from "../infra/vault";
@@ -172,6 +173,9 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     };
   }
 
+  const userData = renderCloudInit({ node: nodeName, vault });
+  const tooLarge = userDataProblem(nodeName, args.cloud, userData);
+  if (tooLarge) throw new MeshRunError(tooLarge);
   const host = cloudHost(self, name, {
     nodeName,
     role,
@@ -181,7 +185,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     adminCidrs,
     config,
     wireguardSources: wireguardFrom,
-    userData: renderCloudInit({ node: nodeName, vault }),
+    userData,
     tags: { "wg-mesh-project": pulumi.getProject(), "wg-mesh-stack": pulumi.getStack(), "wg-mesh-node": nodeName, "wg-mesh-role": role },
   }, placement, vault, args, opts?.dependsOn);
   return {
@@ -266,4 +270,10 @@ function defaultUnderlay(args: MeshNodeArgs): string {
   }
   const taken = [args.address, ...args.peers.flatMap((p) => ((p as WireGuardPeer).allowedIps ?? []))];
   return freeUnderlayCidr(taken);
+}
+
+/** The user data a cloud node of this project and stack boots with; undefined for an external node. */
+export function userDataOf(node: { name: string; cloud: Cloud; aws?: { region: string }; gcp?: { project: string } }, project: string, stack: string): string | undefined {
+  const vault = vaultLocatorFor(node, project, stack);
+  return vault ? renderCloudInit({ node: node.name, vault }) : undefined;
 }

@@ -516,7 +516,8 @@ syncTest("AWS: IMDSv2 token, role credentials, then GetSecretValue signed with S
     stub.answer("https://secretsmanager.eu-west-1.amazonaws.com/", '{"__type":"AccessDeniedException"}', 403);
     const denied = b.run();
     assert.notEqual(denied.code, 0);
-    assert.match(denied.output, /HTTP 403: the instance role needs secretsmanager:GetSecretValue on wg-mesh\/lab\/ireland\/wg0\.conf/);
+    assert.match(denied.output, /HTTP 403 \(AccessDeniedException\): the instance role needs secretsmanager:GetSecretValue on wg-mesh\/lab\/ireland\/wg0\.conf/);
+    assert.equal(denied.output.trim().split("\n").length, 1, `one line says why: ${denied.output}`);
     assert.deepEqual(b.state(), before);
   });
 });
@@ -542,11 +543,13 @@ syncTest("GCP: metadata server token, then versions/latest:access with the paylo
   });
 });
 
-syncTest("Azure: managed identity token for Key Vault, then the secret's value", () => {
+syncTest("Azure: the vault's name from the VM's tag, the managed identity token for Key Vault, then the secret's value", () => {
   withBench((b) => {
     const stub = new StubCurl(b.dir);
-    b.useVault({ kind: "azure-keyvault", vaultName: "wgm-lhr-0a1b2c3d", secretName: "wg0-conf" }, `${stub.bin}:`);
+    b.useVault({ kind: "azure-keyvault", secretName: "wg0-conf" }, `${stub.bin}:`);
     const conf = config(b, { port: 51903 });
+    const tagsUrl = "http://169.254.169.254/metadata/instance/compute/tagsList?api-version=2021-02-01";
+    stub.answer(tagsUrl, JSON.stringify([{ name: "wg-mesh-node", value: "lhr" }, { name: "wg-mesh-vault", value: "wgm-lhr-0a1b2c3d" }]));
     const tokenUrl = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net";
     stub.answer(tokenUrl, JSON.stringify({ access_token: "eyJ.lab.token", token_type: "Bearer", resource: "https://vault.azure.net" }));
     const url = "https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/wg0-conf?api-version=7.4";
@@ -556,7 +559,9 @@ syncTest("Azure: managed identity token for Key Vault, then the secret's value",
     assert.equal(r.code, 0, r.output);
     assert.equal(b.state().listenPort, 51903);
     assert.equal(b.installedConfig(), conf);
-    const [token, get] = stub.takeCalls() as [{ argv: string[]; config: string }, { argv: string[]; config: string }];
+    const [tags, token, get] = stub.takeCalls() as [{ argv: string[]; config: string }, { argv: string[]; config: string }, { argv: string[]; config: string }];
+    assert.equal(urlOf(tags), tagsUrl);
+    assert.deepEqual(headersOf(tags), ["Metadata: true"]);
     assert.equal(urlOf(token), tokenUrl);
     assert.deepEqual(headersOf(token), ["Metadata: true"]);
     assert.equal(urlOf(get), url);
