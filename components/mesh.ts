@@ -50,8 +50,21 @@ interface Wired {
   resolveSources: (sources: pulumi.Output<string[]>) => void;
 }
 
-/** Node names this program's meshes have taken, per project and stack: vault names derive from them. */
-const claimed = new Map<string, string>();
+/**
+ * Node names this program's meshes have taken, per project and stack: vault names derive from them.
+ * Kept per run (by the run's stack resource), so a process that runs the program more than once,
+ * as tests and `wgmesh synth` do, starts each run afresh.
+ */
+const claimedByRun = new WeakMap<object, Map<string, string>>();
+const claimedOutsideRuns = new Map<string, string>();
+
+function claimedNames(): Map<string, string> {
+  const run = pulumi.runtime.getStackResource();
+  if (!run) return claimedOutsideRuns;
+  let names = claimedByRun.get(run);
+  if (!names) claimedByRun.set(run, (names = new Map()));
+  return names;
+}
 
 /**
  * A multi-cloud WireGuard mesh: a hub, edge POPs and backends on AWS, GCP and Azure (or outside
@@ -186,6 +199,7 @@ function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulum
 function claimNodeNames(mesh: string, spec: MeshSpec): void {
   const scope = `${pulumi.getProject()}/${pulumi.getStack()}`;
   const clashes: string[] = [];
+  const claimed = claimedNames();
   for (const node of spec.nodes) {
     const key = `${scope}/${node.name}`;
     const owner = claimed.get(key);
