@@ -93,12 +93,12 @@ ensure_tools() {
   done
   ((${#missing[@]})) || return 0
   command -v apt-get >/dev/null 2>&1 || { reason="${missing[*]} missing and no apt-get to install them"; return 1; }
-  log "installing ${missing[*]}"
   if ! DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=120 update >"$WORK/apt" 2>&1 9>&- ||
     ! DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=120 install -y --no-install-recommends "${missing[@]}" >"$WORK/apt" 2>&1 9>&-; then
     reason="apt-get could not install ${missing[*]}: $(grep -v '^[[:space:]]*$' "$WORK/apt" | tail -n 1 | one_line)"
     return 1
   fi
+  log "installed ${missing[*]}, which the first boot left out"
 }
 
 # curl taking its credentials (curl config lines: header = "...", user = "...") on stdin, never on
@@ -112,7 +112,7 @@ fetch() {
   if [[ -n ${WGMESH_TEST_CURLRC:-} ]]; then test_rc=(--config "$WGMESH_TEST_CURLRC"); fi
   if ! code=$(curl --config - --silent --show-error --connect-timeout 5 --max-time 30 --retry 3 \
     --output "$out" --write-out '%{http_code}' "${test_rc[@]}" "$@" 2>"$WORK/curl-error"); then
-    reason="$what: no answer ($(grep '^curl: ' "$WORK/curl-error" | tail -n 1 | sed 's/^curl: //' | one_line))"
+    reason="$what: no answer ($(grep '^curl: ' "$WORK/curl-error" | tail -n 1 | sed -E 's/^curl: \(([0-9]+)\) /curl error \1: /' | one_line))"
     return 1
   fi
   [[ $code == 200 ]] && return 0
