@@ -24,6 +24,7 @@ import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
 import { Backend } from "./backend";
 import { enableGcpApis } from "./gcp-apis";
+import { azureImage, azureImageMismatch, azureVmSize } from "./hosts/defaults";
 import { MeshRunError } from "./errors";
 import { Hub } from "./hub";
 import { PresharedKeys } from "./keys";
@@ -90,7 +91,7 @@ export class Mesh extends pulumi.ComponentResource {
       throw asRunError(err, `the declaration of Mesh ${name}`);
     }
     claimNodeNames(name, spec);
-    refuseOversizedUserData(spec);
+    refuseWhatCloudsWouldRefuse(spec);
     const localNames = new Set(spec.nodes.map((n) => n.name));
 
     // Without peers the plan is proven before anything exists, so a bad mesh fails at once.
@@ -209,14 +210,20 @@ function claimNodeNames(mesh: string, spec: MeshSpec): void {
   if (clashes.length > 0) throw new MeshRunError(clashes.join("\n"));
 }
 
-/** Every node whose user data is over its cloud's limit, all in one error, before any resource exists. */
-function refuseOversizedUserData(spec: MeshSpec): void {
+/**
+ * What a cloud would refuse that the declaration alone shows, for every node at once, before any
+ * resource exists: user data over the cloud's limit, an Azure image that cannot boot on its size.
+ * (The hosts check the same for a node used on its own.)
+ */
+function refuseWhatCloudsWouldRefuse(spec: MeshSpec): void {
   const problems = spec.nodes.flatMap((node) => {
     const text = userDataOf(node, pulumi.getProject(), pulumi.getStack());
-    const problem = text === undefined ? undefined : userDataProblem(node.name, node.cloud, text);
-    return problem ? [problem] : [];
+    const tooLarge = text === undefined ? undefined : userDataProblem(node.name, node.cloud, text);
+    const size = node.azure ? azureVmSize(node.role, node.azure.vmSize) : undefined;
+    const mismatch = node.azure && size ? azureImageMismatch(azureImage(node.azure.image, size), size) : undefined;
+    return [...(tooLarge ? [tooLarge] : []), ...(mismatch ? [`nodes.${node.name}.azure.image: ${mismatch}`] : [])];
   });
-  if (problems.length > 0) throw new MeshRunError([...problems, `${problems.length} node${problems.length === 1 ? "" : "s"} over a user data limit; nothing was deployed`].join("\n"));
+  if (problems.length > 0) throw new MeshRunError([...problems, `${problems.length} problem${problems.length === 1 ? "" : "s"} a cloud would refuse; nothing was deployed`].join("\n"));
 }
 
 function meshState(spec: MeshSpec, peers: readonly PeerMesh[], localNames: ReadonlySet<string>): MeshState {
