@@ -103,8 +103,9 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         vpcSecurityGroupIds: [sg.id],
         iamInstanceProfile: profile.name,
         userData: args.userData,
-        // The user data never changes with the mesh; should it change for another reason, an
-        // in-place update (stop, modify, start) beats a new VM with a new disk.
+        // The user data never changes with the mesh. When wg-mesh's own changes (a new sync script), a
+        // running VM has no use for it: cloud-init runs user data once per instance, so an update would
+        // only stop and start the VM (ignored below); a VM made later, or replaced, gets the new one.
         userDataReplaceOnChange: false,
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
@@ -112,7 +113,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         volumeTags: tags,
       },
       // A newer Ubuntu AMI must not replace a running node; a chosen AMI is followed.
-      { ...child, ignoreChanges: place.ami ? [] : ["ami"] },
+      { ...child, ignoreChanges: [...(place.ami ? [] : ["ami"]), "userData"] },
     );
     new aws.ec2.EipAssociation(`${name}-ip`, { allocationId: eip.allocationId, instanceId: instance.id }, child);
 

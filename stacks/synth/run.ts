@@ -30,6 +30,8 @@ export interface RecordedResource {
   dependencies: string[];
   /** Whether a replacement deletes it before making the new one (names that must be freed first). */
   deleteBeforeReplace: boolean;
+  /** Inputs whose changes the engine leaves alone on an existing resource. */
+  ignoreChanges?: string[];
   /** As the program sent them; secret values keep Pulumi's secret wrapper. */
   inputs: Record<string, unknown>;
   /** What a component (or the stack) registered as its outputs, secrets wrapped likewise. */
@@ -73,6 +75,7 @@ interface MonitorRequest {
   getAliasesList?(): AliasProto[];
   getDependenciesList?(): string[];
   getDeletebeforereplace?(): boolean;
+  getIgnorechangesList?(): string[];
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -247,6 +250,7 @@ function record(monitor: MockMonitorLike, resources: Map<string, Recording>, con
             ...(provider ? { provider } : {}),
             dependencies: req.getDependenciesList?.() ?? [],
             deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+            ...(req.getIgnorechangesList?.()?.length ? { ignoreChanges: req.getIgnorechangesList?.() } : {}),
             inputs: deserialize(method === "readResource" ? req.getProperties?.() : req.getObject?.()),
             aliasSpecs: aliasSpecsOf(req),
           });

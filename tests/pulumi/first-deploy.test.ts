@@ -96,3 +96,13 @@ test("GCP: a Hub used on its own enables its project's APIs itself, and its reso
     for (const s of services) assert.ok(r.dependencies.includes(s.urn), `${r.type} ${r.name}`);
   }
 });
+
+test("upgrading: a running AWS VM is not stopped for new wg-mesh user data, which cloud-init would not run again; GCP takes it in place; URNs stay", async () => {
+  const run = await runMesh(oneCloudSpec("aws"));
+  for (const vm of ofType(run, "aws:ec2/instance:Instance")) {
+    assert.deepEqual(vm.ignoreChanges, ["ami", "userData"], vm.name);
+    assert.equal(vm.inputs.userDataReplaceOnChange, false, "and never a new VM for it");
+  }
+  const gcp = await runMesh(oneCloudSpec("gcp"));
+  for (const vm of ofType(gcp, "gcp:compute/instance:Instance")) assert.equal(vm.ignoreChanges, undefined, `${vm.name}: metadata updates in place, without a restart`);
+});
