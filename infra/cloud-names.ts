@@ -43,6 +43,8 @@ export interface NameRule {
   /** An input that takes a prefix instead, to which the provider appends `prefixSuffixLength` characters. */
   prefixField?: string;
   prefixSuffixLength?: number;
+  /** The longest prefix the provider takes (its own check, stricter than the cloud's length less the suffix). */
+  prefixMax?: number;
   source: string;
 }
 
@@ -73,6 +75,7 @@ export const NAME_RULES: readonly NameRule[] = [
     autoname: AWS_AUTONAME,
     prefixField: "namePrefix",
     prefixSuffixLength: AWS_PREFIX_SUFFIX,
+    prefixMax: 100,
     source: "EC2 API CreateSecurityGroup GroupName: up to 255 characters, cannot start with sg-",
   },
   {
@@ -89,6 +92,7 @@ export const NAME_RULES: readonly NameRule[] = [
     autoname: AWS_AUTONAME,
     prefixField: "namePrefix",
     prefixSuffixLength: AWS_PREFIX_SUFFIX,
+    prefixMax: 38,
     source: "IAM API CreateRole RoleName: 1-64 characters of [\\w+=,.@-]",
   },
   {
@@ -105,6 +109,7 @@ export const NAME_RULES: readonly NameRule[] = [
     autoname: AWS_AUTONAME,
     prefixField: "namePrefix",
     prefixSuffixLength: AWS_PREFIX_SUFFIX,
+    prefixMax: 100,
     source: "IAM API CreateInstanceProfile InstanceProfileName: 1-128 characters of [\\w+=,.@-]",
   },
   {
@@ -121,6 +126,7 @@ export const NAME_RULES: readonly NameRule[] = [
     autoname: AWS_AUTONAME,
     prefixField: "namePrefix",
     prefixSuffixLength: AWS_PREFIX_SUFFIX,
+    prefixMax: 100,
     source: "IAM API PutRolePolicy PolicyName: 1-128 characters of [\\w+=,.@-]",
   },
   {
@@ -317,8 +323,9 @@ export function cleanName(rule: NameRule, resourceName: string, suffix = 0): str
   text = text.replace(/-{2,}/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
   if (!/^[A-Za-z]/.test(text) || rule.reservedPrefixes?.some((p) => text.toLowerCase().startsWith(p))) text = `wg-${text}`;
   const hash = nameHash(resourceName, HASH_LENGTH);
-  const tail = suffix > 0 ? 2 + hash.length + suffix : 1 + hash.length;
-  const stem = text.slice(0, Math.max(1, rule.max - tail)).replace(/[^A-Za-z0-9]+$/, "");
+  // A name: stem-hash within the rule's length. A prefix: stem-hash- within what the provider takes as a prefix.
+  const room = suffix > 0 ? Math.min(rule.max - suffix, rule.prefixMax ?? Infinity) - hash.length - 2 : rule.max - hash.length - 1;
+  const stem = text.slice(0, Math.max(1, room)).replace(/[^A-Za-z0-9]+$/, "");
   return suffix > 0 ? `${stem}-${hash}-` : `${stem}-${hash}`;
 }
 
@@ -340,6 +347,9 @@ export function resourceNameProblems(r: NamedResource): string[] {
     const given = r.inputs[rule.field];
     const prefix = rule.prefixField ? r.inputs[rule.prefixField] : undefined;
     let candidates: string[];
+    if (typeof prefix === "string" && rule.prefixMax !== undefined && prefix.length > rule.prefixMax) {
+      problems.push(`${rule.what} prefix ${JSON.stringify(prefix)}: ${prefix.length} characters, the provider takes at most ${rule.prefixMax}`);
+    }
     if (typeof given === "string") candidates = [given];
     else if (typeof prefix === "string") candidates = ["0", "f"].map((c) => `${prefix}${c.repeat(rule.prefixSuffixLength ?? 0)}`);
     else if (given === undefined && prefix === undefined) candidates = autonames(rule, r.name);

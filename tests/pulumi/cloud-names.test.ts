@@ -41,8 +41,11 @@ test("the rules take what the clouds document as valid and refuse what they refu
   for (const rule of NAME_RULES) {
     assert.ok(rule.source.length > 10, rule.what);
     for (const awkward of ["sg-sg", "SG_Mesh.EU", "-x-", "9lives", `${"Z".repeat(300)}`, "a--b", "a b/c"]) {
-      if (rule.prefixField) assert.equal(nameProblem(rule, `${cleanName(rule, awkward, rule.prefixSuffixLength)}${"0".repeat(rule.prefixSuffixLength ?? 0)}`), undefined, `${rule.what} prefix from ${awkward}`);
-      else assert.equal(nameProblem(rule, cleanName(rule, awkward)), undefined, `${rule.what} from ${awkward}`);
+      if (rule.prefixField) {
+        const prefix = cleanName(rule, awkward, rule.prefixSuffixLength);
+        assert.ok(prefix.length <= (rule.prefixMax ?? Infinity), `${rule.what} prefix from ${awkward}: ${prefix.length}`);
+        assert.equal(nameProblem(rule, `${prefix}${"0".repeat(rule.prefixSuffixLength ?? 0)}`), undefined, `${rule.what} prefix from ${awkward}`);
+      } else assert.equal(nameProblem(rule, cleanName(rule, awkward)), undefined, `${rule.what} from ${awkward}`);
     }
   }
 });
