@@ -33,7 +33,7 @@ export class Backend extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackendArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:Backend", name, {}, opts);
-    const fields = buildMeshNode(this, "backend", name, args);
+    const fields = buildMeshNode(this, "backend", name, args, opts);
     Object.assign(this, fields);
     const { nodeName: _name, cloud: _cloud, ...outputs } = fields;
     this.registerOutputs(outputs);

@@ -33,7 +33,7 @@ export class Hub extends pulumi.ComponentResource {
 
   constructor(name: string, args: HubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:Hub", name, {}, opts);
-    const fields = buildMeshNode(this, "hub", name, args);
+    const fields = buildMeshNode(this, "hub", name, args, opts);
     Object.assign(this, fields);
     const { nodeName: _name, cloud: _cloud, ...outputs } = fields;
     this.registerOutputs(outputs);

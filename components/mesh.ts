@@ -24,10 +24,13 @@ import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
 import { Backend } from "./backend";
+import { enableGcpApis } from "./gcp-apis";
+import { azureImage, azureImageMismatch, azureVmSize } from "../infra/host-defaults";
 import { MeshRunError } from "./errors";
 import { Hub } from "./hub";
 import { PresharedKeys } from "./keys";
-import type { MeshNodeArgs, MeshNodeFields, WireGuardPeer } from "./node";
+import { userDataOf, type MeshNodeArgs, type MeshNodeFields, type WireGuardPeer } from "./node";
+import { userDataProblem } from "../infra/render/user-data-limits";
 import { readPeerMeshes } from "./peer-stacks";
 import { Pop } from "./pop";
 import { asRunError, provePlan, type ProvenPlan } from "./prove";
@@ -49,8 +52,21 @@ interface Wired {
   resolveSources: (sources: pulumi.Output<string[]>) => void;
 }
 
-/** Node names this program's meshes have taken, per project and stack: vault names derive from them. */
-const claimed = new Map<string, string>();
+/**
+ * Node names this program's meshes have taken, per project and stack: vault names derive from them.
+ * Kept per run (by the run's stack resource), so a process that runs the program more than once,
+ * as tests and `wgmesh synth` do, starts each run afresh.
+ */
+const claimedByRun = new WeakMap<object, Map<string, string>>();
+const claimedOutsideRuns = new Map<string, string>();
+
+function claimedNames(): Map<string, string> {
+  const run = pulumi.runtime.getStackResource();
+  if (!run) return claimedOutsideRuns;
+  let names = claimedByRun.get(run);
+  if (!names) claimedByRun.set(run, (names = new Map()));
+  return names;
+}
 
 /**
  * A multi-cloud WireGuard mesh: a hub, edge POPs and backends on AWS, GCP and Azure (or outside
@@ -79,6 +95,7 @@ export class Mesh extends pulumi.ComponentResource {
     // Allowed but probably unwise (an admin range of millions of addresses): shown by pulumi, not fatal.
     for (const w of warnings) void pulumi.log.warn(`${w.path}: ${w.message}`, this);
     claimNodeNames(name, spec);
+    refuseWhatCloudsWouldRefuse(spec);
     const localNames = new Set(spec.nodes.map((n) => n.name));
 
     // Without peers the plan is proven before anything exists, so a bad mesh fails at once.
@@ -88,6 +105,11 @@ export class Mesh extends pulumi.ComponentResource {
         : readPeerMeshes(spec.peerStacks, name, { parent: this }).apply((peers) => meshState(spec, peers, localNames));
 
     const providers = new AwsProviders(name, this, spec.nodes.flatMap((n) => (n.aws ? [n.aws.region] : [])));
+    // One Service per GCP project and API, however many nodes the project holds.
+    const gcpApis = new Map<string, pulumi.Resource[]>();
+    for (const project of new Set(spec.nodes.flatMap((n) => (n.cloud === "gcp" && n.gcp ? [n.gcp.project] : [])))) {
+      gcpApis.set(project, enableGcpApis(`${name}-${project}`, project, { parent: this }));
+    }
     const needsVnet = spec.nodes.some((n) => n.cloud === "azure" && !n.azure?.subnetId);
     const azureUnderlay = needsVnet ? underlayCidr(spec) : undefined;
     const iface = state.apply((s) => Object.fromEntries(spec.nodes.map((n) => [n.name, nodeConfigPlan(s.plan, n.name).iface])));
@@ -113,7 +135,9 @@ export class Mesh extends pulumi.ComponentResource {
           keyEpoch: spec.keyEpoch,
           adminCidrs: spec.adminCidrs,
           ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
+          ...(node.cloud === "gcp" ? { enableGcpApis: false } : {}),
         };
+        const apis = node.gcp ? gcpApis.get(node.gcp.project) : undefined;
         const nodeOpts: pulumi.ComponentResourceOptions = {
           parent: this,
           aliases: [
@@ -123,6 +147,7 @@ export class Mesh extends pulumi.ComponentResource {
             ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
           ],
           ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
+          ...(apis ? { dependsOn: apis } : {}),
         };
         wired.push({ node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources });
       }
@@ -185,6 +210,7 @@ function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulum
 function claimNodeNames(mesh: string, spec: MeshSpec): void {
   const scope = `${pulumi.getProject()}/${pulumi.getStack()}`;
   const clashes: string[] = [];
+  const claimed = claimedNames();
   for (const node of spec.nodes) {
     const key = `${scope}/${node.name}`;
     const owner = claimed.get(key);
@@ -192,6 +218,22 @@ function claimNodeNames(mesh: string, spec: MeshSpec): void {
     else claimed.set(key, mesh);
   }
   if (clashes.length > 0) throw new MeshRunError(clashes.join("\n"));
+}
+
+/**
+ * What a cloud would refuse that the declaration alone shows, for every node at once, before any
+ * resource exists: user data over the cloud's limit, an Azure image that cannot boot on its size.
+ * (The hosts check the same for a node used on its own.)
+ */
+function refuseWhatCloudsWouldRefuse(spec: MeshSpec): void {
+  const problems = spec.nodes.flatMap((node) => {
+    const text = userDataOf(node, pulumi.getProject(), pulumi.getStack());
+    const tooLarge = text === undefined ? undefined : userDataProblem(node.name, node.cloud, text);
+    const size = node.azure ? azureVmSize(node.role, node.azure.vmSize) : undefined;
+    const mismatch = node.azure && size ? azureImageMismatch(azureImage(node.azure.image, size), size) : undefined;
+    return [...(tooLarge ? [tooLarge] : []), ...(mismatch ? [`nodes.${node.name}.azure.image: ${mismatch}`] : [])];
+  });
+  if (problems.length > 0) throw new MeshRunError([...problems, `${problems.length} problem${problems.length === 1 ? "" : "s"} a cloud would refuse; nothing was deployed`].join("\n"));
 }
 
 function meshState(spec: MeshSpec, peers: readonly PeerMesh[], localNames: ReadonlySet<string>): MeshState {
@@ -250,7 +292,7 @@ function peersOf(plan: MeshPlan, nodeName: string, components: ReadonlyMap<strin
 
 /** A node as an operator looks it up: the plan's facts, its peers as `wg show` should list them, its cloud's names. */
 function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<MeshState>, hosts: pulumi.Output<Record<string, string>>): pulumi.Output<NodeReport> {
-  const vault = vaultReport(vaultLocatorFor(node, pulumi.getProject(), pulumi.getStack()));
+  const locator = vaultLocatorFor(node, pulumi.getProject(), pulumi.getStack());
   const outputs = pulumi.output({
     publicIp: c.publicIp,
     overlayAddress: c.overlayAddress,
@@ -264,6 +306,7 @@ function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<Mesh
   return pulumi
     .all([state, hosts, outputs])
     .apply(([s, endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, wireguardFrom }]) => {
+      const vault = vaultReport(locator, vaultSecretRef);
       const imported = new Map(s.plan.spec.nodes.flatMap((n) => (n.external?.endpoint ? [[n.name, endpointHost(n.external.endpoint)] as const] : [])));
       const peers = nodeConfigPlan(s.plan, node.name).peers.map((p) => {
         const host = endpointHosts[p.name] ?? imported.get(p.name);

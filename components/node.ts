@@ -10,6 +10,7 @@ import type { AwsPlacement, AzurePlacement, ExternalPlacement, GcpPlacement } fr
 import { sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import type { Cloud, ResolvedGcpPlacement, Role } from "../infra/model";
 import { renderCloudInit } from "../infra/render/cloudinit";
+import { userDataProblem } from "../infra/render/user-data-limits";
 import { renderConfig, type PeerEntry } from "../infra/render/wgquick";
 import { freeUnderlayCidr } from "../infra/underlay";
 import { vaultLocatorFor, type VaultLocator } from "../infra/vault";
@@ -73,6 +74,8 @@ export interface MeshNodeArgs {
   wireguardFrom?: pulumi.Input<pulumi.Input<string>[]>;
   /** The private range of the VNet made for an Azure node without subnetId; default a /24 clear of its address and its peers' AllowedIPs. */
   underlayCidr?: string;
+  /** Enable the compute, iam and secretmanager APIs in a GCP node's project (left on at destroy); default true. The Mesh enables them once per project and passes false. */
+  enableGcpApis?: boolean;
 }
 
 /** The public fields every node component has, set by buildMeshNode. */
@@ -126,8 +129,8 @@ function resolvePlacement(nodeName: string, args: MeshNodeArgs): Placement {
   }
 }
 
-/** Builds a node beneath `self`, a Hub, Pop or Backend named `name`. */
-export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: string, args: MeshNodeArgs): MeshNodeFields {
+/** Builds a node beneath `self`, a Hub, Pop or Backend named `name`; its cloud resources wait for `opts.dependsOn`. */
+export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: string, args: MeshNodeArgs, opts?: pulumi.ComponentResourceOptions): MeshNodeFields {
   const nodeName = args.nodeName ?? name;
   if (!NODE_NAME.test(nodeName)) {
     throw new MeshRunError(`${JSON.stringify(nodeName)}: a node name is 1-24 of a-z, 0-9 and -, starting with a letter (it names cloud resources); set nodeName`);
@@ -172,6 +175,9 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     };
   }
 
+  const userData = renderCloudInit({ node: nodeName, vault });
+  const tooLarge = userDataProblem(nodeName, args.cloud, userData);
+  if (tooLarge) throw new MeshRunError(tooLarge);
   const host = cloudHost(self, name, {
     nodeName,
     role,
@@ -181,9 +187,9 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     adminCidrs,
     config,
     wireguardSources: wireguardFrom,
-    userData: renderCloudInit({ node: nodeName, vault }),
+    userData,
     tags: { "wg-mesh-project": pulumi.getProject(), "wg-mesh-stack": pulumi.getStack(), "wg-mesh-node": nodeName, "wg-mesh-role": role },
-  }, placement, vault, args);
+  }, placement, vault, args, opts?.dependsOn);
   return {
     nodeName,
     cloud: args.cloud,
@@ -227,8 +233,16 @@ function peerEntry(p: ResolvedPeer): PeerEntry {
   };
 }
 
-function cloudHost(self: pulumi.ComponentResource, name: string, common: HostArgs, placement: Placement, vault: VaultLocator, args: MeshNodeArgs): AwsHost | GcpHost | AzureHost {
-  const opts = { parent: self };
+function cloudHost(
+  self: pulumi.ComponentResource,
+  name: string,
+  common: HostArgs,
+  placement: Placement,
+  vault: VaultLocator,
+  args: MeshNodeArgs,
+  dependsOn: pulumi.ComponentResourceOptions["dependsOn"],
+): AwsHost | GcpHost | AzureHost {
+  const opts = { parent: self, ...(dependsOn ? { dependsOn } : {}) };
   switch (args.cloud) {
     case "aws": {
       const region = (placement.aws as AwsPlacement).region;
@@ -237,7 +251,7 @@ function cloudHost(self: pulumi.ComponentResource, name: string, common: HostArg
       return new AwsHost(name, { ...common, placement: placement.aws as AwsPlacement, vault: vault as AwsVault, provider }, opts);
     }
     case "gcp":
-      return new GcpHost(name, { ...common, placement: placement.gcp as ResolvedGcpPlacement, vault: vault as GcpVault }, opts);
+      return new GcpHost(name, { ...common, placement: placement.gcp as ResolvedGcpPlacement, vault: vault as GcpVault, enableApis: args.enableGcpApis ?? true }, opts);
     case "azure": {
       const azure = placement.azure as AzurePlacement;
       const underlayCidr = azure.subnetId ? "" : (args.underlayCidr ?? defaultUnderlay(args));
@@ -259,4 +273,10 @@ function defaultUnderlay(args: MeshNodeArgs): string {
   }
   const taken = [args.address, ...args.peers.flatMap((p) => ((p as WireGuardPeer).allowedIps ?? []))];
   return freeUnderlayCidr(taken);
+}
+
+/** The user data a cloud node of this project and stack boots with; undefined for an external node. */
+export function userDataOf(node: { name: string; cloud: Cloud; aws?: { region: string }; gcp?: { project: string } }, project: string, stack: string): string | undefined {
+  const vault = vaultLocatorFor(node, project, stack);
+  return vault ? renderCloudInit({ node: node.name, vault }) : undefined;
 }

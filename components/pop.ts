@@ -33,7 +33,7 @@ export class Pop extends pulumi.ComponentResource {
 
   constructor(name: string, args: PopArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:Pop", name, {}, opts);
-    const fields = buildMeshNode(this, "pop", name, args);
+    const fields = buildMeshNode(this, "pop", name, args, opts);
     Object.assign(this, fields);
     const { nodeName: _name, cloud: _cloud, ...outputs } = fields;
     this.registerOutputs(outputs);

@@ -37,6 +37,15 @@ export function gcpImage(machineType: string, chosen?: string): string {
 }
 
 export const AZURE_DEFAULT_IMAGE = "Canonical:ubuntu-24_04-lts:server:latest";
+export const AZURE_DEFAULT_ARM_IMAGE = "Canonical:ubuntu-24_04-lts:server-arm64:latest";
+
+/**
+ * Azure's Arm sizes carry a "p" among the feature letters after the vCPU count (Standard_D2ps_v5,
+ * Standard_E4pds_v5, Standard_B2pts_v2); the family letters before the count are upper case.
+ */
+export function azureArchitecture(vmSize: string): "arm64" | "amd64" {
+  return /^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$/.test(vmSize) ? "arm64" : "amd64";
+}
 
 export interface AzureImage {
   publisher: string;
@@ -45,11 +54,23 @@ export interface AzureImage {
   version: string;
 }
 
-/** An image URN "publisher:offer:sku:version" (config validation has checked its shape). */
-export function azureImage(urn = AZURE_DEFAULT_IMAGE): AzureImage {
-  const [publisher, offer, sku, version] = urn.split(":");
-  if (!publisher || !offer || !sku || !version) throw new Error(`${urn} is not an image URN publisher:offer:sku:version`);
+/** An image URN "publisher:offer:sku:version" (config validation has checked its shape); without one, Ubuntu LTS for the size's architecture. */
+export function azureImage(urn: string | undefined, vmSize: string): AzureImage {
+  const chosen = urn ?? (azureArchitecture(vmSize) === "arm64" ? AZURE_DEFAULT_ARM_IMAGE : AZURE_DEFAULT_IMAGE);
+  const [publisher, offer, sku, version] = chosen.split(":");
+  if (!publisher || !offer || !sku || !version) throw new Error(`${chosen} is not an image URN publisher:offer:sku:version`);
   return { publisher, offer, sku, version };
+}
+
+/** Why an image cannot boot on a size, for Canonical's images whose SKU says the architecture; undefined when it can or cannot be told. */
+export function azureImageMismatch(image: AzureImage, vmSize: string): string | undefined {
+  if (image.publisher.toLowerCase() !== "canonical") return undefined;
+  const armImage = /arm64/i.test(image.sku);
+  const armSize = azureArchitecture(vmSize) === "arm64";
+  if (armImage === armSize) return undefined;
+  return armSize
+    ? `${vmSize} is an Arm size and ${image.sku} an x64 image: use an -arm64 SKU (${AZURE_DEFAULT_ARM_IMAGE}) or leave image out`
+    : `${vmSize} is an x64 size and ${image.sku} an Arm image: use an x64 SKU (${AZURE_DEFAULT_IMAGE}) or leave image out`;
 }
 
 /** The login user each cloud's Ubuntu image or our VM definition has. */

@@ -154,14 +154,15 @@ export function plannedFacts(plan: MeshPlan, name: string): Pick<NodeReport, "si
 }
 
 /** A vault locator in an operator's words. */
-export function vaultReport(vault: VaultLocator | undefined): VaultReport | undefined {
+export function vaultReport(vault: VaultLocator | undefined, secretRef?: string): VaultReport | undefined {
   switch (vault?.kind) {
     case "aws-secretsmanager":
       return { service: "AWS Secrets Manager", secret: vault.secretName, location: vault.region };
     case "gcp-secretmanager":
       return { service: "GCP Secret Manager", secret: vault.secretId, location: `project ${vault.project}` };
     case "azure-keyvault":
-      return { service: "Azure Key Vault", secret: vault.secretName, location: `vault ${vault.vaultName}` };
+      // The vault's name has a random part chosen at deploy; the secret's id (https://NAME.vault.azure.net/secrets/...) says it.
+      return { service: "Azure Key Vault", secret: vault.secretName, location: `vault ${/^https:\/\/([^.]+)\.vault\.azure\.net\//.exec(secretRef ?? "")?.[1] ?? "(named at deploy)"}` };
     default:
       return undefined;
   }

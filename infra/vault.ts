@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 export type VaultLocator =
   | { kind: "aws-secretsmanager"; region: string; secretName: string }
   | { kind: "gcp-secretmanager"; project: string; secretId: string }
-  | { kind: "azure-keyvault"; vaultName: string; secretName: string }
+  /** The vault itself is named by the VM's tag AZURE_VAULT_TAG: its name is random, chosen at deploy. */
+  | { kind: "azure-keyvault"; secretName: string }
   /** Lab and tests: the sync unit reads a local file instead of a cloud vault. */
   | { kind: "file"; path: string };
 
@@ -27,13 +28,21 @@ export function gcpSecretId(n: VaultNaming): string {
   return `${n.project}-${n.stack}-${n.node}-wg0`.replace(/[^A-Za-z0-9_-]/g, "-");
 }
 
-/** Key Vault names are global, 3-24 of [a-z0-9-], starting with a letter: a short stable hash keeps them unique. */
-export function azureVaultName(n: VaultNaming): string {
-  const hash = createHash("sha256").update(`${n.project}/${n.stack}/${n.node}`).digest("hex").slice(0, 8);
-  const stem = n.node.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 11) || "node";
-  return `wgm-${stem}-${hash}`;
+/**
+ * Key Vault names are global across Azure, soft-deleted vaults included, and 3-24 of [a-z0-9-]
+ * starting with a letter. A name made from project, stack and node alone is taken by the first
+ * deployment anywhere that uses the same three (the README's example stack, say) and, after a
+ * destroy, by its own soft-deleted vault for 7 days. So the name ends in random characters chosen once
+ * per deployed node (`suffix`, 8 of [a-z0-9]), and the VM learns it from its tag.
+ */
+export function azureVaultName(node: string, suffix: string): string {
+  const stem = node.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 11) || "node";
+  return `wgm-${stem}-${suffix}`;
 }
 
+export const AZURE_VAULT_SUFFIX_LENGTH = 8;
+/** The VM tag that names the node's Key Vault; the sync unit reads it from the instance metadata. */
+export const AZURE_VAULT_TAG = "wg-mesh-vault";
 export const AZURE_SECRET_NAME = "wg0-conf";
 
 /** The vault locator of a cloud node; undefined for external nodes, which have no vault. */
@@ -49,7 +58,7 @@ export function vaultLocatorFor(
     case "gcp":
       return { kind: "gcp-secretmanager", project: (node.gcp as { project: string }).project, secretId: gcpSecretId(naming) };
     case "azure":
-      return { kind: "azure-keyvault", vaultName: azureVaultName(naming), secretName: AZURE_SECRET_NAME };
+      return { kind: "azure-keyvault", secretName: AZURE_SECRET_NAME };
     default:
       return undefined;
   }

@@ -10,6 +10,7 @@
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { coversPort, ingressRules, isOnlyPort, isWorld } from "./rules";
+import { userDataText } from "./user-data";
 
 export const DEFAULT_WIREGUARD_PORT = 51820;
 
@@ -174,7 +175,7 @@ export const oneSecretPerVault: StackValidationPolicy = {
 
 function decoded(value: unknown, base64: boolean): string | undefined {
   if (typeof value !== "string") return undefined;
-  return base64 ? Buffer.from(value, "base64").toString("utf8") : value;
+  return userDataText(base64 ? Buffer.from(value, "base64") : Buffer.from(value, "utf8"));
 }
 
 export const noKeyInUserData: ResourceValidationPolicy = {

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs what wg-mesh needs on a fresh Debian machine (run as root): WireGuard tools for the
-# lab and the key test, shellcheck for the sync unit, graphviz for mesh drawings, then npm ci.
+# lab and the key test, shellcheck for the sync unit, graphviz for mesh drawings, and what the
+# delivery tests run for real: cloud-init (`cloud-init schema`, its write_files module), systemd
+# (`systemd-analyze verify`), curl and jq (the sync script), python3-botocore (checks the AWS
+# signature), openssl (the vault stand-ins' test CA); then npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in wireguard-tools wireguard-go iproute2 iputils-ping iptables shellcheck graphviz procps; do
+for pkg in wireguard-tools wireguard-go iproute2 iputils-ping iptables shellcheck graphviz procps \
+  curl jq cloud-init systemd python3 python3-botocore openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+installs_cloud_init=false
+if [[ " ${need[*]} " == *" cloud-init "* ]]; then installs_cloud_init=true; fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing Debian packages ${need[*]}; run this as root (or: sudo apt-get install ${need[*]})" >&2
@@ -15,11 +21,20 @@ if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # cloud-init is here for its checks only: it must not configure this machine at its next boot.
+  if $installs_cloud_init && [ ! -e /etc/cloud/cloud-init.disabled ]; then
+    mkdir -p /etc/cloud
+    echo "wg-mesh's scripts/setup.sh installed cloud-init for its tests; this file keeps it from running at boot" >/etc/cloud/cloud-init.disabled
+  fi
 fi
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   echo "setup: Node.js 20 or newer is required (node --version: $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a link is an install shared with other checkouts (git worktrees): npm ci
+# here would empty it under them, so it is left to the checkout that owns it.
+if [ -L node_modules ]; then
+  [ -d node_modules/ ] || { echo "setup: node_modules links to $(readlink node_modules), which is missing; run npm ci there" >&2; exit 1; }
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshRunError } from "../errors";
+import { cloudName } from "../names";
 import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { AwsHostArgs, HostOutputs } from "./types";
@@ -39,24 +40,31 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     );
     new aws.secretsmanager.SecretVersion(`${name}-wg0`, { secretId: secret.id, secretString: args.config }, child);
 
-    const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: EC2_TRUST, description: `wg-mesh node ${args.nodeName}: reads its wg0.conf`, tags }, child);
+    const roleName = cloudName("aws:iam/role:Role", `${name}-role`);
+    const role = new aws.iam.Role(`${name}-role`, { ...roleName.args, assumeRolePolicy: EC2_TRUST, description: `wg-mesh node ${args.nodeName}: reads its wg0.conf`, tags }, { ...child, ...roleName.opts });
+    const policyName = cloudName("aws:iam/rolePolicy:RolePolicy", `${name}-read-wg0`);
     new aws.iam.RolePolicy(
       `${name}-read-wg0`,
       {
+        ...policyName.args,
         role: role.id,
         policy: secret.arn.apply((arn) =>
           JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn }] }),
         ),
       },
-      child,
+      { ...child, ...policyName.opts },
     );
-    const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, child);
+    const profileName = cloudName("aws:iam/instanceProfile:InstanceProfile", `${name}-profile`);
+    const profile = new aws.iam.InstanceProfile(`${name}-profile`, { ...profileName.args, role: role.name, tags }, { ...child, ...profileName.opts });
 
     const network = this.network(args, child);
     const sources = pulumi.output(args.wireguardSources);
+    // Named by the provider after the resource, unless that name would start with sg- or run too long.
+    const sgName = cloudName("aws:ec2/securityGroup:SecurityGroup", `${name}-sg`);
     const sg = new aws.ec2.SecurityGroup(
       `${name}-sg`,
       {
+        ...sgName.args,
         description: `wg-mesh node ${args.nodeName}: WireGuard from its peers, SSH from admins`,
         vpcId: network.vpcId,
         ingress: sources.apply((cidrs) => [
@@ -67,7 +75,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         egress: [{ description: "all", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
         tags,
       },
-      child,
+      { ...child, ...sgName.opts },
     );
 
     const instanceType = awsInstanceType(args.role, place.instanceType);
@@ -95,8 +103,9 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         vpcSecurityGroupIds: [sg.id],
         iamInstanceProfile: profile.name,
         userData: args.userData,
-        // The user data never changes with the mesh; should it change for another reason, an
-        // in-place update (stop, modify, start) beats a new VM with a new disk.
+        // The user data never changes with the mesh. When wg-mesh's own changes (a new sync script), a
+        // running VM has no use for it: cloud-init runs user data once per instance, so an update would
+        // only stop and start the VM (ignored below); a VM made later, or replaced, gets the new one.
         userDataReplaceOnChange: false,
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
@@ -104,7 +113,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         volumeTags: tags,
       },
       // A newer Ubuntu AMI must not replace a running node; a chosen AMI is followed.
-      { ...child, ignoreChanges: place.ami ? [] : ["ami"] },
+      { ...child, ignoreChanges: [...(place.ami ? [] : ["ami"]), "userData"] },
     );
     new aws.ec2.EipAssociation(`${name}-ip`, { allocationId: eip.allocationId, instanceId: instance.id }, child);
 
@@ -119,8 +128,9 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
   }
 
   /**
-   * The subnet and VPC: as given; the VPC of a given subnet; a subnet of a given VPC; or,
-   * with neither, the region's default VPC (a security group without vpcId lands there too).
+   * The subnet and VPC: as given; the VPC of a given subnet; a subnet of a given VPC; or, with
+   * neither, the region's default VPC, looked up so that a region without one (many organisations
+   * delete them) fails in one line that names the node and the fix instead of in EC2's words.
    */
   private network(args: AwsHostArgs, child: pulumi.InvokeOutputOptions): { vpcId?: pulumi.Output<string>; subnetId?: pulumi.Output<string> } {
     const { vpcId, subnetId } = args.placement;
@@ -138,6 +148,16 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       });
       return { vpcId: pulumi.output(vpcId), subnetId: firstSubnet };
     }
-    return {};
+    const defaultVpc = aws.ec2.getVpcsOutput({ filters: [{ name: "is-default", values: ["true"] }] }, child).apply((found) => {
+      const id = found.ids[0];
+      if (!id) {
+        throw new MeshRunError(
+          `nodes.${args.nodeName}.aws: ${args.placement.region} has no default VPC; set aws.subnetId to a subnet whose route table reaches an internet gateway (or aws.vpcId)`,
+        );
+      }
+      return id;
+    });
+    // The instance names no subnet: EC2 puts it in the default VPC's default subnet for its zone.
+    return { vpcId: defaultVpc };
   }
 }

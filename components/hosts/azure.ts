@@ -5,8 +5,12 @@
  */
 import * as azure from "@pulumi/azure";
 import * as pulumi from "@pulumi/pulumi";
-import { AZURE_LOCK_KEY } from "./azure-lock-key";
-import { azureImage, azureVmSize, SSH_USER } from "../../infra/host-defaults";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import { AZURE_VAULT_SUFFIX_LENGTH, AZURE_VAULT_TAG, azureVaultName } from "../../infra/vault";
+import { MeshRunError } from "../errors";
+import { cloudName } from "../names";
+import { azureImage, azureImageMismatch, azureVmSize, SSH_USER } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { AzureHostArgs, HostOutputs } from "./types";
 
@@ -25,17 +29,25 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
     const place = args.placement;
     const { location } = place;
     const tags = args.tags;
+    const size = azureVmSize(args.role, place.vmSize);
+    const image = azureImage(place.image, size);
+    const mismatch = azureImageMismatch(image, size);
+    if (mismatch) throw new MeshRunError(`nodes.${args.nodeName}.azure.image: ${mismatch}`);
 
-    const group = new azure.core.ResourceGroup(`${name}-rg`, { location, tags }, child);
+    const [rgName, rgOpts] = named("azure:core/resourceGroup:ResourceGroup", `${name}-rg`, child);
+    const group = new azure.core.ResourceGroup(`${name}-rg`, { ...rgName, location, tags }, rgOpts);
     const resourceGroupName = group.name;
 
     const subnetId = place.subnetId ?? this.newSubnet(name, args.underlayCidr, resourceGroupName, location, tags);
-    const ip = new azure.network.PublicIp(`${name}-ip`, { resourceGroupName, location, allocationMethod: "Static", sku: "Standard", tags }, child);
+    const [ipName, ipOpts] = named("azure:network/publicIp:PublicIp", `${name}-ip`, child);
+    const ip = new azure.network.PublicIp(`${name}-ip`, { ...ipName, resourceGroupName, location, allocationMethod: "Static", sku: "Standard", tags }, ipOpts);
 
     const sources = pulumi.output(args.wireguardSources);
+    const [nsgName, nsgOpts] = named("azure:network/networkSecurityGroup:NetworkSecurityGroup", `${name}-nsg`, child);
     const nsg = new azure.network.NetworkSecurityGroup(
       `${name}-nsg`,
       {
+        ...nsgName,
         resourceGroupName,
         location,
         securityRules: sources.apply((cidrs) => [
@@ -46,43 +58,62 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
         ]),
         tags,
       },
-      child,
+      nsgOpts,
     );
+    const [nicName, nicOpts] = named("azure:network/networkInterface:NetworkInterface", `${name}-nic`, child);
     const nic = new azure.network.NetworkInterface(
       `${name}-nic`,
-      { resourceGroupName, location, ipConfigurations: [{ name: "primary", subnetId, privateIpAddressAllocation: "Dynamic", publicIpAddressId: ip.id }], tags },
-      child,
+      { ...nicName, resourceGroupName, location, ipConfigurations: [{ name: "primary", subnetId, privateIpAddressAllocation: "Dynamic", publicIpAddressId: ip.id }], tags },
+      nicOpts,
     );
     new azure.network.NetworkInterfaceSecurityGroupAssociation(`${name}-nic-nsg`, { networkInterfaceId: nic.id, networkSecurityGroupId: nsg.id }, child);
 
+    // Key Vault names are global (soft-deleted ones included): random characters, chosen once per
+    // node, keep this deployment's apart from every other and from its own earlier, destroyed self.
+    const vaultSuffix = new random.RandomString(
+      `${name}-kv-name`,
+      { length: AZURE_VAULT_SUFFIX_LENGTH, upper: false, special: false, numeric: true, lower: true },
+      child,
+    );
+    const vaultName = vaultSuffix.result.apply((suffix) => azureVaultName(args.nodeName, suffix));
+
+    // Azure will not make a Linux VM without an admin key or password. A real RSA key: its private
+    // half stays in the stack's encrypted state (where the node's WireGuard key already is) and is
+    // never exported; admins log in with a key of their own (see the SSH hint).
+    const loginKey = new tls.PrivateKey(`${name}-login-key`, { algorithm: "RSA", rsaBits: 4096 }, child);
+
+    const [vmName, vmOpts] = named("azure:compute/linuxVirtualMachine:LinuxVirtualMachine", `${name}-vm`, child);
     const vm = new azure.compute.LinuxVirtualMachine(
       `${name}-vm`,
       {
+        ...vmName,
         resourceGroupName,
         location,
-        size: azureVmSize(args.role, place.vmSize),
+        size,
         networkInterfaceIds: [nic.id],
         adminUsername: SSH_USER.azure,
-        adminSshKeys: [{ username: SSH_USER.azure, publicKey: AZURE_LOCK_KEY }],
+        adminSshKeys: [{ username: SSH_USER.azure, publicKey: loginKey.publicKeyOpenssh }],
         disablePasswordAuthentication: true,
         // Managed disks are encrypted at rest with platform keys; nothing to switch on.
         osDisk: { caching: "ReadWrite", storageAccountType: "StandardSSD_LRS" },
-        sourceImageReference: azureImage(place.image),
+        sourceImageReference: image,
         identity: { type: "SystemAssigned" },
-        // Custom data replaces the VM when it changes; it never does, since it names only the vault.
+        // Custom data replaces the VM when it changes; it names neither the vault nor any peer, so it does not.
         customData: Buffer.from(args.userData, "utf8").toString("base64"),
-        tags,
+        // Tags update in place: the sync unit reads its vault's name from here.
+        tags: vaultName.apply((v) => ({ ...tags, [AZURE_VAULT_TAG]: v })),
       },
-      child,
+      // The new VM needs the NIC the old one holds, so a replacement deletes the old one first.
+      { ...vmOpts, deleteBeforeReplace: true },
     );
 
     const client = azure.core.getClientConfigOutput(child);
     const vault = new azure.keyvault.KeyVault(
       `${name}-kv`,
       {
-        // Fixed (cloud-init names it), so a replacement deletes first; no purge protection, so
-        // a destroyed stack can be created again under the same name.
-        name: args.vault.vaultName,
+        // Fixed once chosen, so a replacement deletes first. No purge protection: a destroy purges the
+        // vault (the provider's default), and even where it cannot, the next deployment picks new names.
+        name: vaultName,
         resourceGroupName,
         location,
         tenantId: client.tenantId,
@@ -126,10 +157,18 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
   }
 
   private newSubnet(name: string, cidr: string, resourceGroupName: pulumi.Output<string>, location: string, tags: Record<string, string>): pulumi.Output<string> {
-    const vnet = new azure.network.VirtualNetwork(`${name}-vnet`, { resourceGroupName, location, addressSpaces: [cidr], tags }, { parent: this });
-    const subnet = new azure.network.Subnet(`${name}-subnet`, { resourceGroupName, virtualNetworkName: vnet.name, addressPrefixes: [cidr] }, { parent: this });
+    const [vnetName, vnetOpts] = named("azure:network/virtualNetwork:VirtualNetwork", `${name}-vnet`, { parent: this });
+    const vnet = new azure.network.VirtualNetwork(`${name}-vnet`, { ...vnetName, resourceGroupName, location, addressSpaces: [cidr], tags }, vnetOpts);
+    const [subnetName, subnetOpts] = named("azure:network/subnet:Subnet", `${name}-subnet`, { parent: this });
+    const subnet = new azure.network.Subnet(`${name}-subnet`, { ...subnetName, resourceGroupName, virtualNetworkName: vnet.name, addressPrefixes: [cidr] }, subnetOpts);
     return subnet.id;
   }
+}
+
+/** The name args and options of a resource the provider would otherwise name (see components/names.ts). */
+function named(type: string, resourceName: string, opts: pulumi.CustomResourceOptions): [Record<string, string>, pulumi.CustomResourceOptions] {
+  const n = cloudName(type, resourceName);
+  return [n.args, { ...opts, ...n.opts }];
 }
 
 function inbound(name: string, priority: number, access: "Allow" | "Deny", protocol: string, port: string, sources: string[]): azure.types.input.network.NetworkSecurityGroupSecurityRule {

@@ -5,6 +5,8 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { gcpServiceAccountId } from "../../infra/vault";
+import { enableGcpApis } from "../gcp-apis";
+import { cloudName } from "../names";
 import { gcpImage, gcpMachineType } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { GcpHostArgs, HostOutputs } from "./types";
@@ -21,9 +23,16 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:gcp:Host", name, {}, opts);
-    const child = { parent: this };
     const place = args.placement;
     const { project } = place;
+    // Every resource here waits for the project's APIs: enabled here, or by whoever made this host (the
+    // Mesh, once per project) and handed them over as dependsOn.
+    const apis = args.enableApis ? enableGcpApis(name, project, { parent: this }) : [];
+    const child: pulumi.CustomResourceOptions = { parent: this, dependsOn: apis.length > 0 ? apis : opts?.dependsOn };
+    const named = (type: string, resourceName: string): [Record<string, string>, pulumi.CustomResourceOptions] => {
+      const n = cloudName(type, resourceName);
+      return [n.args, { ...child, ...n.opts }];
+    };
     const labels = gcpLabels(args.tags);
 
     const account = new gcp.serviceaccount.Account(
@@ -36,7 +45,8 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
       },
       child,
     );
-    const address = new gcp.compute.Address(`${name}-ip`, { project, region: place.region, addressType: "EXTERNAL", networkTier: "PREMIUM", labels }, child);
+    const [addressName, addressOpts] = named("gcp:compute/address:Address", `${name}-ip`);
+    const address = new gcp.compute.Address(`${name}-ip`, { ...addressName, project, region: place.region, addressType: "EXTERNAL", networkTier: "PREMIUM", labels }, addressOpts);
 
     // The id is fixed (cloud-init names it), so a replacement must delete first.
     const secret = new gcp.secretmanager.Secret(
@@ -51,12 +61,14 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
       child,
     );
 
-    const network = place.network ?? (place.subnetwork ? subnetworkNetwork(place.subnetwork, project, place.region, child) : "default");
+    const network = place.network ?? (place.subnetwork ? subnetworkNetwork(place.subnetwork, project, place.region, { parent: this }) : "default");
     const target = { project, network, direction: "INGRESS", targetServiceAccounts: [account.email] };
     const sources = pulumi.output(args.wireguardSources);
+    const [wireguardName, wireguardOpts] = named("gcp:compute/firewall:Firewall", `${name}-wireguard`);
     new gcp.compute.Firewall(
       `${name}-wireguard`,
       {
+        ...wireguardName,
         ...target,
         description: `wg-mesh ${args.nodeName}: WireGuard from its peers`,
         priority: ALLOW_PRIORITY,
@@ -66,25 +78,29 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
         sourceRanges: sources.apply((s) => (s.length > 0 ? s : ["0.0.0.0/32"])),
         disabled: sources.apply((s) => s.length === 0),
       },
-      child,
+      wireguardOpts,
     );
     if (args.adminCidrs.length > 0) {
+      const [sshName, sshOpts] = named("gcp:compute/firewall:Firewall", `${name}-ssh`);
       new gcp.compute.Firewall(
         `${name}-ssh`,
-        { ...target, description: `wg-mesh ${args.nodeName}: SSH from admins`, priority: ALLOW_PRIORITY, allows: [{ protocol: "tcp", ports: ["22"] }], sourceRanges: args.adminCidrs },
-        child,
+        { ...sshName, ...target, description: `wg-mesh ${args.nodeName}: SSH from admins`, priority: ALLOW_PRIORITY, allows: [{ protocol: "tcp", ports: ["22"] }], sourceRanges: args.adminCidrs },
+        sshOpts,
       );
     }
+    const [denyName, denyOpts] = named("gcp:compute/firewall:Firewall", `${name}-deny`);
     new gcp.compute.Firewall(
       `${name}-deny`,
-      { ...target, description: `wg-mesh ${args.nodeName}: nothing else, whatever the network allows`, priority: DENY_PRIORITY, denies: [{ protocol: "all" }], sourceRanges: ["0.0.0.0/0"] },
-      child,
+      { ...denyName, ...target, description: `wg-mesh ${args.nodeName}: nothing else, whatever the network allows`, priority: DENY_PRIORITY, denies: [{ protocol: "all" }], sourceRanges: ["0.0.0.0/0"] },
+      denyOpts,
     );
 
     const machineType = gcpMachineType(args.role, place.machineType);
+    const [vmName, vmOpts] = named("gcp:compute/instance:Instance", `${name}-vm`);
     const instance = new gcp.compute.Instance(
       `${name}-vm`,
       {
+        ...vmName,
         project,
         zone: place.zone,
         machineType,
@@ -99,7 +115,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
         allowStoppingForUpdate: true,
         labels,
       },
-      child,
+      vmOpts,
     );
 
     this.publicIp = address.address;

@@ -46,6 +46,8 @@ export interface AwsHostArgs extends HostArgs {
 export interface GcpHostArgs extends HostArgs {
   placement: ResolvedGcpPlacement;
   vault: GcpVault;
+  /** Enable the project's APIs here; false when the caller did and passes them as dependsOn. */
+  enableApis: boolean;
 }
 export interface AzureHostArgs extends HostArgs {
   placement: AzurePlacement;

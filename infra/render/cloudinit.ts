@@ -1,30 +1,53 @@
 /**
  * A node's user data (#cloud-config; AWS user data, GCP metadata `user-data`, Azure custom data).
- * It installs the sync unit and nothing else: no key, no peer, no overlay address. The node's
- * wg0.conf reaches the VM only through its vault, so this document is a function of the node's
- * name, interface and vault alone and stays byte-identical while the mesh changes around it.
+ * It installs the packages the node runs and the sync unit, nothing else: no key, no peer, no overlay
+ * address. The node's wg0.conf reaches the VM only through its vault, so this document is a function
+ * of the node's name, interface and vault alone and stays byte-identical while the mesh changes.
+ *
+ * Small, because AWS takes 16 KB: the script travels gzip-compressed and base64-encoded (cloud-init's
+ * `encoding: gz+b64`), compressed by our own encoder so the bytes never change with a Node upgrade;
+ * the units stay readable, and nothing is said twice (owner and mode are cloud-init's defaults where
+ * they are ours, the vault is named once).
  */
-import { stringify } from "yaml";
-import { checkedInterfaceName, checkedNodeName, describeVault, renderSyncScript, SYNC_SCRIPT_PATH, SYNC_UNIT, type DeliveryOptions } from "./sync-script";
+import { gunzipSync } from "node:zlib";
+import { parse, stringify } from "yaml";
+import { gzip } from "./gzip";
+import { checkedInterfaceName, checkedNodeName, describeVault, REQUIRED_PACKAGES, renderSyncScript, SYNC_SCRIPT_PATH, SYNC_UNIT, type DeliveryOptions } from "./sync-script";
 
 export type { DeliveryOptions } from "./sync-script";
 
-/** wireguard-tools for wg/wg-quick, curl (--aws-sigv4 needs >= 7.75) and jq for the vault APIs. */
-export const CLOUD_INIT_PACKAGES = ["wireguard-tools", "curl", "jq"] as const;
+/** What cloud-init installs: every command the script and the configs it applies run. */
+export const CLOUD_INIT_PACKAGES = REQUIRED_PACKAGES;
 
-/** AWS takes at most 16 KiB of user data; the others allow more. */
-export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+export const SERVICE_PATH = `/etc/systemd/system/${SYNC_UNIT}.service`;
+export const TIMER_PATH = `/etc/systemd/system/${SYNC_UNIT}.timer`;
+
+/** Rendered documents by their options: a Mesh checks every node's size before the node renders its own. */
+const rendered = new Map<string, string>();
+const RENDERED_KEPT = 4096;
 
 export function renderCloudInit(opts: DeliveryOptions): string {
+  const key = JSON.stringify([opts.node, opts.vault, opts.interfaceName ?? null]);
+  let text = rendered.get(key);
+  if (text === undefined) {
+    text = renderDocument(opts);
+    if (rendered.size >= RENDERED_KEPT) rendered.clear();
+    rendered.set(key, text);
+  }
+  return text;
+}
+
+function renderDocument(opts: DeliveryOptions): string {
   const iface = checkedInterfaceName(opts.interfaceName);
   const node = checkedNodeName(opts.node);
   const document = {
     package_update: true,
     packages: [...CLOUD_INIT_PACKAGES],
     write_files: [
-      { path: SYNC_SCRIPT_PATH, owner: "root:root", permissions: "0755", content: renderSyncScript(opts) },
-      { path: `/etc/systemd/system/${SYNC_UNIT}.service`, owner: "root:root", permissions: "0644", content: serviceUnit(iface, opts) },
-      { path: `/etc/systemd/system/${SYNC_UNIT}.timer`, owner: "root:root", permissions: "0644", content: timerUnit(iface) },
+      // cloud-init writes files as root:root, 0644 unless told otherwise.
+      { path: SYNC_SCRIPT_PATH, permissions: "0755", encoding: "gz+b64", content: gzip(renderSyncScript(opts)).toString("base64") },
+      { path: SERVICE_PATH, content: serviceUnit(iface) },
+      { path: TIMER_PATH, content: timerUnit(iface) },
     ],
     runcmd: [
       "systemctl daemon-reload",
@@ -35,31 +58,31 @@ export function renderCloudInit(opts: DeliveryOptions): string {
   };
   const comment = [
     "#cloud-config",
-    `# wg-mesh node ${node}: installs ${SYNC_SCRIPT_PATH}, which fetches ${iface}.conf`,
-    `# from ${describeVault(opts.vault)}`,
-    "# with this VM's own identity. No key, peer or overlay address is in here.",
+    `# wg-mesh node ${node}: installs ${SYNC_SCRIPT_PATH} (gzip, base64), which keeps ${iface} in step with`,
+    `# ${describeVault(opts.vault)}, read with this VM's own identity. No key, peer or overlay address is in here.`,
   ].join("\n");
   return `${comment}\n${stringify(document, { blockQuote: "literal", lineWidth: 0, indentSeq: false })}`;
 }
 
-function serviceUnit(iface: string, opts: DeliveryOptions): string {
+export function serviceUnit(iface: string): string {
   return [
     "[Unit]",
-    `Description=wg-mesh: fetch ${iface}.conf from ${describeVault(opts.vault)} and apply it`,
+    `Description=wg-mesh: fetch ${iface}.conf from its vault and apply it`,
     "Wants=network-online.target",
     "After=network-online.target",
     "",
     "[Service]",
     "Type=oneshot",
     `ExecStart=${SYNC_SCRIPT_PATH}`,
-    "TimeoutStartSec=5min",
+    // Room for apt to install what a failed first boot left out.
+    "TimeoutStartSec=10min",
     // Without the kernel module wg-quick starts wireguard-go, which has to outlive this run.
     "KillMode=process",
     "",
   ].join("\n");
 }
 
-function timerUnit(iface: string): string {
+export function timerUnit(iface: string): string {
   return [
     "[Unit]",
     `Description=wg-mesh: keep ${iface} in step with its vault, at boot and every minute`,
@@ -73,4 +96,48 @@ function timerUnit(iface: string): string {
     "WantedBy=timers.target",
     "",
   ].join("\n");
+}
+
+export interface WrittenFile {
+  path: string;
+  permissions: string;
+  content: string;
+}
+
+interface WriteFilesEntry {
+  path: string;
+  permissions?: string;
+  encoding?: string;
+  content?: string;
+}
+
+/** A write_files entry's content as cloud-init writes it (gz+b64, b64 or plain). */
+function decodedContent(f: WriteFilesEntry): string {
+  const raw = f.content ?? "";
+  const encoding = (f.encoding ?? "").toLowerCase();
+  if (["gz+b64", "gz+base64", "gzip+b64", "gzip+base64"].includes(encoding)) return gunzipSync(Buffer.from(raw, "base64")).toString("utf8");
+  if (["b64", "base64"].includes(encoding)) return Buffer.from(raw, "base64").toString("utf8");
+  return raw;
+}
+
+function writeFiles(text: string): WriteFilesEntry[] {
+  const doc = parse(text) as { write_files?: WriteFilesEntry[] } | null;
+  return doc?.write_files ?? [];
+}
+
+/** The files a user data document writes, their content decoded as cloud-init decodes it. */
+export function cloudInitFiles(text: string): WrittenFile[] {
+  return writeFiles(text).map((f) => ({ path: f.path, permissions: f.permissions ?? "0644", content: decodedContent(f) }));
+}
+
+/**
+ * The document with every file's content decoded in place of its encoded form: what people should
+ * read, and what a scan for keys must search (compressed text hides them, and base64 can look like one).
+ */
+export function expandCloudInit(text: string): string {
+  const doc = parse(text) as Record<string, unknown> | null;
+  if (!doc || !Array.isArray(doc.write_files)) return text;
+  const comments = text.split("\n").filter((l, i, all) => l.startsWith("#") && all.slice(0, i).every((p) => p.startsWith("#")));
+  const files = (doc.write_files as WriteFilesEntry[]).map(({ encoding: _encoding, ...f }) => ({ ...f, content: decodedContent({ ...f, ...(_encoding ? { encoding: _encoding } : {}) }) }));
+  return `${comments.join("\n")}\n${stringify({ ...doc, write_files: files }, { blockQuote: "literal", lineWidth: 0, indentSeq: false })}`;
 }

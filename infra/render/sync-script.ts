@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { VaultLocator } from "../vault";
+import { AZURE_VAULT_TAG, type VaultLocator } from "../vault";
 
 export interface DeliveryOptions {
   node: string;
@@ -23,6 +23,23 @@ export const SYNC_UNIT = "wgmesh-sync";
 /** The template ships with the code, like a JSON data file; reading it is not I/O on anyone's data. */
 export const SYNC_TEMPLATE_PATH = join(__dirname, "wgmesh-sync.sh");
 const TEMPLATE = readFileSync(SYNC_TEMPLATE_PATH, "utf8");
+
+/**
+ * What runs on a node, by command, with the Debian/Ubuntu package that has it: wg-quick and wg, curl
+ * (--aws-sigv4 needs >= 7.75) and jq for the vault APIs, iptables for a transit node's PostUp. Every
+ * node gets them all: whether a node forwards is the mesh's to decide, and can change without its VM.
+ */
+export const REQUIRED_TOOLS: readonly (readonly [command: string, pkg: string])[] = [
+  ["wg", "wireguard-tools"],
+  ["wg-quick", "wireguard-tools"],
+  ["curl", "curl"],
+  ["jq", "jq"],
+  ["iptables", "iptables"],
+];
+
+export const REQUIRED_PACKAGES: readonly string[] = [...new Set(REQUIRED_TOOLS.map(([, pkg]) => pkg))];
+
+const NEEDS = REQUIRED_TOOLS.map(([command, pkg]) => `${command}:${pkg}`).join(" ");
 
 /** wg-quick's own rule for an interface name (and so for the name of its .conf). */
 const INTERFACE_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
@@ -117,7 +134,7 @@ function vaultScript(vault: VaultLocator): VaultScript {
       return {
         kind: "aws",
         source: `AWS Secrets Manager secret ${name} (${region})`,
-        values: { AWS_REGION: region, AWS_SECRET_ID: name, DENIED_HINT: `the instance role needs secretsmanager:GetSecretValue on ${name}` },
+        values: { AWS_REGION: region, AWS_SECRET_ID: name, NEEDS, DENIED_HINT: `the instance role needs secretsmanager:GetSecretValue on ${name}` },
       };
     }
     case "gcp-secretmanager": {
@@ -129,17 +146,17 @@ function vaultScript(vault: VaultLocator): VaultScript {
         values: {
           GCP_PROJECT: project,
           GCP_SECRET_ID: id,
+          NEEDS,
           DENIED_HINT: `the VM's service account needs roles/secretmanager.secretAccessor on ${id} and the cloud-platform scope`,
         },
       };
     }
     case "azure-keyvault": {
-      const vaultName = requireMatch(vault.vaultName, /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, "vault.vaultName", "Key Vault names are 3-24 letters, digits and -, starting with a letter");
       const secret = requireMatch(vault.secretName, /^[a-zA-Z0-9-]{1,127}$/, "vault.secretName", "Key Vault secret names use letters, digits and -");
       return {
         kind: "azure",
-        source: `Azure Key Vault secret ${secret} in ${vaultName}`,
-        values: { AZURE_VAULT: vaultName, AZURE_SECRET: secret, DENIED_HINT: `the VM's managed identity needs to read secrets in Key Vault ${vaultName}` },
+        source: `Azure Key Vault secret ${secret} in the vault this VM's tag ${AZURE_VAULT_TAG} names`,
+        values: { AZURE_VAULT_TAG, AZURE_SECRET: secret, NEEDS, DENIED_HINT: `the VM's managed identity needs Get on secrets in that Key Vault` },
       };
     }
     case "file": {

@@ -6,13 +6,16 @@
 # updates the vault, never this VM. Peers, keys and endpoints are applied in place (as wg syncconf does,
 # without re-setting what has not changed, plus the routes wg-quick would make); a new Address, MTU,
 # DNS, Table, PreUp/PreDown or /0 AllowedIPs restarts the interface; new PostUp/PostDown lines swap the
-# hooks. A config that cannot be fetched or does not parse leaves the running interface alone and the
-# run fails. Nothing here prints the config or a key.
+# hooks. A config that cannot be fetched or does not parse leaves the running interface alone, the run
+# fails, and one log line says why. Nothing here prints the config or a key.
 #
 # This file is a template: wg-mesh (infra/render/sync-script.ts) replaces every @NAME@ with a quoted
 # value, and keeps of the blocks between "#@vault KIND..." and "#@end" only those of the node's vault.
 # The template defines fetch (cloud vaults) and one fetch_config per vault; a rendered script keeps one,
 # which is why shellcheck is told below that the others' code is reachable after all.
+# Two variables are for tests only and never set on a node: WGMESH_CONF_DIR (where wg0.conf lives) and
+# WGMESH_TEST_CURLRC (a curl config read after the script's own options, pointing the vault's real host
+# names at local stand-ins with connect-to, trusting their CA, and shortening the timeouts).
 
 set -euo pipefail
 shopt -s extglob
@@ -28,6 +31,8 @@ readonly CONF="$CONF_DIR/$IFACE.conf"
 readonly LOCK="/run/wgmesh-sync.$IFACE.lock"
 
 status=0
+# Why the last step failed, in a few words, for the one log line a failed run writes.
+reason=''
 WORK=$(mktemp -d)
 trap 'rm -rf -- "$WORK"' EXIT
 
@@ -70,20 +75,51 @@ conf_values() {
   done <"$1"
 }
 #@vault aws gcp azure
+# Text from outside (an error body, curl's message) as one short printable line.
+# shellcheck disable=SC2317
+one_line() { tr -d '\000-\037\177' | cut -c1-200; }
+
 readonly DENIED_HINT=@DENIED_HINT@
+# Commands the script and the configs it applies run, each with the Debian package that has it:
+# wg-quick and wg, curl and jq for the vault, iptables for a transit node's PostUp. cloud-init installs
+# them at first boot; when apt failed then (a mirror hiccup, no route out yet), every run tries again.
+readonly NEEDS=@NEEDS@
+# shellcheck disable=SC2317
+ensure_tools() {
+  local need
+  local -a missing=()
+  for need in $NEEDS; do
+    if ! command -v "${need%%:*}" >/dev/null 2>&1 && [[ " ${missing[*]} " != *" ${need#*:} "* ]]; then missing+=("${need#*:}"); fi
+  done
+  ((${#missing[@]})) || return 0
+  command -v apt-get >/dev/null 2>&1 || { reason="${missing[*]} missing and no apt-get to install them"; return 1; }
+  if ! DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=120 update >"$WORK/apt" 2>&1 9>&- ||
+    ! DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=120 install -y --no-install-recommends "${missing[@]}" >"$WORK/apt" 2>&1 9>&-; then
+    reason="apt-get could not install ${missing[*]}: $(grep -v '^[[:space:]]*$' "$WORK/apt" | tail -n 1 | one_line)"
+    return 1
+  fi
+  log "installed ${missing[*]}, which the first boot left out"
+}
+
 # curl taking its credentials (curl config lines: header = "...", user = "...") on stdin, never on
-# its command line, which any local user can read. The body goes to $1; anything but 200 fails.
+# its command line, which any local user can read. The body goes to $1; anything but 200 fails and
+# says why in $reason: curl's own error, or the status with the error the service gave.
 # shellcheck disable=SC2317
 fetch() {
-  local out=$1 what=$2 code
+  local out=$1 what=$2 code detail
+  local -a test_rc=()
   shift 2
-  code=$(curl --config - --silent --show-error --connect-timeout 5 --max-time 30 --retry 3 \
-    --output "$out" --write-out '%{http_code}' "$@") || { log "$what: no answer"; return 1; }
-  case $code in
-    200) return 0 ;;
-    401 | 403) log "$what: HTTP $code: $DENIED_HINT" ;;
-    *) log "$what: HTTP $code" ;;
-  esac
+  if [[ -n ${WGMESH_TEST_CURLRC:-} ]]; then test_rc=(--config "$WGMESH_TEST_CURLRC"); fi
+  if ! code=$(curl --config - --silent --show-error --connect-timeout 5 --max-time 30 --retry 3 \
+    --output "$out" --write-out '%{http_code}' "${test_rc[@]}" "$@" 2>"$WORK/curl-error"); then
+    reason="$what: no answer ($(grep '^curl: ' "$WORK/curl-error" | tail -n 1 | sed -E 's/^curl: \(([0-9]+)\) /curl error \1: /' | one_line))"
+    return 1
+  fi
+  [[ $code == 200 ]] && return 0
+  detail=$(jq -r '[(.__type // .error.status // .error.code // empty), (.message // .Message // .error.message // empty)]
+    | map(select(type == "string")) | join(": ")' "$out" 2>/dev/null | one_line) || detail=''
+  reason="$what: HTTP $code${detail:+ ($detail)}"
+  case $code in 401 | 403) reason+=": $DENIED_HINT" ;; esac
   return 1
 }
 #@end
@@ -98,18 +134,18 @@ fetch_config() {
     -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$imds/api/token" </dev/null || return 1
   auth=$(jq -Rr '"header = \("X-aws-ec2-metadata-token: " + . | @json)"' "$WORK/imds-token") || return 1
   fetch "$WORK/roles" 'instance role' --noproxy '*' "$imds/meta-data/iam/security-credentials/" <<<"$auth" || return 1
-  role=$(head -n 1 "$WORK/roles")
-  [[ -n $role ]] || { log "this instance has no IAM role: attach the instance profile wg-mesh made for it"; return 1; }
+  role=$(head -n 1 "$WORK/roles" | one_line)
+  [[ $role =~ ^[A-Za-z0-9+=,.@_-]+$ ]] || { reason="this instance has no IAM role: attach the instance profile wg-mesh made for it"; return 1; }
   fetch "$WORK/credentials" "credentials of role $role" --noproxy '*' \
     "$imds/meta-data/iam/security-credentials/$role" <<<"$auth" || return 1
   auth=$(jq -r '"user = \((.AccessKeyId // error) + ":" + (.SecretAccessKey // error) | @json)",
     "header = \("x-amz-security-token: " + (.Token // error) | @json)"' "$WORK/credentials" 2>/dev/null) \
-    || { log "IMDS gave no usable credentials for role $role"; return 1; }
+    || { reason="IMDS gave no usable credentials for role $role"; return 1; }
   jq -cn --arg id "$AWS_SECRET_ID" '{SecretId: $id}' >"$WORK/request"
   fetch "$WORK/response" "GetSecretValue $AWS_SECRET_ID" --aws-sigv4 "aws:amz:$AWS_REGION:secretsmanager" \
     -H 'X-Amz-Target: secretsmanager.GetSecretValue' -H 'Content-Type: application/x-amz-json-1.1' \
     --data-binary "@$WORK/request" "https://secretsmanager.$AWS_REGION.amazonaws.com/" <<<"$auth" || return 1
-  jq -j '.SecretString // empty' "$WORK/response" >"$1" 2>/dev/null || { log "GetSecretValue answered no SecretString"; return 1; }
+  jq -j '.SecretString // error' "$WORK/response" >"$1" 2>/dev/null || { reason="GetSecretValue answered no SecretString"; return 1; }
 }
 #@end
 
@@ -122,52 +158,60 @@ fetch_config() {
   fetch "$WORK/token" 'metadata server token' --noproxy '*' -H 'Metadata-Flavor: Google' \
     http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token </dev/null || return 1
   auth=$(jq -r '"header = \("Authorization: Bearer " + (.access_token // error) | @json)"' "$WORK/token" 2>/dev/null) \
-    || { log "the metadata server gave no access_token"; return 1; }
+    || { reason="the metadata server gave no access_token"; return 1; }
   fetch "$WORK/response" "secret $GCP_SECRET_ID" \
     "https://secretmanager.googleapis.com/v1/projects/$GCP_PROJECT/secrets/$GCP_SECRET_ID/versions/latest:access" <<<"$auth" || return 1
-  jq -r '.payload.data // empty' "$WORK/response" 2>/dev/null | base64 -d >"$1" 2>/dev/null \
-    || { log "secret $GCP_SECRET_ID answered no base64 payload.data"; return 1; }
+  jq -r '.payload.data // error' "$WORK/response" 2>/dev/null | base64 -d >"$1" 2>/dev/null \
+    || { reason="secret $GCP_SECRET_ID answered no base64 payload.data"; return 1; }
 }
 #@end
 
 #@vault azure
-# The IMDS managed-identity token for Key Vault, then the secret's latest version.
-readonly AZURE_VAULT=@AZURE_VAULT@ AZURE_SECRET=@AZURE_SECRET@
+# The vault's name from this VM's own tag (Key Vault names are global, so they carry a random part
+# chosen at deploy and are not in this script), the IMDS managed-identity token for Key Vault, then
+# the secret's latest version.
+readonly AZURE_VAULT_TAG=@AZURE_VAULT_TAG@ AZURE_SECRET=@AZURE_SECRET@
 # shellcheck disable=SC2317
 fetch_config() {
-  local auth
+  local auth vault imds=http://169.254.169.254/metadata
+  fetch "$WORK/tags" 'instance tags' --noproxy '*' -H 'Metadata: true' \
+    "$imds/instance/compute/tagsList?api-version=2021-02-01" </dev/null || return 1
+  vault=$(jq -r --arg tag "$AZURE_VAULT_TAG" 'first(.[] | select(.name == $tag) | .value) // empty' "$WORK/tags" 2>/dev/null | one_line) || vault=''
+  [[ $vault =~ ^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$ ]] || { reason="this VM's tag $AZURE_VAULT_TAG names no Key Vault"; return 1; }
   fetch "$WORK/token" 'managed identity token' --noproxy '*' -H 'Metadata: true' \
-    'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net' </dev/null || return 1
+    "$imds/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net" </dev/null || return 1
   auth=$(jq -r '"header = \("Authorization: Bearer " + (.access_token // error) | @json)"' "$WORK/token" 2>/dev/null) \
-    || { log "IMDS gave no access_token for Key Vault"; return 1; }
-  fetch "$WORK/response" "secret $AZURE_SECRET" \
-    "https://$AZURE_VAULT.vault.azure.net/secrets/$AZURE_SECRET?api-version=7.4" <<<"$auth" || return 1
-  jq -j '.value // empty' "$WORK/response" >"$1" 2>/dev/null || { log "Key Vault answered no value"; return 1; }
+    || { reason="IMDS gave no access_token for Key Vault"; return 1; }
+  fetch "$WORK/response" "secret $AZURE_SECRET in $vault" \
+    "https://$vault.vault.azure.net/secrets/$AZURE_SECRET?api-version=7.4" <<<"$auth" || return 1
+  jq -j '.value // error' "$WORK/response" >"$1" 2>/dev/null || { reason="Key Vault $vault answered no value"; return 1; }
 }
 #@end
 
 #@vault file
-# The lab and the tests: a local file stands in for the vault.
+# The lab and the tests: a local file stands in for the vault, and the machine has its tools.
 readonly SOURCE_FILE=@SOURCE_FILE@
 # shellcheck disable=SC2317
+ensure_tools() { :; }
+# shellcheck disable=SC2317
 fetch_config() {
-  [[ -f $SOURCE_FILE && -r $SOURCE_FILE ]] || { log "$SOURCE_FILE is missing"; return 1; }
+  [[ -f $SOURCE_FILE && -r $SOURCE_FILE ]] || { reason="$SOURCE_FILE is missing"; return 1; }
   cp -- "$SOURCE_FILE" "$1"
 }
 #@end
 # Applied only when wg-quick and wg would both take it, so a bad vault value never reaches the interface.
 check_config() {
   local key line
-  grep -q '[^[:space:]]' "$1" || { log "the config in $SOURCE is empty"; return 1; }
+  grep -q '[^[:space:]]' "$1" || { reason="the config in $SOURCE is empty"; return 1; }
   key=$(conf_values "$1" interface PrivateKey | tail -n 1)
-  [[ -n $key ]] || { log "the config in $SOURCE has no [Interface] PrivateKey"; return 1; }
-  printf '%s\n' "$key" | wg pubkey >/dev/null 2>&1 || { log "the PrivateKey in $SOURCE is not a WireGuard key"; return 1; }
-  quiet wg-quick strip "$1" >"$WORK/stripped" || { log "wg-quick strip rejects the config in $SOURCE"; return 1; }
+  [[ -n $key ]] || { reason="the config in $SOURCE has no [Interface] PrivateKey"; return 1; }
+  printf '%s\n' "$key" | wg pubkey >/dev/null 2>&1 || { reason="the PrivateKey in $SOURCE is not a WireGuard key"; return 1; }
+  wg-quick strip "$1" >"$WORK/stripped" 2>/dev/null 9>&- || { reason="wg-quick strip rejects the config in $SOURCE"; return 1; }
   line=$(awk '{ sub(/#.*/, ""); gsub(/^[ \t\r]+|[ \t\r]+$/, ""); l = tolower($0); k = l; sub(/[ \t]*=.*/, "", k) }
     l == "" || l == "[interface]" || l == "[peer]" { next }
     index(l, "=") > 1 && k ~ /^(privatekey|listenport|fwmark|publickey|presharedkey|allowedips|endpoint|persistentkeepalive)$/ { next }
     { print NR; exit }' "$WORK/stripped")
-  [[ -z $line ]] || { log "the config in $SOURCE has a line wg does not know (line $line once stripped)"; return 1; }
+  [[ -z $line ]] || { reason="the config in $SOURCE has a line wg does not know (line $line once stripped)"; return 1; }
 }
 
 interface_up() { ip link show dev "$IFACE" >/dev/null 2>&1; }
@@ -313,24 +357,30 @@ restart() {
   fail "$IFACE did not come up with the config in $SOURCE"
 }
 
+# One line: what failed and what became of the interface.
 fetch_failed() {
-  log "could not fetch the config from $SOURCE"
-  # After a reboot with the vault out of reach, the last applied config beats no mesh at all.
-  if ! interface_up && [[ -s $CONF ]]; then
-    log "bringing $IFACE up with the last applied config meanwhile"
+  local what="could not fetch the config from $SOURCE: $1"
+  if interface_up; then
+    log "$what; $IFACE keeps its current config"
+  elif [[ -s $CONF ]]; then
+    # After a reboot with the vault out of reach, the last applied config beats no mesh at all.
+    log "$what; bringing $IFACE up with the last applied config meanwhile"
     bring_up "$CONF" || true
+  else
+    log "$what; $IFACE stays down until a fetch succeeds"
   fi
   exit 1
 }
 
 main() {
-  local new="$WORK/new/$IFACE.conf" old="$WORK/old/$IFACE.conf" reason
+  local new="$WORK/new/$IFACE.conf" old="$WORK/old/$IFACE.conf" why
   exec 9>"$LOCK"
   flock -w 120 9 || fail "another wgmesh-sync has held $LOCK for 2 minutes; not running beside it"
   [[ -d $CONF_DIR ]] || mkdir -m 700 "$CONF_DIR"
   mkdir "$WORK/new" "$WORK/old"
-  fetch_config "$new" || fetch_failed
-  check_config "$new" || fail "$IFACE keeps its current config"
+  ensure_tools || fail "$reason; $IFACE is left as it is and the next run tries again"
+  fetch_config "$new" || fetch_failed "$reason"
+  check_config "$new" || fail "$reason; $IFACE keeps its current config"
   if ! interface_up; then
     bring_up "$new" || fail "wg-quick up $IFACE failed; the next run tries again"
     install_config "$new"
@@ -339,8 +389,8 @@ main() {
   fi
   if cmp -s -- "$new" "$CONF"; then return 0; fi
   if [[ -f $CONF ]]; then cp -- "$CONF" "$old"; fi
-  reason=$(restart_reason "$old" "$new")
-  if [[ -n $reason ]]; then restart "$old" "$new" "$reason"; else apply_in_place "$old" "$new"; fi
+  why=$(restart_reason "$old" "$new")
+  if [[ -n $why ]]; then restart "$old" "$new" "$why"; else apply_in_place "$old" "$new"; fi
 }
 
 main

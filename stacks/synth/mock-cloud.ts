@@ -3,8 +3,12 @@
  * (IDs, ARNs, public IPs, service account emails, managed identities) derived from the stack
  * and the resource's name alone, so two runs of one stack agree and two stacks never collide.
  * RandomBytes gets real-looking bytes from the same hash, so keys derive and can be searched for.
+ * Where a cloud refuses what a mock would accept and the program must cope (Key Vault names taken
+ * anywhere in Azure, soft-deleted ones included), the mock refuses it too.
  */
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { formatIPv4, parseIPv4 } from "../../infra/cidr";
 import { privateKeyFromBytes } from "../../infra/keys";
@@ -17,6 +21,57 @@ export interface MockCloudOptions {
   stackOutputs?: Readonly<Record<string, Record<string, unknown>>>;
   /** A reference to a stack not in stackOutputs: fail as Pulumi does ("fail"), or find it without outputs ("empty"). */
   unknownStacks?: "fail" | "empty";
+  /** AWS regions whose default VPC was deleted. */
+  noDefaultVpc?: readonly string[];
+  /** Whether the run is a preview (set by runUnderMocks). */
+  preview?: boolean;
+  /**
+   * A preview against existing state: the resources (by type and name, see `stateKey`) the stack already
+   * has. They answer with the outputs they have; every other resource is to be created, so its computed
+   * outputs are unknown, as in `pulumi preview`.
+   */
+  existing?: ReadonlySet<string>;
+  /**
+   * What the random resources (keys, vault name suffixes) draw from: a stack created anew (another
+   * organisation's stack of the same name, or this one after a destroy) gets new values.
+   */
+  seed?: string;
+  /** All of Azure's Key Vault names, shared by the runs of a test that play several deployments. */
+  azureVaults?: AzureVaultNames;
+}
+
+/**
+ * Key Vault names as Azure keeps them: unique across every subscription, and a deleted vault keeps its
+ * name for its retention period unless it is purged (the provider purges on destroy by default, given
+ * the purge permission).
+ */
+export class AzureVaultNames {
+  readonly active = new Map<string, string>();
+  readonly softDeleted = new Map<string, string>();
+
+  create(name: string, owner: string): void {
+    if (this.active.has(name)) throw new Error(`VaultAlreadyExists: the vault name '${name}' is already in use (by ${this.active.get(name)})`);
+    if (this.softDeleted.has(name)) {
+      // The provider recovers a soft-deleted vault of the same name, with its old access policies and
+      // secret, which the stack's AccessPolicy and Secret then fail to create ("already exists").
+      throw new Error(`a soft-deleted vault named '${name}' exists (from ${this.softDeleted.get(name)}); recovered, its access policy for the deployer "already exists - needs to be imported"`);
+    }
+    this.active.set(name, owner);
+  }
+
+  /** `pulumi destroy` of every vault `owner` holds: purged, or soft-deleted when purging is not allowed. */
+  destroy(owner: string, purge: boolean): void {
+    for (const [name, who] of [...this.active]) {
+      if (who !== owner) continue;
+      this.active.delete(name);
+      if (!purge) this.softDeleted.set(name, owner);
+    }
+  }
+}
+
+/** How `existing` names a resource. */
+export function stateKey(type: string, name: string): string {
+  return `${type}::${name}`;
 }
 
 export const ACCOUNT_ID = "123456789012";
@@ -74,10 +129,18 @@ export class MockCloud implements pulumi.runtime.Mocks {
 
   /** Every secret the mock handed out and everything derived from it: raw base64, hex, clamped private keys. */
   keyMaterial(): string[] {
-    return [...this.randomBytes.values()].flatMap((b64) => {
+    const wireguard = [...this.randomBytes.values()].flatMap((b64) => {
       const bytes = Buffer.from(b64, "base64");
       return [b64, bytes.toString("hex"), privateKeyFromBytes(bytes)];
     });
+    return [...wireguard, ...this.tlsPrivateKeys.values()];
+  }
+
+  /** The private half the mock tls.PrivateKey gave each key, by resource name (marker text, searched for by leak tests). */
+  readonly tlsPrivateKeys = new Map<string, string>();
+
+  private seeded(text: string): string {
+    return hash(`${this.options.seed ?? ""}/${this.options.stack}/${text}`);
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -89,6 +152,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
         return { id: args.inputs.id, vpcId: `vpc-of-${String(args.inputs.id)}` };
       case "aws:ec2/getSubnets:getSubnets":
         return { ids: ["subnet-0mockb", "subnet-0mocka"] };
+      case "aws:ec2/getVpcs:getVpcs": {
+        const region = this.regionOf(args.provider);
+        const wantsDefault = JSON.stringify(args.inputs.filters ?? []).includes('"is-default"');
+        return { ids: wantsDefault && this.options.noDefaultVpc?.includes(region) ? [] : [`vpc-default-${region}`] };
+      }
       case "azure:core/getClientConfig:getClientConfig":
         return { tenantId: AZURE_TENANT, objectId: AZURE_DEPLOYER, clientId: AZURE_DEPLOYER, subscriptionId: "00000000-0000-4000-8000-0000000000cc" };
       case "gcp:compute/getSubnetwork:getSubnetwork":
@@ -102,6 +170,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
     const inputs = unwrapSecrets(args.inputs) as State;
     if (!args.custom) return { id: undefined, state: {} };
+    if (this.options.preview && this.options.existing && !this.options.existing.has(stateKey(args.type, args.name))) {
+      // To be created: what the program sent is known, what the cloud assigns (id, IPs, keys) is not.
+      if (args.type === "pulumi:providers:aws") this.providerRegions.set(args.name, String(inputs.region ?? ""));
+      return { id: "", state: inputs };
+    }
     const h = hash(`${this.options.stack}/${args.type}/${args.name}`);
     const id = (suffix = `${args.name}-id`): { id: string; state: State } => ({ id: args.id || suffix, state: inputs });
     const out = (idValue: string, extra: State): { id: string; state: State } => ({ id: idValue, state: { ...inputs, ...extra } });
@@ -114,9 +187,19 @@ export class MockCloud implements pulumi.runtime.Mocks {
         return id();
       case "pulumi:pulumi:StackReference":
         return this.stackReference(String(inputs.name ?? args.name));
+      case "random:index/randomString:RandomString": {
+        const result = randomText(this.seeded(`${args.name}/${JSON.stringify(inputs.keepers ?? {})}`), inputs);
+        return out(result, { result });
+      }
+      case "tls:index/privateKey:PrivateKey": {
+        const key = mockTlsKey(String(inputs.algorithm ?? "RSA"), Number(inputs.rsaBits ?? 2048), this.seeded(args.name));
+        const marker = `-----BEGIN PRIVATE KEY-----\nmock-private-key-${this.seeded(`${args.name}/private`).slice(0, 40)}\n-----END PRIVATE KEY-----\n`;
+        this.tlsPrivateKeys.set(args.name, marker);
+        return out(`${args.name}-${h.slice(0, 8)}`, { ...key, privateKeyPem: marker, privateKeyOpenssh: marker, privateKeyPemPkcs8: marker });
+      }
       case "random:index/randomBytes:RandomBytes": {
         const keepers = JSON.stringify(inputs.keepers ?? {});
-        const bytes = createHash("sha256").update(`${this.options.stack}/${args.name}/${keepers}`).digest();
+        const bytes = createHash("sha256").update(`${this.options.seed ? `${this.options.seed}/` : ""}${this.options.stack}/${args.name}/${keepers}`).digest();
         this.randomBytes.set(args.name, bytes.toString("base64"));
         // Plain on purpose: the program must keep these secret itself, whatever the provider marks.
         return out(`${args.name}-${h.slice(0, 8)}`, { base64: bytes.toString("base64"), hex: bytes.toString("hex") });
@@ -164,6 +247,7 @@ export class MockCloud implements pulumi.runtime.Mocks {
       case "azure:network/publicIp:PublicIp":
         return out(`/subscriptions/mock/publicIPAddresses/${args.name}`, { ipAddress: publicIpFor(owner) });
       case "azure:keyvault/keyVault:KeyVault":
+        this.options.azureVaults?.create(String(inputs.name), this.deployment());
         return out(`/subscriptions/mock/providers/Microsoft.KeyVault/vaults/${String(inputs.name)}`, { vaultUri: `https://${String(inputs.name)}.vault.azure.net/` });
       case "azure:keyvault/secret:Secret": {
         const vault = String(inputs.keyVaultId ?? "").split("/").pop();
@@ -173,6 +257,11 @@ export class MockCloud implements pulumi.runtime.Mocks {
       default:
         return id(`${args.name}-${h.slice(0, 8)}`);
     }
+  }
+
+  /** Who owns what this run creates, for the shared Azure name registry. */
+  deployment(): string {
+    return `${this.options.stack}${this.options.seed ? ` (${this.options.seed})` : ""}`;
   }
 
   private regionOf(provider: string | undefined): string {
@@ -188,4 +277,70 @@ export class MockCloud implements pulumi.runtime.Mocks {
     }
     return { id: name, state: { name, outputs: outputs ?? {}, secretOutputNames: [] } };
   }
+}
+
+/** A RandomString's result from a hash: its length, from the character classes its inputs allow. */
+function randomText(h: string, inputs: State): string {
+  let chars = "";
+  if (inputs.lower !== false) chars += "abcdefghijklmnopqrstuvwxyz";
+  if (inputs.upper !== false) chars += "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  if (inputs.numeric !== false && inputs.number !== false) chars += "0123456789";
+  if (inputs.special !== false) chars += "!@#$%&*()-_=+[]{}<>:?";
+  const length = Number(inputs.length ?? 16);
+  let out = "";
+  for (let i = 0; out.length < length; i++) {
+    const block = createHash("sha256").update(`${h}/${i}`).digest();
+    for (const byte of block) if (out.length < length) out += chars[byte % chars.length];
+  }
+  return out;
+}
+
+const RSA_4096 = (JSON.parse(readFileSync(join(__dirname, "mock-rsa-4096.json"), "utf8")) as { publicKeysOpenssh: string[] }).publicKeysOpenssh;
+const generated = new Map<string, string>();
+
+/**
+ * A tls.PrivateKey's public outputs. RSA-4096 comes from a few real keys made once (making one takes
+ * seconds, and every synth would pay it); other sizes are made here, once per process and name.
+ */
+function mockTlsKey(algorithm: string, bits: number, h: string): { publicKeyOpenssh: string; publicKeyPem: string; algorithm: string; rsaBits: number } {
+  if (algorithm !== "RSA") throw new Error(`the mock makes RSA keys only, not ${algorithm}`);
+  let openssh: string;
+  if (bits === 4096) openssh = RSA_4096[parseInt(h.slice(0, 8), 16) % RSA_4096.length] as string;
+  else {
+    const cached = generated.get(`${bits}/${h}`);
+    openssh = cached ?? opensshRsa(generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" }) as { n: string; e: string });
+    generated.set(`${bits}/${h}`, openssh);
+  }
+  const [e, n] = sshRsaParts(openssh);
+  const pem = createPublicKey({ key: { kty: "RSA", n: n.toString("base64url"), e: e.toString("base64url") }, format: "jwk" }).export({ format: "pem", type: "spki" }) as string;
+  return { publicKeyOpenssh: `${openssh}\n`, publicKeyPem: pem, algorithm, rsaBits: bits };
+}
+
+function sshString(bytes: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  return Buffer.concat([len, bytes]);
+}
+
+function opensshRsa(jwk: { n: string; e: string }): string {
+  const mpint = (b: Buffer): Buffer => sshString((b[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
+  return `ssh-rsa ${Buffer.concat([sshString(Buffer.from("ssh-rsa")), mpint(Buffer.from(jwk.e, "base64url")), mpint(Buffer.from(jwk.n, "base64url"))]).toString("base64")}`;
+}
+
+/** The exponent and modulus of an ssh-rsa public key, leading zero bytes dropped. */
+export function sshRsaParts(openssh: string): [e: Buffer, n: Buffer] {
+  const blob = Buffer.from(openssh.trim().split(/\s+/)[1] ?? "", "base64");
+  const parts: Buffer[] = [];
+  for (let at = 0; at < blob.length; ) {
+    const len = blob.readUInt32BE(at);
+    parts.push(blob.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  const strip = (b: Buffer | undefined): Buffer => {
+    let i = 0;
+    while (b && i < b.length - 1 && b[i] === 0) i++;
+    return (b ?? Buffer.alloc(0)).subarray(i);
+  };
+  if (parts[0]?.toString() !== "ssh-rsa" || parts.length !== 3) throw new Error("not an ssh-rsa public key");
+  return [strip(parts[1]), strip(parts[2])];
 }

@@ -26,6 +26,12 @@ export interface RecordedResource {
   custom: boolean;
   /** Name of the explicit provider resource it uses, if any. */
   provider?: string;
+  /** URNs of the resources it waits for: its dependsOn and the resources its inputs come from. */
+  dependencies: string[];
+  /** Whether a replacement deletes it before making the new one (names that must be freed first). */
+  deleteBeforeReplace: boolean;
+  /** Inputs whose changes the engine leaves alone on an existing resource. */
+  ignoreChanges?: string[];
   /** As the program sent them; secret values keep Pulumi's secret wrapper. */
   inputs: Record<string, unknown>;
   /** What a component (or the stack) registered as its outputs, secrets wrapped likewise. */
@@ -67,6 +73,9 @@ interface AliasProto {
 
 interface MonitorRequest {
   getAliasesList?(): AliasProto[];
+  getDependenciesList?(): string[];
+  getDeletebeforereplace?(): boolean;
+  getIgnorechangesList?(): string[];
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -107,7 +116,8 @@ let running = false;
 export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
   if (running) throw new Error("runUnderMocks: one run at a time (Pulumi's runtime is global to the process)");
   running = true;
-  const cloud = new MockCloud({ stack: opts.stack, ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}), ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}) });
+  const { project: _project, config: _config, secretKeys: _secretKeys, program: _program, preview: _preview, timeoutMs: _timeout, ...cloudOptions } = opts;
+  const cloud = new MockCloud({ ...cloudOptions, preview: opts.preview ?? false });
   const resources = new Map<string, Recording>();
   const constructed = new Map<string, number>();
   const warnings: string[] = [];
@@ -210,6 +220,7 @@ function withEngineUrns(recorded: readonly Recording[], project: string, stack: 
     ...r,
     urn: r.type === "pulumi:pulumi:Stack" ? r.urn : resolve(r.urn),
     ...(r.parent ? { parent: resolve(r.parent) } : {}),
+    dependencies: r.dependencies.map(resolve),
     aliasSpecs: r.aliasSpecs.map((a) => (a.parentUrn ? { ...a, parentUrn: resolve(a.parentUrn) } : a)),
   }));
   const aliases = aliasUrns(fixed, project, stack);
@@ -237,6 +248,9 @@ function record(monitor: MockMonitorLike, resources: Map<string, Recording>, con
             ...(req.getParent() ? { parent: req.getParent() } : {}),
             custom: method === "readResource" || Boolean(req.getCustom?.()),
             ...(provider ? { provider } : {}),
+            dependencies: req.getDependenciesList?.() ?? [],
+            deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+            ...(req.getIgnorechangesList?.()?.length ? { ignoreChanges: req.getIgnorechangesList?.() } : {}),
             inputs: deserialize(method === "readResource" ? req.getProperties?.() : req.getObject?.()),
             aliasSpecs: aliasSpecsOf(req),
           });

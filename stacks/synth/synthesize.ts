@@ -6,6 +6,8 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { UserError } from "../../infra/errors";
+import { MeshConfigError } from "../../infra/model";
+import { cloudProblems } from "./checks";
 import { loadStack, projectDir, projectName, stackConfig } from "../../workspace/project";
 import { freshRequire, runUnderMocks } from "./run";
 import { synthJson, formatTree, type SynthJson } from "./tree";
@@ -26,9 +28,17 @@ export async function synthesize(stack: string, dir = projectDir()): Promise<Syn
   try {
     run = await runUnderMocks({ project, stack, config, secretKeys, unknownStacks: "empty", program: () => freshRequire(PROGRAM) });
   } catch (err) {
-    // A RunError is the program refusing the stack, already worded for people.
-    throw pulumi.RunError.isInstance(err) ? new UserError(err.message) : err;
+    // A RunError is the program refusing the stack, already worded for people: one line per problem.
+    if (!pulumi.RunError.isInstance(err)) throw err;
+    const issues = err.message.split("\n").flatMap((line) => {
+      const m = /^(\S+): (.+)$/.exec(line);
+      return m ? [{ path: m[1] as string, message: m[2] as string }] : [];
+    });
+    throw issues.length > 0 ? new MeshConfigError(issues, `stack ${stack}, as pulumi up would report them`) : new UserError(err.message);
   }
+  // What the program does not check itself because it cannot fail: the clouds' own rules, all at once.
+  const refused = cloudProblems(run.resources);
+  if (refused.length > 0) throw new MeshConfigError(refused, `stack ${stack}'s resources, which the clouds would refuse`);
   return { json: synthJson(project, stack, run.resources, run.outputs, run.warnings), tree: formatTree(run.resources) };
 }
 

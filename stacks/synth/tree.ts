@@ -6,7 +6,8 @@ export interface SynthJson {
   project: string;
   stack: string;
   /** `aliases`: the old URNs each resource would take over in an existing stack. */
-  resources: { urn: string; type: string; name: string; parent: string | null; provider: string | null; aliases: string[] }[];
+  /** `inputs`: what would be sent to the cloud, secret values as "[secret]". */
+  resources: { urn: string; type: string; name: string; parent: string | null; provider: string | null; aliases: string[]; inputs: Record<string, unknown> }[];
   counts: Record<string, number>;
   total: number;
   /** Stack outputs with secret values replaced by "[secret]". */
@@ -35,7 +36,15 @@ export function synthJson(project: string, stack: string, resources: readonly Re
   return {
     project,
     stack,
-    resources: resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent ?? null, provider: r.provider ?? null, aliases: r.aliases })),
+    resources: resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      parent: r.parent ?? null,
+      provider: r.provider ?? null,
+      aliases: r.aliases,
+      inputs: maskSecrets(r.inputs) as Record<string, unknown>,
+    })),
     counts: countByType(resources),
     total: resources.length,
     outputs: maskSecrets(outputs) as Record<string, unknown>,

@@ -121,10 +121,10 @@ test("a chosen AMI, instance type, VPC and subnet are used as given; an Arm type
   assert.equal(input(vm, "instanceType"), "m7i.large");
   assert.equal(input(vm, "subnetId"), "subnet-0given");
   assert.equal(input(one(run, "aws:ec2/securityGroup:SecurityGroup", "app1-sg"), "vpcId"), "vpc-0given");
-  // The default-VPC nodes name no VPC or subnet: EC2 places both in the region's default VPC.
+  // The default-VPC nodes name no subnet (EC2 picks the default VPC's); their security group names the VPC it looked up.
   const hub = one(run, "aws:ec2/instance:Instance", "hub1-vm");
   assert.equal(hub.inputs.subnetId, undefined);
-  assert.equal(one(run, "aws:ec2/securityGroup:SecurityGroup", "hub1-sg").inputs.vpcId, undefined);
+  assert.equal(input(one(run, "aws:ec2/securityGroup:SecurityGroup", "hub1-sg"), "vpcId"), "vpc-default-eu-west-1");
   assert.equal(input(one(run, "aws:ec2/instance:Instance", "pop1-vm"), "instanceType"), "t4g.small");
   assert.deepEqual(amiPatterns(run).sort(), [
     "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",

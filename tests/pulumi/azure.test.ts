@@ -2,13 +2,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createPublicKey } from "node:crypto";
-import { AZURE_DEPLOYER, AZURE_TENANT } from "../../stacks/synth/mock-cloud";
+import { AZURE_DEPLOYER, AZURE_TENANT, AzureVaultNames, sshRsaParts } from "../../stacks/synth/mock-cloud";
 import type { MockRun, RecordedResource } from "../../stacks/synth/run";
 import { overlaps, parsePrefix, type Prefix } from "../../infra/cidr";
-import { AZURE_LOCK_KEY } from "../../components/hosts/azure-lock-key";
 import { renderCloudInit } from "../../infra/render/cloudinit";
-import { AZURE_SECRET_NAME, azureVaultName } from "../../infra/vault";
-import { input, named, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
+import { AZURE_SECRET_NAME, AZURE_VAULT_TAG } from "../../infra/vault";
+import { findLeaks, input, named, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh } from "../support/pulumi";
 
 const ROLES = { hub1: "wg-mesh:index:Hub", pop1: "wg-mesh:index:Pop", app1: "wg-mesh:index:Backend" } as const;
 
@@ -83,19 +82,27 @@ test("NSG: WireGuard from the peers' /32s (the world on the hub), SSH from admin
   for (const node of Object.keys(ROLES)) assert.deepEqual(rules(noSsh, node).map((r) => r.name), ["wireguard", "deny-everything-else"]);
 });
 
-test("the VM: system-assigned identity, no password, the lock key, static public IP on its NIC, custom data = cloud-init", async () => {
+test("the VM: system-assigned identity, no password, its own login key, static public IP on its NIC, custom data = cloud-init", async () => {
   const run = await az();
+  const keys = new Set<string>();
   for (const node of Object.keys(ROLES)) {
     const vm = one(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", `${node}-vm`);
     assert.deepEqual(input(vm, "identity"), { type: "SystemAssigned" });
     assert.equal(input(vm, "disablePasswordAuthentication"), true);
     assert.equal(vm.inputs.adminPassword, undefined);
-    assert.deepEqual(input(vm, "adminSshKeys"), [{ username: "wgmesh", publicKey: AZURE_LOCK_KEY }]);
+    const key = one(run, "tls:index/privateKey:PrivateKey", `${node}-login-key`);
+    assert.deepEqual([input(key, "algorithm"), input(key, "rsaBits")], ["RSA", 4096]);
+    const [adminKey] = input<{ username: string; publicKey: string }[]>(vm, "adminSshKeys");
+    assert.equal(adminKey?.username, "wgmesh");
+    assert.ok(adminKey?.publicKey.startsWith("ssh-rsa "), "Azure takes RSA keys");
+    keys.add(adminKey?.publicKey ?? "");
     assert.deepEqual(input(vm, "sourceImageReference"), { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" });
     assert.equal(input(vm, "size"), node === "app1" ? "Standard_B1s" : "Standard_B2s");
-    const vault = { kind: "azure-keyvault" as const, vaultName: azureVaultName({ project: PROJECT, stack: "test", node }), secretName: AZURE_SECRET_NAME };
+    const vault = { kind: "azure-keyvault" as const, secretName: AZURE_SECRET_NAME };
     assert.equal(Buffer.from(input<string>(vm, "customData"), "base64").toString("utf8"), renderCloudInit({ node, vault }));
     assert.equal(vm.inputs.userData, undefined);
+    assert.equal(input<Record<string, string>>(vm, "tags")[AZURE_VAULT_TAG], input(one(run, "azure:keyvault/keyVault:KeyVault", `${node}-kv`), "name"), "the tag names the node's own vault");
+    assert.equal(vm.deleteBeforeReplace, true, "a new VM needs the NIC the old one holds");
 
     const ip = one(run, "azure:network/publicIp:PublicIp", `${node}-ip`);
     assert.deepEqual([input(ip, "allocationMethod"), input(ip, "sku")], ["Static", "Standard"]);
@@ -104,23 +111,82 @@ test("the VM: system-assigned identity, no password, the lock key, static public
     assert.deepEqual(input(vm, "networkInterfaceIds"), [nic.id]);
     assert.equal(nic.inputs.ipForwardingEnabled, undefined);
   }
+  assert.equal(keys.size, Object.keys(ROLES).length, "a key per VM");
 });
 
-test("the lock key is a 2048-bit RSA key (Azure accepts nothing else) that nobody can log in with", () => {
-  const [kind, body, comment] = AZURE_LOCK_KEY.split(" ");
-  assert.equal(kind, "ssh-rsa");
-  assert.equal(comment, "wg-mesh-no-login");
-  const blob = Buffer.from(body as string, "base64");
-  const read = (at: number): [Buffer, number] => {
-    const len = blob.readUInt32BE(at);
-    return [blob.subarray(at + 4, at + 4 + len), at + 4 + len];
-  };
-  const [type, a] = read(0);
-  const [e, b] = read(a);
-  const [n] = read(b);
-  assert.equal(type.toString(), "ssh-rsa");
-  const key = createPublicKey({ key: { kty: "RSA", e: e.toString("base64url"), n: n.subarray(1).toString("base64url") }, format: "jwk" });
-  assert.equal(key.asymmetricKeyDetails?.modulusLength, 2048);
+/** Odd primes below `limit`. */
+function smallPrimes(limit: number): bigint[] {
+  const sieve = new Uint8Array(limit);
+  const out: bigint[] = [];
+  for (let p = 2; p < limit; p++) {
+    if (sieve[p]) continue;
+    if (p > 2) out.push(BigInt(p));
+    for (let m = p * p; m < limit; m += p) sieve[m] = 1;
+  }
+  return out;
+}
+
+test("the login key is a well-formed RSA key whose modulus has no prime factor below 100,000; its private half goes nowhere", async () => {
+  const run = await az();
+  const primes = smallPrimes(100_000);
+  for (const node of Object.keys(ROLES)) {
+    const vm = one(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", `${node}-vm`);
+    const publicKey = input<{ publicKey: string }[]>(vm, "adminSshKeys")[0]?.publicKey ?? "";
+    const [e, n] = sshRsaParts(publicKey);
+    // Node's own parser takes it as an RSA public key of the size asked for.
+    const parsed = createPublicKey({ key: { kty: "RSA", e: e.toString("base64url"), n: n.toString("base64url") }, format: "jwk" });
+    assert.equal(parsed.asymmetricKeyDetails?.modulusLength, 4096);
+    assert.equal(parsed.asymmetricKeyDetails?.publicExponent, 65537n);
+    const modulus = BigInt(`0x${n.toString("hex")}`);
+    assert.equal(modulus % 2n, 1n);
+    const factor = primes.find((p) => modulus % p === 0n);
+    assert.equal(factor, undefined, `${node}: the modulus is divisible by ${String(factor)}`);
+  }
+  // The private half is in the stack's state only: no output, export or other input holds it.
+  const privateKeys = [...run.cloud.tlsPrivateKeys.values()];
+  assert.equal(privateKeys.length, Object.keys(ROLES).length);
+  const leaks = [
+    ...findLeaks(run.outputs, privateKeys, "outputs"),
+    ...run.resources.flatMap((r) => [...findLeaks(r.inputs, privateKeys, `${r.type} ${r.name}`), ...findLeaks(r.outputs ?? {}, privateKeys, `${r.name} outputs`)]),
+  ];
+  assert.deepEqual(leaks, []);
+});
+
+test("an Arm size gets the Arm Ubuntu image; a Canonical x64 image chosen for an Arm size is refused in one line", async () => {
+  const spec = oneCloudSpec("azure");
+  const arm = spec.nodes.map((n) => (n.name === "app1" ? { ...n, azure: { location: "westeurope", vmSize: "Standard_D2ps_v5" } } : n));
+  const run = await runMesh({ ...spec, nodes: arm });
+  assert.deepEqual(input(one(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", "app1-vm"), "sourceImageReference"), {
+    publisher: "Canonical",
+    offer: "ubuntu-24_04-lts",
+    sku: "server-arm64",
+    version: "latest",
+  });
+  assert.equal(input<{ sku: string }>(one(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", "hub1-vm"), "sourceImageReference").sku, "server");
+  const wrong = spec.nodes.map((n) =>
+    n.name === "app1" ? { ...n, azure: { location: "westeurope", vmSize: "Standard_B2pts_v2", image: "Canonical:ubuntu-24_04-lts:server:latest" } } : n,
+  );
+  await assert.rejects(runMesh({ ...spec, nodes: wrong }), (err) => {
+    assert.match((err as Error).message, /^nodes\.app1\.azure\.image: Standard_B2pts_v2 is an Arm size and server an x64 image: use an -arm64 SKU/);
+    return true;
+  });
+});
+
+test("Key Vault names: random per deployed node, so another deployment with the same names, and this one after a destroy that could not purge, both work", async () => {
+  const world = new AzureVaultNames();
+  const spec = oneCloudSpec("azure");
+  const first = await runMesh(spec, { stack: "prod", azureVaults: world });
+  const names = ofType(first, "azure:keyvault/keyVault:KeyVault").map((v) => input<string>(v, "name"));
+  assert.equal(names.length, Object.keys(ROLES).length);
+  for (const name of names) assert.match(name, /^wgm-[a-z0-9]{1,11}-[a-z0-9]{8}$/);
+  // Another organisation's stack "prod" of project wg-mesh, with the same node names.
+  await runMesh(spec, { stack: "prod", seed: "another organisation", azureVaults: world });
+  // This stack destroyed without the purge permission (its vaults stay soft-deleted for 7 days), then created again.
+  world.destroy("prod", false);
+  const again = await runMesh(spec, { stack: "prod", seed: "after destroy", azureVaults: world });
+  assert.equal(ofType(again, "azure:keyvault/keyVault:KeyVault").length, names.length);
+  // The world does refuse a taken or soft-deleted name, as Azure does: names without the random part would fail above.
+  assert.throws(() => world.create(names[0] as string, "someone else"), /soft-deleted vault/);
 });
 
 test("Key Vault: one per node, named as cloud-init reads it; the VM's identity may Get its secrets and do nothing else", async () => {
@@ -129,7 +195,8 @@ test("Key Vault: one per node, named as cloud-init reads it; the VM's identity m
   const principals = new Set<string>();
   for (const node of Object.keys(ROLES)) {
     const vault = one(run, "azure:keyvault/keyVault:KeyVault", `${node}-kv`);
-    assert.equal(input(vault, "name"), azureVaultName({ project: PROJECT, stack: "test", node }));
+    assert.match(input<string>(vault, "name"), new RegExp(`^wgm-${node}-[a-z0-9]{8}$`));
+    assert.equal(vault.deleteBeforeReplace, true);
     assert.equal(input(vault, "tenantId"), AZURE_TENANT);
     assert.equal(input(vault, "rbacAuthorizationEnabled"), false, "access policies decide, and they are below");
     assert.equal(vault.inputs.accessPolicies, undefined, "inline policies would fight the AccessPolicy resources");

@@ -31,6 +31,8 @@ const HOST_RESOURCES: Record<string, string[]> = {
     "azure:network/publicIp:PublicIp",
     "azure:network/subnet:Subnet",
     "azure:network/virtualNetwork:VirtualNetwork",
+    "random:index/randomString:RandomString",
+    "tls:index/privateKey:PrivateKey",
   ],
 };
 const ROLE_TYPE = { hub: "wg-mesh:index:Hub", pop: "wg-mesh:index:Pop", backend: "wg-mesh:index:Backend" } as const;

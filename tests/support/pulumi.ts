@@ -5,11 +5,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
+import { unwrapSecrets, type AzureVaultNames } from "../../stacks/synth/mock-cloud";
 import { freshRequire, runUnderMocks, type MockRun, type RecordedResource } from "../../stacks/synth/run";
 import { stackConfig } from "../../workspace/project";
 import type { Cloud, MeshSpec, NodeSpec, Role } from "../../infra/model";
 import { Mesh, type MeshArgs } from "../../components";
+import { expandCloudInit } from "../../infra/render/cloudinit";
 
 export const PROJECT = "wg-mesh";
 export const REPO = join(__dirname, "..", "..");
@@ -64,22 +65,31 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
 
 export interface RunMeshOptions {
   stack?: string;
+  project?: string;
+  /** The Mesh component's name; default "mesh", as the stack program names it. */
+  meshName?: string;
   stackOutputs?: Record<string, Record<string, unknown>>;
   unknownStacks?: "fail" | "empty";
+  noDefaultVpc?: readonly string[];
+  seed?: string;
+  azureVaults?: AzureVaultNames;
 }
 
 /** The Mesh component on a spec built in code, named and exported as the stack program does. */
 export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<MockRun> {
   const stack = opts.stack ?? "test";
   return runUnderMocks({
-    project: PROJECT,
+    project: opts.project ?? PROJECT,
     stack,
     program: () => {
-      const mesh = new Mesh(MESH, meshArgs(spec));
+      const mesh = new Mesh(opts.meshName ?? MESH, meshArgs(spec));
       return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.meshExport, externalConfigs: mesh.externalConfigs };
     },
     ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}),
     ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}),
+    ...(opts.noDefaultVpc ? { noDefaultVpc: opts.noDefaultVpc } : {}),
+    ...(opts.seed ? { seed: opts.seed } : {}),
+    ...(opts.azureVaults ? { azureVaults: opts.azureVaults } : {}),
   });
 }
 
@@ -169,13 +179,15 @@ export interface Leak {
 
 /**
  * Each place outside a secret wrapper where one of `needles` occurs. Long base64 strings are
- * decoded and searched too (Azure custom data is base64).
+ * decoded and searched too (Azure custom data is base64), and cloud-init documents with their
+ * files decoded (the sync script travels compressed).
  */
 export function findLeaks(value: unknown, needles: readonly string[], where: string): Leak[] {
   if (isSecretValue(value)) return [];
   if (typeof value === "string") {
     const texts = [value];
     if (value.length >= 64 && /^[A-Za-z0-9+/]+=*$/.test(value)) texts.push(Buffer.from(value, "base64").toString("utf8"));
+    for (const t of [...texts]) if (t.startsWith("#cloud-config")) texts.push(expandCloudInit(t));
     return needles.filter((n) => texts.some((t) => t.includes(n))).map((needle) => ({ where, needle }));
   }
   if (Array.isArray(value)) return value.flatMap((v, i) => findLeaks(v, needles, `${where}[${i}]`));

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { parse } from "yaml";
-import { CLOUD_INIT_PACKAGES, renderCloudInit, USER_DATA_LIMIT_BYTES } from "../../infra/render/cloudinit";
+import { cloudInitFiles, CLOUD_INIT_PACKAGES, expandCloudInit, renderCloudInit } from "../../infra/render/cloudinit";
+import { USER_DATA_LIMITS, userDataProblem } from "../../infra/render/user-data-limits";
 import { fillTemplate, renderSyncScript, SYNC_SCRIPT_PATH, SYNC_TEMPLATE_PATH } from "../../infra/render/sync-script";
 import { planMesh } from "../../infra/plan";
 import { renderAll, throwAwayKeys, offlineEndpoints } from "../../infra/render/mesh";
@@ -13,7 +14,7 @@ import { seedSpec } from "../support/seed-spec";
 
 const AWS: VaultLocator = { kind: "aws-secretsmanager", region: "eu-west-1", secretName: "wg-mesh/prod/ireland/wg0.conf" };
 const GCP: VaultLocator = { kind: "gcp-secretmanager", project: "edgeproxy-prod", secretId: "wg-mesh-prod-hkg-wg0" };
-const AZURE: VaultLocator = { kind: "azure-keyvault", vaultName: "wgm-lhr-0a1b2c3d", secretName: "wg0-conf" };
+const AZURE: VaultLocator = { kind: "azure-keyvault", secretName: "wg0-conf" };
 const FILE: VaultLocator = { kind: "file", path: "/srv/lab it's/wg0.conf" };
 const ALL: Record<string, VaultLocator> = { aws: AWS, gcp: GCP, azure: AZURE, file: FILE };
 
@@ -21,8 +22,9 @@ const WIREGUARD_KEY = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=/;
 
 interface WriteFile {
   path: string;
-  owner: string;
-  permissions: string;
+  owner?: string;
+  permissions?: string;
+  encoding?: string;
   content: string;
 }
 
@@ -50,12 +52,14 @@ test("user data is #cloud-config YAML installing the packages, the script, the s
     const doc = parsed(text);
     assert.equal(doc.package_update, true);
     assert.deepEqual(doc.packages, [...CLOUD_INIT_PACKAGES]);
-    assert.deepEqual([...CLOUD_INIT_PACKAGES].sort(), ["curl", "jq", "wireguard-tools"]);
+    // iptables: a transit node's PostUp runs it, and any node may become one without a new VM.
+    assert.deepEqual([...CLOUD_INIT_PACKAGES].sort(), ["curl", "iptables", "jq", "wireguard-tools"]);
 
     const script = file(doc, SYNC_SCRIPT_PATH);
     assert.equal(script.permissions, "0755");
-    assert.equal(script.owner, "root:root");
-    assert.equal(script.content, renderSyncScript({ node: "hkg", vault }), `${kind}: the script survives YAML unchanged`);
+    assert.equal(script.owner, undefined, "root:root is cloud-init's default: not said again");
+    assert.equal(script.encoding, "gz+b64", "the script travels compressed");
+    assert.equal(cloudInitFiles(text).find((f) => f.path === SYNC_SCRIPT_PATH)?.content, renderSyncScript({ node: "hkg", vault }), `${kind}: the script decodes unchanged`);
 
     const service = file(doc, "/etc/systemd/system/wgmesh-sync.service").content;
     assert.match(service, /^Type=oneshot$/m);
@@ -76,7 +80,7 @@ test("the interface name is baked in and defaults to wg0", () => {
   assert.match(byDefault, /^readonly IFACE='wg0'$/m);
   const custom = renderSyncScript({ node: "hkg", vault: GCP, interfaceName: "wgsync-01" });
   assert.match(custom, /^readonly IFACE='wgsync-01'$/m);
-  assert.match(renderCloudInit({ node: "hkg", vault: GCP, interfaceName: "wgsync-01" }), /keep wgsync-01 in step/);
+  assert.match(renderCloudInit({ node: "hkg", vault: GCP, interfaceName: "wgsync-01" }), /keeps wgsync-01 in step/);
 });
 
 test("the template wgmesh-sync.sh is a real bash file, shellcheck clean as it stands", () => {
@@ -127,7 +131,7 @@ test("each vault kind fetches from its own API, with the documented URLs and hea
     '"user = \\((.AccessKeyId // error) + ":" + (.SecretAccessKey // error)',
     "'{SecretId: $id}'",
     '"https://secretsmanager.$AWS_REGION.amazonaws.com/"',
-    ".SecretString",
+    ".SecretString // error",
   ]) {
     assert.ok(aws.includes(piece), `aws script lacks ${piece}`);
   }
@@ -140,7 +144,7 @@ test("each vault kind fetches from its own API, with the documented URLs and hea
     "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token",
     '"Authorization: Bearer " + (.access_token // error)',
     '"https://secretmanager.googleapis.com/v1/projects/$GCP_PROJECT/secrets/$GCP_SECRET_ID/versions/latest:access"',
-    "'.payload.data // empty'",
+    "'.payload.data // error'",
     "base64 -d",
   ]) {
     assert.ok(gcp.includes(piece), `gcp script lacks ${piece}`);
@@ -150,18 +154,22 @@ test("each vault kind fetches from its own API, with the documented URLs and hea
   const azure = renderSyncScript({ node: "lhr", vault: AZURE });
   for (const piece of [
     "-H 'Metadata: true'",
-    "'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net'",
+    "local auth vault imds=http://169.254.169.254/metadata",
+    '"$imds/instance/compute/tagsList?api-version=2021-02-01"',
+    "select(.name == $tag) | .value",
+    '"$imds/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net"',
     '"Authorization: Bearer " + (.access_token // error)',
-    '"https://$AZURE_VAULT.vault.azure.net/secrets/$AZURE_SECRET?api-version=7.4"',
-    "'.value // empty'",
+    '"https://$vault.vault.azure.net/secrets/$AZURE_SECRET?api-version=7.4"',
+    "'.value // error'",
   ]) {
     assert.ok(azure.includes(piece), `azure script lacks ${piece}`);
   }
-  assert.match(azure, /^readonly AZURE_VAULT='wgm-lhr-0a1b2c3d' AZURE_SECRET='wg0-conf'$/m);
+  // Key Vault names carry a random part chosen at deploy: the VM's tag names its vault, the script does not.
+  assert.match(azure, /^readonly AZURE_VAULT_TAG='wg-mesh-vault' AZURE_SECRET='wg0-conf'$/m);
 
   const local = renderSyncScript({ node: "lab", vault: FILE });
   assert.match(local, /^readonly SOURCE_FILE='\/srv\/lab it'\\''s\/wg0\.conf'$/m, "a quote in the path is shell-quoted");
-  assert.doesNotMatch(local, /\bcurl\b/);
+  assert.doesNotMatch(local.replace(/^\s*#.*$/gm, ""), /\bcurl\b/, "no curl call outside comments");
 
   // Each script talks to its own cloud only.
   assert.doesNotMatch(aws, /googleapis|vault\.azure\.net|Metadata-Flavor/);
@@ -181,7 +189,7 @@ test("credentials go to curl on stdin, never on its command line", () => {
   }
 });
 
-test("user data of a seed mesh node holds no key, no overlay address and no peer; the same node renders the same bytes", () => {
+test("user data of a seed mesh node holds no key, no overlay address and no peer, its script decoded; the same node renders the same bytes", () => {
   const plan = planMesh(seedSpec());
   const keys = throwAwayKeys(plan);
   const configs = renderAll(plan, keys, offlineEndpoints(plan));
@@ -190,9 +198,12 @@ test("user data of a seed mesh node holds no key, no overlay address and no peer
   for (const node of plan.spec.nodes) {
     const vault = vaultLocatorFor(node, "wg-mesh", "prod");
     if (!vault) continue;
-    const text = renderCloudInit({ node: node.name, vault });
+    const raw = renderCloudInit({ node: node.name, vault });
+    // Compressed text hides what it holds: read it as cloud-init will write it.
+    const text = expandCloudInit(raw);
+    assert.ok(text.length > raw.length * 1.5, "the script was decoded");
     rendered++;
-    assert.equal(renderCloudInit({ node: node.name, vault }), text, "deterministic");
+    assert.equal(renderCloudInit({ node: node.name, vault }), raw, "deterministic");
     assert.doesNotMatch(text, WIREGUARD_KEY, `${node.name}: key-like material`);
     for (const key of secrets) assert.ok(!text.includes(key), `${node.name}: a mesh key is in the user data`);
     assert.ok(!text.includes(node.address), `${node.name}: its overlay address is in the user data`);
@@ -206,16 +217,34 @@ test("user data of a seed mesh node holds no key, no overlay address and no peer
   assert.ok(rendered >= 3, "the seed has AWS, GCP and Azure nodes");
 });
 
-test("user data stays under AWS's 16 KiB limit even with the longest names", () => {
-  const long: VaultLocator[] = [
-    { kind: "aws-secretsmanager", region: "ap-southeast-4", secretName: `${"p".repeat(40)}/${"s".repeat(40)}/${"n".repeat(40)}/wg0.conf` },
-    { kind: "gcp-secretmanager", project: `a${"b".repeat(28)}c`, secretId: "x".repeat(120) },
-    { kind: "azure-keyvault", vaultName: `wgm-${"n".repeat(11)}-0a1b2c3d`, secretName: "wg0-conf" },
+test("user data stays well under every cloud's limit with the longest project, stack and node names", () => {
+  // Pulumi allows project and stack names of 100 characters; node names are at most 24.
+  const project = `p${"r".repeat(98)}j`;
+  const stack = `s${"t".repeat(98)}k`;
+  const node = `n${"o".repeat(22)}d`;
+  const long: [keyof typeof USER_DATA_LIMITS, VaultLocator][] = [
+    ["aws", { kind: "aws-secretsmanager", region: "ap-southeast-4", secretName: `${project}/${stack}/${node}/wg0.conf` }],
+    ["gcp", { kind: "gcp-secretmanager", project: `a${"b".repeat(28)}c`, secretId: `${project}-${stack}-${node}-wg0` }],
+    ["azure", { kind: "azure-keyvault", secretName: "wg0-conf" }],
   ];
-  for (const vault of long) {
-    const bytes = Buffer.byteLength(renderCloudInit({ node: "n".repeat(40), vault, interfaceName: "wg-mesh-transit" }));
-    assert.ok(bytes < USER_DATA_LIMIT_BYTES, `${vault.kind}: ${bytes} bytes`);
+  for (const [cloud, vault] of long) {
+    const text = renderCloudInit({ node, vault, interfaceName: "wg-mesh-transit" });
+    const bytes = Buffer.byteLength(text);
+    assert.ok(bytes < 12_500, `${vault.kind}: ${bytes} bytes`);
+    assert.equal(userDataProblem(node, cloud, text), undefined);
   }
+});
+
+test("user data over a cloud's limit is refused in one line naming the node, its size and the limit", () => {
+  const big = `#cloud-config\n# ${"x".repeat(16_400)}\n`;
+  assert.equal(
+    userDataProblem("ireland", "aws", big),
+    "nodes.ireland: its user data is 16,417 bytes, over AWS user data (16 KB): at most 16,384 bytes; shorten the project, stack or node name",
+  );
+  assert.equal(userDataProblem("ireland", "gcp", big), undefined, "GCP takes 256 KB");
+  const azure = `#cloud-config\n# ${"x".repeat(49_200)}\n`;
+  assert.match(userDataProblem("lhr", "azure", azure) ?? "", /^nodes\.lhr: its user data is 65,624 bytes base64-encoded, over Azure custom data \(64 KB, base64\): at most 65,536 bytes;/);
+  assert.equal(userDataProblem("laptop", "external", big), undefined);
 });
 
 test("bad input is refused with the field and the fix", () => {
@@ -226,7 +255,6 @@ test("bad input is refused with the field and the fix", () => {
   assert.throws(() => renderSyncScript({ node: "x", vault: { ...AWS, secretName: "a b" } }), /vault\.secretName/);
   assert.throws(() => renderSyncScript({ node: "x", vault: { ...GCP, project: "$(reboot)" } }), /vault\.project/);
   assert.throws(() => renderSyncScript({ node: "x", vault: { ...GCP, secretId: "a/b" } }), /vault\.secretId/);
-  assert.throws(() => renderSyncScript({ node: "x", vault: { ...AZURE, vaultName: "x" } }), /vault\.vaultName/);
   assert.throws(() => renderSyncScript({ node: "x", vault: { ...AZURE, secretName: "wg0.conf" } }), /vault\.secretName/);
   assert.throws(() => renderSyncScript({ node: "x", vault: { kind: "file", path: "relative/wg0.conf" } }), /vault\.path .* absolute path/);
 });

@@ -6,6 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as p from "../../policy/policies";
 import { runPolicies, type AnyPolicy, type HarnessResource } from "../support/policy-harness";
+import { gzipSync } from "node:zlib";
+import { renderCloudInit } from "../../infra/render/cloudinit";
 
 const STACK = "urn:pulumi:prod::wg-mesh::pulumi:pulumi:Stack::wg-mesh-prod";
 
@@ -101,6 +103,16 @@ test("wg-no-key-in-user-data: a PrivateKey line or a key-shaped value in user da
   assert.deepEqual(await violations(p.noKeyInUserData, [gcp]), ["fra-vm: metadata.wg-key holds a value shaped like a WireGuard key; keys belong in the vault only"]);
   const azure = child("lhr", "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", "lhr-vm", { customData: Buffer.from(`x\nPresharedKey = ${key}\n`).toString("base64") });
   assert.equal((await violations(p.noKeyInUserData, [azure])).length, 1);
+  // Compression hides nothing: a key in a gz+b64 file, or in user data gzip as a whole, is found.
+  const hidden = `#cloud-config\nwrite_files:\n- path: /etc/wireguard/wg0.conf\n  encoding: gz+b64\n  content: ${gzipSync(`[Interface]\nPrivateKey = ${key}\n`).toString("base64")}\n`;
+  assert.deepEqual(await violations(p.noKeyInUserData, [aws(hidden)]), ["iad-vm: userData has a wg-quick PrivateKey line; deliver wg0.conf through the vault"]);
+  const gzipped = child("iad", "aws:ec2/instance:Instance", "iad-vm", { userDataBase64: gzipSync(`#!/bin/bash\necho 'PresharedKey = ${key}'\n`).toString("base64") });
+  assert.equal((await violations(p.noKeyInUserData, [gzipped])).length, 1);
+  // wg-mesh's own user data, script compressed, is clean however its base64 happens to look.
+  for (const node of ["ireland", "gru", "iad", "cdg", "nrt", "hkg"]) {
+    const own = renderCloudInit({ node, vault: { kind: "aws-secretsmanager", region: "eu-west-1", secretName: `wg-mesh/prod/${node}/wg0.conf` } });
+    assert.deepEqual(await violations(p.noKeyInUserData, [aws(own)]), [], node);
+  }
 });
 
 test("wg-wireguard-sources-are-peers: /32s of other nodes of the mesh, never its own, never a stranger", async () => {
