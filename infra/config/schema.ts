@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
+import { latencySchema, maxPeersSchema, maxStretchSchema } from "./latency";
 
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE = 25;
@@ -78,7 +79,7 @@ const linkSchema = z.union(
 export const nodeSchema = z.strictObject({
   role: z.enum(ROLES, { error: expect(`one of ${ROLES.join(", ")}`) }),
   region: text("a region name from regions"),
-  site: text("a location code such as hkg"),
+  site: text("a location code such as hkg; leave it out to take it from the cloud region").optional(),
   address: text("the node's overlay IPv4 address, such as 10.50.5.1"),
   cloud: z.enum(CLOUDS, { error: expect(`one of ${CLOUDS.join(", ")}`) }),
   aws: awsPlacementSchema.optional(),
@@ -125,6 +126,9 @@ export const meshSchema = z.strictObject({
   adminCidrs: z.array(text("a CIDR such as 203.0.113.0/24"), { error: expect("a list of CIDRs allowed to SSH in") }).default([]),
   peerStacks: z.array(text("a stack name such as acme/wg-mesh/prod-apac"), { error: expect("a list of stack names") }).default([]),
   defaults: defaultsSchema.optional(),
+  maxStretch: maxStretchSchema.optional(),
+  maxPeers: maxPeersSchema.optional(),
+  latency: latencySchema.optional(),
   regions: namedMap("regions"),
   nodes: namedMap("nodes"),
 });
