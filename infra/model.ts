@@ -1,3 +1,5 @@
+import type { LatencySpec } from "./latency/model";
+
 /**
  * The engine's data model: what a validated config declares (MeshSpec), what the
  * planner computes from it (MeshPlan), and what wg-quick files say (WgQuickConfig).
@@ -6,11 +8,11 @@
 
 export type Role = "hub" | "pop" | "backend";
 export type Cloud = "aws" | "gcp" | "azure" | "external";
-export type TopologyMode = "hub" | "regional" | "full";
+export type TopologyMode = "hub" | "regional" | "full" | "auto";
 
 export const ROLES: readonly Role[] = ["hub", "pop", "backend"];
 export const CLOUDS: readonly Cloud[] = ["aws", "gcp", "azure", "external"];
-export const TOPOLOGIES: readonly TopologyMode[] = ["hub", "regional", "full"];
+export const TOPOLOGIES: readonly TopologyMode[] = ["hub", "regional", "full", "auto"];
 
 export interface AwsPlacement {
   region: string;
@@ -93,6 +95,12 @@ export interface MeshSpec {
   regions: RegionSpec[];
   nodes: NodeSpec[];
   peerStacks: string[];
+  /** topology auto: the bound on every pair's overlay round trip, max(maxStretch x direct, direct + 5 ms). Default 1.3. */
+  maxStretch?: number;
+  /** topology auto: the most peers any node may have. Default 16. */
+  maxPeers?: number;
+  /** The config's own sites and measured round trips, on top of the shipped latency data. */
+  latency?: LatencySpec;
 }
 
 /** One problem found in a config, as `path: message`. */
@@ -113,7 +121,7 @@ export class MeshConfigError extends Error {
   }
 }
 
-export type LinkOrigin = "hub" | "regional" | "full" | "explicit";
+export type LinkOrigin = "hub" | "regional" | "full" | "auto" | "explicit";
 
 export interface PlannedLink {
   /** "a--b" with a < b. */
@@ -168,8 +176,58 @@ export interface MeshPlan {
   /** Candidate links the planner dropped (no endpoint on either side, or never on a shortest path). */
   skippedLinks: SkippedLink[];
   nodes: PlannedNode[];
-  /** paths[src][dst] = node names from src to dst inclusive, as planned. */
-  paths: Record<string, Record<string, string[]>>;
+  /** Every ordered pair's path, walked on demand: a table of a thousand-node mesh would hold a million arrays. */
+  routes: PlannedRoutes;
+  /** Expected round trips of the planned paths, when the latency model knows the nodes' sites. */
+  latency?: LatencyReport;
+}
+
+/**
+ * The planned paths. Functions over a compact next-hop table rather than data, so that copying
+ * a plan (Pulumi copies every input it is given) costs the node count, not its square.
+ */
+export interface PlannedRoutes {
+  /** Node names, sorted; the indices below are into this list. */
+  readonly names: readonly string[];
+  indexOf(name: string): number | undefined;
+  /** Index of the node `src` forwards to for `dst`; -1 when unreachable; src itself when src === dst. */
+  next(src: number, dst: number): number;
+  /** Node names from src to dst inclusive, as planned. */
+  pathOf(src: string, dst: string): string[] | undefined;
+}
+
+/** One ordered pair's planned path against its direct round trip. */
+export interface PairLatency {
+  from: string;
+  to: string;
+  path: string[];
+  /** Sum of the model's round trips over the path's links. */
+  pathMs: number;
+  directMs: number;
+  stretch: number;
+  /** The auto bound max(maxStretch x direct, direct + 5 ms). */
+  boundMs: number;
+}
+
+/** The planned paths' expected round trips, as a distribution and the pairs that matter. */
+export interface LatencyReport {
+  /** Ordered pairs whose sites the model knows, and so have figures. */
+  pairs: number;
+  /** Pairs without figures (a site the model cannot place). */
+  unknown: number;
+  stretch: { median: number; p90: number; p99: number; max: number };
+  /** Pairs more than twice their direct round trip. */
+  aboveTwice: number;
+  /** Pairs within the auto bound (for any topology, as a yardstick). */
+  withinBound: number;
+  bound: { maxStretch: number; slackMs: number };
+  /** Largest stretch first. */
+  worst: PairLatency[];
+  /** Pairs over the bound, largest excess first (at most `missesListed`; `misses` counts them all). */
+  missed: PairLatency[];
+  misses: number;
+  /** Where the round trips come from, e.g. { "azure-2025": 66, estimate: 0 } over node pairs' sites. */
+  sources: Record<string, number>;
 }
 
 /** A parsed wg-quick file. Unknown keys are kept so nothing a user wrote is lost silently. */

@@ -11,6 +11,7 @@
  * allowed from this peer), so a table that routes right also passes the inbound check.
  */
 import { containsIp, containsPrefix, formatPrefix, type Prefix } from "../cidr";
+import { PrefixTable } from "../simulate/prefix-table";
 
 export interface Destination {
   ip: number;
@@ -29,41 +30,65 @@ export interface AddressPlan {
   regions: readonly Prefix[];
 }
 
-interface Block {
-  prefix: Prefix;
-  candidates: Set<string>;
-  counts: Map<string, number>;
-  children: Block[];
-}
-
 /**
  * `preferredDefault` (the hub) takes the overlay-wide prefix when it ties for most
  * destinations: a spoke's default route should be its hub, not an arbitrary equal peer.
+ *
+ * Linear in the destinations (a node of a thousand-node mesh has a thousand): each is put in
+ * its root and region once, by binary search over the region subnets, which never overlap.
  */
 export function aggregate(destinations: readonly Destination[], plan: AddressPlan, preferredDefault?: string): RouteEntry[] {
   const defaultHop = dominantHop(destinations, preferredDefault);
+  const regions = [...plan.regions].sort((a, b) => a.base - b.base);
   const entries: RouteEntry[] = [];
-  const placed = new Set<Destination>();
-  for (const root of plan.roots) {
-    const inRoot = destinations.filter((d) => containsIp(root, d.ip));
-    if (inRoot.length === 0) continue;
-    inRoot.forEach((d) => placed.add(d));
-    const regions = plan.regions.filter((r) => containsPrefix(root, r) && r.len > root.len);
-    const children = regions
-      .map((r) => leafBlock(r, inRoot.filter((d) => containsIp(r, d.ip))))
-      .filter((b): b is Block => b !== undefined);
-    const loose = inRoot.filter((d) => !regions.some((r) => containsIp(r, d.ip)));
-    children.push(...loose.map((d) => hostBlock(d)));
-    const rootBlock = combine(root, children);
-    // The overlay-wide prefix is a default route: only the dominant peer may have it.
-    const rootHop = defaultHop && inRoot.some((d) => d.nextHop === defaultHop) ? defaultHop : undefined;
-    if (rootHop) entries.push({ prefix: root, nextHop: rootHop });
-    for (const child of rootBlock.children) assign(child, rootHop, entries);
+  const stray: Destination[] = [];
+  // Per root: its regions' hosts by region, and the hosts in no region.
+  const byRoot = plan.roots.map(() => ({ regions: new Map<Prefix, Destination[]>(), loose: [] as Destination[], count: 0, hasDefault: false }));
+  for (const d of destinations) {
+    const r = plan.roots.findIndex((root) => containsIp(root, d.ip));
+    if (r < 0) {
+      stray.push(d);
+      continue;
+    }
+    const root = plan.roots[r] as Prefix;
+    const group = byRoot[r] as (typeof byRoot)[0];
+    group.count++;
+    if (d.nextHop === defaultHop) group.hasDefault = true;
+    const region = regionOf(regions, d.ip);
+    if (region && containsPrefix(root, region) && region.len > root.len) {
+      const list = group.regions.get(region);
+      if (list) list.push(d);
+      else group.regions.set(region, [d]);
+    } else group.loose.push(d);
   }
-  const stray = destinations.filter((d) => !placed.has(d));
   if (stray.length > 0) throw new Error(`addresses outside the overlay: ${stray.map((d) => d.ip).join(", ")}`);
+  plan.roots.forEach((root, r) => {
+    const group = byRoot[r] as (typeof byRoot)[0];
+    if (group.count === 0) return;
+    // The overlay-wide prefix is a default route: only the dominant peer may have it.
+    const rootHop = defaultHop !== undefined && group.hasDefault ? defaultHop : undefined;
+    if (rootHop) entries.push({ prefix: root, nextHop: rootHop });
+    for (const [region, hosts] of group.regions) assignRegion(region, hosts, rootHop, entries);
+    for (const d of group.loose) if (d.nextHop !== rootHop) entries.push({ prefix: { base: d.ip, len: 32 }, nextHop: d.nextHop });
+  });
   selfCheck(destinations, entries);
   return entries.sort((x, y) => x.prefix.base - y.prefix.base || x.prefix.len - y.prefix.len);
+}
+
+/** The region subnet holding ip, by binary search over subnets sorted by base. */
+function regionOf(sorted: readonly Prefix[], ip: number): Prefix | undefined {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as Prefix).base <= ip) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const r = found >= 0 ? (sorted[found] as Prefix) : undefined;
+  return r && containsIp(r, ip) ? r : undefined;
 }
 
 /** The next hop carrying the most destinations (more than one); a tie goes to the preferred one or nobody. */
@@ -82,47 +107,33 @@ function countHops(hops: readonly string[]): Map<string, number> {
   return counts;
 }
 
-function hostBlock(d: Destination): Block {
-  return { prefix: { base: d.ip, len: 32 }, candidates: new Set([d.nextHop]), counts: new Map([[d.nextHop, 1]]), children: [] };
-}
-
-function leafBlock(region: Prefix, inside: readonly Destination[]): Block | undefined {
-  if (inside.length === 0) return undefined;
-  return combine(region, inside.map(hostBlock));
-}
-
-/** ORTC's merge for k children: the next hops shared by the most children. */
-function combine(prefix: Prefix, children: Block[]): Block {
-  const votes = new Map<string, number>();
-  const counts = new Map<string, number>();
-  for (const c of children) {
-    for (const h of c.candidates) votes.set(h, (votes.get(h) ?? 0) + 1);
-    for (const [h, n] of c.counts) counts.set(h, (counts.get(h) ?? 0) + n);
-  }
-  const top = Math.max(0, ...votes.values());
-  const candidates = new Set([...votes.entries()].filter(([, v]) => v === top).map(([h]) => h));
-  return { prefix, candidates, counts, children };
-}
-
-function assign(block: Block, inherited: string | undefined, out: RouteEntry[]): void {
+/**
+ * ORTC's choice for a region under `inherited`: the region keeps the inherited hop when that
+ * is one of its most used; otherwise it takes its most used hop (fewest name first), unless
+ * that serves only one of several nodes: a region prefix that saves nothing would hand the
+ * rest of the region to an arbitrary peer, so its addresses are listed instead.
+ */
+function assignRegion(region: Prefix, hosts: readonly Destination[], inherited: string | undefined, out: RouteEntry[]): void {
+  const counts = countHops(hosts.map((h) => h.nextHop));
+  const top = Math.max(...counts.values());
+  const leaders = [...counts.entries()].filter(([, n]) => n === top).map(([h]) => h);
   let current = inherited;
-  if (current === undefined || !block.candidates.has(current)) {
-    const best = [...block.candidates].sort((a, b) => (block.counts.get(b) ?? 0) - (block.counts.get(a) ?? 0) || (a < b ? -1 : 1))[0] as string;
-    // A region prefix that serves one of several nodes saves nothing and hands the rest
-    // of the region to an arbitrary peer: list the addresses instead.
-    const saves = block.children.length < 2 || block.children.filter((c) => c.candidates.has(best)).length > 1;
-    if (saves) {
+  if (current === undefined || !leaders.includes(current)) {
+    const best = [...leaders].sort()[0] as string;
+    if (hosts.length < 2 || top > 1) {
       current = best;
-      out.push({ prefix: block.prefix, nextHop: current });
+      out.push({ prefix: region, nextHop: best });
     }
   }
-  for (const child of block.children) assign(child, current, out);
+  for (const h of hosts) if (h.nextHop !== current) out.push({ prefix: { base: h.ip, len: 32 }, nextHop: h.nextHop });
 }
 
 /** A wrong table would silently misroute, so the planner refuses to return one. */
 function selfCheck(destinations: readonly Destination[], entries: readonly RouteEntry[]): void {
+  const table = new PrefixTable<string>();
+  for (const e of entries) table.set(e.prefix, e.nextHop);
   for (const d of destinations) {
-    const got = lookup(entries, d.ip);
+    const got = table.match(d.ip);
     if (got !== d.nextHop) throw new Error(`internal: AllowedIPs send ${d.ip} to ${got ?? "nobody"} instead of ${d.nextHop}`);
   }
 }
