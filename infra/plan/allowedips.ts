@@ -33,49 +33,149 @@ export interface AddressPlan {
 /**
  * `preferredDefault` (the hub) takes the overlay-wide prefix when it ties for most
  * destinations: a spoke's default route should be its hub, not an arbitrary equal peer.
- *
- * Linear in the destinations (a node of a thousand-node mesh has a thousand): each is put in
- * its root and region once, by binary search over the region subnets, which never overlap.
  */
 export function aggregate(destinations: readonly Destination[], plan: AddressPlan, preferredDefault?: string): RouteEntry[] {
-  const defaultHop = dominantHop(destinations, preferredDefault);
-  const regions = [...plan.regions].sort((a, b) => a.base - b.base);
-  const entries: RouteEntry[] = [];
-  const stray: Destination[] = [];
-  // Per root: its regions' hosts by region, and the hosts in no region.
-  const byRoot = plan.roots.map(() => ({ regions: new Map<Prefix, Destination[]>(), loose: [] as Destination[], count: 0, hasDefault: false }));
-  for (const d of destinations) {
-    const r = plan.roots.findIndex((root) => containsIp(root, d.ip));
-    if (r < 0) {
-      stray.push(d);
-      continue;
-    }
-    const root = plan.roots[r] as Prefix;
-    const group = byRoot[r] as (typeof byRoot)[0];
-    group.count++;
-    if (d.nextHop === defaultHop) group.hasDefault = true;
-    const region = regionOf(regions, d.ip);
-    if (region && containsPrefix(root, region) && region.len > root.len) {
-      const list = group.regions.get(region);
-      if (list) list.push(d);
-      else group.regions.set(region, [d]);
-    } else group.loose.push(d);
-  }
-  if (stray.length > 0) throw new Error(`addresses outside the overlay: ${stray.map((d) => d.ip).join(", ")}`);
-  plan.roots.forEach((root, r) => {
-    const group = byRoot[r] as (typeof byRoot)[0];
-    if (group.count === 0) return;
-    // The overlay-wide prefix is a default route: only the dominant peer may have it.
-    const rootHop = defaultHop !== undefined && group.hasDefault ? defaultHop : undefined;
-    if (rootHop) entries.push({ prefix: root, nextHop: rootHop });
-    for (const [region, hosts] of group.regions) assignRegion(region, hosts, rootHop, entries);
-    for (const d of group.loose) if (d.nextHop !== rootHop) entries.push({ prefix: { base: d.ip, len: 32 }, nextHop: d.nextHop });
-  });
-  selfCheck(destinations, entries);
-  return entries.sort((x, y) => x.prefix.base - y.prefix.base || x.prefix.len - y.prefix.len);
+  const names = [...new Set(destinations.map((d) => d.nextHop))];
+  const index = new Map(names.map((h, i) => [h, i]));
+  const book = new AddressBook(plan, destinations.map((d) => d.ip));
+  const preferred = preferredDefault === undefined ? undefined : index.get(preferredDefault);
+  return book.table(
+    -1,
+    destinations.map((d) => index.get(d.nextHop) as number),
+    names,
+    preferred,
+  );
 }
 
-/** The region subnet holding ip, by binary search over subnets sorted by base. */
+interface Group {
+  root: number;
+  /** The region subnet, or undefined for the root's addresses in no region. */
+  region: Prefix | undefined;
+  members: number[];
+}
+
+/**
+ * The address plan applied once to a fixed set of addresses (a mesh's nodes), so each node's
+ * table is built in time linear in the nodes: a planner makes one table per node over the
+ * same addresses, with only the next hops changing.
+ */
+export class AddressBook {
+  private readonly groups: Group[];
+  private readonly stray: number[];
+  private counts = new Int32Array(0);
+
+  constructor(
+    private readonly plan: AddressPlan,
+    private readonly ips: readonly number[],
+  ) {
+    const regions = [...plan.regions].sort((a, b) => a.base - b.base);
+    const byKey = new Map<string, Group>();
+    this.groups = [];
+    this.stray = [];
+    ips.forEach((ip, i) => {
+      const root = plan.roots.findIndex((r) => containsIp(r, ip));
+      if (root < 0) {
+        this.stray.push(i);
+        return;
+      }
+      const r = plan.roots[root] as Prefix;
+      const found = regionOf(regions, ip);
+      const region = found && containsPrefix(r, found) && found.len > r.len ? found : undefined;
+      const key = `${root}:${region ? `${region.base}/${region.len}` : "-"}`;
+      let group = byKey.get(key);
+      if (!group) {
+        group = { root, region, members: [] };
+        byKey.set(key, group);
+        this.groups.push(group);
+      }
+      group.members.push(i);
+    });
+  }
+
+  /**
+   * The entries of the node whose next hop for address i is names[hops[i]]; `self` is the
+   * node's own index in the book (left out), or -1 when none of the addresses is its own.
+   */
+  table(self: number, hops: ArrayLike<number>, names: readonly string[], preferredDefault?: number): RouteEntry[] {
+    const strays = this.stray.filter((i) => i !== self);
+    if (strays.length > 0) throw new Error(`addresses outside the overlay: ${strays.map((i) => this.ips[i]).join(", ")}`);
+    if (this.counts.length < names.length) this.counts = new Int32Array(names.length);
+    const all: number[] = [];
+    for (let i = 0; i < this.ips.length; i++) if (i !== self) all.push(i);
+    const defaultHop = this.dominant(all, hops, preferredDefault);
+    const entries: RouteEntry[] = [];
+    const rootHop = new Map<number, number | undefined>();
+    this.plan.roots.forEach((root, r) => {
+      let members = 0;
+      let hasDefault = false;
+      for (const g of this.groups) {
+        if (g.root !== r) continue;
+        for (const i of g.members) {
+          if (i === self) continue;
+          members++;
+          if (hops[i] === defaultHop) hasDefault = true;
+        }
+      }
+      if (members === 0) return;
+      // The overlay-wide prefix is a default route: only the dominant peer may have it.
+      const hop = defaultHop !== undefined && hasDefault ? defaultHop : undefined;
+      rootHop.set(r, hop);
+      if (hop !== undefined) entries.push({ prefix: root, nextHop: names[hop] as string });
+    });
+    for (const g of this.groups) {
+      const inherited = rootHop.get(g.root);
+      const members = g.members.filter((i) => i !== self);
+      if (members.length === 0) continue;
+      let current = inherited;
+      if (g.region) {
+        // ORTC's choice: keep the inherited hop when it is one of the region's most used;
+        // otherwise its most used (first name), unless that serves only one of several nodes:
+        // a region prefix that saves nothing would hand the rest of the region to an arbitrary peer.
+        const { leaders, top } = this.leaders(members, hops);
+        if (current === undefined || !leaders.includes(current)) {
+          const best = leaders.reduce((x, y) => ((names[y] as string) < (names[x] as string) ? y : x));
+          if (members.length < 2 || top > 1) {
+            current = best;
+            entries.push({ prefix: g.region, nextHop: names[best] as string });
+          }
+        }
+      }
+      for (const i of members) if (hops[i] !== current) entries.push({ prefix: { base: this.ips[i] as number, len: 32 }, nextHop: names[hops[i] as number] as string });
+    }
+    selfCheck(entries, all, (i) => this.ips[i] as number, (i) => names[hops[i] as number] as string);
+    return entries.sort((x, y) => x.prefix.base - y.prefix.base || x.prefix.len - y.prefix.len);
+  }
+
+  /** The next hops used most among `members`, and how often. */
+  private leaders(members: readonly number[], hops: ArrayLike<number>): { leaders: number[]; top: number } {
+    const counts = this.counts;
+    let top = 0;
+    for (const i of members) {
+      const c = ++counts[hops[i] as number];
+      if (c > top) top = c;
+    }
+    const leaders: number[] = [];
+    for (const i of members) {
+      const h = hops[i] as number;
+      if (counts[h] === top) {
+        leaders.push(h);
+        counts[h] = -1; // listed once
+      }
+    }
+    for (const i of members) counts[hops[i] as number] = 0;
+    return { leaders, top };
+  }
+
+  /** The next hop carrying the most destinations (more than one); a tie goes to the preferred one or nobody. */
+  private dominant(members: readonly number[], hops: ArrayLike<number>, preferred: number | undefined): number | undefined {
+    const { leaders, top } = this.leaders(members, hops);
+    if (top < 2) return undefined;
+    if (leaders.length === 1) return leaders[0];
+    return preferred !== undefined && leaders.includes(preferred) ? preferred : undefined;
+  }
+}
+
+/** The region subnet holding ip, by binary search over subnets sorted by base (they never overlap). */
 function regionOf(sorted: readonly Prefix[], ip: number): Prefix | undefined {
   let lo = 0;
   let hi = sorted.length - 1;
@@ -91,50 +191,13 @@ function regionOf(sorted: readonly Prefix[], ip: number): Prefix | undefined {
   return r && containsIp(r, ip) ? r : undefined;
 }
 
-/** The next hop carrying the most destinations (more than one); a tie goes to the preferred one or nobody. */
-function dominantHop(destinations: readonly Destination[], preferred?: string): string | undefined {
-  const counts = countHops(destinations.map((d) => d.nextHop));
-  const top = Math.max(0, ...counts.values());
-  const leaders = [...counts.entries()].filter(([, n]) => n === top).map(([h]) => h);
-  if (top < 2) return undefined;
-  if (leaders.length === 1) return leaders[0];
-  return preferred !== undefined && leaders.includes(preferred) ? preferred : undefined;
-}
-
-function countHops(hops: readonly string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const h of hops) counts.set(h, (counts.get(h) ?? 0) + 1);
-  return counts;
-}
-
-/**
- * ORTC's choice for a region under `inherited`: the region keeps the inherited hop when that
- * is one of its most used; otherwise it takes its most used hop (fewest name first), unless
- * that serves only one of several nodes: a region prefix that saves nothing would hand the
- * rest of the region to an arbitrary peer, so its addresses are listed instead.
- */
-function assignRegion(region: Prefix, hosts: readonly Destination[], inherited: string | undefined, out: RouteEntry[]): void {
-  const counts = countHops(hosts.map((h) => h.nextHop));
-  const top = Math.max(...counts.values());
-  const leaders = [...counts.entries()].filter(([, n]) => n === top).map(([h]) => h);
-  let current = inherited;
-  if (current === undefined || !leaders.includes(current)) {
-    const best = [...leaders].sort()[0] as string;
-    if (hosts.length < 2 || top > 1) {
-      current = best;
-      out.push({ prefix: region, nextHop: best });
-    }
-  }
-  for (const h of hosts) if (h.nextHop !== current) out.push({ prefix: { base: h.ip, len: 32 }, nextHop: h.nextHop });
-}
-
 /** A wrong table would silently misroute, so the planner refuses to return one. */
-function selfCheck(destinations: readonly Destination[], entries: readonly RouteEntry[]): void {
+function selfCheck(entries: readonly RouteEntry[], members: readonly number[], ipOf: (i: number) => number, hopOf: (i: number) => string): void {
   const table = new PrefixTable<string>();
   for (const e of entries) table.set(e.prefix, e.nextHop);
-  for (const d of destinations) {
-    const got = table.match(d.ip);
-    if (got !== d.nextHop) throw new Error(`internal: AllowedIPs send ${d.ip} to ${got ?? "nobody"} instead of ${d.nextHop}`);
+  for (const i of members) {
+    const got = table.match(ipOf(i));
+    if (got !== hopOf(i)) throw new Error(`internal: AllowedIPs send ${ipOf(i)} to ${got ?? "nobody"} instead of ${hopOf(i)}`);
   }
 }
 

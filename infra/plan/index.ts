@@ -15,7 +15,7 @@ import {
   type Role,
 } from "../model";
 import { latencyModelFor } from "../latency/model";
-import { aggregate, groupByNextHop, type Destination } from "./allowedips";
+import { AddressBook, groupByNextHop } from "./allowedips";
 import { ADDITIVE_SLACK_MS, DEFAULT_MAX_STRETCH } from "./auto";
 import { latencyReport } from "./latency";
 import { decideMtu, underlayMtuOf } from "./mtu";
@@ -94,18 +94,16 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
   }
 
   const n = apsp.names.length;
+  const book = new AddressBook(addressPlan, addressOf);
+  const hops = new Int32Array(spec.nodes.length);
+  const hubIndex = apsp.index.get(spec.hub);
   const nodes: PlannedNode[] = spec.nodes.map((node, self) => {
     const f = facts.get(node.name) as NodeFacts;
     const region = regions.get(node.region) as { subnet: string };
     const regionLen = (parsePrefix(region.subnet) as Prefix).len;
     const row = (routeIndex[self] as number) * n;
-    const destinations: Destination[] = [];
-    for (let d = 0; d < spec.nodes.length; d++) {
-      if (d === self) continue;
-      const hop = apsp.nextHop[row + (routeIndex[d] as number)] as number;
-      destinations.push({ ip: addressOf[d] as number, nextHop: apsp.names[hop] as string });
-    }
-    const table = groupByNextHop(aggregate(destinations, addressPlan, spec.hub));
+    for (let d = 0; d < spec.nodes.length; d++) hops[d] = d === self ? 0 : (apsp.nextHop[row + (routeIndex[d] as number)] as number);
+    const table = groupByNextHop(book.table(self, hops, apsp.names, hubIndex));
     const peers: PlannedPeer[] = [...(neighbours.get(node.name) as Set<string>)]
       .map((peer) => ({
         name: peer,

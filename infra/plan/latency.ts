@@ -6,7 +6,7 @@
  */
 import type { LatencyModel, SiteMatrix } from "../latency/model";
 import type { LatencyReport, PairLatency, PlannedRoutes } from "../model";
-import { boundOf, withinBound, type LatencyBound } from "./auto/bound";
+import { boundOf, type LatencyBound } from "./auto/bound";
 
 /** The most stretched pairs the report names. */
 export const WORST_LISTED = 10;
@@ -63,9 +63,10 @@ export function pathRttsFrom(source: number, routes: PlannedRoutes, sites: Route
     }
     let base = x < 0 ? NaN : (out[x] as number);
     let parent = x;
+    const { matrix, siteOf } = sites;
     while (depth > 0) {
       const y = stack[--depth] as number;
-      base = parent < 0 || Number.isNaN(base) ? NaN : base + directMs(sites, y, parent);
+      base = parent < 0 ? NaN : base + (matrix.rtt[(siteOf[y] as number) * matrix.size + (siteOf[parent] as number)] as number);
       out[y] = base;
       parent = y;
     }
@@ -86,12 +87,18 @@ export function latencyReport(nodes: readonly Sited[], routes: PlannedRoutes, mo
   let max = 0;
   const row = new Float64Array(n);
   const stack = new Int32Array(n);
+  // Per site pair: the direct round trip and its bound in whole microseconds, as withinBound compares them.
+  const { matrix, siteOf } = sites;
+  const sizes = matrix.size;
+  const boundUs = matrix.rtt.map((ms) => (Number.isNaN(ms) ? NaN : Math.round(boundOf(ms, bound) * 1000)));
   for (let s = 0; s < n; s++) {
     pathRttsFrom(s, routes, sites, row, stack);
+    const base = (siteOf[s] as number) * sizes;
     for (let d = 0; d < n; d++) {
       if (d === s) continue;
       const pathMs = row[d] as number;
-      const direct = directMs(sites, s, d);
+      const at = base + (siteOf[d] as number);
+      const direct = matrix.rtt[at] as number;
       if (Number.isNaN(pathMs) || Number.isNaN(direct)) {
         unknown++;
         continue;
@@ -101,12 +108,12 @@ export function latencyReport(nodes: readonly Sited[], routes: PlannedRoutes, mo
       histogram[Math.min(BINS, Math.floor(stretch / BIN))]++;
       if (stretch > max) max = stretch;
       if (stretch > 2) aboveTwice++;
-      if (withinBound(pathMs, direct, bound)) inBound++;
+      if (Math.round(pathMs * 1000) <= (boundUs[at] as number)) inBound++;
       else {
         misses++;
         keepTop(missed, { s, d, excess: pathMs - boundOf(direct, bound), stretch, pathMs, directMs: direct }, MISSES_LISTED, (x) => x.excess);
       }
-      keepTop(worst, { s, d, stretch, pathMs, directMs: direct }, WORST_LISTED, (x) => x.stretch);
+      if (worst.length < WORST_LISTED || stretch > (worst[worst.length - 1] as { stretch: number }).stretch) keepTop(worst, { s, d, stretch, pathMs, directMs: direct }, WORST_LISTED, (x) => x.stretch);
     }
   }
   if (pairs === 0) return undefined;

@@ -198,9 +198,26 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
     inCurrent: new Uint8Array(graph.to.length / 2 + 1),
   };
   const nextHop = new Int32Array(n * n);
+  // A node with one link reaches everything through its neighbour, on the neighbour's own
+  // paths (the order of paths survives adding the same first edge), so its row is copied from
+  // the neighbour's instead of searched, unless the neighbour forwards nothing or is a leaf too.
+  const leafOf = (s: number): number => {
+    if ((graph.start[s + 1] as number) - (graph.start[s] as number) !== 1) return -1;
+    const p = graph.to[graph.start[s] as number] as number;
+    return noTransit[p] || (graph.start[p + 1] as number) - (graph.start[p] as number) === 1 ? -1 : p;
+  };
   for (let s = 0; s < n; s++) {
+    if (leafOf(s) >= 0) continue;
     const settled = dijkstra(s, graph, noTransit, scratch);
     writeFirstHops(s, scratch.pred, scratch.order, settled, nextHop.subarray(s * n, (s + 1) * n));
+  }
+  for (let s = 0; s < n; s++) {
+    const p = leafOf(s);
+    if (p < 0) continue;
+    const row = s * n;
+    const from = p * n;
+    for (let d = 0; d < n; d++) nextHop[row + d] = d === p || (nextHop[from + d] as number) >= 0 ? p : -1;
+    nextHop[row + s] = s;
   }
 
   const pathOf = (src: string, dst: string): string[] | undefined => {

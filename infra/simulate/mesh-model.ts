@@ -74,13 +74,21 @@ class FindingList {
   }
 }
 
-function deriveIdentity(node: NodeModel, findings: FindingList): void {
+export interface MeshModelOptions {
+  /**
+   * Public keys already derived from these private keys (by whoever generated them), so a
+   * thousand-node plan derives each key once. A key missing here is derived as usual.
+   */
+  publicKeys?: ReadonlyMap<string, string>;
+}
+
+function deriveIdentity(node: NodeModel, findings: FindingList, known?: ReadonlyMap<string, string>): void {
   const key = node.config.iface.privateKey;
   if (key === undefined) node.keyProblem = "its PrivateKey is missing";
   else if (!isWireGuardKey(key)) node.keyProblem = "its PrivateKey is not a WireGuard key (a placeholder?)";
   else {
     try {
-      node.publicKey = publicKeyFromPrivate(key);
+      node.publicKey = known?.get(key) ?? publicKeyFromPrivate(key);
     } catch {
       node.keyProblem = "its PrivateKey is not a usable X25519 key";
     }
@@ -184,7 +192,7 @@ function checkDuplicateAddresses(nodes: NodeModel[], findings: FindingList): voi
   }
 }
 
-export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshModel {
+export function buildMeshModel(configs: Record<string, WgQuickConfig>, options: MeshModelOptions = {}): MeshModel {
   const findings = new FindingList();
   const ties: Tie[] = [];
   const nodes: NodeModel[] = Object.entries(configs).map(([name, config], index) => ({
@@ -200,7 +208,7 @@ export function buildMeshModel(configs: Record<string, WgQuickConfig>): MeshMode
     ...(config.iface.listenPort !== undefined ? { listenPort: config.iface.listenPort } : {}),
   }));
   for (const node of nodes) {
-    deriveIdentity(node, findings);
+    deriveIdentity(node, findings, options.publicKeys);
     readAddresses(node, findings);
     checkInterfaceKeys(node, findings);
     buildPeerTable(node, findings, ties);

@@ -7,8 +7,9 @@ import { formatIPv4 } from "../cidr";
 import type { WgQuickConfig } from "../model";
 import { findingsOrder } from "./order";
 import { staticFindings } from "./findings";
-import { buildMeshModel, type MeshModel, type NodeModel } from "./mesh-model";
-import type { Direction, Finding, PairResult, SimNode, SimulationReport } from "./types";
+import { AllPairs } from "./all-pairs";
+import { buildMeshModel, type MeshModel, type MeshModelOptions, type NodeModel } from "./mesh-model";
+import type { Direction, Finding, PairResult, SimNode, SimulationReport, SimulationSummary } from "./types";
 import { PacketWalker, type Drop } from "./walk";
 
 /** A node that cannot take part at all: no identity or no address. */
@@ -22,11 +23,19 @@ function failed(a: NodeModel, b: NodeModel, direction: Direction, drop: Drop, pa
   return { from: a.name, to: b.name, reachable: false, path, returnPath, failure: { direction, at: drop.at.name, reason: drop.reason } };
 }
 
-function pairResult(walker: PacketWalker, a: NodeModel, b: NodeModel): PairResult {
+function pairResult(walker: PacketWalker, fast: AllPairs, a: NodeModel, b: NodeModel): PairResult {
   const blockedA = unusable(a);
   if (blockedA) return failed(a, b, "forward", { at: a, reason: blockedA }, [a.name], []);
   const blockedB = unusable(b);
   if (blockedB) return failed(a, b, "forward", { at: b, reason: blockedB }, [a.name], []);
+  if (fast.covers(a.index, b.index)) {
+    const there: number[] = [];
+    const back: number[] = [];
+    if (fast.trip(a.index, b.index, there) && fast.trip(b.index, a.index, back)) {
+      return { from: a.name, to: b.name, reachable: true, path: there.map((i) => nameOf(walker, i)), returnPath: back.map((i) => nameOf(walker, i)) };
+    }
+  }
+  // Lost somewhere: PacketWalker says where and why, and notes forwarding it found off.
   const src = a.address as number;
   const dst = b.address as number;
   const request = walker.walk(a, b, src, dst, () => `${a.name} -> ${b.name}`);
@@ -61,15 +70,23 @@ function describeNodes(mesh: MeshModel): SimNode[] {
   }));
 }
 
-export function simulate(configs: Record<string, WgQuickConfig>): SimulationReport {
-  const mesh = buildMeshModel(configs);
+function nameOf(walker: PacketWalker, index: number): string {
+  return (walker.mesh.nodes[index] as NodeModel).name;
+}
+
+export type SimulateOptions = MeshModelOptions;
+
+/** Every ordered pair with its paths: for meshes whose pairs fit in memory (lint, tests, small plans). */
+export function simulate(configs: Record<string, WgQuickConfig>, options: SimulateOptions = {}): SimulationReport {
+  const mesh = buildMeshModel(configs, options);
   const walker = new PacketWalker(mesh);
+  const fast = new AllPairs(mesh, walker);
   const pairs: PairResult[] = [];
   let reachable = 0;
   for (const a of mesh.nodes) {
     for (const b of mesh.nodes) {
       if (a === b) continue;
-      const result = pairResult(walker, a, b);
+      const result = pairResult(walker, fast, a, b);
       if (result.reachable) reachable++;
       pairs.push(result);
     }
@@ -77,4 +94,56 @@ export function simulate(configs: Record<string, WgQuickConfig>): SimulationRepo
   const findings = findingsOrder([...mesh.findings, ...staticFindings(mesh), ...forwardingFindings(walker)]);
   const n = mesh.nodes.length;
   return { nodes: describeNodes(mesh), pairs, reachable, total: n * (n - 1), findings };
+}
+
+export interface SummaryOptions extends SimulateOptions {
+  /** Unreachable pairs reported with where and why (default 1000); the rest are counted. */
+  maxFailures?: number;
+  /** Called for every ordered pair in node order, reachable or not, as it is decided. */
+  onPair?: (from: string, to: string, reachable: boolean) => void;
+}
+
+/**
+ * Every ordered pair, keeping only counts and the unreachable ones: what a plan of thousands of
+ * nodes needs. Each one-way trip is decided once (a pair is reachable when the request gets
+ * there and the reply, which is the other pair's request, gets back).
+ */
+export function simulateSummary(configs: Record<string, WgQuickConfig>, options: SummaryOptions = {}): SimulationSummary {
+  const mesh = buildMeshModel(configs, options);
+  const walker = new PacketWalker(mesh);
+  const fast = new AllPairs(mesh, walker);
+  const nodes = mesh.nodes;
+  const n = nodes.length;
+  const maxFailures = options.maxFailures ?? 1000;
+  // oneWay[a * n + b]: 1 when a's packet reaches b, 0 when not, 2 when PacketWalker has to decide the pair.
+  const oneWay = new Uint8Array(n * n);
+  for (const a of nodes) {
+    for (const b of nodes) {
+      if (a === b) continue;
+      oneWay[a.index * n + b.index] = !unusable(a) && !unusable(b) && fast.covers(a.index, b.index) ? (fast.trip(a.index, b.index) ? 1 : 0) : 2;
+    }
+  }
+  const failures: PairResult[] = [];
+  let reachable = 0;
+  let failuresOmitted = 0;
+  for (const a of nodes) {
+    for (const b of nodes) {
+      if (a === b) continue;
+      const there = oneWay[a.index * n + b.index];
+      const back = oneWay[b.index * n + a.index];
+      let ok = there === 1 && back === 1;
+      if (!ok && failures.length < maxFailures) {
+        const result = pairResult(walker, fast, a, b);
+        ok = result.reachable;
+        if (!ok) failures.push(result);
+      } else if (!ok && (there === 2 || back === 2)) {
+        ok = pairResult(walker, fast, a, b).reachable;
+        if (!ok) failuresOmitted++;
+      } else if (!ok) failuresOmitted++;
+      if (ok) reachable++;
+      options.onPair?.(a.name, b.name, ok);
+    }
+  }
+  const findings = findingsOrder([...mesh.findings, ...staticFindings(mesh), ...forwardingFindings(walker)]);
+  return { nodes: n, reachable, total: n * (n - 1), failures, failuresOmitted, findings };
 }

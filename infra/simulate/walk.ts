@@ -35,12 +35,12 @@ export class PacketWalker {
   /** Nodes that dropped packets because forwarding is off, with how often. */
   readonly forwardingMisses = new Map<NodeModel, ForwardingMiss>();
 
-  constructor(private readonly mesh: MeshModel) {
+  constructor(readonly mesh: MeshModel) {
     this.visited = new Int32Array(mesh.nodes.length);
   }
 
   /** Why `from` cannot get a packet to its peer `to` at all, or null when they can handshake. */
-  private linkProblem(from: NodeModel, to: NodeModel): Drop | null {
+  linkProblem(from: NodeModel, to: NodeModel): Drop | null {
     const id = from.index * this.mesh.nodes.length + to.index;
     const cached = this.links.get(id);
     if (cached !== undefined) return cached;
