@@ -30,6 +30,8 @@ const ROLE_ORDER: Record<Role, number> = { hub: 0, pop: 1, backend: 2 };
 export interface PlanOptions {
   /** Refuse configs above their vault's size limit (default). The bench turns it off to measure them. */
   checkSizes?: boolean;
+  /** Plan exactly these links instead of the topology's: how the bench holds other link choices to the same yardstick. */
+  links?: readonly { a: string; b: string; weight: number }[];
 }
 
 export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
@@ -55,7 +57,9 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
     issues.push({ path: `nodes.${spec.hub}.external.endpoint`, message: "the hub must be reachable: give it a public endpoint" });
   }
 
-  const candidates = candidateLinks(spec, facts);
+  const candidates = options.links
+    ? { links: options.links.map((l) => ({ id: linkId(l.a, l.b), a: l.a < l.b ? l.a : l.b, b: l.a < l.b ? l.b : l.a, weight: l.weight, origin: "explicit" as const })), skipped: [], issues: [] }
+    : candidateLinks(spec, facts);
   issues.push(...candidates.issues);
 
   const names = spec.nodes.map((n) => n.name);

@@ -99,8 +99,8 @@ export function simulate(configs: Record<string, WgQuickConfig>, options: Simula
 export interface SummaryOptions extends SimulateOptions {
   /** Unreachable pairs reported with where and why (default 1000); the rest are counted. */
   maxFailures?: number;
-  /** Called for every ordered pair in node order, reachable or not, as it is decided. */
-  onPair?: (from: string, to: string, reachable: boolean) => void;
+  /** Called for every ordered pair in node order as it is decided, with its paths (and failure), like simulate's pairs. */
+  onPair?: (pair: PairResult) => void;
 }
 
 /**
@@ -132,16 +132,15 @@ export function simulateSummary(configs: Record<string, WgQuickConfig>, options:
       const there = oneWay[a.index * n + b.index];
       const back = oneWay[b.index * n + a.index];
       let ok = there === 1 && back === 1;
-      if (!ok && failures.length < maxFailures) {
-        const result = pairResult(walker, fast, a, b);
+      let result: PairResult | undefined;
+      if (!ok && (failures.length < maxFailures || there === 2 || back === 2)) {
+        result = pairResult(walker, fast, a, b);
         ok = result.reachable;
-        if (!ok) failures.push(result);
-      } else if (!ok && (there === 2 || back === 2)) {
-        ok = pairResult(walker, fast, a, b).reachable;
-        if (!ok) failuresOmitted++;
+        if (!ok && failures.length < maxFailures) failures.push(result);
+        else if (!ok) failuresOmitted++;
       } else if (!ok) failuresOmitted++;
       if (ok) reachable++;
-      options.onPair?.(a.name, b.name, ok);
+      if (options.onPair) options.onPair(result ?? (ok ? pairResult(walker, fast, a, b) : { from: a.name, to: b.name, reachable: false, path: [], returnPath: [] }));
     }
   }
   const findings = findingsOrder([...mesh.findings, ...staticFindings(mesh), ...forwardingFindings(walker)]);

@@ -91,6 +91,18 @@ export function buildSiteGraph(sites: readonly SiteParams[], rtt: (i: number, j:
 
   const room = (i: number, need: number) => (ends[i] as number) + need <= (sites[i] as SiteParams).capacity;
   const linked = (i: number, j: number) => (adjacency[i] as Adjacent[]).some((e) => e.to === j);
+  /** The single link i--j, which covering would upgrade; undefined when there is none or it covers already. */
+  const single = (i: number, j: number): SiteEdge | undefined => edges.find((e) => e.covered < 0 && ((e.a === i && e.b === j) || (e.a === j && e.b === i)));
+  /** Every core node of `covered` gets its own link to the other site: coreSize - 1 more link ends on each side. */
+  const upgrade = (e: SiteEdge, covered: number): void => {
+    const more = (sites[covered] as SiteParams).coreSize - 1;
+    e.covered = covered;
+    ends[e.a] = (ends[e.a] as number) + more;
+    ends[e.b] = (ends[e.b] as number) + more;
+    const other = covered === e.a ? e.b : e.a;
+    for (const adj of adjacency[covered] as Adjacent[]) if (adj.to === other) adj.coversFrom = true;
+    relax(e.a, e.b, e.rttMs, covered);
+  };
   const add = (i: number, j: number, covered: number): void => {
     const d = rtt(i, j);
     edges.push({ a: i, b: j, rttMs: d, covered });
@@ -114,47 +126,71 @@ export function buildSiteGraph(sites: readonly SiteParams[], rtt: (i: number, j:
     const sj = sites[j] as SiteParams;
     // Direct options: one link, or one per core node of one side (saves that side's core hop).
     const options: { cost: number; covered: number; links: number }[] = [];
-    if (!linked(i, j)) {
-      options.push({ cost: arrive(i) + d + arrive(j), covered: -1, links: 1 });
-      if (si.switchHops > 0) options.push({ cost: start(i) + d + arrive(j), covered: i, links: si.coreSize });
-      if (sj.switchHops > 0) options.push({ cost: start(j) + d + arrive(i), covered: j, links: sj.coreSize });
+    const existing = single(i, j);
+    if (!linked(i, j) || existing) {
+      // An existing single link can only be upgraded: every core node of one side gets its own.
+      const have = existing ? 1 : 0;
+      if (!existing) options.push({ cost: arrive(i) + d + arrive(j), covered: -1, links: 1 });
+      if (si.switchHops > 0) options.push({ cost: start(i) + d + arrive(j), covered: i, links: si.coreSize - have });
+      if (sj.switchHops > 0) options.push({ cost: start(j) + d + arrive(i), covered: j, links: sj.coreSize - have });
     }
     const fitting = options.filter((o) => room(i, o.links) && room(j, o.links));
     const meets = fitting.filter((o) => o.cost <= limit + 1e-9).sort((x, y) => x.links - y.links || x.cost - y.cost)[0];
     if (meets) {
-      add(i, j, meets.covered);
+      if (existing) upgrade(existing, meets.covered);
+      else add(i, j, meets.covered);
       continue;
     }
     // Through a neighbour with room: a link from one end to a site near the other.
     const via = bestDetour(i, j, limit, now);
     if (via) {
-      add(via[0], via[1], -1);
+      const there = single(via.edge[0], via.edge[1]);
+      if (there) upgrade(there, via.covered);
+      else add(via.edge[0], via.edge[1], via.covered);
       continue;
     }
     // Nothing meets the bound: still take the best direct option that helps; the plan reports the miss.
     const helps = fitting.filter((o) => o.cost < now - 1e-9).sort((x, y) => x.cost - y.cost || x.links - y.links)[0];
-    if (helps) add(i, j, helps.covered);
+    if (helps && existing) upgrade(existing, helps.covered);
+    else if (helps) add(i, j, helps.covered);
   }
   return { edges, ends };
 
-  /** The single link (x, j) or (i, y), both ends with room, that brings the pair within its bound (or, when cut off, closest to it). */
-  function bestDetour(i: number, j: number, limit: number, now: number): [number, number] | undefined {
-    let best: { cost: number; edge: [number, number] } | undefined;
+  /**
+   * The link (x, j) or (i, y), both ends with room, that brings the pair within its bound: one
+   * link, or failing that one from every core node of x (which saves x's hop between core
+   * nodes). When the pair is cut off, the one that comes closest.
+   */
+  function bestDetour(i: number, j: number, limit: number, now: number): { edge: [number, number]; covered: number } | undefined {
+    let best: { cost: number; links: number; edge: [number, number]; covered: number } | undefined;
+    const consider = (cost: number, links: number, edge: [number, number], covered: number): void => {
+      const meets = cost <= limit + 1e-9;
+      const bestMeets = best !== undefined && best.cost <= limit + 1e-9;
+      if (!best || (meets && !bestMeets) || (meets === bestMeets && (meets ? links < best.links || (links === best.links && cost < best.cost) : cost < best.cost))) best = { cost, links, edge, covered };
+    };
     for (const [from, to] of [
       [i, j],
       [j, i],
     ] as const) {
-      if (!room(to, 1)) continue;
-      const dist = fromSite(from);
+      const reach = fromSite(from);
       for (let x = 0; x < n; x++) {
-        if (x === to || !room(x, 1) || linked(x, to) || dist[x] === Infinity) continue;
-        const cost = start(from) + (dist[x] as number) + (x === from ? 0 : leave(x)) + rtt(x, to) + arrive(to);
-        const key = x === from ? arrive(from) - start(from) : 0;
-        if (!best || cost + key < best.cost) best = { cost: cost + key, edge: [Math.min(x, to), Math.max(x, to)] };
+        if (x === to || reach[x] === Infinity) continue;
+        const edge: [number, number] = [Math.min(x, to), Math.max(x, to)];
+        const tail = rtt(x, to) + arrive(to);
+        const existing = linked(x, to) ? single(x, to) : undefined;
+        if (linked(x, to) && !existing) continue;
+        if (!existing && room(x, 1) && room(to, 1)) {
+          if (x === from) consider(arrive(from) + tail, 1, edge, -1);
+          else consider(start(from) + (reach[x] as number) + leave(x) + tail, 1, edge, -1);
+        }
+        if (x === from) continue;
+        const c = (sites[x] as SiteParams).coreSize - (existing ? 1 : 0);
+        if ((sites[x] as SiteParams).switchHops > 0 && room(x, c) && room(to, c)) consider(start(from) + (reach[x] as number) + tail, c, edge, x);
       }
     }
     if (!best) return undefined;
-    if (best.cost <= limit + 1e-9 || (now === Infinity && best.cost < Infinity)) return best.edge;
+    const found = best as { cost: number; edge: [number, number]; covered: number };
+    if (found.cost <= limit + 1e-9 || (now === Infinity && found.cost < Infinity)) return { edge: found.edge, covered: found.covered };
     return undefined;
   }
 }
