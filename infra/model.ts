@@ -221,7 +221,7 @@ export interface LatencyReport {
   /** Pairs within the auto bound (for any topology, as a yardstick). */
   withinBound: number;
   bound: { maxStretch: number; slackMs: number };
-  /** Largest stretch first. */
+  /** The pairs using most of their bound (overlay / bound), largest first: near pairs are judged by the slack, far ones by the ratio. */
   worst: PairLatency[];
   /** Pairs over the bound, largest excess first (at most `missesListed`; `misses` counts them all). */
   missed: PairLatency[];

@@ -77,7 +77,7 @@ export function latencyReport(nodes: readonly Sited[], routes: PlannedRoutes, mo
   const n = routes.names.length;
   const sites = routeSites(nodes, routes, model);
   const histogram = new Uint32Array(BINS + 1);
-  const worst: { s: number; d: number; stretch: number; pathMs: number; directMs: number }[] = [];
+  const worst: { s: number; d: number; stretch: number; pathMs: number; directMs: number; used: number }[] = [];
   const missed: { s: number; d: number; excess: number; stretch: number; pathMs: number; directMs: number }[] = [];
   let pairs = 0;
   let unknown = 0;
@@ -113,7 +113,9 @@ export function latencyReport(nodes: readonly Sited[], routes: PlannedRoutes, mo
         misses++;
         keepTop(missed, { s, d, excess: pathMs - boundOf(direct, bound), stretch, pathMs, directMs: direct }, MISSES_LISTED, (x) => x.excess);
       }
-      if (worst.length < WORST_LISTED || stretch > (worst[worst.length - 1] as { stretch: number }).stretch) keepTop(worst, { s, d, stretch, pathMs, directMs: direct }, WORST_LISTED, (x) => x.stretch);
+      // Worst = most of its allowance used: a 3 ms path between two nodes 1 ms apart is fine, a 161 ms one 20 ms apart is not.
+      const used = (pathMs * 1000) / (boundUs[at] as number);
+      if (worst.length < WORST_LISTED || used > (worst[worst.length - 1] as { used: number }).used) keepTop(worst, { s, d, stretch, pathMs, directMs: direct, used }, WORST_LISTED, (x) => x.used);
     }
   }
   if (pairs === 0) return undefined;
