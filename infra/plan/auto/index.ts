@@ -15,6 +15,7 @@ import type { LatencyModel } from "../../latency/model";
 import type { Role } from "../../model";
 import { boundOf, type LatencyBound } from "./bound";
 import { interSiteCapacity, orderMembers, planLayout, type SiteLayout, type SiteMember } from "./layout";
+import { connect } from "./connect";
 import { misses, nodeGreedy } from "./node-greedy";
 import { buildSiteGraph, type SiteGraph, type SiteParams } from "./site-graph";
 
@@ -57,28 +58,41 @@ interface Site {
 }
 
 export function autoLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: AutoOptions): AutoLink[] {
-  const bySites = siteLevelLinks(nodes, model, opts);
-  if (nodes.length > NODE_LEVEL_MAX) return bySites;
+  const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const chosen = chooseLinks(sorted, model, opts);
+  const index = new Map(sorted.map((n, i) => [n.name, i]));
+  const codes = [...new Set(sorted.map((n) => n.site))].sort();
+  const matrix = model.matrix(codes);
+  const siteIndex = sorted.map((n) => matrix.index.get(n.site) as number);
+  const rtt = (i: number, j: number): number => matrix.rtt[(siteIndex[i] as number) * matrix.size + (siteIndex[j] as number)] as number;
+  const joined = connect(
+    sorted.map((n) => ({ public: n.public, capacity: Math.max(0, opts.maxPeers - n.explicitPeers) })),
+    chosen.map((l) => [index.get(l.a) as number, index.get(l.b) as number] as [number, number]),
+    rtt,
+  );
+  return joined.map(([x, y]) => ({ a: (sorted[x] as AutoNode).name, b: (sorted[y] as AutoNode).name, rttMs: rtt(x, y) }));
+}
+
+function chooseLinks(sorted: readonly AutoNode[], model: LatencyModel, opts: AutoOptions): AutoLink[] {
+  const bySites = siteLevelLinks(sorted, model, opts);
+  if (sorted.length > NODE_LEVEL_MAX) return bySites;
   // Small enough to compare on every pair: the site-level design against the node-level greedy.
   const bound: LatencyBound = { maxStretch: opts.maxStretch, slackMs: opts.slackMs };
-  const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1));
   const index = new Map(sorted.map((n, i) => [n.name, i]));
   const codes = [...new Set(sorted.map((n) => n.site))].sort();
   const matrix = model.matrix(codes);
   const siteIndex = sorted.map((n) => matrix.index.get(n.site) as number);
   const rtt = (i: number, j: number): number => matrix.rtt[(siteIndex[i] as number) * matrix.size + (siteIndex[j] as number)] as number;
   const isPublic = (i: number) => (sorted[i] as AutoNode).public;
-  const greedy = nodeGreedy(
-    sorted.map((n) => ({ public: n.public, capacity: Math.max(0, opts.maxPeers - n.explicitPeers) })),
-    rtt,
-    bound,
-  );
+  const greedyNodes = sorted.map((n) => ({ public: n.public, capacity: Math.max(0, opts.maxPeers - n.explicitPeers) }));
   const sitePairs = bySites.map((l) => [index.get(l.a) as number, index.get(l.b) as number] as [number, number]);
-  const a = misses(sorted.length, isPublic, sitePairs, rtt, bound);
-  const b = misses(sorted.length, isPublic, greedy, rtt, bound);
-  const better = b.count < a.count || (b.count === a.count && (b.excessMs < a.excessMs - 1e-6 || (Math.abs(b.excessMs - a.excessMs) <= 1e-6 && greedy.length < sitePairs.length)));
-  if (!better) return bySites;
-  return greedy.map(([x, y]) => ({ a: (sorted[x] as AutoNode).name, b: (sorted[y] as AutoNode).name, rttMs: rtt(x, y) }));
+  // Two designs, each repaired with detours where pairs still miss: the fewest misses win,
+  // then the least total excess, then the fewest links.
+  const candidates = [nodeGreedy(greedyNodes, rtt, bound, sitePairs), nodeGreedy(greedyNodes, rtt, bound)].map((links) => ({ links, ...misses(sorted.length, isPublic, links, rtt, bound) }));
+  const best = candidates.reduce((a, b) =>
+    b.count < a.count || (b.count === a.count && (b.excessMs < a.excessMs - 1e-6 || (Math.abs(b.excessMs - a.excessMs) <= 1e-6 && b.links.length < a.links.length))) ? b : a,
+  );
+  return best.links.map(([x, y]) => ({ a: (sorted[x] as AutoNode).name, b: (sorted[y] as AutoNode).name, rttMs: rtt(x, y) }));
 }
 
 /** The design for any size: local layouts per site and a spanner over the sites. */

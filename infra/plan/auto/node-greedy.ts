@@ -68,7 +68,11 @@ export class DistanceMatrix {
   }
 }
 
-export function nodeGreedy(nodes: readonly GreedyNode[], rtt: (i: number, j: number) => number, bound: LatencyBound): [number, number][] {
+/**
+ * `start`: links already chosen (another design to repair): they are kept and count against
+ * room, and the bounded-degree pass is skipped, so only detours are added to them.
+ */
+export function nodeGreedy(nodes: readonly GreedyNode[], rtt: (i: number, j: number) => number, bound: LatencyBound, start?: readonly [number, number][]): [number, number][] {
   const n = nodes.length;
   const isPublic = (i: number) => (nodes[i] as GreedyNode).public;
   const m = new DistanceMatrix(n, isPublic);
@@ -114,10 +118,11 @@ export function nodeGreedy(nodes: readonly GreedyNode[], rtt: (i: number, j: num
     return best?.link;
   };
 
+  for (const [a, b] of start ?? []) if (!linked.has(a * n + b)) add(a, b);
   const pairs: [number, number, number][] = [];
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairs.push([i, j, rtt(i, j)]);
   pairs.sort((x, y) => x[2] - y[2] || x[0] - y[0] || x[1] - y[1]);
-  for (let pass = 0; pass < 3; pass++) {
+  for (let pass = start ? 1 : 0; pass < 3; pass++) {
     for (const [i, j, d] of pairs) {
       const limit = boundOf(d, bound);
       if (m.get(i, j) <= limit + 1e-9) continue;
