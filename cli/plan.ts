@@ -10,7 +10,7 @@ import { latencyModelFor } from "../infra/latency/model";
 import { formatBytes } from "../infra/limits";
 import { TOPOLOGIES, type LatencyReport, type MeshPlan, type PairLatency, type TopologyMode } from "../infra/model";
 import { planMesh } from "../infra/plan";
-import { ADDITIVE_SLACK_MS, DEFAULT_MAX_STRETCH } from "../infra/plan/auto";
+import { ADDITIVE_SLACK_MS, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH } from "../infra/plan/auto";
 import { pairLatency, routeSites, type RouteSites } from "../infra/plan/latency";
 import { configSizes } from "../infra/plan/sizes";
 import { summaryLine, type PairResult, type SimulationSummary } from "../infra/simulate";
@@ -113,6 +113,9 @@ function nodeLines(plan: MeshPlan, listAll: boolean): string[] {
     `  peers per node: max ${peerCounts.at(-1) ?? 0}${busiest ? ` (${busiest.name})` : ""}, median ${peerCounts[Math.floor((peerCounts.length - 1) / 2)] ?? 0}; ${plan.nodes.filter((n) => n.forwarding).length} nodes forward`,
     ...(largest ? [`  largest wg0.conf: ${formatBytes(largest.bytes)} bytes (${largest.node})${largest.limit ? `, limit ${formatBytes(largest.limit.bytes)} (${largest.limit.label})` : ""}`] : []),
   ];
+  const maxPeers = plan.spec.maxPeers ?? DEFAULT_MAX_PEERS;
+  const over = plan.spec.topology === "auto" ? plan.nodes.filter((n) => n.peers.length > maxPeers) : [];
+  if (over.length > 0) summary.push(`  ${over.length} nodes above maxPeers ${maxPeers} (${over.slice(0, 5).map((n) => `${n.name} ${n.peers.length}`).join(", ")}${over.length > 5 ? ", ..." : ""}): nothing else connects the mesh`);
   if (!listAll) {
     const roles = ["hub", "pop", "backend"].map((r) => `${plan.nodes.filter((n) => n.role === r).length} ${r}`).join(", ");
     return ["", `Nodes: ${plan.nodes.length} (${roles}); listed with --pairs or up to ${LIST_ALL_UP_TO} nodes`, ...summary];

@@ -1,9 +1,11 @@
 /** Reading a stack's config file: the CLI's only way into the engine. */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { parse } from "yaml";
 import { loadStackConfig } from "../infra/config";
 import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
+import { userDataIssues } from "../infra/plan/sizes";
 import { UserError } from "./errors";
 
 export interface LoadedStack {
@@ -41,9 +43,23 @@ export function loadStack(name: string, dir = projectDir()): LoadedStack {
   const label = `Pulumi.${name}.yaml`;
   try {
     const spec = loadStackConfig(readFileSync(file, "utf8"), label);
-    return { name, file, spec, plan: planMesh(spec) };
+    const plan = planMesh(spec);
+    // User data names the node's vault, which names the project and stack: checked here, where both are known.
+    const tooBig = userDataIssues(spec, projectNameIn(dir), name);
+    if (tooBig.length > 0) throw new MeshConfigError(tooBig);
+    return { name, file, spec, plan };
   } catch (err) {
     if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, label);
     throw err;
+  }
+}
+
+/** The project name Pulumi.yaml gives (as the Pulumi CLI passes it), or wg-mesh when it cannot be read. */
+function projectNameIn(dir: string): string {
+  try {
+    const name = (parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) as { name?: unknown } | null)?.name;
+    return typeof name === "string" && name !== "" ? name : "wg-mesh";
+  } catch {
+    return "wg-mesh";
   }
 }
