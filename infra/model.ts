@@ -194,6 +194,8 @@ export interface PlannedRoutes {
   next(src: number, dst: number): number;
   /** Node names from src to dst inclusive, as planned. */
   pathOf(src: string, dst: string): string[] | undefined;
+  /** The whole table, next(s, d) at [s * n + d], for loops over every pair. */
+  table(): Int32Array;
 }
 
 /** One ordered pair's planned path against its direct round trip. */

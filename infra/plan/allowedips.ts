@@ -63,6 +63,7 @@ export class AddressBook {
   private readonly groups: Group[];
   private readonly stray: number[];
   private counts = new Int32Array(0);
+  private sorted: { ips: number[]; index: number[] } | undefined;
 
   constructor(
     private readonly plan: AddressPlan,
@@ -142,8 +143,25 @@ export class AddressBook {
       }
       for (const i of members) if (hops[i] !== current) entries.push({ prefix: { base: this.ips[i] as number, len: 32 }, nextHop: names[hops[i] as number] as string });
     }
-    selfCheck(entries, all, (i) => this.ips[i] as number, (i) => names[hops[i] as number] as string);
+    this.selfCheck(entries, self, hops, names);
     return entries.sort((x, y) => x.prefix.base - y.prefix.base || x.prefix.len - y.prefix.len);
+  }
+
+  /** A wrong table would silently misroute, so the planner refuses to return one: every address looked up again, in one sweep. */
+  private selfCheck(entries: readonly RouteEntry[], self: number, hops: ArrayLike<number>, names: readonly string[]): void {
+    if (!this.sorted) {
+      const order = this.ips.map((ip, i) => ({ ip, i })).sort((a, b) => a.ip - b.ip);
+      this.sorted = { ips: order.map((o) => o.ip), index: order.map((o) => o.i) };
+    }
+    const table = new PrefixTable<string>();
+    for (const e of entries) table.set(e.prefix, e.nextHop);
+    const got: (string | undefined)[] = new Array(this.ips.length);
+    table.matchAll(this.sorted.ips, got);
+    this.sorted.index.forEach((i, k) => {
+      if (i === self) return;
+      const want = names[hops[i] as number] as string;
+      if (got[k] !== want) throw new Error(`internal: AllowedIPs send ${this.ips[i]} to ${got[k] ?? "nobody"} instead of ${want}`);
+    });
   }
 
   /** The next hops used most among `members`, and how often. */
@@ -189,16 +207,6 @@ function regionOf(sorted: readonly Prefix[], ip: number): Prefix | undefined {
   }
   const r = found >= 0 ? (sorted[found] as Prefix) : undefined;
   return r && containsIp(r, ip) ? r : undefined;
-}
-
-/** A wrong table would silently misroute, so the planner refuses to return one. */
-function selfCheck(entries: readonly RouteEntry[], members: readonly number[], ipOf: (i: number) => number, hopOf: (i: number) => string): void {
-  const table = new PrefixTable<string>();
-  for (const e of entries) table.set(e.prefix, e.nextHop);
-  for (const i of members) {
-    const got = table.match(ipOf(i));
-    if (got !== hopOf(i)) throw new Error(`internal: AllowedIPs send ${ipOf(i)} to ${got ?? "nobody"} instead of ${hopOf(i)}`);
-  }
 }
 
 /** Longest-prefix match over route entries. */

@@ -176,6 +176,7 @@ function routesOf(apsp: AllPairsPaths): PlannedRoutes {
     indexOf: (name) => apsp.index.get(name),
     next: (s, d) => apsp.nextHop[s * n + d] as number,
     pathOf: apsp.pathOf,
+    table: () => apsp.nextHop,
   };
 }
 

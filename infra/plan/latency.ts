@@ -49,24 +49,30 @@ export function directMs(sites: RouteSites, a: number, b: number): number {
  */
 export function pathRttsFrom(source: number, routes: PlannedRoutes, sites: RouteSites, out: Float64Array, stack: Int32Array): void {
   const n = routes.names.length;
+  const next = routes.table();
+  const { matrix, siteOf } = sites;
+  const size = matrix.size;
+  const rtt = matrix.rtt;
   out.fill(-1);
   out[source] = 0;
   for (let d = 0; d < n; d++) {
-    if ((out[d] as number) >= 0 || Number.isNaN(out[d])) continue;
+    const known = out[d] as number;
+    if (known >= 0 || known !== known) continue;
     let depth = 0;
     let x = d;
     // Up the tree towards the source: x's next hop to the source is its parent in source's tree.
-    while ((out[x] as number) < 0 && !Number.isNaN(out[x])) {
+    for (;;) {
+      const v = out[x] as number;
+      if (v >= 0 || v !== v) break;
       stack[depth++] = x;
-      x = routes.next(x, source);
+      x = next[x * n + source] as number;
       if (x < 0) break;
     }
     let base = x < 0 ? NaN : (out[x] as number);
     let parent = x;
-    const { matrix, siteOf } = sites;
     while (depth > 0) {
       const y = stack[--depth] as number;
-      base = parent < 0 ? NaN : base + (matrix.rtt[(siteOf[y] as number) * matrix.size + (siteOf[parent] as number)] as number);
+      base = parent < 0 ? NaN : base + (rtt[(siteOf[y] as number) * size + (siteOf[parent] as number)] as number);
       out[y] = base;
       parent = y;
     }
@@ -99,7 +105,7 @@ export function latencyReport(nodes: readonly Sited[], routes: PlannedRoutes, mo
       const pathMs = row[d] as number;
       const at = base + (siteOf[d] as number);
       const direct = matrix.rtt[at] as number;
-      if (Number.isNaN(pathMs) || Number.isNaN(direct)) {
+      if (pathMs !== pathMs || direct !== direct) {
         unknown++;
         continue;
       }

@@ -225,7 +225,9 @@ function siteLevelLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: A
   // Nodes with no public node at their site (or no room there): attach to the nearest public
   // nodes with room, then to each site they would still miss, nearest first.
   const hubIndex = new Map(hubSites.map((s, i) => [s.code, i]));
-  const siteDist = hubSites.map((_, i) => siteDistances(i, graph, hubSites.length, overhead, hubSites));
+  // Only nodes with no place in their own site need these, so they are worked out on first use.
+  const siteDist: Float64Array[] = [];
+  const distFrom = (i: number): Float64Array => (siteDist[i] ??= siteDistances(i, graph, hubSites.length, overhead, hubSites));
   const publicNames = new Set(nodes.filter((n) => n.public).map((n) => n.name));
   const publics = [...placed.entries()].filter(([name]) => publicNames.has(name)).map(([name, at]) => ({ name, ...at }));
   for (const s of sites) for (const m of s.members) if (!placed.has(m.name) && !homeless.includes(m)) homeless.push(m);
@@ -236,7 +238,7 @@ function siteLevelLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: A
       const o = overhead[via] as { depth: number; switchHops: number };
       const t = overhead[target] as { depth: number; switchHops: number };
       const local = p.site.localMs;
-      return rtt(home.index, p.site.index) + local * (p.depth + o.switchHops) + ((siteDist[via] as Float64Array)[target] as number) + (hubSites[target] as Site).localMs * (t.switchHops + t.depth);
+      return rtt(home.index, p.site.index) + local * (p.depth + o.switchHops) + (distFrom(via)[target] as number) + (hubSites[target] as Site).localMs * (t.switchHops + t.depth);
     };
     const attached: typeof publics = [];
     const attach = (candidates: typeof publics): boolean => {
