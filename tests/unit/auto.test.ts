@@ -12,6 +12,7 @@ import { worldMeshConfig } from "../../bench/world-mesh";
 import { parseMeshConfig } from "../../infra/config";
 import { latencyModelFor } from "../../infra/latency/model";
 import type { MeshPlan, MeshSpec } from "../../infra/model";
+import { possibleLocalLinks } from "../../infra/local-links";
 import { planMesh } from "../../infra/plan";
 import { boundOf } from "../../infra/plan/auto";
 import { simulatePlanSummary } from "../../infra/simulate/plan";
@@ -135,4 +136,12 @@ test("explicit links count towards maxPeers", () => {
   if (hub) hub.links = others.map((o) => ({ peer: o.name }));
   const plan = planMesh({ ...spec, maxPeers: 5 });
   assert.ok((plan.nodes.find((n) => n.name === spec.hub)?.peers.length ?? 99) <= 5);
+});
+
+test("preshared keys under auto: exactly the planned local links, or every local pair when other stacks' nodes join the choice", () => {
+  const spec = seedSpec({ topology: "auto", presharedKeys: true });
+  const plan = planMesh(spec);
+  assert.deepEqual(possibleLocalLinks(spec), plan.links.map((l) => l.id).sort());
+  const shared = possibleLocalLinks({ ...spec, peerStacks: ["acme/wg-mesh/apac"] });
+  assert.equal(shared.length, (12 * 11) / 2);
 });
