@@ -213,3 +213,17 @@ test("property: equal-cost ties still give one symmetric path per pair (uniform 
     { numRuns: 200 },
   );
 });
+
+test("property: auto on generated meshes keeps every invariant (sites drawn from the shipped metros)", () => {
+  const metros = ["dub", "lhr", "fra", "cdg", "ams", "iad", "ord", "lax", "gru", "nrt", "sin", "syd", "hkg", "bom"];
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 16 }), (seed, maxPeers) => {
+      const spec = randomMeshSpec(seed, { maxNodes: 14 });
+      spec.topology = "auto";
+      spec.maxPeers = maxPeers;
+      spec.nodes.forEach((n, i) => (n.site = metros[(seed + i * 7) % metros.length] as string));
+      checkInvariants(planMesh(spec));
+    }),
+    { numRuns: 200 },
+  );
+});
