@@ -34,7 +34,7 @@ export function parseFpingCounts(output: string): Map<string, (number | undefine
 
 async function fping(namespace: string, addresses: readonly string[], count: number, timeoutMs: number, ttl?: number): Promise<Map<string, (number | undefined)[]>> {
   if (addresses.length === 0) return new Map();
-  const args = ["netns", "exec", namespace, "fping", "-q", "-C", String(count), "-t", String(timeoutMs), "-p", String(Math.max(20, Math.min(timeoutMs, 1000))), "-i", "1", "-B", "1", "-r", "0"];
+  const args = ["netns", "exec", namespace, "fping", "-q", "-C", String(count), "-t", String(timeoutMs), "-p", String(Math.max(50, Math.min(timeoutMs, 500))), "-i", "2", "-B", "1", "-r", "0"];
   if (ttl !== undefined) args.push("-H", String(ttl));
   // fping prints its results on stderr and exits non-zero when any target did not answer.
   const r = await run("ip", [...args, ...addresses], { allowFailure: true, timeoutMs: timeoutMs * (count + 2) + 10_000 });
@@ -50,34 +50,45 @@ function median(values: number[]): number {
 export async function pingMatrixBatched(targets: PingTarget[], opts: BatchOptions): Promise<PingMatrix> {
   const started = Date.now();
   const addressed = targets.filter((t) => t.address !== undefined);
-  // Reachability and round trips: the median of the replies after the first (which may have waited for a handshake).
-  const answers = new Map<string, Map<string, (number | undefined)[]>>();
-  await mapLimited(targets, opts.concurrency, async (from) => {
-    const others = addressed.filter((t) => t.node !== from.node).map((t) => t.address as string);
-    answers.set(from.node, await fping(from.namespace, others, opts.count, opts.timeoutMs));
-  });
-  const reached = (from: PingTarget, to: PingTarget): boolean => to.address !== undefined && (answers.get(from.node)?.get(to.address) ?? []).some((v) => v !== undefined);
-  // Route lengths, request by request: round h asks each source's unresolved targets with TTL h.
-  const routeHops = new Map<string, number>();
   const key = (from: string, to: string) => `${from}\u0000${to}`;
-  let open = targets.flatMap((from) => targets.filter((to) => to !== from && reached(from, to)).map((to) => [from, to] as const));
-  for (let h = 1; h <= opts.maxHops && open.length > 0; h++) {
-    const bySource = new Map<PingTarget, PingTarget[]>();
-    for (const [from, to] of open) bySource.set(from, [...(bySource.get(from) ?? []), to]);
+  // Reachability and round trips: the median of the replies after the first (which may have
+  // waited for a handshake). Pairs that did not answer are asked again, twice, more patiently:
+  // on a busy machine a hundred wireguard-go processes answer late.
+  const times = new Map<string, number[]>();
+  let open = targets.flatMap((from) => addressed.filter((to) => to !== from).map((to) => [from, to] as const));
+  for (let attempt = 0; attempt < 3 && open.length > 0; attempt++) {
+    const bySource = groupBySource(open);
     await mapLimited([...bySource.entries()], opts.concurrency, async ([from, tos]) => {
-      const got = await fping(from.namespace, tos.map((t) => t.address as string), 1, opts.timeoutMs, h);
+      const got = await fping(from.namespace, tos.map((t) => t.address as string), opts.count, opts.timeoutMs * (attempt + 1));
+      for (const to of tos) {
+        const replies = (got.get(to.address as string) ?? []).filter((v): v is number => v !== undefined);
+        if (replies.length > 0) times.set(key(from.node, to.node), replies);
+      }
+    });
+    open = open.filter(([from, to]) => !times.has(key(from.node, to.node)));
+  }
+  // Route lengths, request by request: round h asks each source's unresolved targets with TTL h.
+  // A probe that falls short gets no answer, so each round waits out a timeout: a few times the
+  // slowest round trip those targets showed, not the general one.
+  const routeHops = new Map<string, number>();
+  let unresolved = targets.flatMap((from) => targets.filter((to) => to !== from && times.has(key(from.node, to.node))).map((to) => [from, to] as const));
+  for (let h = 1; h <= opts.maxHops && unresolved.length > 0; h++) {
+    await mapLimited([...groupBySource(unresolved).entries()], opts.concurrency, async ([from, tos]) => {
+      const slowest = Math.max(...tos.map((to) => Math.max(...(times.get(key(from.node, to.node)) ?? [0]))));
+      const timeout = Math.min(opts.timeoutMs, Math.max(100, Math.ceil(3 * slowest) + 50));
+      const got = await fping(from.namespace, tos.map((t) => t.address as string), 1, timeout, h);
       for (const to of tos) if ((got.get(to.address as string) ?? []).some((v) => v !== undefined)) routeHops.set(key(from.node, to.node), h);
     });
-    open = open.filter(([from, to]) => !routeHops.has(key(from.node, to.node)));
+    unresolved = unresolved.filter(([from, to]) => !routeHops.has(key(from.node, to.node)));
   }
-  for (const [from, to] of open) routeHops.set(key(from.node, to.node), opts.maxHops);
+  for (const [from, to] of unresolved) routeHops.set(key(from.node, to.node), opts.maxHops);
   const pairs: PairResult[] = [];
   for (const from of targets) {
     for (const to of targets) {
       if (from === to) continue;
-      const ok = reached(from, to);
-      const times = ok ? ((answers.get(from.node)?.get(to.address as string) ?? []).filter((v): v is number => v !== undefined)) : [];
-      const rtt = times.length > 1 ? median(times.slice(1)) : times[0];
+      const replies = times.get(key(from.node, to.node)) ?? [];
+      const ok = replies.length > 0;
+      const rtt = replies.length > 1 ? median(replies.slice(1)) : replies[0];
       // The reply's route; the request's when the reply's probe was lost, as it is the same length on a planned mesh.
       const hops = ok ? (routeHops.get(key(to.node, from.node)) ?? routeHops.get(key(from.node, to.node))) : undefined;
       pairs.push({ from: from.node, to: to.node, reachable: ok && hops !== undefined, ...(ok && hops !== undefined ? { hops } : {}), ...(rtt !== undefined ? { rttMs: rtt } : {}), attempts: opts.count });
@@ -85,4 +96,14 @@ export async function pingMatrixBatched(targets: PingTarget[], opts: BatchOption
   }
   const reachable = pairs.filter((p) => p.reachable).length;
   return { nodes: targets.map((t) => t.node), pairs, reachable, total: pairs.length, elapsedMs: Date.now() - started };
+}
+
+function groupBySource(pairs: readonly (readonly [PingTarget, PingTarget])[]): Map<PingTarget, PingTarget[]> {
+  const out = new Map<PingTarget, PingTarget[]>();
+  for (const [from, to] of pairs) {
+    const list = out.get(from);
+    if (list) list.push(to);
+    else out.set(from, [to]);
+  }
+  return out;
 }

@@ -671,9 +671,9 @@ export class Lab {
     if (findOnPath("fping") && pingOptions.batch !== false) {
       // One fping per node instead of a ping per pair: what makes a hundred-node lab quick.
       return pingMatrixBatched(targets, {
-        timeoutMs: pingOptions.timeoutMs ?? Math.max(500, Math.ceil(4 * longest) + 300),
+        timeoutMs: pingOptions.timeoutMs ?? Math.max(1000, Math.ceil(4 * longest) + 500),
         count: 1 + Math.max(2, pingOptions.rttSamples ?? (this.relay ? 3 : 0)),
-        concurrency: pingOptions.concurrency ?? 32,
+        concurrency: pingOptions.concurrency ?? 16,
         maxHops: 16,
       });
     }
