@@ -1,68 +1,60 @@
 /**
- * Engine bench: what `wgmesh plan` costs on large synthetic meshes (bench/scale-mesh.ts),
- * stage by stage: plan (links, paths, AllowedIPs), render every node's wg0.conf with
- * throw-away keys, parse them back, and simulate every ordered pair. Pure CPU, no root.
- * Run alone: `tsx bench/engine.ts [N ...]` (default 100 300 1000).
+ * Engine bench: each case (bench/engine-case.ts) in its own process, so time and peak memory
+ * are the case's alone, with a deadline; a case that fails or runs out of memory is reported
+ * as such instead of ending the bench.
  */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import type { TopologyMode } from "../infra/model";
-import { planMesh } from "../infra/plan";
-import { offlineEndpoints, renderAll, throwAwayKeys } from "../infra/render/mesh";
-import { simulate } from "../infra/simulate";
-import { parseWgQuick } from "../infra/wgquick";
-import { scaleMesh } from "./scale-mesh";
+import type { EngineCaseResult } from "./engine-case";
 
-export interface EngineBenchResult {
-  nodes: number;
+export interface EngineCase {
+  mesh: string;
   topology: TopologyMode;
-  links: number;
-  pairs: number;
-  reachable: number;
-  planMs: number;
-  renderMs: number;
-  parseMs: number;
-  simulateMs: number;
 }
 
-function timed<T>(fn: () => T): [T, number] {
-  const start = process.hrtime.bigint();
-  const value = fn();
-  return [value, Number(process.hrtime.bigint() - start) / 1e6];
+export type EngineOutcome = { case: EngineCase; result: EngineCaseResult } | { case: EngineCase; error: string };
+
+export function runEngineCaseIsolated(c: EngineCase, timeoutMs = 300_000): EngineOutcome {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "engine-case.ts"), c.mesh, c.topology], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  if (r.status === 0) return { case: c, result: JSON.parse(r.stdout) as EngineCaseResult };
+  const why = r.error ? r.error.message : (r.stderr.trim().split("\n").filter(Boolean).at(-1) ?? `exit ${r.status}`);
+  return { case: c, error: why.slice(0, 200) };
 }
 
-export function benchEngine(nodes: number, topology: TopologyMode): EngineBenchResult {
-  const [plan, planMs] = timed(() => planMesh(scaleMesh(nodes, topology)));
-  const [texts, renderMs] = timed(() => renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan)));
-  const [configs, parseMs] = timed(() => Object.fromEntries(Object.entries(texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)])));
-  const [report, simulateMs] = timed(() => simulate(configs));
-  return { nodes, topology, links: plan.links.length, pairs: report.total, reachable: report.reachable, planMs, renderMs, parseMs, simulateMs };
+const s = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)}s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)}s` : `${Math.round(ms)}ms`);
+const kb = (b: number): string => `${(b / 1000).toFixed(1)}k`;
+
+export function formatEngineTable(outcomes: readonly EngineOutcome[]): string {
+  const header = ["nodes", "topology", "links", "peers max/med", "largest wg0.conf (limit)", "stretch med/p99/max", "within bound", "validate", "plan", "render", "simulate", "total (cpu)", "peak"];
+  const rows = outcomes.map((o) => {
+    if ("error" in o) return [o.case.mesh, o.case.topology, `FAILED: ${o.error}`];
+    const r = o.result;
+    const largest = Object.values(r.configBytes).sort((a, b) => b.bytes / b.limit - a.bytes / a.limit)[0];
+    const l = r.latency;
+    return [
+      r.mesh === "prod" ? "12 prod" : String(r.nodes),
+      r.topology,
+      String(r.links),
+      `${r.peers.max}/${r.peers.median}`,
+      largest ? `${kb(largest.bytes)} (${kb(largest.limit)})${r.overLimit > 0 ? ` ${r.overLimit} OVER` : ""}` : "-",
+      l ? `${l.median.toFixed(2)}/${l.p99.toFixed(2)}/${l.max.toFixed(2)}` : "-",
+      l ? `${((100 * l.withinBound) / l.pairs).toFixed(l.withinBound === l.pairs ? 0 : 2)}%` : "-",
+      s(r.stages.validate.ms),
+      s(r.stages.plan.ms),
+      s(r.stages.render.ms),
+      s(r.stages.simulate.ms),
+      `${s(r.totalMs)} (${s(r.totalCpuMs)})`,
+      `${r.peakMb}MB`,
+    ];
+  });
+  return table([header, ...rows]);
 }
 
-/** A full mesh of 1000 nodes is half a million links, which nobody runs: full stops at 300. */
-export function engineCases(sizes: number[]): [number, TopologyMode][] {
-  return sizes.flatMap((n) => (["hub", "regional", "full"] as const).filter((t) => t !== "full" || n <= 300).map((t) => [n, t] as [number, TopologyMode]));
-}
-
-export function formatEngineResults(results: EngineBenchResult[]): string {
-  const ms = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)}s` : `${v.toFixed(0)}ms`);
-  const rows = results.map((r) => [
-    String(r.nodes),
-    r.topology,
-    String(r.links),
-    `${r.reachable}/${r.pairs}`,
-    ms(r.planMs),
-    ms(r.renderMs),
-    ms(r.parseMs),
-    ms(r.simulateMs),
-    ms(r.planMs + r.simulateMs),
-  ]);
-  const header = ["nodes", "topology", "links", "reachable", "plan", "render", "parse", "simulate", "plan+simulate"];
-  const table = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] as string).length)));
-  return table.map((r) => r.map((c, i) => (i === 1 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ")).join("\n");
-}
-
-if (require.main === module) {
-  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
-  const results = engineCases(sizes.length > 0 ? sizes : [100, 300, 1000]).map(([n, t]) => benchEngine(n, t));
-  process.stdout.write(`${formatEngineResults(results)}\n`);
+export function table(rows: readonly (readonly string[])[]): string {
+  const width = Math.max(...rows.map((r) => r.length));
+  const widths = Array.from({ length: width }, (_, i) => Math.max(...rows.map((r) => (r.length === width ? (r[i] ?? "").length : 0))));
+  return rows
+    .map((r) => (r.length < width ? r.join("  ") : r.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ")))
+    .join("\n");
 }

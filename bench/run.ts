@@ -1,63 +1,169 @@
 /**
- * `npm run bench`: the prod stack's lab from nothing to every ordered pair reachable on real
- * WireGuard (needs root; said loudly and skipped otherwise), larger hub-and-spoke labs, and the
- * engine (plan, render, simulate) on synthetic meshes of 100, 300 and 1000 nodes.
- * BENCH_RUNS=N repeats the prod lab N times (default 3).
+ * `npm run bench`: the engine (validate, plan, render, simulate every ordered pair) on prod and
+ * on generated world meshes of 100, 1,000 and 5,000 nodes under each topology, auto against
+ * the greedy spanner, `wgmesh synth` at 100 and 1,000 nodes, and the lab on real WireGuard at
+ * 12 and 100 nodes (root only; said loudly and skipped otherwise). Prints a compact table with
+ * the targets, and writes the same as JSON (--out, default out/bench.json).
+ *
+ *   npm run bench                 the full set, by hand (several minutes)
+ *   npm run bench -- --set ci     the smaller set CI runs
  */
-import { simulate } from "../infra/simulate";
+import { cpus, loadavg } from "node:os";
 import { configsFromPlan } from "../lab/from-plan";
 import { labBlocker } from "../lab/preflight";
+import { parseMeshConfig } from "../infra/config";
+import type { TopologyMode } from "../infra/model";
+import { planMesh } from "../infra/plan";
 import { loadStack } from "../workspace/project";
-import { benchEngine, engineCases, formatEngineResults } from "./engine";
-import { benchLab, benchMesh, formatLabResults, type LabBenchResult } from "./lab";
+import { compareWithGreedy, type ComparisonRow } from "./compare";
+import { formatEngineTable, runEngineCaseIsolated, table, type EngineCase, type EngineOutcome } from "./engine";
+import { benchLab, formatLabResults, type LabBenchResult } from "./lab";
+import { OutputRefused, writeBenchJson } from "./output";
+import { benchSynth, type SynthFigures } from "./synth";
+import { worldMeshConfig } from "./world-mesh";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] as number;
+interface BenchSet {
+  engine: EngineCase[];
+  comparison: { nodes: number; maxPeers?: number }[];
+  synth: number[];
+  lab: ("prod" | number)[];
 }
 
-async function labSection(): Promise<void> {
+const all = (mesh: string, topologies: TopologyMode[]): EngineCase[] => topologies.map((topology) => ({ mesh, topology }));
+
+const SETS: Record<string, BenchSet> = {
+  ci: {
+    engine: [...all("prod", ["hub", "regional", "full", "auto"]), ...all("100", ["hub", "regional", "auto"]), ...all("1000", ["auto"])],
+    comparison: [{ nodes: 100, maxPeers: 6 }],
+    synth: [],
+    lab: ["prod"],
+  },
+  full: {
+    engine: [
+      ...all("prod", ["hub", "regional", "full", "auto"]),
+      ...all("100", ["hub", "regional", "full", "auto"]),
+      ...all("1000", ["hub", "regional", "auto"]),
+      ...all("5000", ["hub", "regional", "auto"]),
+    ],
+    comparison: [{ nodes: 100 }, { nodes: 100, maxPeers: 6 }, { nodes: 300 }, { nodes: 300, maxPeers: 8 }, { nodes: 1000 }],
+    synth: [100, 1000],
+    lab: ["prod", 100],
+  },
+};
+
+interface Target {
+  what: string;
+  measured: string;
+  limit: string;
+  met: boolean | undefined;
+}
+
+function args(): { set: string; out: string } {
+  const argv = process.argv.slice(2);
+  const value = (flag: string, fallback: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 && argv[i + 1] ? (argv[i + 1] as string) : fallback;
+  };
+  const set = value("--set", "full");
+  if (!(set in SETS)) throw new Error(`--set ${set}: the sets are ${Object.keys(SETS).join(", ")}`);
+  return { set, out: value("--out", "out/bench.json") };
+}
+
+function engineTargets(outcomes: readonly EngineOutcome[]): Target[] {
+  const find = (mesh: string) => outcomes.find((o) => o.case.mesh === mesh && o.case.topology === "auto");
+  const out: Target[] = [];
+  for (const [mesh, seconds, mb] of [
+    ["1000", 3, 1024],
+    ["5000", 60, 3072],
+  ] as const) {
+    const o = find(mesh);
+    if (!o) continue;
+    if ("error" in o) {
+      out.push({ what: `${mesh} nodes auto: validate + plan + render + simulate`, measured: `FAILED: ${o.error}`, limit: `${seconds} s, ${mb} MB`, met: false });
+      continue;
+    }
+    const r = o.result;
+    out.push({ what: `${mesh} nodes auto: validate + plan + render + simulate, wall`, measured: `${(r.totalMs / 1000).toFixed(2)} s (cpu ${(r.totalCpuMs / 1000).toFixed(2)} s)`, limit: `${seconds} s`, met: r.totalMs <= seconds * 1000 });
+    out.push({ what: `${mesh} nodes auto: peak memory`, measured: `${r.peakMb} MB`, limit: `${mb} MB`, met: r.peakMb <= mb });
+    out.push({ what: `${mesh} nodes auto: pairs within the bound`, measured: `${r.latency?.withinBound ?? 0} of ${r.latency?.pairs ?? 0}`, limit: "all", met: r.latency?.misses === 0 });
+  }
+  return out;
+}
+
+async function labSection(set: BenchSet): Promise<{ results: LabBenchResult[]; skipped?: string }> {
+  if (set.lab.length === 0) return { results: [] };
   const blocker = labBlocker();
-  if (blocker) {
-    process.stdout.write(`\n*** lab bench SKIPPED: ${blocker} ***\n`);
-    return;
-  }
-  const { plan } = loadStack("prod");
+  if (blocker) return { results: [], skipped: blocker };
   const results: LabBenchResult[] = [];
-  let planned = "";
-  for (let i = 0; i < RUNS; i++) {
-    const input = configsFromPlan(plan);
-    const sim = simulate(input.configs);
-    planned = `${sim.reachable} of ${sim.total}`;
-    results.push(await benchLab(`prod #${i + 1}`, input.configs));
+  for (const which of set.lab) {
+    const plan = which === "prod" ? loadStack("prod").plan : planMesh(parseMeshConfig(worldMeshConfig(which, { topology: "auto" })));
+    results.push(await benchLab(which === "prod" ? "prod (regional)" : `${which} auto`, configsFromPlan(plan).configs));
   }
-  for (const n of [24, 48]) results.push(await benchLab(`hub+${n - 1}`, benchMesh(n)));
-  const prod = results.filter((r) => r.label.startsWith("prod"));
-  const allReached = prod.every((r) => r.reachable === r.pairs);
-  const times = prod.map((r) => r.allReachableMs / 1000);
-  process.stdout.write(`\nLab on real WireGuard (wireguard-go in network namespaces)\n${formatLabResults(results)}\n\n`);
-  process.stdout.write(
-    `prod lab: nothing to ${allReached ? "every" : "NOT every"} pair reachable (${prod[0]?.reachable} of ${prod[0]?.pairs}; plan: ${planned}) ` +
-      `in ${median(times).toFixed(2)}s (median of ${prod.length}; ${Math.min(...times).toFixed(2)}-${Math.max(...times).toFixed(2)}s)\n`,
-  );
-  if (!allReached) process.exitCode = 1;
+  return { results };
 }
 
-function engineSection(): void {
-  process.stdout.write("\nEngine: plan + render + simulate on synthetic meshes (bench/scale-mesh.ts), one run each\n");
-  const results = engineCases([100, 300, 1000]).map(([n, t]) => {
-    const r = benchEngine(n, t);
-    if (r.reachable !== r.pairs) process.exitCode = 1;
-    return r;
-  });
-  process.stdout.write(`${formatEngineResults(results)}\n`);
+function comparisonTable(rows: readonly ComparisonRow[]): string {
+  const header = ["nodes", "design", "maxPeers", "links", "peers max", "within bound", "max stretch", "time"];
+  return table([
+    header,
+    ...rows.map((r) => [
+      String(r.nodes),
+      r.design,
+      String(r.maxPeers),
+      String(r.links),
+      `${r.peersMax}${r.peersMax > r.maxPeers ? " OVER" : ""}`,
+      `${((100 * r.withinBound) / Math.max(1, r.pairs)).toFixed(2)}%`,
+      r.stretchMax.toFixed(2),
+      `${r.ms}ms`,
+    ]),
+  ]);
 }
 
-labSection()
-  .then(engineSection)
-  .catch((err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  });
+async function main(): Promise<void> {
+  const { set: setName, out } = args();
+  const set = SETS[setName] as BenchSet;
+  const startedAt = new Date().toISOString();
+  const loadStart = loadavg();
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+  say(`wg-mesh bench, set ${setName}: ${cpus().length} CPUs, load average ${loadStart.map((l) => l.toFixed(1)).join(" ")} at start`);
+
+  say("\nEngine: validate (YAML) + plan + render (throw-away keys) + simulate every ordered pair; each case in its own process");
+  const engine: EngineOutcome[] = [];
+  for (const c of set.engine) engine.push(runEngineCaseIsolated(c));
+  say(formatEngineTable(engine));
+
+  const comparison: ComparisonRow[] = [];
+  if (set.comparison.length > 0) {
+    say("\nauto against the greedy spanner (same generated mesh, bound x1.3 or +5 ms)");
+    for (const c of set.comparison) comparison.push(...compareWithGreedy(c.nodes, { natShare: 0.1, ...(c.maxPeers ? { maxPeers: c.maxPeers } : {}) }));
+    say(comparisonTable(comparison));
+  }
+
+  const synth: SynthFigures[] = [];
+  if (set.synth.length > 0) {
+    say("\nwgmesh synth (the stack program under Pulumi's mocks), default heap");
+    for (const n of set.synth) synth.push(benchSynth(n, 600_000));
+    say(table([["nodes", "result", "time", "peak"], ...synth.map((s) => [String(s.nodes), s.ok ? `ok, ${s.resources ?? "?"} resources` : `FAILED: ${s.failure}`, `${s.seconds.toFixed(1)}s`, `${s.peakMb}MB`])]));
+  }
+
+  const lab = await labSection(set);
+  if (lab.skipped) say(`\n*** lab bench SKIPPED: ${lab.skipped} ***`);
+  else if (lab.results.length > 0) say(`\nLab on real WireGuard (wireguard-go in network namespaces)\n${formatLabResults(lab.results)}`);
+
+  const targets = engineTargets(engine);
+  const lab100 = lab.results.find((r) => r.nodes === 100);
+  if (lab100) targets.push({ what: "lab, 100 nodes: every ordered pair pinged", measured: `${(lab100.firstMatrixMs / 1000).toFixed(1)} s (${lab100.reachable} of ${lab100.pairs})`, limit: "30 s", met: lab100.firstMatrixMs <= 30_000 && lab100.reachable === lab100.pairs });
+  for (const s of synth) targets.push({ what: `synth, ${s.nodes} nodes, default heap`, measured: s.ok ? `${s.seconds.toFixed(1)} s, ${s.peakMb} MB` : `FAILED (${s.failure})`, limit: "completes", met: s.ok });
+  const loadEnd = loadavg();
+  say(`\nTargets (load average ${loadEnd.map((l) => l.toFixed(1)).join(" ")} at the end; other load on the machine slows wall times)`);
+  say(table([["target", "measured", "limit", ""], ...targets.map((t) => [t.what, t.measured, t.limit, t.met === undefined ? "" : t.met ? "met" : "NOT MET"])]));
+
+  const file = writeBenchJson(out, { set: setName, startedAt, machine: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadEnd }, engine, comparison, synth, lab, targets });
+  say(`\nwrote ${file}`);
+  if (engine.some((o) => "error" in o || o.result.reachable !== o.result.total)) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof OutputRefused || err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { plainText, quote } from "../infra/quote";
 import { asConfigMap } from "../infra/simulate";
+import { LatencyModel, latencyModelFor } from "../infra/latency/model";
 import { readCleanConfigFolder } from "../workspace/configdir";
 import { UserError } from "../infra/errors";
 import { action } from "./errors";
@@ -13,6 +14,7 @@ import { compareWithPlan, configsFromPlan, type Disagreement, type LabInput } fr
 import { wasInterrupted } from "../lab/exit-guard";
 import { Lab } from "../lab/lab";
 import { parseLatencyJson, parseScale, parseSites, type LatencyTable } from "../lab/latency";
+import { compareWithModel, formatModelComparison, modelLatencyTable } from "../lab/model-compare";
 import type { PingMatrix } from "../lab/ping";
 import { assertLabCanRun } from "../lab/preflight";
 import { assertFolderClearOfLab, assertStackClearOfLab } from "../lab/underlay-clash";
@@ -21,7 +23,8 @@ export interface LabCommandOptions {
   stack?: string;
   dir?: string;
   keep?: boolean;
-  latency?: string;
+  /** A file of round trips, or true: the latency model's. */
+  latency?: string | true;
   site?: string[];
   scale: string;
   json?: boolean;
@@ -43,8 +46,12 @@ function loadInput(opts: LabCommandOptions): LabInput {
   throw new UserError("lab: say which mesh: --stack NAME (Pulumi.NAME.yaml here) or --dir DIR (a folder of wg-quick configs)");
 }
 
-function loadLatency(file: string | undefined): LatencyTable | undefined {
+function loadLatency(file: string | true | undefined, input: LabInput, sites: ReadonlyMap<string, string>): LatencyTable | undefined {
   if (file === undefined) return undefined;
+  if (file === true) {
+    const nodes = [...asConfigMap(input.configs).keys()];
+    return modelLatencyTable(input.plan ? latencyModelFor(input.plan.spec) : new LatencyModel(), nodes.map((n) => sites.get(n) ?? n));
+  }
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -118,11 +125,11 @@ export async function runLabCommand(opts: LabCommandOptions): Promise<number> {
 async function labCommand(opts: LabCommandOptions): Promise<number> {
   assertLabCanRun();
   const input = loadInput(opts);
-  const latency = loadLatency(opts.latency);
   const scale = parseScale(opts.scale);
   const nodes = [...asConfigMap(input.configs).keys()];
   const planned = input.sites instanceof Map ? [...input.sites] : Object.entries(input.sites ?? {});
   const sites = new Map([...planned, ...parseSites(opts.site ?? [], nodes)]);
+  const latency = loadLatency(opts.latency, input, sites);
   const lab = await Lab.up(input.configs, {
     sites,
     ...(latency ? { latency } : {}),
@@ -132,9 +139,10 @@ async function labCommand(opts: LabCommandOptions): Promise<number> {
   try {
     const matrix = await lab.pingMatrix();
     const disagreements = input.plan ? compareWithPlan(input.plan, matrix) : undefined;
+    const versusModel = opts.latency === true && input.plan ? compareWithModel(input.plan, matrix, scale) : undefined;
     if (opts.keep) lab.keep();
-    if (opts.json) process.stdout.write(`${JSON.stringify(jsonReport(lab, matrix, disagreements), null, 2)}\n`);
-    else process.stdout.write(`${textReport(lab, matrix, latency !== undefined, disagreements)}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ...(jsonReport(lab, matrix, disagreements) as object), ...(versusModel ? { model: versusModel } : {}) }, null, 2)}\n`);
+    else process.stdout.write(`${textReport(lab, matrix, latency !== undefined, disagreements)}${versusModel ? `\n\n${formatModelComparison(versusModel).join("\n")}` : ""}\n`);
     if (opts.keep) process.stderr.write(`${describeKept(lab).join("\n")}\n`);
     return matrix.reachable === matrix.total ? 0 : 1;
   } finally {
@@ -164,7 +172,7 @@ export function registerLabCommand(program: Command): void {
     .option("--stack <name>", "the mesh of Pulumi.<name>.yaml, with throw-away keys")
     .option("--dir <dir>", "a folder of wg-quick configs (<node>.conf), with their own keys")
     .option("--keep", "leave the lab running; remove it later with `wgmesh lab down`")
-    .option("--latency <file>", "round trips between sites, JSON {\"rttMs\": {\"dub-gru\": 172}} or {\"dub-gru\": 172}")
+    .option("--latency [file]", "WAN round trips between sites: the latency model's (and its figures compared with what is measured), or a JSON file {\"rttMs\": {\"dub-gru\": 172}}")
     .option("--site <node=site>", "the site code --latency knows a node by, e.g. ireland=dub (repeatable; --stack takes them from the stack)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--scale <factor>", "multiply every WAN delay (0.1 = a tenth)", "1")
     .option("--json", "print one JSON document instead of text")

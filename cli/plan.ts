@@ -1,16 +1,206 @@
-/** `wgmesh plan`: validate, plan, render with throw-away keys, simulate, and show it all. */
+/**
+ * `wgmesh plan`: validate, plan, render with throw-away keys, simulate, and show it all:
+ * nodes and peers, latency (every pair's path against its direct round trip), and for small
+ * meshes or with --pairs every ordered pair. Large meshes get counts and the pairs that
+ * matter, not a line per pair: a thousand nodes are a million pairs.
+ */
 import type { Command } from "commander";
-import type { MeshPlan } from "../infra/model";
-import { summaryLine, type SimulationReport } from "../infra/simulate";
-import { simulatePlan } from "../infra/simulate/plan";
+import { InvalidArgumentError } from "commander";
+import { latencyModelFor } from "../infra/latency/model";
+import { formatBytes } from "../infra/limits";
+import { TOPOLOGIES, type LatencyReport, type MeshPlan, type PairLatency, type TopologyMode } from "../infra/model";
+import { planMesh } from "../infra/plan";
+import { ADDITIVE_SLACK_MS, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH } from "../infra/plan/auto";
+import { pairLatency, routeSites, type RouteSites } from "../infra/plan/latency";
+import { configSizes } from "../infra/plan/sizes";
+import { summaryLine, type PairResult, type SimulationSummary } from "../infra/simulate";
+import { simulatePlanSummary } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
 import { UserError } from "../infra/errors";
 import { action } from "./errors";
 import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
 import { printWarnings } from "./warnings";
+import { OutputWriter } from "./writer";
 
-export function planToJson(stack: string, plan: MeshPlan, report: SimulationReport): unknown {
+/** Up to this many nodes every node, peer and ordered pair is listed; above, --pairs asks for the pairs. */
+export const LIST_ALL_UP_TO = 20;
+/** Pairs a comparison lists without --pairs: the ones it changes most. */
+const COMPARE_LISTED = 20;
+
+export interface PlanCommandOptions {
+  stack: string;
+  json?: boolean;
+  pairs?: boolean;
+  compare?: TopologyMode;
+  diagram?: string;
+  map?: string;
+  mermaid?: boolean;
+}
+
+/** A plan and how to read latency off it. */
+interface Planned {
+  plan: MeshPlan;
+  sites: RouteSites;
+}
+
+function planned(plan: MeshPlan): Planned {
+  return { plan, sites: routeSites(plan.spec.nodes, plan.routes, latencyModelFor(plan.spec)) };
+}
+
+const ms = (v: number): string => (v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`);
+const x = (v: number): string => `x${v.toFixed(2)}`;
+const arrow = (path: readonly string[]): string => path.join(" -> ");
+
+function boundOfPlan(plan: MeshPlan): { maxStretch: number; slackMs: number } {
+  return { maxStretch: plan.spec.maxStretch ?? DEFAULT_MAX_STRETCH, slackMs: ADDITIVE_SLACK_MS };
+}
+
+function latencyOf(p: Planned, from: string, to: string): PairLatency | undefined {
+  return pairLatency(p.plan.routes, p.sites, boundOfPlan(p.plan), from, to);
+}
+
+function pairLine(pair: PairResult, main: Planned, other?: Planned): string {
+  if (!pair.reachable) {
+    const f = pair.failure;
+    return `  ${pair.from} -> ${pair.to}: UNREACHABLE: ${f ? `${f.direction === "reply" ? "reply " : ""}dropped at ${f.at}: ${f.reason}` : "(details only for the first unreachable pairs)"}`;
+  }
+  let line = `  ${pair.from} -> ${pair.to}: ${arrow(pair.path)}${pair.path.length === 2 ? " (direct)" : ""}`;
+  const l = latencyOf(main, pair.from, pair.to);
+  if (l) line += `  ${ms(l.pathMs)}, direct ${ms(l.directMs)}, ${x(l.stretch)}`;
+  if (other) {
+    const o = latencyOf(other, pair.from, pair.to);
+    if (o) line += `; ${other.plan.spec.topology}: ${arrow(o.path)} ${ms(o.pathMs)}, ${x(o.stretch)}`;
+  }
+  return line;
+}
+
+function sourcesText(r: LatencyReport): string {
+  const named: Record<string, string> = { config: "stack config", "azure-2025": "Azure 2025 table", "aws-2023": "AWS 2023 table", "same-site": "same site", estimate: "great-circle estimate" };
+  return Object.entries(r.sources)
+    .filter(([, n]) => n > 0)
+    .map(([source, n]) => `${count(n)} ${named[source] ?? source}`)
+    .join(", ");
+}
+
+function distributionLine(r: LatencyReport): string {
+  return `stretch (overlay / direct): median ${r.stretch.median.toFixed(2)}, p90 ${r.stretch.p90.toFixed(2)}, p99 ${r.stretch.p99.toFixed(2)}, max ${r.stretch.max.toFixed(2)}`;
+}
+
+const count = (n: number): string => formatBytes(n);
+
+function boundLine(r: LatencyReport): string {
+  return `${count(r.aboveTwice)} of ${count(r.pairs)} pairs above x2; ${count(r.withinBound)} of ${count(r.pairs)} within x${r.bound.maxStretch} or +${r.bound.slackMs} ms of direct`;
+}
+
+export function latencyLines(plan: MeshPlan): string[] {
+  const r = plan.latency;
+  if (!r) return ["", "Latency: the model places none of the nodes' sites; use known site codes or declare them under latency.sites"];
+  const out = ["", `Latency (overlay = the path's links summed; direct round trips: ${sourcesText(r)})`, `  ${distributionLine(r)}`, `  ${boundLine(r)}`];
+  if (r.unknown > 0) out.push(`  ${r.unknown} pairs without figures: a site the model cannot place`);
+  out.push("  worst pairs (most of their bound used):");
+  for (const w of r.worst) out.push(`    ${w.from} -> ${w.to}: ${arrow(w.path)}  ${ms(w.pathMs)}, direct ${ms(w.directMs)}, ${x(w.stretch)}`);
+  if (plan.spec.topology === "auto") {
+    if (r.misses === 0) out.push(`  every pair within the bound (maxStretch ${r.bound.maxStretch}, +${r.bound.slackMs} ms)`);
+    else {
+      out.push(`  ${count(r.misses)} pairs over the bound, largest first${r.misses > r.missed.length ? ` (${r.missed.length} listed)` : ""}:`);
+      for (const m of r.missed) out.push(`    ${m.from} -> ${m.to}: ${arrow(m.path)}  ${ms(m.pathMs)}, bound ${ms(m.boundMs)} (direct ${ms(m.directMs)}): ${ms(m.pathMs - m.boundMs)} over`);
+    }
+  }
+  return out;
+}
+
+function nodeLines(plan: MeshPlan, listAll: boolean): string[] {
+  const sizes = configSizes(plan);
+  const largest = [...sizes].sort((a, b) => b.bytes - a.bytes || (a.node < b.node ? -1 : 1))[0];
+  const peerCounts = plan.nodes.map((n) => n.peers.length).sort((a, b) => a - b);
+  const busiest = [...plan.nodes].sort((a, b) => b.peers.length - a.peers.length || (a.name < b.name ? -1 : 1))[0];
+  const summary = [
+    `  peers per node: max ${peerCounts.at(-1) ?? 0}${busiest ? ` (${busiest.name})` : ""}, median ${peerCounts[Math.floor((peerCounts.length - 1) / 2)] ?? 0}; ${plan.nodes.filter((n) => n.forwarding).length} nodes forward`,
+    ...(largest ? [`  largest wg0.conf: ${formatBytes(largest.bytes)} bytes (${largest.node})${largest.limit ? `, limit ${formatBytes(largest.limit.bytes)} (${largest.limit.label})` : ""}`] : []),
+  ];
+  const maxPeers = plan.spec.maxPeers ?? DEFAULT_MAX_PEERS;
+  const over = plan.spec.topology === "auto" ? plan.nodes.filter((n) => n.peers.length > maxPeers) : [];
+  if (over.length > 0) summary.push(`  ${over.length} nodes above maxPeers ${maxPeers} (${over.slice(0, 5).map((n) => `${n.name} ${n.peers.length}`).join(", ")}${over.length > 5 ? ", ..." : ""}): nothing else connects the mesh`);
+  if (!listAll) {
+    const roles = ["hub", "pop", "backend"].map((r) => `${plan.nodes.filter((n) => n.role === r).length} ${r}`).join(", ");
+    return ["", `Nodes: ${plan.nodes.length} (${roles}); listed with --pairs or up to ${LIST_ALL_UP_TO} nodes`, ...summary];
+  }
+  const out = ["", "Nodes"];
+  const w = Math.max(...plan.nodes.map((n) => n.name.length));
+  for (const n of plan.nodes) {
+    const where = placementOf(plan, n.name);
+    out.push(`  ${n.name.padEnd(w)}  ${n.role.padEnd(7)}  ${`${n.cloud} ${where}`.padEnd(26)}  ${n.interfaceAddress.padEnd(18)}  ${n.forwarding ? "forwards" : ""}`.trimEnd());
+  }
+  out.push(...summary);
+  out.push("", "Peers");
+  for (const n of plan.nodes) {
+    out.push(`  ${n.name}`);
+    for (const p of n.peers) out.push(`    ${p.name.padEnd(w)}  AllowedIPs = ${p.allowedIps.join(", ")}${p.dialsPeer ? "" : "   (no Endpoint: it dials in)"}`);
+  }
+  return out;
+}
+
+function headerLines(stack: string, plan: MeshPlan, listAll: boolean): string[] {
+  const out = [`Stack ${stack}: ${plan.nodes.length} nodes, topology ${plan.spec.topology}, ${plan.links.length} links, MTU ${plan.mtu} (${plan.mtuReason})`];
+  out.push(...nodeLines(plan, listAll));
+  if (plan.skippedLinks.length > 0 && (listAll || plan.spec.topology !== "auto")) {
+    out.push("", "Links not made");
+    const shown = listAll ? plan.skippedLinks : plan.skippedLinks.slice(0, COMPARE_LISTED);
+    for (const s of shown) out.push(`  ${s.a} -- ${s.b}: ${s.reason}`);
+    if (shown.length < plan.skippedLinks.length) out.push(`  and ${plan.skippedLinks.length - shown.length} more`);
+  }
+  out.push(...latencyLines(plan));
+  return out;
+}
+
+/** The other topology side by side: its distribution, then the pairs it changes most (all of them with --pairs). */
+function compareLines(main: Planned, other: Planned, listAll: boolean): string[] {
+  const a = main.plan.latency;
+  const b = other.plan.latency;
+  const t = other.plan.spec.topology;
+  if (!a || !b) return ["", `Compared with topology ${t}: no latency figures (the model places none of the sites)`];
+  const maxPeers = (p: MeshPlan) => Math.max(...p.nodes.map((n) => n.peers.length));
+  const out = [
+    "",
+    `Compared with topology ${t} (${other.plan.links.length} links, max ${maxPeers(other.plan)} peers per node; here ${main.plan.links.length} and ${maxPeers(main.plan)})`,
+    `  ${t}: ${distributionLine(b)}`,
+    `  ${t}: ${boundLine(b)}`,
+  ];
+  if (listAll) return out;
+  // The pairs the other topology makes slowest against this plan, over the most stretched of both.
+  const candidates = new Map<string, [string, string]>();
+  for (const w of [...b.worst, ...a.worst]) candidates.set(`${w.from}\u0000${w.to}`, [w.from, w.to]);
+  const rows = [...candidates.values()]
+    .map(([from, to]) => ({ from, to, here: latencyOf(main, from, to), there: latencyOf(other, from, to) }))
+    .filter((r) => r.here && r.there)
+    .sort((p, q) => (q.there?.pathMs ?? 0) - (q.here?.pathMs ?? 0) - ((p.there?.pathMs ?? 0) - (p.here?.pathMs ?? 0)))
+    .slice(0, COMPARE_LISTED);
+  out.push("  pairs it changes most (every pair with --pairs):");
+  for (const r of rows) {
+    const h = r.here as PairLatency;
+    const o = r.there as PairLatency;
+    out.push(`    ${r.from} -> ${r.to}: ${arrow(h.path)} ${ms(h.pathMs)}; ${t}: ${arrow(o.path)} ${ms(o.pathMs)}; direct ${ms(h.directMs)}`);
+  }
+  return out;
+}
+
+function toJsonPair(p: PairResult, main: Planned, other?: Planned): unknown {
+  const l = p.reachable ? latencyOf(main, p.from, p.to) : undefined;
+  const o = p.reachable && other ? latencyOf(other, p.from, p.to) : undefined;
+  return {
+    from: p.from,
+    to: p.to,
+    reachable: p.reachable,
+    path: p.path,
+    returnPath: p.returnPath,
+    ...(p.failure ? { failure: p.failure } : {}),
+    ...(l ? { pathMs: l.pathMs, directMs: l.directMs, stretch: l.stretch } : {}),
+    ...(o ? { compare: { topology: other?.plan.spec.topology, path: o.path, pathMs: o.pathMs, stretch: o.stretch } } : {}),
+  };
+}
+
+export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSummary, pairs: unknown[] | undefined, other?: MeshPlan): unknown {
   return {
     stack,
     topology: plan.spec.topology,
@@ -24,50 +214,69 @@ export function planToJson(stack: string, plan: MeshPlan, report: SimulationRepo
       cloud: n.cloud,
       region: n.region,
       area: n.area,
+      site: n.site,
       address: n.interfaceAddress,
       forwarding: n.forwarding,
       peers: n.peers.map((p) => ({ name: p.name, allowedIps: p.allowedIps, endpoint: p.dialsPeer })),
     })),
-    pairs: report.pairs.map((p) => ({
-      from: p.from,
-      to: p.to,
-      reachable: p.reachable,
-      path: p.path,
-      returnPath: p.returnPath,
-      ...(p.failure ? { failure: p.failure } : {}),
-    })),
-    reachable: report.reachable,
-    total: report.total,
+    ...(plan.latency ? { latency: plan.latency } : {}),
+    ...(other ? { compare: { topology: other.spec.topology, links: other.links.length, ...(other.latency ? { latency: other.latency } : {}) } } : {}),
+    ...(pairs ? { pairs } : { unreachable: summary.failures }),
+    reachable: summary.reachable,
+    total: summary.total,
   };
 }
 
-export function formatPlan(stack: string, plan: MeshPlan, report: SimulationReport): string {
-  const out: string[] = [];
-  out.push(`Stack ${stack}: ${plan.nodes.length} nodes, topology ${plan.spec.topology}, ${plan.links.length} links, MTU ${plan.mtu} (${plan.mtuReason})`);
-  out.push("", "Nodes");
-  const w = Math.max(...plan.nodes.map((n) => n.name.length));
-  for (const n of plan.nodes) {
-    const where = placementOf(plan, n.name);
-    out.push(`  ${n.name.padEnd(w)}  ${n.role.padEnd(7)}  ${`${n.cloud} ${where}`.padEnd(26)}  ${n.interfaceAddress.padEnd(18)}  ${n.forwarding ? "forwards" : ""}`.trimEnd());
+export function runPlanCommand(opts: PlanCommandOptions): number {
+  if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
+  const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
+  const loaded = loadStack(opts.stack);
+  printWarnings(loaded);
+  const { plan } = loaded;
+  // Everything is drawn before anything is written, so a failure leaves no picture half-made.
+  const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
+  for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
+  if (opts.mermaid) {
+    process.stdout.write(mermaidBlock(opts.stack, plan));
+    const summary = simulatePlanSummary(plan, { maxFailures: 0 });
+    return summary.reachable === summary.total ? 0 : 1;
   }
-  out.push("", "Peers");
-  for (const n of plan.nodes) {
-    out.push(`  ${n.name}`);
-    for (const p of n.peers) {
-      out.push(`    ${p.name.padEnd(w)}  AllowedIPs = ${p.allowedIps.join(", ")}${p.dialsPeer ? "" : "   (no Endpoint: it dials in)"}`);
+  const main = planned(plan);
+  const other = opts.compare ? planned(planMesh({ ...plan.spec, topology: opts.compare }, { checkSizes: false })) : undefined;
+  const listAll = Boolean(opts.pairs) || plan.nodes.length <= LIST_ALL_UP_TO;
+  const out = new OutputWriter(process.stdout);
+  if (opts.json) {
+    const pairs: unknown[] | undefined = listAll ? [] : undefined;
+    const summary = simulatePlanSummary(plan, listAll ? { onPair: (p) => pairs?.push(toJsonPair(p, main, other)) } : {});
+    out.line(JSON.stringify(planToJson(opts.stack, plan, summary, pairs, other?.plan), null, 2));
+    out.flush();
+    return summary.reachable === summary.total ? 0 : 1;
+  }
+  for (const line of headerLines(opts.stack, plan, listAll)) out.line(line);
+  if (other) for (const line of compareLines(main, other, listAll)) out.line(line);
+  let summary: SimulationSummary;
+  if (listAll) {
+    out.line("");
+    out.line(other ? `Paths (and under topology ${other.plan.spec.topology})` : "Paths");
+    summary = simulatePlanSummary(plan, { onPair: (p) => out.line(pairLine(p, main, other)) });
+  } else {
+    summary = simulatePlanSummary(plan, { maxFailures: 20 });
+    if (summary.failures.length > 0) {
+      out.line("");
+      out.line("Unreachable");
+      for (const f of summary.failures) out.line(pairLine(f, main));
+      if (summary.failuresOmitted > 0) out.line(`  and ${summary.failuresOmitted} more`);
     }
   }
-  if (plan.skippedLinks.length > 0) {
-    out.push("", "Links not made");
-    for (const s of plan.skippedLinks) out.push(`  ${s.a} -- ${s.b}: ${s.reason}`);
-  }
-  out.push("", "Paths");
-  for (const p of report.pairs) {
-    if (p.reachable) out.push(`  ${p.from} -> ${p.to}: ${p.path.join(" -> ")}${p.path.length === 2 ? " (direct)" : ""}`);
-    else out.push(`  ${p.from} -> ${p.to}: UNREACHABLE: ${p.failure ? `${p.failure.direction === "reply" ? "reply " : ""}dropped at ${p.failure.at}: ${p.failure.reason}` : "?"}`);
-  }
-  out.push("", summaryLine(report));
-  return out.join("\n");
+  out.line("");
+  out.line(summaryLine(summary));
+  out.flush();
+  return summary.reachable === summary.total ? 0 : 1;
+}
+
+function parseTopology(value: string): TopologyMode {
+  if (!(TOPOLOGIES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${TOPOLOGIES.join(", ")}`);
+  return value as TopologyMode;
 }
 
 export function registerPlanCommand(program: Command): void {
@@ -76,24 +285,10 @@ export function registerPlanCommand(program: Command): void {
     .description("validate Pulumi.<stack>.yaml, plan the mesh and prove every ordered pair reachable in the simulator")
     .requiredOption("--stack <name>", "stack whose Pulumi.<name>.yaml to plan")
     .option("--json", "print one JSON document instead of text")
+    .option("--pairs", `list every ordered pair with its path and round trips (done anyway up to ${LIST_ALL_UP_TO} nodes)`)
+    .option("--compare <topology>", `the same pairs under another topology (${TOPOLOGIES.join(", ")}), from the latency model`, parseTopology)
     .option("--diagram <file.svg>", "also draw the mesh with Graphviz: nodes by area and region, links with their round trips")
     .option("--map <file.svg>", "also draw the mesh on a world map: nodes at their sites, links as arcs coloured by round trip")
     .option("--mermaid", "print the mesh as a Mermaid flowchart (a ```mermaid block for a pull-request comment) instead of the plan")
-    .action(
-      action((opts: { stack: string; json?: boolean; diagram?: string; map?: string; mermaid?: boolean }) => {
-        if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
-        const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
-        const loaded = loadStack(opts.stack);
-        printWarnings(loaded);
-        const { plan } = loaded;
-        const report = simulatePlan(plan);
-        // Everything is drawn before anything is written, so a failure leaves no picture half-made.
-        const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
-        for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
-        if (opts.mermaid) process.stdout.write(mermaidBlock(opts.stack, plan));
-        else if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(opts.stack, plan, report), null, 2)}\n`);
-        else process.stdout.write(`${formatPlan(opts.stack, plan, report)}\n`);
-        return report.reachable === report.total ? 0 : 1;
-      }),
-    );
+    .action(action((opts: PlanCommandOptions) => runPlanCommand(opts)));
 }

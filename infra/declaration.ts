@@ -78,8 +78,8 @@ export interface NodeDeclaration {
   role: Role;
   /** The address-plan region it belongs to (a key of regions). */
   region: string;
-  /** Its location code, such as hkg, matched against latency tables. */
-  site: string;
+  /** Its location code, such as hkg, matched against latency tables; left out, a cloud node's is taken from its cloud region. */
+  site?: string;
   /** Its overlay IPv4 address without prefix; the wg-quick Address takes its region's prefix length. */
   address: string;
   /** Where it runs: aws, gcp, azure or external. */
@@ -134,11 +134,27 @@ export interface PlacementDefaults {
   azure?: AzureDefaults;
 }
 
+/** Where a site is. */
+export interface SiteDeclaration {
+  /** Latitude in degrees, -90 to 90. */
+  lat: number;
+  /** Longitude in degrees, -180 to 180. */
+  lon: number;
+}
+
+/** The latency model's inputs from the stack: own sites, and measured round trips that override the model. */
+export interface LatencyDeclaration {
+  /** Site code (2-16 of a-z, 0-9 and -) to its coordinates. */
+  sites?: { [code: string]: SiteDeclaration };
+  /** Site code to { other site code: round trip in ms }. */
+  rttMs?: { [code: string]: { [other: string]: number } };
+}
+
 /** A whole mesh: its address plan, its nodes and how they link. */
 export interface MeshDeclaration {
   /** The overlay's CIDR: every overlay address lives in it, such as 10.50.0.0/16. */
   overlay: string;
-  /** Which pairs of nodes get a direct link: hub, regional or full. */
+  /** Which pairs of nodes get a direct link: hub, regional, full, or auto (chosen from the latency model). */
   topology: Topology;
   /** The name of the node whose role is hub. */
   hub: string;
@@ -158,6 +174,12 @@ export interface MeshDeclaration {
   peerStacks?: string[];
   /** Placement values shared by every node of a cloud. */
   defaults?: PlacementDefaults;
+  /** topology auto: every pair's overlay round trip at most max(maxStretch x direct, direct + 5 ms); default 1.3. */
+  maxStretch?: number;
+  /** topology auto: the most peers any node may have; default 16. */
+  maxPeers?: number;
+  /** Sites of one's own and measured round trips, on top of the latency data wg-mesh ships. */
+  latency?: LatencyDeclaration;
   /** The address plan: region name to its subnet and area. */
   regions: { [name: string]: RegionDeclaration };
   /** The nodes, by name; the name is used in cloud resource names (1-24 of a-z, 0-9 and -). */

@@ -6,9 +6,16 @@
  * Links to other stacks' nodes get no preshared key on either side: neither could share it.
  */
 import type { MeshSpec, NodeSpec } from "./model";
-import { candidateLinks, type NodeFacts } from "./plan/topology";
+import { candidateLinks, linkId, type NodeFacts } from "./plan/topology";
 
 export function possibleLocalLinks(spec: MeshSpec): string[] {
+  if (spec.topology === "auto" && spec.peerStacks.length > 0) {
+    // auto chooses links from every node of the mesh, other stacks' too: any local pair may be one.
+    const natted = (n: NodeSpec) => n.cloud === "external" && !n.external?.endpoint;
+    const ids: string[] = [];
+    spec.nodes.forEach((a, i) => spec.nodes.slice(i + 1).forEach((b) => !(natted(a) && natted(b)) && ids.push(linkId(a.name, b.name))));
+    return ids.sort();
+  }
   const areas = new Map(spec.regions.map((r) => [r.name, r.area]));
   const local = new Set(spec.nodes.map((n) => n.name));
   // A hub that lives in another stack still decides which local nodes link to it; a stand-in

@@ -123,16 +123,22 @@ export const TRANSIT_EXAMPLES = 50;
 export function transitReport(plan: MeshPlan): { [node: string]: TransitReport } {
   const out: { [node: string]: TransitReport } = {};
   for (const node of plan.nodes) if (node.forwarding) out[node.name] = { pairs: 0, examples: [] };
-  for (const [from, row] of Object.entries(plan.paths)) {
-    for (const [to, path] of Object.entries(row)) {
-      for (const mid of path.slice(1, -1)) {
-        const t = out[mid];
+  // Walked on the next-hop table: a list of paths would be a million arrays at a thousand nodes.
+  const { names } = plan.routes;
+  const table = plan.routes.table();
+  const n = names.length;
+  for (let s = 0; s < n; s++) {
+    for (let d = 0; d < n; d++) {
+      if (s === d) continue;
+      for (let at = table[s * n + d] as number; at >= 0 && at !== d; at = table[at * n + d] as number) {
+        const t = out[names[at] as string];
         if (!t) continue;
         t.pairs++;
-        if (t.examples.length < TRANSIT_EXAMPLES) t.examples.push(`${from} -> ${to}`);
+        if (t.examples.length < TRANSIT_EXAMPLES) t.examples.push(`${names[s]} -> ${names[d]}`);
       }
     }
   }
+
   return out;
 }
 

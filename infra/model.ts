@@ -1,3 +1,5 @@
+import type { LatencySpec } from "./latency/model";
+
 /**
  * The engine's data model: what a validated config declares (MeshSpec), what the
  * planner computes from it (MeshPlan), and what wg-quick files say (WgQuickConfig).
@@ -36,6 +38,8 @@ export const Topology = {
   Regional: "regional",
   /** Every pair. */
   Full: "full",
+  /** wg-mesh chooses the links from the latency model: every pair within maxStretch of its direct round trip, no node above maxPeers. */
+  Auto: "auto",
 } as const;
 export type Topology = (typeof Topology)[keyof typeof Topology];
 /** The planner's name for it. */
@@ -117,6 +121,12 @@ export interface MeshSpec {
   regions: RegionSpec[];
   nodes: NodeSpec[];
   peerStacks: string[];
+  /** topology auto: the bound on every pair's overlay round trip, max(maxStretch x direct, direct + 5 ms). Default 1.3. */
+  maxStretch?: number;
+  /** topology auto: the most peers any node may have. Default 16. */
+  maxPeers?: number;
+  /** The config's own sites and measured round trips, on top of the shipped latency data. */
+  latency?: LatencySpec;
 }
 
 /** One problem found in a config, as `path: message`. */
@@ -137,7 +147,7 @@ export class MeshConfigError extends Error {
   }
 }
 
-export type LinkOrigin = "hub" | "regional" | "full" | "explicit";
+export type LinkOrigin = "hub" | "regional" | "full" | "auto" | "explicit";
 
 export interface PlannedLink {
   /** "a--b" with a < b. */
@@ -192,8 +202,60 @@ export interface MeshPlan {
   /** Candidate links the planner dropped (no endpoint on either side, or never on a shortest path). */
   skippedLinks: SkippedLink[];
   nodes: PlannedNode[];
-  /** paths[src][dst] = node names from src to dst inclusive, as planned. */
-  paths: Record<string, Record<string, string[]>>;
+  /** Every ordered pair's path, walked on demand: a table of a thousand-node mesh would hold a million arrays. */
+  routes: PlannedRoutes;
+  /** Expected round trips of the planned paths, when the latency model knows the nodes' sites. */
+  latency?: LatencyReport;
+}
+
+/**
+ * The planned paths. Functions over a compact next-hop table rather than data, so that copying
+ * a plan (Pulumi copies every input it is given) costs the node count, not its square.
+ */
+export interface PlannedRoutes {
+  /** Node names, sorted; the indices below are into this list. */
+  readonly names: readonly string[];
+  indexOf(name: string): number | undefined;
+  /** Index of the node `src` forwards to for `dst`; -1 when unreachable; src itself when src === dst. */
+  next(src: number, dst: number): number;
+  /** Node names from src to dst inclusive, as planned. */
+  pathOf(src: string, dst: string): string[] | undefined;
+  /** The whole table, next(s, d) at [s * n + d], for loops over every pair. */
+  table(): Int32Array;
+}
+
+/** One ordered pair's planned path against its direct round trip. */
+export interface PairLatency {
+  from: string;
+  to: string;
+  path: string[];
+  /** Sum of the model's round trips over the path's links. */
+  pathMs: number;
+  directMs: number;
+  stretch: number;
+  /** The auto bound max(maxStretch x direct, direct + 5 ms). */
+  boundMs: number;
+}
+
+/** The planned paths' expected round trips, as a distribution and the pairs that matter. */
+export interface LatencyReport {
+  /** Ordered pairs whose sites the model knows, and so have figures. */
+  pairs: number;
+  /** Pairs without figures (a site the model cannot place). */
+  unknown: number;
+  stretch: { median: number; p90: number; p99: number; max: number };
+  /** Pairs more than twice their direct round trip. */
+  aboveTwice: number;
+  /** Pairs within the auto bound (for any topology, as a yardstick). */
+  withinBound: number;
+  bound: { maxStretch: number; slackMs: number };
+  /** The pairs using most of their bound (overlay / bound), largest first: near pairs are judged by the slack, far ones by the ratio. */
+  worst: PairLatency[];
+  /** Pairs over the bound, largest excess first (at most `missesListed`; `misses` counts them all). */
+  missed: PairLatency[];
+  misses: number;
+  /** Where the round trips come from, e.g. { "azure-2025": 66, estimate: 0 } over node pairs' sites. */
+  sources: Record<string, number>;
 }
 
 /** A parsed wg-quick file. Unknown keys are kept so nothing a user wrote is lost silently. */

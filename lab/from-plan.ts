@@ -54,7 +54,7 @@ export interface Disagreement {
 export function compareWithPlan(plan: MeshPlan, matrix: PingMatrix): Disagreement[] {
   const out: Disagreement[] = [];
   for (const p of matrix.pairs) {
-    const path = plan.paths[p.from]?.[p.to];
+    const path = plan.routes.pathOf(p.from, p.to);
     if (!path) continue;
     const planHops = path.length - 1;
     const labHops = p.reachable && p.hops !== undefined ? p.hops : null;

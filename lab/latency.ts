@@ -41,9 +41,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Round trip between two sites; undefined for the same site or a pair the table lacks. */
+/** Round trip between two sites; undefined for a pair the table lacks (and for one site, unless the table gives "a-a"). */
 export function rttBetween(table: LatencyTable, siteA: string, siteB: string): number | undefined {
-  if (siteA === siteB) return undefined;
+  if (siteA === siteB) return table.rttMs.get(`${siteA}-${siteA}`);
   return table.rttMs.get(`${siteA}-${siteB}`) ?? table.rttMs.get(`${siteB}-${siteA}`);
 }
 

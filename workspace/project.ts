@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import { loadStackConfig } from "../infra/config";
 import { MeshConfigError, type ConfigIssue, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
+import { userDataIssues } from "../infra/plan/sizes";
 import { UserError } from "../infra/errors";
 import { quote } from "../infra/quote";
 
@@ -46,7 +47,11 @@ export function loadStack(name: string, dir = projectDir()): LoadedStack {
   try {
     const warnings: ConfigIssue[] = [];
     const spec = loadStackConfig(readFileSync(file, "utf8"), label, warnings);
-    return { name, file, spec, plan: planMesh(spec), warnings };
+    const plan = planMesh(spec);
+    // User data names the node's vault, which names the project and stack: checked here, where both are known.
+    const tooBig = userDataIssues(spec, projectNameOr(dir, "wg-mesh"), name);
+    if (tooBig.length > 0) throw new MeshConfigError(tooBig);
+    return { name, file, spec, plan, warnings };
   } catch (err) {
     if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, label);
     throw err;
@@ -81,4 +86,13 @@ export function stackConfig(file: string): { config: Record<string, string>; sec
     config[key] = secure ? "[secure value: not readable offline]" : typeof value === "string" ? value : JSON.stringify(value);
   }
   return { config, secretKeys };
+}
+
+/** The project name, or `fallback` when Pulumi.yaml cannot be read (plan works on a stack file alone). */
+function projectNameOr(dir: string, fallback: string): string {
+  try {
+    return projectName(dir);
+  } catch {
+    return fallback;
+  }
 }

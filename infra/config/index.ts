@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import { MeshConfigError, type ConfigIssue, type MeshSpec } from "../model";
 import { formatPath, issuesFromZod } from "./issues";
+import { checkAutoSettings, checkLatency, checkSitesPlaceable, nodeSite } from "./latency";
 import { checkPlacement } from "./placement";
 import {
   checkAddresses,
@@ -19,7 +20,6 @@ import {
   checkPops,
   checkRegionName,
   checkRegions,
-  checkSite,
   toNodeSpec,
   type ParsedNode,
 } from "./semantics";
@@ -85,9 +85,9 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
       r = nodeSchema.safeParse(withoutUnknownKeys(value, r.error));
       if (!r.success) continue;
     }
-    checkSite(name, r.data.site, issues);
     const placement = checkPlacement(name, r.data, top.defaults, issues);
-    nodes.push({ name, raw: r.data, placement });
+    const site = nodeSite(name, r.data, placement, issues);
+    nodes.push({ name, raw: { ...r.data, site }, placement });
   }
   if (isPlainObject(raw.nodes) && allNames.length === 0) issues.push({ path: "nodes", message: "declare at least the hub" });
   if (isPlainObject(raw.regions) && rawRegions.length === 0 && entries(raw.regions).length === 0) issues.push({ path: "regions", message: "declare at least one region" });
@@ -101,6 +101,9 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   checkKeepalive(top.persistentKeepalive, nodes, issues);
   checkEndpointOutsideOverlay(nodes, overlay, issues);
   const links = checkLinks(nodes, allNames, importsNodes, issues);
+  checkAutoSettings(top, issues);
+  const latency = checkLatency(top.latency, issues);
+  checkSitesPlaceable(top.topology, nodes.map((n) => ({ name: n.name, site: n.raw.site })), latency, issues);
 
   if (issues.length > 0 || !whole.success) throw new MeshConfigError(dedupe(issues));
   const m = whole.data;
@@ -117,6 +120,9 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     peerStacks: m.peerStacks,
     regions,
     nodes: nodes.map((n) => toNodeSpec(n, links.get(n.name) ?? [])),
+    ...(m.maxStretch !== undefined ? { maxStretch: m.maxStretch } : {}),
+    ...(m.maxPeers !== undefined ? { maxPeers: m.maxPeers } : {}),
+    ...(latency ? { latency } : {}),
   };
 }
 

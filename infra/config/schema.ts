@@ -9,6 +9,7 @@ import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../dec
 import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
 import { hasUnprintable, quote } from "../quote";
 import { keysOf } from "./issues";
+import { latencySchema, maxPeersSchema, maxStretchSchema } from "./latency";
 
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE = 25;
@@ -138,7 +139,7 @@ export const nodeSchema = block(
   {
     role: z.enum(ROLES, { error: expect(`one of ${ROLES.join(", ")}`) }),
     region: text("a region name from regions", 64),
-    site: text("a location code such as hkg", 64),
+    site: text("a location code such as hkg; leave it out to take it from the cloud region", 64).optional(),
     address: text("the node's overlay IPv4 address, such as 10.50.5.1", 64),
     cloud: z.enum(CLOUDS, { error: expect(`one of ${CLOUDS.join(", ")}`) }),
     aws: awsPlacementSchema.optional(),
@@ -201,6 +202,9 @@ export const meshSchema = block(
       .max(100, { error: "lists more than 100 stacks" })
       .default([]),
     defaults: defaultsSchema.optional(),
+    maxStretch: maxStretchSchema.optional(),
+    maxPeers: maxPeersSchema.optional(),
+    latency: latencySchema.optional(),
     regions: namedMap("regions"),
     nodes: namedMap("nodes"),
   },

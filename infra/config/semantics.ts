@@ -12,7 +12,7 @@ import type { RawNode, RawRegion } from "./schema";
 
 const NODE_NAME = /^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$/;
 const REGION_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
-const SITE_CODE = /^[a-z][a-z0-9-]{1,15}$/;
+export const SITE_CODE = /^[a-z][a-z0-9-]{1,15}$/;
 const STACK_NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 
 export function checkNodeName(name: string, issues: ConfigIssue[]): boolean {
@@ -253,7 +253,7 @@ export function toNodeSpec(n: ParsedNode, links: ExtraLinkSpec[]): NodeSpec {
     name: n.name,
     role: raw.role,
     region: raw.region,
-    site: raw.site,
+    site: raw.site ?? "",
     address: raw.address,
     cloud: raw.cloud,
     ...n.placement,

@@ -11,11 +11,17 @@ import {
   type MeshSpec,
   type PlannedNode,
   type PlannedPeer,
+  type PlannedRoutes,
   type Role,
 } from "../model";
-import { aggregate, groupByNextHop, type Destination } from "./allowedips";
+import { latencyModelFor } from "../latency/model";
+import { AddressBook, groupByNextHop } from "./allowedips";
+import { ADDITIVE_SLACK_MS, DEFAULT_MAX_STRETCH } from "./auto";
+import { latencyReport } from "./latency";
 import { decideMtu, underlayMtuOf } from "./mtu";
-import { allPairsShortestPaths } from "./paths";
+import { allPairsShortestPaths, type AllPairsPaths } from "./paths";
+import { toFixedCost } from "./weights";
+import { configSizeIssues } from "./sizes";
 import { candidateLinks, linkId, type NodeFacts } from "./topology";
 import { noTransitReason, transitRefusals } from "./transit";
 
@@ -23,7 +29,14 @@ export { linkId } from "./topology";
 
 const ROLE_ORDER: Record<Role, number> = { hub: 0, pop: 1, backend: 2 };
 
-export function planMesh(spec: MeshSpec): MeshPlan {
+export interface PlanOptions {
+  /** Refuse configs above their vault's size limit (default). The bench turns it off to measure them. */
+  checkSizes?: boolean;
+  /** Plan exactly these links instead of the topology's: how the bench holds other link choices to the same yardstick. */
+  links?: readonly { a: string; b: string; weight: number }[];
+}
+
+export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
   const issues: ConfigIssue[] = [];
   const regions = new Map(spec.regions.map((r) => [r.name, r]));
   const facts = new Map<string, NodeFacts>();
@@ -46,18 +59,24 @@ export function planMesh(spec: MeshSpec): MeshPlan {
     issues.push({ path: `nodes.${spec.hub}.external.endpoint`, message: "the hub must be reachable: give it a public endpoint" });
   }
 
-  const candidates = candidateLinks(spec, facts);
+  const candidates = options.links
+    ? { links: options.links.map((l) => ({ id: linkId(l.a, l.b), a: l.a < l.b ? l.a : l.b, b: l.a < l.b ? l.b : l.a, weight: l.weight, origin: "explicit" as const })), skipped: [], issues: [] }
+    : candidateLinks(spec, facts);
   issues.push(...candidates.issues);
 
   const names = spec.nodes.map((n) => n.name);
-  const mayTransit = (name: string): boolean => noTransitReason(facts.get(name) as NodeFacts) === undefined;
-  const apsp = allPairsShortestPaths(names, candidates.links, mayTransit);
+  // Paths never cross a node that does not carry others' traffic (transit.ts says which and why).
+  const noTransit = new Set(spec.nodes.filter((n) => noTransitReason(facts.get(n.name) as NodeFacts, spec.topology) !== undefined).map((n) => n.name));
+  const apsp = allPairsShortestPaths(names, candidates.links, { noTransit });
+  const weightOf = new Map(candidates.links.map((l) => [linkId(l.a, l.b), toFixedCost(l.weight)]));
+  const pathCost = (path: readonly string[] | undefined): number =>
+    path ? path.slice(1).reduce((sum, b, i) => sum + (weightOf.get(linkId(path[i] as string, b)) ?? Infinity), 0) : Infinity;
   issues.push(
     ...transitRefusals(
       spec,
       facts,
       candidates.links,
-      (a, b) => apsp.dist[apsp.names.indexOf(a)]?.[apsp.names.indexOf(b)] ?? Infinity,
+      (a, b) => pathCost(apsp.pathOf(a, b)),
       (a, b) => (apsp.pathOf(a, b)?.length ?? Infinity) - 1,
     ),
   );
@@ -68,8 +87,9 @@ export function planMesh(spec: MeshSpec): MeshPlan {
     return false;
   });
 
-  // The link graph is undirected, so one node reaching all means everyone does.
-  const first = names[0] as string;
+  // The link graph is undirected, so the hub (public, always transit) reaching all means everyone
+  // does: every path runs through it if need be.
+  const first = spec.hub;
   const cutOff = names.filter((b) => b !== first && !apsp.pathOf(first, b));
   if (cutOff.length > 0) {
     issues.push({ path: "topology", message: `${first} has no path to ${cutOff.join(", ")}; add links or give those nodes a public endpoint` });
@@ -81,19 +101,9 @@ export function planMesh(spec: MeshSpec): MeshPlan {
   if (issues.length > 0) throw new MeshConfigError(issues);
 
   const addressPlan = { roots: rootPrefixes(spec), regions: spec.regions.map((r) => parsePrefix(r.subnet) as Prefix) };
-  const addressOf = new Map(spec.nodes.map((n) => [n.name, parseIPv4(n.address) as number]));
-  const transit = new Set<string>();
-  const paths: Record<string, Record<string, string[]>> = {};
-  for (const a of names) {
-    const row: Record<string, string[]> = {};
-    for (const b of names) {
-      if (a === b) continue;
-      const path = apsp.pathOf(a, b) as string[];
-      row[b] = path;
-      for (const mid of path.slice(1, -1)) transit.add(mid);
-    }
-    paths[a] = row;
-  }
+  const addressOf = spec.nodes.map((n) => parseIPv4(n.address) as number);
+  const transit = transitNodes(apsp);
+  const routeIndex = spec.nodes.map((n) => apsp.index.get(n.name) as number);
 
   const neighbours = new Map<string, Set<string>>(names.map((n) => [n, new Set()]));
   for (const l of links) {
@@ -101,14 +111,17 @@ export function planMesh(spec: MeshSpec): MeshPlan {
     neighbours.get(l.b)?.add(l.a);
   }
 
-  const nodes: PlannedNode[] = spec.nodes.map((node) => {
+  const n = apsp.names.length;
+  const book = new AddressBook(addressPlan, addressOf);
+  const hops = new Int32Array(spec.nodes.length);
+  const hubIndex = apsp.index.get(spec.hub);
+  const nodes: PlannedNode[] = spec.nodes.map((node, self) => {
     const f = facts.get(node.name) as NodeFacts;
     const region = regions.get(node.region) as { subnet: string };
     const regionLen = (parsePrefix(region.subnet) as Prefix).len;
-    const destinations: Destination[] = names
-      .filter((d) => d !== node.name)
-      .map((d) => ({ ip: addressOf.get(d) as number, nextHop: (paths[node.name] as Record<string, string[]>)[d]?.[1] as string }));
-    const table = groupByNextHop(aggregate(destinations, addressPlan, spec.hub));
+    const row = (routeIndex[self] as number) * n;
+    for (let d = 0; d < spec.nodes.length; d++) hops[d] = d === self ? 0 : (apsp.nextHop[row + (routeIndex[d] as number)] as number);
+    const table = groupByNextHop(book.table(self, hops, apsp.names, hubIndex));
     const peers: PlannedPeer[] = [...(neighbours.get(node.name) as Set<string>)]
       .map((peer) => ({
         name: peer,
@@ -129,12 +142,16 @@ export function planMesh(spec: MeshSpec): MeshPlan {
       listenPort: spec.listenPort,
       underlayMtu: underlay.get(node.name)?.mtu as number,
       hasPublicEndpoint: f.hasPublicEndpoint,
-      forwarding: transit.has(node.name),
+      forwarding: transit[apsp.index.get(node.name) as number] === 1,
       peers,
     };
   });
 
-  return {
+  const routes = routesOf(apsp);
+  const model = latencyModelFor(spec);
+  const bound = { maxStretch: spec.maxStretch ?? DEFAULT_MAX_STRETCH, slackMs: ADDITIVE_SLACK_MS };
+  const latency = latencyReport(spec.nodes, routes, model, bound);
+  const plan: MeshPlan = {
     spec,
     mtu: mtu.mtu,
     mtuReason: mtu.reason,
@@ -142,7 +159,38 @@ export function planMesh(spec: MeshSpec): MeshPlan {
     links,
     skippedLinks: candidates.skipped,
     nodes,
-    paths,
+    routes,
+    ...(latency ? { latency } : {}),
+  };
+  if (options.checkSizes !== false) {
+    const tooBig = configSizeIssues(plan);
+    if (tooBig.length > 0) throw new MeshConfigError(tooBig);
+  }
+  return plan;
+}
+
+/** Nodes inside some planned path: those some node forwards to for a destination other than themselves. */
+function transitNodes(apsp: AllPairsPaths): Uint8Array {
+  const n = apsp.names.length;
+  const transit = new Uint8Array(n);
+  for (let s = 0; s < n; s++) {
+    const row = s * n;
+    for (let d = 0; d < n; d++) {
+      const hop = apsp.nextHop[row + d] as number;
+      if (hop >= 0 && hop !== d && hop !== s) transit[hop] = 1;
+    }
+  }
+  return transit;
+}
+
+function routesOf(apsp: AllPairsPaths): PlannedRoutes {
+  const n = apsp.names.length;
+  return {
+    names: apsp.names,
+    indexOf: (name) => apsp.index.get(name),
+    next: (s, d) => apsp.nextHop[s * n + d] as number,
+    pathOf: apsp.pathOf,
+    table: () => apsp.nextHop,
   };
 }
 

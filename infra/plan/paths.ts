@@ -9,6 +9,12 @@
  * the smallest edge of their symmetric difference wins. That order is total on simple
  * paths, blind to direction, and preserved when both paths are extended by the same
  * edge, so Dijkstra finds the unique minimum and all the properties above hold.
+ *
+ * Nodes that must not carry others' traffic (behind NAT) are path ends only: Dijkstra never
+ * leaves them except from the source. Paths avoiding them as interior nodes are closed under
+ * taking pieces and under reversal, so the properties hold for that family too.
+ *
+ * Only the first hop of every pair is kept (n^2 32-bit integers); a path is walked from it.
  */
 import { toFixedCost } from "./weights";
 
@@ -19,73 +25,111 @@ export interface GraphEdge {
 }
 
 export interface AllPairsPaths {
+  /** Sorted node names; indices below are into this list. */
   names: string[];
-  /** nextHop[s][d] = index of the neighbour s forwards to for d; -1 when unreachable; s itself when d === s. */
-  nextHop: Int32Array[];
-  /** dist[s][d] in fixed-point cost units; Infinity when unreachable. */
-  dist: Float64Array[];
+  index: ReadonlyMap<string, number>;
+  /** nextHop[s * n + d] = index of the neighbour s forwards to for d; -1 when unreachable; s itself when d === s. */
+  nextHop: Int32Array;
   pathOf(src: string, dst: string): string[] | undefined;
 }
 
-interface Adjacent {
-  to: number;
-  cost: number;
-  edge: number;
+export interface PathOptions {
+  /** Nodes that may be a path's end but never its interior. */
+  noTransit?: ReadonlySet<string>;
 }
 
-class MinHeap {
-  private items: { key0: number; key1: number; node: number }[] = [];
-  get size(): number {
-    return this.items.length;
+/** A binary min-heap on (cost, hops) over preallocated typed arrays; stale entries are skipped by the caller. */
+class Heap {
+  size = 0;
+  constructor(
+    private cost: Float64Array,
+    private hops: Int32Array,
+    private node: Int32Array,
+  ) {}
+  static withCapacity(n: number): Heap {
+    return new Heap(new Float64Array(n), new Int32Array(n), new Int32Array(n));
   }
-  push(key0: number, key1: number, node: number): void {
-    const items = this.items;
-    items.push({ key0, key1, node });
-    let i = items.length - 1;
+  private less(i: number, j: number): boolean {
+    const ci = this.cost[i] as number;
+    const cj = this.cost[j] as number;
+    return ci < cj || (ci === cj && (this.hops[i] as number) < (this.hops[j] as number));
+  }
+  private swap(i: number, j: number): void {
+    const c = this.cost[i] as number;
+    this.cost[i] = this.cost[j] as number;
+    this.cost[j] = c;
+    const h = this.hops[i] as number;
+    this.hops[i] = this.hops[j] as number;
+    this.hops[j] = h;
+    const v = this.node[i] as number;
+    this.node[i] = this.node[j] as number;
+    this.node[j] = v;
+  }
+  push(cost: number, hops: number, node: number): void {
+    if (this.size === this.cost.length) {
+      const grow = (a: Float64Array | Int32Array) => {
+        const b = new (a.constructor as typeof Float64Array)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.cost = grow(this.cost) as Float64Array;
+      this.hops = grow(this.hops) as unknown as Int32Array;
+      this.node = grow(this.node) as unknown as Int32Array;
+    }
+    let i = this.size++;
+    this.cost[i] = cost;
+    this.hops[i] = hops;
+    this.node[i] = node;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.less(i, parent)) break;
-      [items[i], items[parent]] = [items[parent] as (typeof items)[0], items[i] as (typeof items)[0]];
+      this.swap(i, parent);
       i = parent;
     }
   }
-  pop(): { key0: number; key1: number; node: number } {
-    const items = this.items;
-    const top = items[0] as (typeof items)[0];
-    const last = items.pop() as (typeof items)[0];
-    if (items.length > 0) {
-      items[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < items.length && this.less(l, m)) m = l;
-        if (r < items.length && this.less(r, m)) m = r;
-        if (m === i) break;
-        [items[i], items[m]] = [items[m] as (typeof items)[0], items[i] as (typeof items)[0]];
-        i = m;
-      }
+  /** Removes the top; read topCost/topHops/topNode first. */
+  pop(): void {
+    const last = --this.size;
+    if (last === 0) return;
+    this.cost[0] = this.cost[last] as number;
+    this.hops[0] = this.hops[last] as number;
+    this.node[0] = this.node[last] as number;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < last && this.less(l, m)) m = l;
+      if (r < last && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
     }
-    return top;
   }
-  private less(i: number, j: number): boolean {
-    const a = this.items[i] as { key0: number; key1: number };
-    const b = this.items[j] as { key0: number; key1: number };
-    return a.key0 < b.key0 || (a.key0 === b.key0 && a.key1 < b.key1);
+  get topCost(): number {
+    return this.cost[0] as number;
+  }
+  get topHops(): number {
+    return this.hops[0] as number;
+  }
+  get topNode(): number {
+    return this.node[0] as number;
   }
 }
 
-/**
- * `mayTransit(name)`: whether paths may cross the node (it may always be an end). Leaving a node
- * out of every path's interior keeps all the properties above: the order on paths is the same,
- * only the candidate set shrinks, and a piece of an allowed path is itself allowed.
- */
-export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[], mayTransit: (name: string) => boolean = () => true): AllPairsPaths {
-  const names = [...nodeNames].sort();
-  const index = new Map(names.map((n, i) => [n, i]));
+/** Adjacency in compressed rows: neighbours of v are at [start[v], start[v + 1]). */
+interface Graph {
+  n: number;
+  start: Int32Array;
+  to: Int32Array;
+  cost: Float64Array;
+  edge: Int32Array;
+}
+
+function buildGraph(names: readonly string[], index: ReadonlyMap<string, number>, edges: readonly GraphEdge[]): Graph {
+  const n = names.length;
   // Edge numbers follow the sorted edge ids, so the tie-break is independent of input order.
-  const sortedEdges = edges
+  const sorted = edges
     .map((e) => {
       const ia = index.get(e.a);
       const ib = index.get(e.b);
@@ -93,21 +137,87 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
       return { lo: Math.min(ia, ib), hi: Math.max(ia, ib), cost: toFixedCost(e.weight) };
     })
     .sort((x, y) => x.lo - y.lo || x.hi - y.hi);
-  const adjacency: Adjacent[][] = names.map(() => []);
-  sortedEdges.forEach((e, edge) => {
+  const degree = new Int32Array(n + 1);
+  for (const e of sorted) {
     if (e.cost <= 0) throw new Error(`link ${names[e.lo]}--${names[e.hi]} needs a positive weight`);
-    (adjacency[e.lo] as Adjacent[]).push({ to: e.hi, cost: e.cost, edge });
-    (adjacency[e.hi] as Adjacent[]).push({ to: e.lo, cost: e.cost, edge });
+    degree[e.lo + 1]++;
+    degree[e.hi + 1]++;
+  }
+  const start = new Int32Array(n + 1);
+  for (let v = 0; v < n; v++) start[v + 1] = (start[v] as number) + (degree[v + 1] as number);
+  const fill = start.slice(0, n);
+  const to = new Int32Array(2 * sorted.length);
+  const cost = new Float64Array(2 * sorted.length);
+  const edge = new Int32Array(2 * sorted.length);
+  sorted.forEach((e, k) => {
+    for (const [from, other] of [
+      [e.lo, e.hi],
+      [e.hi, e.lo],
+    ] as const) {
+      const at = fill[from]++ as number;
+      to[at] = other;
+      cost[at] = e.cost;
+      edge[at] = k;
+    }
   });
+  return { n, start, to, cost, edge };
+}
 
+/** Scratch arrays for one Dijkstra run, reused across sources. */
+interface Scratch {
+  d: Float64Array;
+  hops: Int32Array;
+  pred: Int32Array;
+  predEdge: Int32Array;
+  done: Uint8Array;
+  order: Int32Array;
+  heap: Heap;
+  inCandidate: Uint8Array;
+  inCurrent: Uint8Array;
+}
+
+export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[], opts: PathOptions = {}): AllPairsPaths {
+  const names = [...nodeNames].sort();
+  const index = new Map(names.map((n, i) => [n, i]));
+  const graph = buildGraph(names, index, edges);
   const n = names.length;
-  const transit = Uint8Array.from(names, (name) => (mayTransit(name) ? 1 : 0));
-  const nextHop: Int32Array[] = [];
-  const dist: Float64Array[] = [];
+  const noTransit = new Uint8Array(n);
+  for (const name of opts.noTransit ?? []) {
+    const i = index.get(name);
+    if (i !== undefined) noTransit[i] = 1;
+  }
+  const scratch: Scratch = {
+    d: new Float64Array(n),
+    hops: new Int32Array(n),
+    pred: new Int32Array(n),
+    predEdge: new Int32Array(n),
+    done: new Uint8Array(n),
+    order: new Int32Array(n),
+    heap: Heap.withCapacity(Math.max(16, graph.to.length + n)),
+    inCandidate: new Uint8Array(graph.to.length / 2 + 1),
+    inCurrent: new Uint8Array(graph.to.length / 2 + 1),
+  };
+  const nextHop = new Int32Array(n * n);
+  // A node with one link reaches everything through its neighbour, on the neighbour's own
+  // paths (the order of paths survives adding the same first edge), so its row is copied from
+  // the neighbour's instead of searched, unless the neighbour forwards nothing or is a leaf too.
+  const leafOf = (s: number): number => {
+    if ((graph.start[s + 1] as number) - (graph.start[s] as number) !== 1) return -1;
+    const p = graph.to[graph.start[s] as number] as number;
+    return noTransit[p] || (graph.start[p + 1] as number) - (graph.start[p] as number) === 1 ? -1 : p;
+  };
   for (let s = 0; s < n; s++) {
-    const { d, pred } = dijkstra(s, n, adjacency, transit);
-    dist.push(d);
-    nextHop.push(firstHops(s, pred));
+    if (leafOf(s) >= 0) continue;
+    const settled = dijkstra(s, graph, noTransit, scratch);
+    writeFirstHops(s, scratch.pred, scratch.order, settled, nextHop.subarray(s * n, (s + 1) * n));
+  }
+  for (let s = 0; s < n; s++) {
+    const p = leafOf(s);
+    if (p < 0) continue;
+    const row = s * n;
+    const from = p * n;
+    for (let d = 0; d < n; d++) nextHop[row + d] = d === p || (nextHop[from + d] as number) >= 0 ? p : -1;
+    nextHop[row + s] = s;
   }
 
   const pathOf = (src: string, dst: string): string[] | undefined => {
@@ -117,78 +227,85 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
     const path = [src];
     let at = s;
     while (at !== d) {
-      const hop = (nextHop[at] as Int32Array)[d] as number;
+      const hop = nextHop[at * n + d] as number;
       if (hop < 0) return undefined;
       path.push(names[hop] as string);
       at = hop;
     }
     return path;
   };
-  return { names, nextHop, dist, pathOf };
+  return { names, index, nextHop, pathOf };
 }
 
-function dijkstra(source: number, n: number, adjacency: Adjacent[][], transit: Uint8Array): { d: Float64Array; pred: Int32Array } {
-  const d = new Float64Array(n).fill(Infinity);
-  const hops = new Int32Array(n).fill(-1);
-  const pred = new Int32Array(n).fill(-1);
-  const predEdge = new Int32Array(n).fill(-1);
-  const done = new Uint8Array(n);
+/** Returns how many nodes were settled; their order is in scratch.order. */
+function dijkstra(source: number, g: Graph, noTransit: Uint8Array, s: Scratch): number {
+  const { d, hops, pred, predEdge, done, order, heap } = s;
+  d.fill(Infinity);
+  hops.fill(-1);
+  pred.fill(-1);
+  predEdge.fill(-1);
+  done.fill(0);
   d[source] = 0;
   hops[source] = 0;
-  const heap = new MinHeap();
+  heap.size = 0;
   heap.push(0, 0, source);
+  let settled = 0;
   while (heap.size > 0) {
-    const { key0, key1, node: u } = heap.pop();
+    const key0 = heap.topCost;
+    const key1 = heap.topHops;
+    const u = heap.topNode;
+    heap.pop();
     if (done[u] || key0 !== d[u] || key1 !== hops[u]) continue;
     done[u] = 1;
-    if (u !== source && !transit[u]) continue; // reached, but nothing goes on through it
-    for (const { to: v, cost, edge } of adjacency[u] as Adjacent[]) {
+    order[settled++] = u;
+    if (u !== source && noTransit[u]) continue;
+    const du = d[u] as number;
+    const hu = (hops[u] as number) + 1;
+    for (let k = g.start[u] as number, end = g.start[u + 1] as number; k < end; k++) {
+      const v = g.to[k] as number;
       if (done[v]) continue;
-      const cand = (d[u] as number) + cost;
-      const candHops = (hops[u] as number) + 1;
+      const cand = du + (g.cost[k] as number);
+      const dv = d[v] as number;
       const better =
-        cand < (d[v] as number) ||
-        (cand === d[v] && candHops < (hops[v] as number)) ||
-        (cand === d[v] && candHops === hops[v] && edgeSetWins(u, edge, v, pred, predEdge));
+        cand < dv || (cand === dv && hu < (hops[v] as number)) || (cand === dv && hu === hops[v] && edgeSetWins(u, g.edge[k] as number, v, s));
       if (better) {
         d[v] = cand;
-        hops[v] = candHops;
+        hops[v] = hu;
         pred[v] = u;
-        predEdge[v] = edge;
-        heap.push(cand, candHops, v);
+        predEdge[v] = g.edge[k] as number;
+        heap.push(cand, hu, v);
       }
     }
   }
-  return { d, pred };
+  return settled;
 }
 
-
 /** Does (path to u) + edge beat v's current path, by the smallest edge of their symmetric difference? */
-function edgeSetWins(u: number, edge: number, v: number, pred: Int32Array, predEdge: Int32Array): boolean {
-  const candidate = new Set<number>([edge]);
-  for (let at = u; pred[at] !== -1; at = pred[at] as number) candidate.add(predEdge[at] as number);
-  const current = new Set<number>();
-  for (let at = v; pred[at] !== -1; at = pred[at] as number) current.add(predEdge[at] as number);
+function edgeSetWins(u: number, edge: number, v: number, s: Scratch): boolean {
+  const { pred, predEdge, inCandidate, inCurrent } = s;
+  const candidate = [edge];
+  for (let at = u; pred[at] !== -1; at = pred[at] as number) candidate.push(predEdge[at] as number);
+  const current: number[] = [];
+  for (let at = v; pred[at] !== -1; at = pred[at] as number) current.push(predEdge[at] as number);
+  for (const e of candidate) inCandidate[e] = 1;
+  for (const e of current) inCurrent[e] = 1;
   let smallest = Infinity;
   let winner = false;
-  for (const e of candidate) if (!current.has(e) && e < smallest) [smallest, winner] = [e, true];
-  for (const e of current) if (!candidate.has(e) && e < smallest) [smallest, winner] = [e, false];
+  for (const e of candidate) if (!inCurrent[e] && e < smallest) [smallest, winner] = [e, true];
+  for (const e of current) if (!inCandidate[e] && e < smallest) [smallest, winner] = [e, false];
+  for (const e of candidate) inCandidate[e] = 0;
+  for (const e of current) inCurrent[e] = 0;
   return winner;
 }
 
-/** From a predecessor tree rooted at s, the first hop from s towards every node. */
-function firstHops(s: number, pred: Int32Array): Int32Array {
-  const n = pred.length;
-  const first = new Int32Array(n).fill(-2);
-  first[s] = s;
-  const resolve = (v: number): number => {
-    const known = first[v] as number;
-    if (known !== -2) return known;
+/** From a predecessor tree rooted at s, the first hop from s towards every node; settle order puts parents first. */
+function writeFirstHops(s: number, pred: Int32Array, order: Int32Array, settled: number, out: Int32Array): void {
+  out.fill(-1);
+  out[s] = s;
+  for (let k = 0; k < settled; k++) {
+    const v = order[k] as number;
+    if (v === s) continue;
     const p = pred[v] as number;
-    const hop = p === -1 ? -1 : p === s ? v : resolve(p);
-    first[v] = hop;
-    return hop;
-  };
-  for (let v = 0; v < n; v++) resolve(v);
-  return first;
+    out[v] = p === s ? v : (out[p] as number);
+  }
 }

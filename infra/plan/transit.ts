@@ -11,15 +11,19 @@
  * office box that nobody expects to route for the rest of the mesh. So neither is ever on the
  * inside of a path. An explicit link (or an explicit weight) that would have made one of them
  * the cheapest way between two others is refused, so the config says what the mesh does.
+ *
+ * Under `topology: auto` wg-mesh designs the links itself and may need a backend with a public
+ * endpoint as a metro's transit (a site with no hub or POP); it turns forwarding on there, so
+ * there only nodes behind NAT are left out.
  */
-import type { ConfigIssue, MeshSpec, PlannedLink } from "../model";
+import type { ConfigIssue, MeshSpec, PlannedLink, TopologyMode } from "../model";
 import { linkId, type NodeFacts } from "./topology";
 import { toFixedCost } from "./weights";
 
 /** Why a node may not carry others' traffic, or undefined when it may. */
-export function noTransitReason(facts: NodeFacts): string | undefined {
+export function noTransitReason(facts: NodeFacts, topology: TopologyMode): string | undefined {
   if (!facts.hasPublicEndpoint) return "it sits behind NAT, reachable only while its keepalives hold a mapping open, so it never carries others' traffic";
-  if (facts.spec.role === "backend") return "backends run workloads and never carry others' traffic (only the hub and POPs do)";
+  if (facts.spec.role === "backend" && topology !== "auto") return "backends run workloads and never carry others' traffic (only the hub and POPs do)";
   return undefined;
 }
 
@@ -66,7 +70,7 @@ export function transitRefusals(
   }
   const issues = new Map<string, ConfigIssue>();
   for (const [v, neighbours] of around) {
-    const reason = noTransitReason(facts.get(v) as NodeFacts);
+    const reason = noTransitReason(facts.get(v) as NodeFacts, spec.topology);
     if (!reason) continue;
     for (const [i, first] of neighbours.entries()) {
       for (const second of neighbours.slice(i + 1)) {

@@ -3,7 +3,7 @@
  * (plan, render, lab) with throw-away keys; the stack program renders per node itself
  * because its keys are Pulumi outputs.
  */
-import { generatePresharedKey, generatePrivateKey, publicKeyFromPrivate } from "../keys";
+import { generateKeyPair, generatePresharedKey } from "../keys";
 import type { MeshPlan } from "../model";
 import { placeholderEndpoint, placeholderPrivateKey, renderNodeConfig } from "./wgquick";
 
@@ -18,9 +18,9 @@ export function throwAwayKeys(plan: MeshPlan): MeshKeys {
   const privateKeys: Record<string, string> = {};
   const publicKeys: Record<string, string> = {};
   for (const node of plan.nodes) {
-    const key = generatePrivateKey();
-    privateKeys[node.name] = key;
-    publicKeys[node.name] = publicKeyFromPrivate(key);
+    const pair = generateKeyPair();
+    privateKeys[node.name] = pair.privateKey;
+    publicKeys[node.name] = pair.publicKey;
   }
   const keys: MeshKeys = { privateKeys, publicKeys };
   if (plan.spec.presharedKeys) keys.presharedKeys = Object.fromEntries(plan.links.map((l) => [l.id, generatePresharedKey()]));

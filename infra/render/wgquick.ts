@@ -4,7 +4,7 @@
  * known. The split lets a node render its own file from its own key and only its peers' public keys
  * and endpoints, which is what the Pulumi components do; offline everything is known at once.
  */
-import type { MeshPlan, PlannedNode, WgPeer, WgQuickConfig } from "../model";
+import type { MeshPlan, NodeSpec, PlannedNode, WgPeer, WgQuickConfig } from "../model";
 import { formatWgQuick } from "../wgquick/format";
 
 export interface RenderKeys {
@@ -72,8 +72,25 @@ export function placeholderEndpoint(node: string): string {
   return `${node}.endpoint.invalid`;
 }
 
+/** Nodes by name per plan, so rendering a mesh is linear in its peers, not quadratic in its nodes. */
+interface NodeIndex {
+  of: [readonly PlannedNode[], readonly NodeSpec[]];
+  planned: Map<string, PlannedNode>;
+  declared: Map<string, NodeSpec>;
+}
+const byName = new WeakMap<MeshPlan, NodeIndex>();
+
+function indexOf(plan: MeshPlan): NodeIndex {
+  let index = byName.get(plan);
+  if (!index || index.of[0] !== plan.nodes || index.of[1] !== plan.spec.nodes) {
+    index = { of: [plan.nodes, plan.spec.nodes], planned: new Map(plan.nodes.map((n) => [n.name, n])), declared: new Map(plan.spec.nodes.map((n) => [n.name, n])) };
+    byName.set(plan, index);
+  }
+  return index;
+}
+
 export function findNode(plan: MeshPlan, name: string): PlannedNode {
-  const node = plan.nodes.find((n) => n.name === name);
+  const node = indexOf(plan).planned.get(name);
   if (!node) throw new Error(`no node named ${name} in the plan`);
   return node;
 }
@@ -176,6 +193,6 @@ function describe(plan: MeshPlan, node: PlannedNode): string {
 
 /** Where a node runs, in words: its cloud region or zone, its endpoint, or "behind NAT". */
 export function placementOf(plan: MeshPlan, name: string): string {
-  const spec = plan.spec.nodes.find((n) => n.name === name);
+  const spec = indexOf(plan).declared.get(name);
   return spec?.aws?.region ?? spec?.gcp?.zone ?? spec?.azure?.location ?? spec?.external?.endpoint ?? "behind NAT";
 }

@@ -156,15 +156,18 @@ function allowedIpsFindings(node: NodeModel, out: Collector): void {
       );
     }
   }
-  const nested: string[] = [];
+  // Only the first is spelled out, so only the first is formatted: a hub has thousands.
+  let first: string | undefined;
+  let count = 0;
   for (const { prefix, value } of node.table.entries()) {
     const outer = node.table.enclosing(prefix);
-    if (!outer || outer.value === value || misrouting.has(formatPrefix(prefix))) continue;
-    nested.push(`${formatPrefix(outer.prefix)} (${peerLabel(outer.value)}) contains ${formatPrefix(prefix)} (${peerLabel(value)})`);
+    if (!outer || outer.value === value || (misrouting.size > 0 && misrouting.has(formatPrefix(prefix)))) continue;
+    count++;
+    first ??= `${formatPrefix(outer.prefix)} (${peerLabel(outer.value)}) contains ${formatPrefix(prefix)} (${peerLabel(value)})`;
   }
-  if (nested.length > 0) {
-    const more = nested.length > 1 ? ` and ${nested.length - 1} more` : "";
-    out.add("note", "nested-allowed-ips", node.name, [node.name], `nested AllowedIPs on different peers: ${nested[0]}${more}; the longest prefix wins, and none of these sends a peer's own address elsewhere`);
+  if (first !== undefined) {
+    const more = count > 1 ? ` and ${count - 1} more` : "";
+    out.add("note", "nested-allowed-ips", node.name, [node.name], `nested AllowedIPs on different peers: ${first}${more}; the longest prefix wins, and none of these sends a peer's own address elsewhere`);
   }
 }
 

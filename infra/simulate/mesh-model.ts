@@ -97,13 +97,23 @@ class FindingList {
   }
 }
 
-function deriveIdentity(node: NodeModel, findings: FindingList): void {
+export interface MeshModelOptions {
+  /**
+   * Public keys already derived from these private keys (by whoever generated them), so a
+   * thousand-node plan derives each key once. A key missing here is derived as usual.
+   */
+  publicKeys?: ReadonlyMap<string, string>;
+  /** Nodes that cannot come up, with why (their file does not parse): every pair with them fails. */
+  down?: ReadonlyMap<string, string>;
+}
+
+function deriveIdentity(node: NodeModel, findings: FindingList, known?: ReadonlyMap<string, string>): void {
   const key = node.config.iface.privateKey;
   if (key === undefined) node.keyProblem = "its PrivateKey is missing";
   else if (!isWireGuardKey(key)) node.keyProblem = "its PrivateKey is not a WireGuard key (a placeholder?)";
   else {
     try {
-      node.publicKey = publicKeyFromPrivate(key);
+      node.publicKey = known?.get(key) ?? publicKeyFromPrivate(key);
     } catch {
       node.keyProblem = "its PrivateKey is not a usable X25519 key";
     }
@@ -215,7 +225,8 @@ function checkDuplicateAddresses(nodes: NodeModel[], findings: FindingList): voi
   }
 }
 
-export function buildMeshModel(configSet: ConfigSet, down: ReadonlyMap<string, string> = new Map()): MeshModel {
+export function buildMeshModel(configSet: ConfigSet, options: MeshModelOptions = {}): MeshModel {
+  const down = options.down ?? new Map<string, string>();
   const findings = new FindingList();
   const ties: Tie[] = [];
   const nodes: NodeModel[] = [...asConfigMap(configSet)].map(([name, config], index) => ({
@@ -236,7 +247,7 @@ export function buildMeshModel(configSet: ConfigSet, down: ReadonlyMap<string, s
     // A node whose file does not parse has its problems listed already; findings on what
     // could be read of it would only add noise. Its identity and peers still count for others.
     const own = node.down ? new FindingList() : findings;
-    deriveIdentity(node, own);
+    deriveIdentity(node, own, options.publicKeys);
     checkInterfaceKeys(node, own);
     readAddresses(node, own);
     buildPeerTable(node, own, ties);

@@ -3,17 +3,32 @@
  * offline endpoints, then walked. Shared by `wgmesh plan` and the stack program, which
  * refuses to deploy a plan that is not fully reachable.
  */
-import type { MeshPlan } from "../model";
-import { offlineEndpoints, renderAll, throwAwayKeys } from "../render/mesh";
+import type { MeshPlan, WgQuickConfig } from "../model";
+import { offlineEndpoints, renderAll, throwAwayKeys, type MeshKeys } from "../render/mesh";
 import { parseWgQuick } from "../wgquick";
 import { pairProblemLine } from "./lint";
-import { simulate } from "./simulate";
-import type { SimulationReport } from "./types";
+import { simulate, simulateSummary, type SummaryOptions } from "./simulate";
+import type { SimulationReport, SimulationSummary } from "./types";
+
+/** The plan's configs as files would hold them, and each key pair as generated (derived once). */
+function renderedConfigs(plan: MeshPlan): { configs: Map<string, WgQuickConfig>; publicKeys: Map<string, string> } {
+  const keys: MeshKeys = throwAwayKeys(plan);
+  const texts = renderAll(plan, keys, offlineEndpoints(plan));
+  // A Map: node names are the user's, and "__proto__" is one an object would swallow.
+  const configs = new Map(Object.entries(texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
+  const publicKeys = new Map(Object.entries(keys.privateKeys).map(([node, key]) => [key, keys.publicKeys[node] as string]));
+  return { configs, publicKeys };
+}
 
 export function simulatePlan(plan: MeshPlan): SimulationReport {
-  const texts = renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan));
-  const configs = new Map(Object.entries(texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
-  return simulate(configs);
+  const { configs, publicKeys } = renderedConfigs(plan);
+  return simulate(configs, { publicKeys });
+}
+
+/** The same proof keeping only counts and unreachable pairs, for plans of thousands of nodes. */
+export function simulatePlanSummary(plan: MeshPlan, options: Omit<SummaryOptions, "publicKeys"> = {}): SimulationSummary {
+  const { configs, publicKeys } = renderedConfigs(plan);
+  return simulateSummary(configs, { ...options, publicKeys });
 }
 
 /** One line per ordered pair the simulation could not carry; empty when all are reachable. */

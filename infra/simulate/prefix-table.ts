@@ -65,6 +65,29 @@ export class PrefixTable<T> {
     return undefined;
   }
 
+  /**
+   * The longest match of every address of `sortedIps` (ascending) at once: one sweep over the
+   * prefixes sorted by start, which nest or are disjoint, so the innermost one containing an
+   * address is on top of a stack. `into[i]` gets the value for sortedIps[i], or undefined.
+   */
+  matchAll(sortedIps: ArrayLike<number>, into: (T | undefined)[]): void {
+    const prefixes: { start: number; end: number; len: number; value: T }[] = [];
+    for (const [len, bucket] of this.byLength) for (const [base, value] of bucket) prefixes.push({ start: base, end: base + 2 ** (32 - len) - 1, len, value });
+    prefixes.sort((a, b) => a.start - b.start || a.len - b.len);
+    const stack: (typeof prefixes)[0][] = [];
+    let k = 0;
+    for (let i = 0; i < sortedIps.length; i++) {
+      const ip = sortedIps[i] as number;
+      while (k < prefixes.length && (prefixes[k] as (typeof prefixes)[0]).start <= ip) {
+        const p = prefixes[k++] as (typeof prefixes)[0];
+        while (stack.length > 0 && (stack[stack.length - 1] as (typeof prefixes)[0]).end < p.start) stack.pop();
+        stack.push(p);
+      }
+      while (stack.length > 0 && (stack[stack.length - 1] as (typeof prefixes)[0]).end < ip) stack.pop();
+      into[i] = stack.length > 0 ? (stack[stack.length - 1] as (typeof prefixes)[0]).value : undefined;
+    }
+  }
+
   *entries(): IterableIterator<PrefixMatch<T>> {
     for (const [len, bucket] of this.byLength) for (const [base, value] of bucket) yield { prefix: { base, len }, value };
   }

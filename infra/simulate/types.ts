@@ -100,3 +100,16 @@ export interface SimulationReport {
   /** Config problems found without sending a packet, plus forwarding that walks showed missing. */
   findings: Finding[];
 }
+
+/** What simulateSummary keeps of a large mesh's simulation: counts and the unreachable pairs. */
+export interface SimulationSummary {
+  nodes: number;
+  reachable: number;
+  /** n * (n - 1). */
+  total: number;
+  /** Unreachable pairs with where and why, up to the limit asked for. */
+  failures: PairResult[];
+  /** Unreachable pairs beyond that limit (the findings may then undercount forwarding misses). */
+  failuresOmitted: number;
+  findings: Finding[];
+}

@@ -39,13 +39,13 @@ export class PacketWalker {
 
   private readonly byName: Map<string, NodeModel>;
 
-  constructor(private readonly mesh: MeshModel) {
+  constructor(readonly mesh: MeshModel) {
     this.visited = new Int32Array(mesh.nodes.length);
     this.byName = new Map(mesh.nodes.map((n) => [n.name, n]));
   }
 
   /** Why `from` cannot get a packet to its peer `to` at all, or null when they can handshake. */
-  private linkProblem(from: NodeModel, to: NodeModel): Drop | null {
+  linkProblem(from: NodeModel, to: NodeModel): Drop | null {
     const id = from.index * this.mesh.nodes.length + to.index;
     const cached = this.links.get(id);
     if (cached !== undefined) return cached;

@@ -28,6 +28,7 @@ interface TypeSpec {
   properties?: Record<string, Property>;
   enum?: { name: string; value: string; description?: string }[];
   description?: string;
+  required?: string[];
 }
 interface ResourceSpec {
   isComponent: boolean;
@@ -87,7 +88,7 @@ test("role, cloud and topology are enums with their values, used where the decla
   const values = (token: string): string[] => (schema.types[`wg-mesh:index:${token}`]?.enum ?? []).map((e) => e.value);
   assert.deepEqual(values("Role"), ["hub", "pop", "backend"]);
   assert.deepEqual(values("Cloud"), ["aws", "gcp", "azure", "external"]);
-  assert.deepEqual(values("Topology"), ["hub", "regional", "full"]);
+  assert.deepEqual(values("Topology"), ["hub", "regional", "full", "auto"]);
   for (const token of ["Role", "Cloud", "Topology"]) {
     for (const e of schema.types[`wg-mesh:index:${token}`]?.enum ?? []) assert.ok(e.description?.trim(), `${token}.${e.name} is documented`);
   }
@@ -96,6 +97,11 @@ test("role, cloud and topology are enums with their values, used where the decla
   assert.equal(node.role?.$ref, "#/types/wg-mesh:index:Role");
   assert.equal(node.cloud?.$ref, "#/types/wg-mesh:index:Cloud");
   assert.equal(schema.resources["wg-mesh:index:Mesh"]?.inputProperties.nodes?.additionalProperties?.$ref, "#/types/wg-mesh:index:NodeDeclaration");
+  // topology auto's settings, typed and documented like the rest.
+  const mesh = schema.resources["wg-mesh:index:Mesh"]?.inputProperties ?? {};
+  for (const key of ["maxStretch", "maxPeers", "latency"]) assert.ok(mesh[key]?.description?.trim(), `Mesh.${key} is documented`);
+  assert.equal(mesh.latency?.$ref, "#/types/wg-mesh:index:LatencyDeclaration");
+  assert.ok(!(schema.types["wg-mesh:index:NodeDeclaration"]?.required ?? []).includes("site"), "a node's site may be left out");
 });
 
 test("nothing in the schema carries a private key: no input or output is one", () => {

@@ -165,7 +165,7 @@ test("an explicit MTU above what the links carry is refused by the planner with 
 });
 
 test("an unknown topology, role or cloud", () => {
-  refused(edit((r) => (r.topology = "star")), "topology", /must be one of hub, regional, full, not "star"/);
+  refused(edit((r) => (r.topology = "star")), "topology", /must be one of hub, regional, full, auto, not "star"/);
   refused(edit((r) => (r.nodes.nrt = { ...r.nodes.nrt, role: "edge" })), "nodes.nrt.role", /must be one of hub, pop, backend/);
   refused(edit((r) => (r.nodes.nrt = { ...r.nodes.nrt, cloud: "oracle" })), "nodes.nrt.cloud", /must be one of aws, gcp, azure, external/);
 });

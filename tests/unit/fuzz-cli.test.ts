@@ -100,7 +100,7 @@ function baseMesh(): Record<string, unknown> {
   const doc = parse(readFileSync(join(REPO, "Pulumi.staging.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
   const mesh = doc.config["wg-mesh:mesh"] as Record<string, Record<string, Record<string, unknown>>>;
   (mesh.nodes as Record<string, Record<string, unknown>>).ext = { role: "backend", region: "europe", site: "ber", address: "100.64.3.9", cloud: "external", external: { endpoint: "vpn.example.com" } };
-  (mesh.nodes.nrt as Record<string, unknown>).links = [{ peer: "sin", weight: 5 }, "dub"];
+  (mesh.nodes.nrt as Record<string, unknown>).links = [{ peer: "sin", weight: 80 }, "dub"];
   mesh.listenPort = 51820 as never;
   return mesh;
 }

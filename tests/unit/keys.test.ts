@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { generatePresharedKey, generatePrivateKey, isWireGuardKey, privateKeyFromBytes, publicKeyFromPrivate } from "../../infra/keys";
+import { generateKeyPair, generatePresharedKey, generatePrivateKey, isWireGuardKey, privateKeyFromBytes, publicKeyFromPrivate } from "../../infra/keys";
 
 const hasWg = spawnSync("wg", ["--version"]).status === 0;
 if (!hasWg) console.error("!!! wg (wireguard-tools) is not installed: the key derivation is NOT checked against `wg pubkey` here");
@@ -40,4 +40,16 @@ test("keys are validated: wrong length or alphabet is refused with a clear messa
   assert.ok(isWireGuardKey(generatePresharedKey()));
   assert.equal(Buffer.from(generatePresharedKey(), "base64").length, 32);
   assert.notEqual(generatePresharedKey(), generatePresharedKey());
+});
+
+test("generated pairs: the public key is the private key's, as wg pubkey derives it, and the private key is clamped", () => {
+  for (let i = 0; i < 50; i++) {
+    const pair = generateKeyPair();
+    assert.ok(isWireGuardKey(pair.privateKey) && isWireGuardKey(pair.publicKey));
+    assert.equal(publicKeyFromPrivate(pair.privateKey), pair.publicKey);
+    if (hasWg && i < 10) assert.equal(wgPubkey(pair.privateKey), pair.publicKey);
+    const raw = Buffer.from(pair.privateKey, "base64");
+    assert.equal((raw[0] as number) & 7, 0);
+    assert.equal((raw[31] as number) & 0xc0, 0x40);
+  }
 });

@@ -20,8 +20,8 @@ function checkInvariants(plan: MeshPlan): void {
       if (a === b) continue;
       const there = walk(plan, a, b);
       assert.ok(there.ok, `${a} -> ${b}: ${there.why} (path ${there.path.join(" -> ")})`);
-      assert.deepEqual(there.path, plan.paths[a]?.[b], `${a} -> ${b} walks the planned path`);
-      assert.deepEqual([...there.path].reverse(), plan.paths[b]?.[a], `${b} -> ${a} is the reverse of ${a} -> ${b}`);
+      assert.deepEqual(there.path, plan.routes.pathOf(a, b), `${a} -> ${b} walks the planned path`);
+      assert.deepEqual([...there.path].reverse(), plan.routes.pathOf(b, a), `${b} -> ${a} is the reverse of ${a} -> ${b}`);
       there.path.slice(1, -1).forEach((n) => interior.add(n));
     }
   }
@@ -54,12 +54,12 @@ function checkInvariants(plan: MeshPlan): void {
 test("prod (the seed's mesh, regional): HKG direct to NRT, SIN, SYD and via the hub to GRU", () => {
   const plan = planMesh(seedSpec());
   checkInvariants(plan);
-  assert.deepEqual(plan.paths.hkg?.nrt, ["hkg", "nrt"]);
-  assert.deepEqual(plan.paths.hkg?.sin, ["hkg", "sin"]);
-  assert.deepEqual(plan.paths.hkg?.syd, ["hkg", "syd"]);
-  assert.deepEqual(plan.paths.hkg?.gru, ["hkg", "ireland", "gru"]);
+  assert.deepEqual(plan.routes.pathOf("hkg", "nrt"), ["hkg", "nrt"]);
+  assert.deepEqual(plan.routes.pathOf("hkg", "sin"), ["hkg", "sin"]);
+  assert.deepEqual(plan.routes.pathOf("hkg", "syd"), ["hkg", "syd"]);
+  assert.deepEqual(plan.routes.pathOf("hkg", "gru"), ["hkg", "ireland", "gru"]);
   // Inside APAC the POP, not Ireland, carries backend-to-backend traffic.
-  assert.deepEqual(plan.paths.nrt?.sin, ["nrt", "hkg", "sin"]);
+  assert.deepEqual(plan.routes.pathOf("nrt", "sin"), ["nrt", "hkg", "sin"]);
   assert.deepEqual(
     plan.nodes.filter((n) => n.forwarding).map((n) => n.name),
     ["ireland", "hkg"],
@@ -116,8 +116,25 @@ test("the three topology modes hold every invariant on the seed", () => {
   const hub = planMesh(seedSpec({ topology: "hub" }));
   assert.deepEqual(hub.nodes.filter((n) => n.forwarding).map((n) => n.name), ["ireland"]);
   const full = planMesh(seedSpec({ topology: "full" }));
+  // Weights are the measured round trips: two direct links lose to a one-hop detour and carry nothing.
+  assert.equal(full.links.length, 66 - 2);
+  assert.deepEqual(
+    full.skippedLinks.map((s) => `${s.a}--${s.b}: ${s.reason}`),
+    [
+      "iad--lax: never on a shortest path: iad -> ord -> lax is cheaper than the direct link (weight 72)",
+      "lhr--nrt: never on a shortest path: lhr -> cdg -> nrt is cheaper than the direct link (weight 230)",
+    ],
+  );
+  assert.deepEqual(full.nodes.filter((n) => n.forwarding).map((n) => n.name), ["ord", "cdg"]);
+});
+
+test("without a latency model (sites it cannot place) a full mesh is every link, and nobody forwards", () => {
+  const spec = seedSpec({ topology: "full" });
+  spec.nodes = spec.nodes.map((n) => ({ ...n, site: `x-${n.name}` }));
+  const full = planMesh(spec);
   assert.equal(full.links.length, 66);
   assert.ok(full.nodes.every((n) => !n.forwarding), "nobody forwards in a full mesh");
+  assert.equal(full.latency, undefined);
 });
 
 test("a NATed backend is dialled, never dials another NATed node, and routes through a public one", () => {
@@ -130,7 +147,7 @@ test("a NATed backend is dialled, never dials another NATed node, and routes thr
   const plan = planMesh(spec);
   checkInvariants(plan);
   assert.ok(plan.skippedLinks.some((s) => s.a === "gru" && s.b === "iad"));
-  assert.equal(plan.paths.gru?.iad?.length, 3);
+  assert.equal(plan.routes.pathOf("gru", "iad")?.length, 3);
   assert.equal(peersOf(plan, "ireland").find((p) => p.name === "gru")?.dialsPeer, false);
 });
 
@@ -142,7 +159,7 @@ test("a link that is never the shortest way between its ends is dropped and repo
   assert.ok(!plan.links.some((l) => l.id === "lhr--nrt"));
   assert.match(plan.skippedLinks.find((s) => s.a === "lhr" && s.b === "nrt")?.reason ?? "", /never on a shortest path/);
   lhr!.links[0] = { peer: "nrt", weight: 90 };
-  assert.deepEqual(planMesh(spec).paths.lhr?.nrt, ["lhr", "nrt"]);
+  assert.deepEqual(planMesh(spec).routes.pathOf("lhr", "nrt"), ["lhr", "nrt"]);
 });
 
 test("two NATed nodes linked explicitly is a config error on that link", () => {
@@ -193,6 +210,20 @@ test("property: equal-cost ties still give one symmetric path per pair (uniform 
         }
       });
       checkInvariants(planMesh(withoutTransitThroughSpokes(spec)));
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("property: auto on generated meshes keeps every invariant (sites drawn from the shipped metros)", () => {
+  const metros = ["dub", "lhr", "fra", "cdg", "ams", "iad", "ord", "lax", "gru", "nrt", "sin", "syd", "hkg", "bom"];
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 2, max: 16 }), (seed, maxPeers) => {
+      const spec = randomMeshSpec(seed, { maxNodes: 14 });
+      spec.topology = "auto";
+      spec.maxPeers = maxPeers;
+      spec.nodes.forEach((n, i) => (n.site = metros[(seed + i * 7) % metros.length] as string));
+      checkInvariants(planMesh(spec));
     }),
     { numRuns: 200 },
   );

@@ -24,7 +24,7 @@ test("the planner's seed mesh, rendered to files, is fully reachable in every to
     assert.equal(r.reachable, r.total, `${topology}: ${r.pairs.filter((p) => !p.reachable).map((p) => `${p.from}->${p.to} ${p.failure?.reason}`).join("; ")}`);
     assert.deepEqual(r.findings.filter((f) => f.severity !== "note"), [], topology);
     for (const p of r.pairs) {
-      assert.deepEqual(p.path, plan.paths[p.from]?.[p.to], `${topology} ${p.from} -> ${p.to}`);
+      assert.deepEqual(p.path, plan.routes.pathOf(p.from, p.to), `${topology} ${p.from} -> ${p.to}`);
       assert.deepEqual(p.returnPath, [...p.path].reverse());
     }
   }

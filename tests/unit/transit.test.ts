@@ -36,8 +36,8 @@ test("a backend made cheap by an explicit link is refused with the reason: nrt w
   ]);
   // The weight the message names is enough.
   const plan = planMesh(withLinks(seedSpec(), "nrt", [{ peer: "gru", weight: 190.5 }]));
-  assert.deepEqual(plan.paths.hkg?.gru, ["hkg", "ireland", "gru"]);
-  assert.deepEqual(plan.paths.nrt?.gru, ["nrt", "gru"], "the link still carries its own ends' traffic");
+  assert.deepEqual(plan.routes.pathOf("hkg", "gru"), ["hkg", "ireland", "gru"]);
+  assert.deepEqual(plan.routes.pathOf("nrt", "gru"), ["nrt", "gru"], "the link still carries its own ends' traffic");
   assert.ok(!plan.nodes.find((n) => n.name === "nrt")?.forwarding);
 });
 
@@ -56,20 +56,21 @@ test("without explicit links a full mesh never routes through a NATed node or a 
   const spec = seedSpec({ topology: "full" });
   spec.nodes = [...spec.nodes, laptop, { ...laptop, name: "desk", address: "10.50.0.10" }];
   const plan = planMesh(spec);
-  const transit = new Set(Object.values(plan.paths).flatMap((row) => Object.values(row).flatMap((p) => p.slice(1, -1))));
+  const names = plan.routes.names;
+  const transit = new Set(names.flatMap((a) => names.flatMap((b) => (a === b ? [] : (plan.routes.pathOf(a, b) ?? []).slice(1, -1)))));
   for (const name of transit) {
     const node = plan.nodes.find((n) => n.name === name);
     assert.ok(node && (node.role === "hub" || node.role === "pop") && node.hasPublicEndpoint, `${name} carries others' traffic`);
   }
   // Two NATed nodes cannot link, so they meet at a router.
-  assert.equal(plan.paths.laptop?.desk?.length, 3);
-  assert.ok(["ireland", "hkg"].includes(plan.paths.laptop?.desk?.[1] as string));
+  assert.equal(plan.routes.pathOf("laptop", "desk")?.length, 3);
+  assert.ok(["ireland", "hkg"].includes(plan.routes.pathOf("laptop", "desk")?.[1] as string));
 });
 
 test("explicit links that reroute nothing through a spoke, and cheap links through a POP, are accepted", () => {
   const between = planMesh(withLinks(seedSpec(), "nrt", [{ peer: "sin", weight: 5 }]));
-  assert.deepEqual(between.paths.nrt?.sin, ["nrt", "sin"]);
+  assert.deepEqual(between.routes.pathOf("nrt", "sin"), ["nrt", "sin"]);
   const viaPop = planMesh(withLinks(seedSpec(), "hkg", [{ peer: "gru", weight: 20 }]));
-  assert.deepEqual(viaPop.paths.nrt?.gru, ["nrt", "hkg", "gru"], "a POP may carry others' traffic");
+  assert.deepEqual(viaPop.routes.pathOf("nrt", "gru"), ["nrt", "hkg", "gru"], "a POP may carry others' traffic");
   assert.ok(viaPop.nodes.find((n) => n.name === "hkg")?.forwarding);
 });

@@ -1,0 +1,107 @@
+/**
+ * One engine case of the bench, run in a fresh process so its time and peak memory are its
+ * own: a mesh declared as YAML (prod with another topology, or a generated world mesh),
+ * validated, planned, rendered with throw-away keys and simulated on every ordered pair.
+ * Prints one JSON document. Usage: tsx bench/engine-case.ts <nodes|prod> <topology>
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { loadStackConfig } from "../infra/config";
+import type { TopologyMode } from "../infra/model";
+import { planMesh } from "../infra/plan";
+import { configSizes } from "../infra/plan/sizes";
+import { offlineEndpoints, renderAll, throwAwayKeys } from "../infra/render/mesh";
+import { simulateSummary } from "../infra/simulate";
+import { parseWgQuick } from "../infra/wgquick";
+import { worldMeshConfig } from "./world-mesh";
+
+export interface StageFigures {
+  ms: number;
+  /** CPU time (user + system) of the stage, which other load on the machine changes less than wall time. */
+  cpuMs: number;
+  /** Peak resident memory of the process so far, MB. */
+  peakMb: number;
+}
+
+export interface EngineCaseResult {
+  mesh: string;
+  nodes: number;
+  topology: TopologyMode;
+  stages: { validate: StageFigures; plan: StageFigures; render: StageFigures; simulate: StageFigures };
+  /** validate + plan + render + simulate. */
+  totalMs: number;
+  totalCpuMs: number;
+  peakMb: number;
+  links: number;
+  peers: { max: number; median: number };
+  /** Largest wg0.conf per cloud against its vault's limit. */
+  configBytes: Record<string, { bytes: number; node: string; limit: number; label: string }>;
+  overLimit: number;
+  latency?: { median: number; p99: number; max: number; withinBound: number; pairs: number; misses: number };
+  reachable: number;
+  total: number;
+}
+
+function yamlOf(mesh: string, topology: TopologyMode): { text: string; nodes: number } {
+  if (mesh === "prod") {
+    const text = readFileSync(join(__dirname, "..", "Pulumi.prod.yaml"), "utf8").replace(/topology: regional/, `topology: ${topology}`);
+    return { text, nodes: 12 };
+  }
+  const nodes = Number(mesh);
+  return { text: stringify({ config: { "wg-mesh:mesh": worldMeshConfig(nodes, { topology }) } }), nodes };
+}
+
+export function runEngineCase(mesh: string, topology: TopologyMode): EngineCaseResult {
+  const { text, nodes } = yamlOf(mesh, topology);
+  const peak = () => Math.round(process.resourceUsage().maxRSS / 1024);
+  const timed = <T>(fn: () => T): [T, StageFigures] => {
+    const start = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    const value = fn();
+    const used = process.cpuUsage(cpu);
+    return [value, { ms: Number(process.hrtime.bigint() - start) / 1e6, cpuMs: (used.user + used.system) / 1000, peakMb: peak() }];
+  };
+  const [spec, validate] = timed(() => loadStackConfig(text, `${mesh}.yaml`));
+  const [plan, planned] = timed(() => planMesh(spec, { checkSizes: false }));
+  const [rendered, render] = timed(() => {
+    const keys = throwAwayKeys(plan);
+    return { keys, texts: renderAll(plan, keys, offlineEndpoints(plan)) };
+  });
+  const [summary, simulate] = timed(() => {
+    const configs = Object.fromEntries(Object.entries(rendered.texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
+    const publicKeys = new Map(Object.entries(rendered.keys.privateKeys).map(([n, k]) => [k, rendered.keys.publicKeys[n] as string]));
+    return simulateSummary(configs, { publicKeys, maxFailures: 10 });
+  });
+  const peers = plan.nodes.map((n) => n.peers.length).sort((a, b) => a - b);
+  const sizes = configSizes(plan);
+  const configBytes: EngineCaseResult["configBytes"] = {};
+  for (const node of plan.nodes) {
+    const s = sizes.find((x) => x.node === node.name);
+    if (!s?.limit) continue;
+    const best = configBytes[node.cloud];
+    if (!best || s.bytes > best.bytes) configBytes[node.cloud] = { bytes: s.bytes, node: s.node, limit: s.limit.bytes, label: s.limit.label };
+  }
+  const r = plan.latency;
+  return {
+    mesh,
+    nodes,
+    topology,
+    stages: { validate, plan: planned, render, simulate },
+    totalMs: validate.ms + planned.ms + render.ms + simulate.ms,
+    totalCpuMs: validate.cpuMs + planned.cpuMs + render.cpuMs + simulate.cpuMs,
+    peakMb: peak(),
+    links: plan.links.length,
+    peers: { max: peers.at(-1) ?? 0, median: peers[Math.floor((peers.length - 1) / 2)] ?? 0 },
+    configBytes,
+    overLimit: sizes.filter((s) => s.limit && s.bytes > s.limit.bytes).length,
+    ...(r ? { latency: { median: r.stretch.median, p99: r.stretch.p99, max: r.stretch.max, withinBound: r.withinBound, pairs: r.pairs, misses: r.misses } } : {}),
+    reachable: summary.reachable,
+    total: summary.total,
+  };
+}
+
+if (require.main === module) {
+  const [mesh, topology] = process.argv.slice(2);
+  process.stdout.write(`${JSON.stringify(runEngineCase(mesh ?? "100", (topology ?? "auto") as TopologyMode))}\n`);
+}

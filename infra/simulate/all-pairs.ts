@@ -1,0 +1,109 @@
+/**
+ * Every ordered pair's packets at once, sharing the work per destination: each node's kernel
+ * route and WireGuard peer for every destination address are looked up once (one row per
+ * node) instead of at every hop of every walk. A one-way trip from a to b then costs a few
+ * array reads per hop. The rules are PacketWalker's, in its order; a trip that breaks any of
+ * them is walked again by PacketWalker, which says where and why and notes what it saw, so
+ * results and findings are the same as walking every pair with it.
+ */
+import type { MeshModel, NodeModel, PeerState } from "./mesh-model";
+import type { PacketWalker } from "./walk";
+
+const DEFAULT_TTL = 64;
+/** peer[] values besides a node index. */
+const NO_PEER = -1;
+const PEER_WITHOUT_NODE = -2;
+
+export class AllPairs {
+  readonly n: number;
+  /** peer[x * n + z]: the node x's WireGuard sends z's address to. */
+  private readonly peer: Int32Array;
+  /** routed[x * n + z]: x has a kernel route into wg0 for z's address. */
+  private readonly routed: Uint8Array;
+  /** A node that alone owns its address; walks to any other one go to PacketWalker. */
+  private readonly simple: Uint8Array;
+  private readonly forwarding: Uint8Array;
+  private readonly seen: Int32Array;
+  /** linkState[x * n + y]: 0 not asked yet, 1 the two can handshake, 2 they cannot. */
+  private readonly linkState: Uint8Array;
+  private stamp = 0;
+
+  constructor(
+    private readonly mesh: MeshModel,
+    private readonly walker: PacketWalker,
+  ) {
+    const nodes = mesh.nodes;
+    const n = (this.n = nodes.length);
+    this.peer = new Int32Array(n * n);
+    this.routed = new Uint8Array(n * n);
+    this.simple = new Uint8Array(n);
+    this.forwarding = new Uint8Array(n);
+    this.seen = new Int32Array(n);
+    const owners = new Map<number, number>();
+    for (const node of nodes) for (const ip of node.own) owners.set(ip, (owners.get(ip) ?? 0) + 1);
+    for (const node of nodes) {
+      this.forwarding[node.index] = node.forwarding ? 1 : 0;
+      this.simple[node.index] = usable(node) && owners.get(node.address as number) === 1 ? 1 : 0;
+    }
+    // Each node's tables matched against every address in one sweep (addresses sorted once).
+    const addressed = nodes.filter((z) => z.address !== undefined).sort((a, b) => (a.address as number) - (b.address as number));
+    const ips = addressed.map((z) => z.address as number);
+    const peers: (PeerState | undefined)[] = new Array(ips.length);
+    const routes: (true | undefined)[] = new Array(ips.length);
+    for (const x of nodes) {
+      const row = x.index * n;
+      x.table.matchAll(ips, peers);
+      x.routes.matchAll(ips, routes);
+      addressed.forEach((z, i) => {
+        const p = peers[i];
+        this.routed[row + z.index] = routes[i] === undefined ? 0 : 1;
+        this.peer[row + z.index] = p === undefined ? NO_PEER : p.node ? p.node.index : PEER_WITHOUT_NODE;
+      });
+    }
+    this.linkState = new Uint8Array(n * n);
+  }
+
+  /** Both ends usable and alone on their addresses: trip() decides exactly. Otherwise walk with PacketWalker. */
+  covers(a: number, b: number): boolean {
+    return this.simple[a] === 1 && this.simple[b] === 1;
+  }
+
+  /**
+   * Whether a packet from a's address, sent by a, reaches b under every rule; `path`, when
+   * given, receives the node indices it crosses (both ends). Only for pairs covers() accepts.
+   */
+  trip(a: number, b: number, path?: number[]): boolean {
+    const n = this.n;
+    const stamp = ++this.stamp;
+    this.seen[a] = stamp;
+    path?.push(a);
+    let at = a;
+    let ttl = DEFAULT_TTL;
+    for (;;) {
+      if (at === b) return true;
+      if (at !== a) {
+        if (!this.forwarding[at] || --ttl === 0) return false;
+      }
+      const row = at * n;
+      if (!this.routed[row + b]) return false;
+      const next = this.peer[row + b] as number;
+      if (next < 0) return false;
+      let link = this.linkState[row + next] as number;
+      if (link === 0) {
+        link = this.walker.linkProblem(this.mesh.nodes[at] as NodeModel, this.mesh.nodes[next] as NodeModel) ? 2 : 1;
+        this.linkState[row + next] = link;
+      }
+      if (link === 2) return false;
+      if (this.peer[next * n + a] !== at) return false;
+      if (this.seen[next] === stamp) return false;
+      this.seen[next] = stamp;
+      path?.push(next);
+      at = next;
+    }
+  }
+}
+
+/** A node that can take part at all: an identity and an address. */
+export function usable(node: NodeModel): boolean {
+  return node.keyProblem === undefined && node.address !== undefined;
+}
