@@ -25,7 +25,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const REPO_ROOT = resolve(__dirname, "..", "..");
+const REPO_ROOT = resolve(__dirname, "..");
 const START_TIMEOUT_MS = 15_000;
 
 export class WanRelay {
