@@ -1,6 +1,7 @@
 /** The `wgmesh` command: a thin shell around the engine in infra/. */
 import { Command } from "commander";
 import { registerDiffCommand } from "./diff";
+import { registerDoctorCommand } from "./doctor";
 import { registerLabCommand } from "./lab";
 import { registerLintCommand } from "./lint";
 import { registerPlanCommand } from "./plan";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerLabCommand(program);
   registerSynthCommand(program);
   registerDiffCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 
