@@ -4,6 +4,7 @@ import type { MeshPlan } from "../infra/model";
 import { summaryLine, type SimulationReport } from "../infra/simulate";
 import { simulatePlan } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
+import { explainRotation } from "../infra/rotation";
 import { UserError } from "../infra/errors";
 import { action } from "./errors";
 import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
@@ -78,16 +79,19 @@ export function registerPlanCommand(program: Command): void {
     .option("--diagram <file.svg>", "also draw the mesh with Graphviz: nodes by area and region, links with their round trips")
     .option("--map <file.svg>", "also draw the mesh on a world map: nodes at their sites, links as arcs coloured by round trip")
     .option("--mermaid", "print the mesh as a Mermaid flowchart (a ```mermaid block for a pull-request comment) instead of the plan")
+    .option("--rotation", "explain what bumping keyEpoch will do, step by step and when, instead of the plan")
     .action(
-      action((opts: { stack: string; json?: boolean; diagram?: string; map?: string; mermaid?: boolean }) => {
+      action((opts: { stack: string; json?: boolean; diagram?: string; map?: string; mermaid?: boolean; rotation?: boolean }) => {
         if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
+        if (opts.rotation && (opts.mermaid || opts.json)) throw new UserError("--rotation chooses what is printed, as --mermaid and --json do; use one");
         const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
         const { plan } = loadStack(opts.stack);
         const report = simulatePlan(plan);
         // Everything is drawn before anything is written, so a failure leaves no picture half-made.
         const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
         for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
-        if (opts.mermaid) process.stdout.write(mermaidBlock(opts.stack, plan));
+        if (opts.rotation) process.stdout.write(`${explainRotation(opts.stack, plan).join("\n")}\n`);
+        else if (opts.mermaid) process.stdout.write(mermaidBlock(opts.stack, plan));
         else if (opts.json) process.stdout.write(`${JSON.stringify(planToJson(opts.stack, plan, report), null, 2)}\n`);
         else process.stdout.write(`${formatPlan(opts.stack, plan, report)}\n`);
         return report.reachable === report.total ? 0 : 1;

@@ -106,6 +106,7 @@ export function parseMeshConfig(raw: unknown): MeshSpec {
     topology: m.topology,
     hub: m.hub,
     keyEpoch: m.keyEpoch,
+    rotationMargin: m.rotationMargin,
     presharedKeys: m.presharedKeys,
     adminCidrs: m.adminCidrs,
     peerStacks: m.peerStacks,

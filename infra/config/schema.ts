@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../declaration";
 import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
+import { DEFAULT_ROTATION_MARGIN } from "../rotation";
 
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE = 25;
@@ -122,6 +123,7 @@ export const meshSchema = z.strictObject({
   topology: z.enum(TOPOLOGIES, { error: expect(`one of ${TOPOLOGIES.join(", ")}`) }),
   hub: text("the name of the node whose role is hub"),
   keyEpoch: int("bump it to rotate every key", 1, 1_000_000).default(1),
+  rotationMargin: int("seconds from a deploy that bumps keyEpoch to the moment every node switches keys", 0, 3600).default(DEFAULT_ROTATION_MARGIN),
   presharedKeys: z.boolean({ error: expect("true or false") }).default(false),
   adminCidrs: z.array(text("a CIDR such as 203.0.113.0/24"), { error: expect("a list of CIDRs allowed to SSH in") }).default([]),
   peerStacks: z.array(text("a stack name such as acme/wg-mesh/prod-apac"), { error: expect("a list of stack names") }).default([]),

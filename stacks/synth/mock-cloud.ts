@@ -114,6 +114,13 @@ export class MockCloud implements pulumi.runtime.Mocks {
         return id();
       case "pulumi:pulumi:StackReference":
         return this.stackReference(String(inputs.name ?? args.name));
+      case "time:index/static:Static": {
+        // As the provider does: the time of the update that created it, kept until a trigger changes.
+        const keepers = JSON.stringify(inputs.triggers ?? {});
+        const seconds = parseInt(createHash("sha256").update(`${this.options.stack}/${args.name}/${keepers}`).digest("hex").slice(0, 7), 16) % (365 * 86400);
+        const at = new Date(Date.UTC(2025, 0, 1) + seconds * 1000);
+        return out(at.toISOString().replace(/\.\d{3}Z$/, "Z"), { rfc3339: at.toISOString().replace(/\.\d{3}Z$/, "Z"), unix: at.getTime() / 1000 });
+      }
       case "random:index/randomBytes:RandomBytes": {
         const keepers = JSON.stringify(inputs.keepers ?? {});
         const bytes = createHash("sha256").update(`${this.options.stack}/${args.name}/${keepers}`).digest();

@@ -80,7 +80,7 @@ test("the schema names Mesh, Hub, Pop and Backend, each with typed, documented i
   assert.deepEqual(dangling, []);
   const mesh = schema.resources["wg-mesh:index:Mesh"] as ResourceSpec;
   assert.deepEqual([...(mesh.requiredInputs ?? [])].sort(), ["hub", "nodes", "overlay", "regions", "topology"]);
-  assert.deepEqual(Object.keys(mesh.properties).sort(), ["externalConfigs", "mesh", "nodes", "summary"]);
+  assert.deepEqual(Object.keys(mesh.properties).sort(), ["externalConfigs", "keyRotation", "mesh", "nodes", "summary"]);
 });
 
 test("role, cloud and topology are enums with their values, used where the declaration names them", () => {
@@ -127,7 +127,7 @@ test("construct makes the same resources, with the same inputs, as the TypeScrip
   const b = resourcesOf(constructed);
   assert.equal(b.length, a.length);
   assert.deepEqual(b, a);
-  assert.deepEqual(Object.keys(constructed.outputs).sort(), ["externalConfigs", "mesh", "nodes", "summary"]);
+  assert.deepEqual(Object.keys(constructed.outputs).sort(), ["externalConfigs", "keyRotation", "mesh", "nodes", "summary"]);
   assert.ok(isSecretValue(constructed.outputs.externalConfigs), "externalConfigs stays secret across construct");
   assert.equal((constructed.outputs.summary as { reachable: string }).reachable, "132 of 132 ordered pairs reachable");
 });
