@@ -9,6 +9,7 @@
  * outputs name the node's publicIp).
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { gunzipSync } from "node:zlib";
 import { coversPort, ingressRules, isOnlyPort, isWorld } from "./rules";
 
 export const DEFAULT_WIREGUARD_PORT = 51820;
@@ -174,7 +175,10 @@ export const oneSecretPerVault: StackValidationPolicy = {
 
 function decoded(value: unknown, base64: boolean): string | undefined {
   if (typeof value !== "string") return undefined;
-  return base64 ? Buffer.from(value, "base64").toString("utf8") : value;
+  if (!base64) return value;
+  // AWS user data goes gzip-compressed (infra/render/user-data.ts); cloud-init reads it unpacked.
+  const bytes = Buffer.from(value, "base64");
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
 }
 
 export const noKeyInUserData: ResourceValidationPolicy = {

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { awsUserDataBase64 } from "../../infra/render/user-data";
 import { MeshRunError } from "../errors";
 import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "./defaults";
 import { sshHint } from "./ssh";
@@ -94,7 +95,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         subnetId: network.subnetId,
         vpcSecurityGroupIds: [sg.id],
         iamInstanceProfile: profile.name,
-        userData: args.userData,
+        // Compressed: AWS counts 16 KB of raw user data, and cloud-init unpacks gzip itself.
+        userDataBase64: awsUserDataBase64(args.userData),
         // The user data never changes with the mesh; should it change for another reason, an
         // in-place update (stop, modify, start) beats a new VM with a new disk.
         userDataReplaceOnChange: false,

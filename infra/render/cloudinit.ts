@@ -5,14 +5,15 @@
  * name, interface and vault alone and stays byte-identical while the mesh changes around it.
  */
 import { stringify } from "yaml";
-import { checkedInterfaceName, checkedNodeName, describeVault, renderSyncScript, SYNC_SCRIPT_PATH, SYNC_UNIT, type DeliveryOptions } from "./sync-script";
+import { NODE_COMMAND_PATH, shippedNodeCommand, shippedSyncScript } from "./node-command";
+import { checkedInterfaceName, checkedNodeName, describeVault, SYNC_SCRIPT_PATH, SYNC_UNIT, type DeliveryOptions } from "./sync-script";
 
 export type { DeliveryOptions } from "./sync-script";
 
 /** wireguard-tools for wg/wg-quick, curl (--aws-sigv4 needs >= 7.75) and jq for the vault APIs. */
 export const CLOUD_INIT_PACKAGES = ["wireguard-tools", "curl", "jq"] as const;
 
-/** AWS takes at most 16 KiB of user data; the others allow more. */
+/** AWS takes at most 16 KiB of user data (counted gzip-compressed, as it is sent: ./user-data.ts); the others allow more. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 export function renderCloudInit(opts: DeliveryOptions): string {
@@ -22,7 +23,9 @@ export function renderCloudInit(opts: DeliveryOptions): string {
     package_update: true,
     packages: [...CLOUD_INIT_PACKAGES],
     write_files: [
-      { path: SYNC_SCRIPT_PATH, owner: "root:root", permissions: "0755", content: renderSyncScript(opts) },
+      { path: SYNC_SCRIPT_PATH, owner: "root:root", permissions: "0755", content: shippedSyncScript(opts) },
+      // `sudo wgmesh doctor`: it reads the sync script above for everything node-specific.
+      { path: NODE_COMMAND_PATH, owner: "root:root", permissions: "0755", content: shippedNodeCommand() },
       { path: `/etc/systemd/system/${SYNC_UNIT}.service`, owner: "root:root", permissions: "0644", content: serviceUnit(iface, opts) },
       { path: `/etc/systemd/system/${SYNC_UNIT}.timer`, owner: "root:root", permissions: "0644", content: timerUnit(iface) },
     ],

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { stackConfig } from "../../workspace/project";
 import { freshRequire, runUnderMocks } from "../../stacks/synth/run";
 import { policies } from "../../policy/policies";
+import { awsUserDataBase64, documentOfAwsUserData } from "../../infra/render/user-data";
 import { fromRecorded, runPolicies, type HarnessResource } from "../support/policy-harness";
 
 const REPO = resolve(__dirname, "..", "..");
@@ -40,7 +41,10 @@ for (const stack of ["prod", "staging"]) {
       ["wg-no-world-ingress", "wg-ssh-admin-only"],
     );
     assert.deepEqual(await caught(edited("aws:ec2/instance:Instance", (p) => (p.metadataOptions = { httpTokens: "optional" }))), ["wg-imdsv2"]);
-    assert.deepEqual(await caught(edited("aws:ec2/instance:Instance", (p) => (p.userData = `${String(p.userData)}\nPrivateKey = x\n`))), ["wg-no-key-in-user-data"]);
+    assert.deepEqual(
+      await caught(edited("aws:ec2/instance:Instance", (p) => (p.userDataBase64 = awsUserDataBase64(`${documentOfAwsUserData(String(p.userDataBase64))}\nPrivateKey = x\n`)))),
+      ["wg-no-key-in-user-data"],
+    );
     assert.deepEqual(
       await caught(edited("gcp:compute/firewall:Firewall", (p) => {
         if (Array.isArray(p.sourceRanges)) p.sourceRanges = [...(p.sourceRanges as string[]), "198.51.100.77/32"];

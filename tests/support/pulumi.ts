@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
+import { documentOfAwsUserData } from "../../infra/render/user-data";
 import { freshRequire, runUnderMocks, type MockRun, type RecordedResource } from "../../stacks/synth/run";
 import { stackConfig } from "../../workspace/project";
 import type { Cloud, MeshSpec, NodeSpec, Role } from "../../infra/model";
@@ -37,6 +38,7 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     persistentKeepalive: spec.persistentKeepalive,
     ...(spec.mtu === "auto" ? {} : { mtu: spec.mtu }),
     keyEpoch: spec.keyEpoch,
+    ...(spec.rotationMargin !== undefined ? { rotationMargin: spec.rotationMargin } : {}),
     presharedKeys: spec.presharedKeys,
     adminCidrs: spec.adminCidrs,
     peerStacks: spec.peerStacks,
@@ -76,7 +78,7 @@ export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<Mock
     stack,
     program: () => {
       const mesh = new Mesh(MESH, meshArgs(spec));
-      return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.mesh, externalConfigs: mesh.externalConfigs };
+      return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.mesh, externalConfigs: mesh.externalConfigs, keyRotation: mesh.keyRotation };
     },
     ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}),
     ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}),
@@ -154,7 +156,7 @@ export function deliveredConfigs(run: MockRun): Record<string, string> {
 /** The user data each VM boots with, decoded, by node. */
 export function userDataByNode(run: MockRun): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<string>(r, "userData");
+  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = documentOfAwsUserData(input<string>(r, "userDataBase64"));
   for (const r of ofType(run, "gcp:compute/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<Record<string, string>>(r, "metadata")["user-data"] as string;
   for (const r of ofType(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine")) {
     out[nodeOf(r.name, /-vm$/)] = Buffer.from(input<string>(r, "customData"), "base64").toString("utf8");
