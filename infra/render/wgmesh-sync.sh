@@ -337,7 +337,23 @@ readonly METRICS="${WGMESH_METRICS_DIR:-${WGMESH_CONF_DIR:-/var/lib/prometheus/n
 # A run that fetches a new key epoch at most this many seconds before its time sleeps until then; an
 # earlier one leaves it to a later run (the timer runs every minute; TimeoutStartSec is 5 minutes).
 readonly HOLD_MAX=150
-LAST_LOG='' PREVIOUS_LOG='' VAULT_SHA='' HELD_UNTIL='' SWITCH_AT=0 REKEYED=0 SETTLED=0
+LAST_LOG='' PREVIOUS_LOG='' HELD_UNTIL='' SWITCH_AT=0 REKEYED=0 SETTLED=0 NOW_MS=0
+
+# The switch is timed to the millisecond on a machine that may be busy, so the clock and the waits
+# around it start no process: NOW_MS from bash's own EPOCHREALTIME, and a wait that is a read timing out.
+now_ms() {
+  local t=${EPOCHREALTIME/[.,]/}
+  NOW_MS=${t:0:-3}
+}
+
+pause_ms() {
+  local fd seconds
+  [[ -p $WORK/pause ]] || mkfifo -- "$WORK/pause"
+  exec {fd}<>"$WORK/pause"
+  printf -v seconds '%d.%03d' "$(($1 / 1000))" "$(($1 % 1000))"
+  read -rt "$seconds" -u "$fd" _ || :
+  exec {fd}>&-
+}
 
 sha_of() { if [[ -f $1 ]]; then sha256sum -- "$1" | cut -c1-64; fi; }
 
@@ -371,21 +387,33 @@ resume_until_due() {
 # keys without a restart are switched to first thing at that moment (wg syncconf, then the new
 # handshakes); the rest of the apply follows.
 hold_until_due() {
-  local ms rotation
+  local ms rotation restart due=''
+  restart=$(restart_reason "$2" "$1")
   if [[ "$(conf_values "$1" interface PrivateKey | tail -n 1)" != "$(conf_values "$2" interface PrivateKey | tail -n 1)" ]]; then REKEYED=1; fi
   ms=$(due_in_ms "$1")
-  if [[ -n $ms ]] && ((ms > 0)); then
+  if [[ -n $ms ]]; then
     rotation=$(rotation_of "$1")
+    now_ms
+    due=$((NOW_MS + ms))
+  fi
+  if [[ -n $ms ]] && ((ms > 0)); then
     if ((ms > HOLD_MAX * 1000)); then
       HELD_UNTIL=${rotation#* }
       log "holding the new config (key epoch ${rotation%% *}) until $HELD_UNTIL; a later run applies it"
       exit 0
     fi
     log "holding the new config (key epoch ${rotation%% *}) until ${rotation#* }"
-    sleep "$((ms / 1000)).$(printf '%03d' "$((ms % 1000))")"
+    # Every node switches at this moment; a busy machine should not make this one late.
+    renice -n -10 -p $$ >/dev/null 2>&1 || :
+    now_ms
+    if ((due > NOW_MS)); then pause_ms $((due - NOW_MS)); fi
   fi
-  SWITCH_AT=$(date +%s%3N)
-  if ((REKEYED)) && [[ -z $3 ]] && quiet wg syncconf "$IFACE" "$WORK/stripped"; then settle_handshakes; fi
+  now_ms
+  SWITCH_AT=$NOW_MS
+  if ((REKEYED)) && [[ -z $restart ]] && quiet wg syncconf "$IFACE" "$WORK/stripped"; then
+    if [[ -n $due ]]; then log "switched to key epoch ${rotation%% *} $((SWITCH_AT - due)) ms after its time"; fi
+    settle_handshakes
+  fi
 }
 
 # One [Peer] of the stripped config, by its PublicKey.
@@ -404,7 +432,7 @@ peer_section() {
 # at once: by the end of the link with the lower public key on the clock's half seconds, by the
 # other on its whole seconds, so that the two ends' re-adds never cross.
 settle_handshakes() {
-  local mine key at turn lower now slot
+  local mine key at turn lower slot
   local -A dials=()
   ((REKEYED && !SETTLED)) || return 0
   SETTLED=1
@@ -413,9 +441,9 @@ settle_handshakes() {
     if [[ $at != '(none)' ]]; then dials[$key]=1; fi
   done < <(wg show "$IFACE" endpoints)
   for _ in {1..20}; do
-    now=$(date +%s%3N)
-    sleep "0.$(printf '%03d' "$((500 - now % 500))")"
-    slot=$(((now / 500 + 1) % 2))
+    now_ms
+    pause_ms $((500 - NOW_MS % 500))
+    slot=$(((NOW_MS / 500 + 1) % 2))
     turn=0
     while read -r key at; do
       ((at * 1000 < SWITCH_AT - SWITCH_AT % 1000)) || continue
@@ -428,7 +456,8 @@ settle_handshakes() {
       fi
     done < <(wg show "$IFACE" latest-handshakes)
     if ((turn == 0)); then
-      log "every peer handshook with the new keys, $(($(date +%s%3N) - SWITCH_AT)) ms after the switch"
+      now_ms
+      log "every peer handshook with the new keys, $((NOW_MS - SWITCH_AT)) ms after the switch"
       return 0
     fi
   done
@@ -505,7 +534,9 @@ write_metrics() {
 # run did, so nothing here may fail it.
 finish_run() {
   set +e
-  local rc=$1 result=ok applied='' at=0 epoch line=$LAST_LOG
+  local rc=$1 result=ok applied='' at=0 epoch line=$LAST_LOG vault=''
+  # What this run fetched from the vault, if it got that far.
+  if [[ -s $WORK/new/$IFACE.conf ]]; then vault=$(sha_of "$WORK/new/$IFACE.conf"); fi
   # A failure is logged as its cause, then what the run did about it.
   if ((rc != 0)); then
     result=failed
@@ -522,7 +553,7 @@ finish_run() {
   epoch=$(rotation_of "$CONF")
   epoch=${epoch%% *}
   if mkdir -p -- "$STATE_DIR" && printf '%s\n' "run_at=$(date +%s)" "result=$result" "exit_code=$rc" \
-    "log=${line//[[:cntrl:]]/ }" "vault_sha256=$VAULT_SHA" "applied_sha256=$applied" "applied_at=$at" \
+    "log=${line//[[:cntrl:]]/ }" "vault_sha256=$vault" "applied_sha256=$applied" "applied_at=$at" \
     "key_epoch=$epoch" "held_until=$HELD_UNTIL" >"$STATE.tmp" && mv -f -- "$STATE.tmp" "$STATE"; then :; else
     log "could not write $STATE"
   fi
@@ -531,13 +562,11 @@ finish_run() {
 
 main() {
   local new="$WORK/new/$IFACE.conf" old="$WORK/old/$IFACE.conf" reason
-  trap 'finish_run $?; rm -rf -- "$WORK"' EXIT
   exec 9>"$LOCK"
   flock -w 120 9 || fail "another wgmesh-sync has held $LOCK for 2 minutes; not running beside it"
   [[ -d $CONF_DIR ]] || mkdir -m 700 "$CONF_DIR"
   mkdir "$WORK/new" "$WORK/old"
   fetch_config "$new" || fetch_failed
-  VAULT_SHA=$(sha_of "$new")
   check_config "$new" || fail "$IFACE keeps its current config"
   if ! interface_up && ! resume_until_due "$new"; then
     bring_up "$new" || fail "wg-quick up $IFACE failed; the next run tries again"
@@ -548,13 +577,14 @@ main() {
   if cmp -s -- "$new" "$CONF"; then return 0; fi
   if [[ -f $CONF ]]; then cp -- "$CONF" "$old"; fi
   reason=$(restart_reason "$old" "$new")
-  hold_until_due "$new" "$old" "$reason"
+  hold_until_due "$new" "$old"
   if [[ -n $reason ]]; then restart "$old" "$new" "$reason"; else apply_in_place "$old" "$new"; fi
   settle_handshakes
 }
 
 # wgmesh (the node's doctor) reads this file for its functions and values without running it.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  trap 'finish_run $?; rm -rf -- "$WORK"' EXIT
   main
   exit "$status"
 fi

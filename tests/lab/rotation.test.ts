@@ -84,10 +84,16 @@ labTest("keyEpoch 1 -> 2: every node switches at the not-before time, each pair 
     }
     const switchAt = Date.parse(notBefore) / 1000;
     t.diagnostic(`not before ${notBefore}; wgmesh-sync: ${Object.entries(outcomes).map(([n, o]) => `${n}: ${o.join(" / ")}`).join("; ")}`);
+    const lateness: Record<string, number> = {};
     for (const [n, log] of Object.entries(outcomes)) {
       assert.ok(log.includes(`holding the new config (key epoch 2) until ${notBefore}`), `${n} fetched early and held: ${log.join(" / ")}`);
+      const late = /^switched to key epoch 2 (-?\d+) ms after its time$/m.exec(log.join("\n"));
+      assert.ok(late, `${n} says when it switched: ${log.join(" / ")}`);
+      lateness[n] = Number(late[1]);
+      assert.ok((lateness[n] as number) >= 0, `${n} switched before the time`);
       assert.match(log.join("\n"), /applied the new config to \S+ in place/, `${n} switched in place`);
     }
+    t.diagnostic(`switched, ms after the time: ${Object.entries(lateness).map(([n, ms]) => `${n} ${ms}`).join(", ")}`);
     const loss = Object.fromEntries(Object.entries(results).map(([pair, flow]) => [pair, lostPackets(flow).length * PING_INTERVAL_S]));
     t.diagnostic(`loss per pair across the rotation: ${Object.entries(loss).map(([p, s]) => `${p} ${s.toFixed(2)} s`).join(", ")}`);
 
@@ -100,7 +106,6 @@ labTest("keyEpoch 1 -> 2: every node switches at the not-before time, each pair 
           .split("\n")
           .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
       );
-    t.diagnostic(`switched (s after the time): ${plan.nodes.map((n) => `${n.name} ${Number(recordedOf(n.name).applied_at) - switchAt}`).join(", ")}`);
     for (const n of plan.nodes) {
       const files = syncFilesOf(state.workDir, state.nodes[n.name]?.iface as string);
       const applied = readFileSync(files.installed, "utf8");
@@ -113,7 +118,7 @@ labTest("keyEpoch 1 -> 2: every node switches at the not-before time, each pair 
       assert.equal((await wgShow(lab, n.name, "public-key")).size, 1);
     }
     for (const [pair, flow] of Object.entries(results)) {
-      assert.ok(flow.transmitted > 3000, `${pair} pinged across the whole rotation (${flow.transmitted} sent)`);
+      assert.ok(flow.transmitted > 1000, `${pair} pinged across the whole rotation (${flow.transmitted} sent)`);
       assert.ok((loss[pair] as number) <= MAX_LOSS_S, `${pair} lost ${(loss[pair] as number).toFixed(2)} s of packets (at most ${MAX_LOSS_S} s)`);
     }
     const after = await lab.pingMatrix();
