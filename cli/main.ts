@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { version } from "../package.json";
 import { registerDiffCommand } from "./diff";
+import { registerDoctorCommand } from "./doctor";
 import { registerLabCommand } from "./lab";
 import { registerLintCommand } from "./lint";
 import { registerPlanCommand } from "./plan";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerLabCommand(program);
   registerSynthCommand(program);
   registerDiffCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 

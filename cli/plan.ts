@@ -16,6 +16,7 @@ import { configSizes } from "../infra/plan/sizes";
 import { summaryLine, type PairResult, type SimulationSummary } from "../infra/simulate";
 import { simulatePlanSummary } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
+import { explainRotation } from "../infra/rotation";
 import { UserError } from "../infra/errors";
 import { action } from "./errors";
 import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
@@ -36,6 +37,7 @@ export interface PlanCommandOptions {
   diagram?: string;
   map?: string;
   mermaid?: boolean;
+  rotation?: boolean;
 }
 
 /** A plan and how to read latency off it. */
@@ -229,6 +231,7 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
 
 export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
+  if (opts.rotation && (opts.mermaid || opts.json)) throw new UserError("--rotation chooses what is printed, as --mermaid and --json do; use one");
   const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
   const loaded = loadStack(opts.stack);
   printWarnings(loaded);
@@ -236,8 +239,8 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   // Everything is drawn before anything is written, so a failure leaves no picture half-made.
   const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
   for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
-  if (opts.mermaid) {
-    process.stdout.write(mermaidBlock(opts.stack, plan));
+  if (opts.rotation || opts.mermaid) {
+    process.stdout.write(opts.rotation ? `${explainRotation(opts.stack, plan).join("\n")}\n` : mermaidBlock(opts.stack, plan));
     const summary = simulatePlanSummary(plan, { maxFailures: 0 });
     return summary.reachable === summary.total ? 0 : 1;
   }
@@ -290,5 +293,6 @@ export function registerPlanCommand(program: Command): void {
     .option("--diagram <file.svg>", "also draw the mesh with Graphviz: nodes by area and region, links with their round trips")
     .option("--map <file.svg>", "also draw the mesh on a world map: nodes at their sites, links as arcs coloured by round trip")
     .option("--mermaid", "print the mesh as a Mermaid flowchart (a ```mermaid block for a pull-request comment) instead of the plan")
+    .option("--rotation", "explain what bumping keyEpoch will do, step by step and when, instead of the plan")
     .action(action((opts: PlanCommandOptions) => runPlanCommand(opts)));
 }

@@ -10,6 +10,7 @@
  * stacks' outputs, and only those inputs (peers, MTU, forwarding) wait with it, never a resource.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as time from "@pulumiverse/time";
 import { parseMeshConfig } from "../infra/config";
 import type { MeshDeclaration } from "../infra/declaration";
 import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
@@ -20,6 +21,7 @@ import { plannedFacts, summarize, vaultReport, type MeshSummary, type NodeReport
 import { vaultLocatorFor } from "../infra/vault";
 import { ROLES, type ConfigIssue, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
 import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
+import { DEFAULT_ROTATION_MARGIN, notBeforeOf, type KeyRotation } from "../infra/rotation";
 import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
@@ -82,6 +84,8 @@ export class Mesh extends pulumi.ComponentResource {
   declare readonly meshExport: pulumi.Output<MeshExport>;
   /** The wg0.conf of every external node, to install by hand (secret). */
   declare readonly externalConfigs: pulumi.Output<{ [name: string]: string }>;
+  /** The key epoch and the moment every node switches to its keys (wgmesh plan --rotation explains it). */
+  declare readonly keyRotation: pulumi.Output<KeyRotation>;
 
   constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:Mesh", name, {}, opts);
@@ -113,6 +117,9 @@ export class Mesh extends pulumi.ComponentResource {
     const needsVnet = spec.nodes.some((n) => n.cloud === "azure" && !n.azure?.subnetId);
     const azureUnderlay = needsVnet ? underlayCidr(spec) : undefined;
     const iface = state.apply((s) => Object.fromEntries(spec.nodes.map((n) => [n.name, nodeConfigPlan(s.plan, n.name).iface])));
+    // The deploy that changes keyEpoch fixes the time; every later deploy keeps it, so no config is rewritten for it.
+    const rotationTime = new time.Static(`${name}-key-rotation`, { triggers: { keyEpoch: String(spec.keyEpoch) } }, { parent: this });
+    const notBefore = rotationTime.rfc3339.apply((at) => notBeforeOf(at, spec.rotationMargin ?? DEFAULT_ROTATION_MARGIN));
 
     const wired: Wired[] = [];
     try {
@@ -133,6 +140,7 @@ export class Mesh extends pulumi.ComponentResource {
           // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
           wireguardFrom: sources,
           keyEpoch: spec.keyEpoch,
+          notBefore,
           adminCidrs: spec.adminCidrs,
           ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
           ...(node.cloud === "gcp" ? { enableGcpApis: false } : {}),
@@ -184,6 +192,7 @@ export class Mesh extends pulumi.ComponentResource {
       externalConfigs: pulumi.secret(
         pulumi.all(Object.fromEntries(wired.filter((w) => w.node.cloud === "external").map((w) => [w.node.name, w.component.externalConfig]))),
       ) as pulumi.Output<{ [name: string]: string }>,
+      keyRotation: notBefore.apply((at): KeyRotation => ({ keyEpoch: spec.keyEpoch, notBefore: at })),
     };
     Object.assign(this, fields);
     this.registerOutputs(fields);

@@ -12,6 +12,7 @@ import type { Cloud, ResolvedGcpPlacement, Role } from "../infra/model";
 import { renderCloudInit } from "../infra/render/cloudinit";
 import { userDataProblem } from "../infra/render/user-data-limits";
 import { renderConfig, type PeerEntry } from "../infra/render/wgquick";
+import { rotationComment } from "../infra/rotation";
 import { freeUnderlayCidr } from "../infra/underlay";
 import { vaultLocatorFor, type VaultLocator } from "../infra/vault";
 import { MeshRunError } from "./errors";
@@ -68,6 +69,8 @@ export interface MeshNodeArgs {
   peers: pulumi.Input<pulumi.Input<WireGuardPeer>[]>;
   /** Bump it to replace the node's private key; default 1. */
   keyEpoch?: number;
+  /** When the node switches to this key epoch's config (RFC 3339, UTC, whole seconds): its sync unit holds the config until then, so every node switches at once. Absent: applied when fetched. */
+  notBefore?: pulumi.Input<string>;
   /** CIDRs allowed to SSH in; empty or absent closes port 22. */
   adminCidrs?: string[];
   /** Sources admitted to the WireGuard port; default each peer's endpoint IP as /32, or 0.0.0.0/0 when a peer dials in from behind NAT or by name. */
@@ -143,14 +146,16 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
   const adminCidrs = args.adminCidrs ?? [];
   const child = { parent: self };
 
-  const key = nodeKey(`${name}-key`, args.keyEpoch ?? 1, child);
+  const keyEpoch = args.keyEpoch ?? 1;
+  const key = nodeKey(`${name}-key`, keyEpoch, child);
   const peers = pulumi.output(args.peers);
   const config = pulumi.secret(
     pulumi
-      .all([key.privateKey, args.address, args.mtu ?? DEFAULT_MTU, args.forwarding ?? false, args.comments ?? [], peers])
-      .apply(([privateKey, address, mtu, forwarding, header, ps]) =>
-        renderConfig({ header, address, listenPort, mtu, forwarding }, privateKey, ps.map(peerEntry)),
-      ),
+      .all([key.privateKey, args.address, args.mtu ?? DEFAULT_MTU, args.forwarding ?? false, args.comments ?? [], peers, args.notBefore])
+      .apply(([privateKey, address, mtu, forwarding, comments, ps, notBefore]) => {
+        const header = notBefore === undefined ? comments : [...comments, rotationComment({ keyEpoch, notBefore })];
+        return renderConfig({ header, address, listenPort, mtu, forwarding }, privateKey, ps.map(peerEntry));
+      }),
   );
   const wireguardFrom = args.wireguardFrom ? pulumi.output(args.wireguardFrom) : defaultSources(args, adminCidrs);
 

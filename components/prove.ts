@@ -6,14 +6,18 @@
 import { MeshRunError } from "./errors";
 import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
-import { simulatePlan, unreachableLines } from "../infra/simulate/plan";
-import { summaryLine } from "../infra/simulate/lint";
-import type { SimulationReport } from "../infra/simulate";
+import { simulatePlanSummary } from "../infra/simulate/plan";
+import { pairProblemLine, summaryLine } from "../infra/simulate/lint";
+import type { SimulationSummary } from "../infra/simulate";
 
 export interface ProvenPlan {
   plan: MeshPlan;
-  report: SimulationReport;
+  /** Counts and the unreachable pairs only: every pair's path, kept, would grow with the square of the mesh. */
+  report: SimulationSummary;
 }
+
+/** Pairs named one per line before the rest are counted. */
+const LISTED_FAILURES = 50;
 
 export function configErrorLines(err: MeshConfigError, where: string): string {
   const n = err.issues.length;
@@ -26,7 +30,7 @@ export function asRunError(err: unknown, where: string): unknown {
 }
 
 /** `simulator` is the real one except in tests of this gate itself. */
-export function provePlan(spec: MeshSpec, simulator: (plan: MeshPlan) => SimulationReport = simulatePlan): ProvenPlan {
+export function provePlan(spec: MeshSpec, simulator: (plan: MeshPlan) => SimulationSummary = (p) => simulatePlanSummary(p, { maxFailures: LISTED_FAILURES })): ProvenPlan {
   let plan: MeshPlan;
   try {
     plan = planMesh(spec);
@@ -34,8 +38,9 @@ export function provePlan(spec: MeshSpec, simulator: (plan: MeshPlan) => Simulat
     throw asRunError(err, "the mesh plan");
   }
   const report = simulator(plan);
-  const lines = unreachableLines(report);
-  if (lines.length > 0) {
+  const lines = report.failures.map(pairProblemLine);
+  if (report.failuresOmitted > 0) lines.push(`and ${report.failuresOmitted} more unreachable pairs`);
+  if (report.reachable < report.total) {
     throw new MeshRunError([...lines, `${summaryLine(report)} in the simulator; nothing was deployed (run wgmesh plan to see every path)`].join("\n"));
   }
   return { plan, report };

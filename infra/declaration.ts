@@ -166,6 +166,8 @@ export interface MeshDeclaration {
   mtu?: number;
   /** Bump it to rotate every private and preshared key; default 1. */
   keyEpoch?: number;
+  /** Seconds from the deploy that bumps keyEpoch to the moment every node switches to the new keys at once; default 120. */
+  rotationMargin?: number;
   /** One PresharedKey per link; default false. */
   presharedKeys?: boolean;
   /** CIDRs allowed to SSH in; empty or absent closes port 22. */

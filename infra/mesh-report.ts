@@ -7,7 +7,7 @@ import type { Cloud, MeshPlan, Role } from "./model";
 import { placementOf } from "./render/wgquick";
 import type { VaultLocator } from "./vault";
 import { summaryLine } from "./simulate/lint";
-import type { SimulationReport } from "./simulate/types";
+import type { SimulationSummary } from "./simulate/types";
 
 /** A [Peer] a node's wg0.conf lists, as `wg show` should show it on the node. */
 export interface PeerReport {
@@ -174,7 +174,7 @@ export function vaultReport(vault: VaultLocator | undefined, secretRef?: string)
   }
 }
 
-export function summarize(plan: MeshPlan, report: SimulationReport, imported: readonly ImportedMesh[]): MeshSummary {
+export function summarize(plan: MeshPlan, report: Pick<SimulationSummary, "reachable" | "total">, imported: readonly ImportedMesh[]): MeshSummary {
   return {
     topology: plan.spec.topology,
     mtu: plan.mtu,

@@ -116,6 +116,8 @@ export interface MeshSpec {
   topology: TopologyMode;
   hub: string;
   keyEpoch: number;
+  /** Seconds from the deploy that bumps keyEpoch to the moment every node switches; absent means the default (infra/rotation.ts). */
+  rotationMargin?: number;
   presharedKeys: boolean;
   adminCidrs: string[];
   regions: RegionSpec[];

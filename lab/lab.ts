@@ -14,14 +14,15 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../infra/keys";
 import type { WgQuickConfig } from "../infra/model";
-import { renderSyncScript } from "../infra/render/sync-script";
+import { shippedNodeCommand, shippedSyncScript } from "../infra/render/node-command";
+import { rotationComment, type KeyRotation } from "../infra/rotation";
 import { createScratchFolder } from "../workspace/output";
 import { formatWgQuick, stripForWg } from "../infra/wgquick";
 import { plainText, quoteWg } from "../infra/quote";
 import { asConfigMap, judgeEndpoint, WG_QUICK_DEFAULT_MTU, type ConfigSet } from "../infra/simulate";
 import { bringUpWaves, dialledPairs, labHostOwners, remapEndpoints, type LabAddress } from "./endpoints";
 import { LabError } from "./errors";
-import { allSettledOrThrow, firstLine, mapLimited, redactQuoted, run, sleep, tool } from "./exec";
+import { allSettledOrThrow, firstLine, mapLimited, redactQuoted, run, sleep, tool, type RunResult } from "./exec";
 import { guardLab, releaseLab } from "./exit-guard";
 import { interpretHooks, type SkippedHook } from "./hooks";
 import { rttBetween, type LatencyTable } from "./latency";
@@ -43,6 +44,7 @@ import { pingMatrixBatched } from "./fping";
 import { assertLabCanRun, findOnPath } from "./preflight";
 import { parseRouteShow, routeChanges, wantedRoutes } from "./routes";
 import { listLabIds, newState, readState, saveState, type LabState } from "./state";
+import { syncFilesOf, type SyncFiles } from "./sync-files";
 import { WG_SOCKET_DIR, isRunning, labTag, namespacesOfLab, stopProcesses, teardownLab, type TeardownReport } from "./teardown";
 import { WanRelay, type RelayPorts } from "./wan";
 
@@ -255,6 +257,8 @@ export class Lab {
       await this.waitForHandshakes(BRING_UP_SETTLE_MS);
       await this.syncRelayLinks();
     }
+    // The sync unit's first run, as on a new VM: it finds its config applied and records its state.
+    await mapLimited(nodes, this.concurrency, (n) => this.runSyncUnit(n));
     this.upMs = Date.now() - started;
     this.progress(`lab ${this.id}: up in ${(this.upMs / 1000).toFixed(1)}s`);
   }
@@ -425,11 +429,9 @@ export class Lab {
     return config;
   }
 
-  /** Where a node's wgmesh-sync keeps its script, its vault file and the config it last applied. */
-  private syncPaths(node: LabNode): { confDir: string; installed: string; vault: string; script: string } {
-    const dir = join(this.state.workDir, "sync", node.iface);
-    const confDir = join(dir, "etc");
-    return { confDir, installed: join(confDir, `${node.iface}.conf`), vault: join(dir, "vault.conf"), script: join(dir, "wgmesh-sync") };
+  /** Where a node's wgmesh-sync keeps its scripts, its vault file, the config it last applied and its state. */
+  private syncPaths(node: LabNode): SyncFiles {
+    return syncFilesOf(this.state.workDir, node.iface);
   }
 
   /**
@@ -482,25 +484,78 @@ export class Lab {
    * sync unit's, rendered for a file vault) runs in the node's namespace, fetches the new config
    * and applies it in place (peers, then routes, then changed hooks) or restarts the interface.
    */
-  private async runSyncUnit(node: LabNode): Promise<string> {
+  private async runSyncUnit(node: LabNode, header?: string[]): Promise<string> {
     this.assertOpen();
-    const paths = this.syncPaths(node);
-    mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
-    if (!existsSync(paths.script)) {
-      writeFileSync(paths.script, renderSyncScript({ node: node.name, vault: { kind: "file", path: paths.vault }, interfaceName: node.iface }), { mode: 0o700 });
-    }
-    writeFileSync(paths.vault, formatWgQuick(this.labConfig(node)), { mode: 0o600 });
-    const r = await run("ip", ["netns", "exec", node.namespace, paths.script], {
-      allowFailure: true,
-      timeoutMs: 120_000,
-      // A restart goes through wg-quick, which then starts wireguard-go itself.
-      env: { WGMESH_CONF_DIR: paths.confDir, WG_QUICK_USERSPACE_IMPLEMENTATION: tool("wireguard-go"), ...WG_ENV },
-    });
+    this.publishConfig(node, header);
+    const r = await this.runSyncScript(node);
     const log = r.stderr.trim().split("\n").filter(Boolean);
     if (r.code !== 0) throw new LabError(`lab: ${node.name}: wgmesh-sync failed: ${redactQuoted(log.at(-1) ?? `exit code ${r.code}`)}`);
     const outcome = log.at(-1) ?? "nothing to change";
     this.progress(`${node.name}: wgmesh-sync: ${outcome}`);
     return outcome;
+  }
+
+  /** The node's config into the file standing in for its vault, as `pulumi up` writes the vault secret. */
+  private publishConfig(node: LabNode, header?: string[]): void {
+    const paths = this.syncPaths(node);
+    mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
+    if (!existsSync(paths.script)) {
+      // The scripts exactly as cloud-init installs them on a VM (for a file vault).
+      writeFileSync(paths.script, shippedSyncScript({ node: node.name, vault: { kind: "file", path: paths.vault }, interfaceName: node.iface }), { mode: 0o700 });
+      writeFileSync(paths.doctor, shippedNodeCommand(), { mode: 0o700 });
+    }
+    writeFileSync(paths.vault, formatWgQuick(this.labConfig(node), header ? { header } : {}), { mode: 0o600 });
+  }
+
+  /** One run of the node's wgmesh-sync, as its timer starts it; a failed run is an answer, not an error. */
+  private runSyncScript(node: LabNode): Promise<RunResult> {
+    const paths = this.syncPaths(node);
+    return run("ip", ["netns", "exec", node.namespace, paths.script], {
+      allowFailure: true,
+      timeoutMs: 240_000,
+      // A restart goes through wg-quick, which then starts wireguard-go itself; without LOG_LEVEL
+      // that daemon lets go of this command's output, which is read until it closes.
+      env: { WGMESH_CONF_DIR: paths.confDir, WG_QUICK_USERSPACE_IMPLEMENTATION: tool("wireguard-go"), WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" },
+    });
+  }
+
+  /** Runs a node's wgmesh-sync once (as its timer would) and says how it ended: exit code and log. */
+  async sync(name: string): Promise<{ code: number; log: string[] }> {
+    this.assertOpen();
+    const r = await this.runSyncScript(this.mustGet(name));
+    return { code: r.code, log: r.stderr.trim().split("\n").filter(Boolean) };
+  }
+
+  /**
+   * A key rotation as a deploy makes it: every node's new config (each with its new PrivateKey and
+   * its peers' new PublicKeys) reaches its vault carrying the rotation's "not before" time, then every
+   * node's wgmesh-sync fetches it at once, holds it until that time and switches. Returns each node's
+   * wgmesh-sync log.
+   */
+  async rotate(configs: Record<string, WgQuickConfig>, rotation: KeyRotation): Promise<Record<string, string[]>> {
+    this.assertOpen();
+    const header = [rotationComment(rotation)];
+    const names = Object.keys(configs);
+    for (const name of names) this.mustGet(name);
+    const missing = [...this.nodes.keys()].filter((n) => !(n in configs));
+    if (missing.length > 0) throw new LabError(`lab: a rotation gives every node new keys; no config for ${missing.join(", ")}`);
+    // Every key changes at once, so the bookkeeping (endpoints are mapped by public key) moves first.
+    for (const name of names) {
+      const node = this.mustGet(name);
+      node.config = configs[name] as WgQuickConfig;
+      node.publicKey = publicKeyOf(name, node.config);
+    }
+    await this.syncRelayLinks();
+    const running = names.map((n) => this.mustGet(n)).filter((n) => n.running);
+    for (const node of running) this.publishConfig(node, header);
+    const runs = await Promise.all(running.map(async (node) => [node, await this.runSyncScript(node)] as const));
+    const logs: Record<string, string[]> = {};
+    for (const [node, r] of runs) {
+      logs[node.name] = r.stderr.trim().split("\n").filter(Boolean);
+      if (r.code !== 0) throw new LabError(`lab: ${node.name}: wgmesh-sync failed: ${redactQuoted(logs[node.name]?.at(-1) ?? `exit code ${r.code}`)}`);
+      this.progress(`${node.name}: wgmesh-sync: ${logs[node.name]?.at(-1) ?? "nothing to change"}`);
+    }
+    return logs;
   }
 
   private mustGet(name: string): LabNode {

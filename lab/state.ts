@@ -88,3 +88,8 @@ export function listLabIds(): string[] {
     .map((f) => /^(.+)\.json$/.exec(f)?.[1])
     .filter((id): id is string => id !== undefined && isLabId(id));
 }
+
+/** A lab node's record by name. */
+export function nodeRecord(state: LabState, name: string): LabNodeRecord | undefined {
+  return state.nodes.find((n) => n.name === name);
+}

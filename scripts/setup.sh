@@ -3,12 +3,13 @@
 # lab and the key test, shellcheck for the sync unit, graphviz for mesh drawings, and what the
 # delivery tests run for real: cloud-init (`cloud-init schema`, its write_files module), systemd
 # (`systemd-analyze verify`), curl and jq (the sync script), python3-botocore (checks the AWS
-# signature), openssl (the vault stand-ins' test CA); then npm ci.
+# signature), openssl (the vault stand-ins' test CA); fping (the lab's ping matrix, one process per
+# node) and prometheus (promtool checks the metrics file and the alert rules); then npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 for pkg in wireguard-tools wireguard-go iproute2 iputils-ping iptables shellcheck graphviz procps \
-  curl jq cloud-init systemd python3 python3-botocore openssl; do
+  curl jq cloud-init systemd python3 python3-botocore openssl fping prometheus; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 installs_cloud_init=false
@@ -20,6 +21,12 @@ if [ "${#need[@]}" -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # policy-rc.d 101: packages (prometheus) must not start services on a machine that only tests them.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # cloud-init is here for its checks only: it must not configure this machine at its next boot.
   if $installs_cloud_init && [ ! -e /etc/cloud/cloud-init.disabled ]; then

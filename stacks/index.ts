@@ -24,3 +24,5 @@ export const summary = deployed.summary;
 export const mesh = deployed.meshExport;
 /** Secret: the wg0.conf of every external node, to install by hand. */
 export const externalConfigs = deployed.externalConfigs;
+/** The key epoch and the moment every node switches to its keys. */
+export const keyRotation = deployed.keyRotation;

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { latencyModelFor } from "../infra/latency/model";
 import type { MeshPlan } from "../infra/model";
 import { meshToDot } from "../infra/draw/dot";
 import { isGeneratedSvg, markSvg } from "../infra/draw/generated";
@@ -16,32 +17,40 @@ import { dotToSvg } from "./graphviz";
 import { loadStack } from "./project";
 
 /**
- * Where the pictures' round trips come from. The planner's link weights until the latency
- * model lands; then, for example:
- *   { linkRtt: (_link, a, b) => model.rttMs(a.site, b.site), kind: "modelled", source: "infra/latency" }
+ * Where the pictures' round trips come from: the latency model (measured tables, else great-circle
+ * estimates) for every link whose sites it knows; the planner's weights when it knows none.
  */
-export const PICTURE_LATENCY: LatencySource = PLANNER_ESTIMATES;
+export function pictureLatency(plan: MeshPlan): LatencySource {
+  const model = latencyModelFor(plan.spec);
+  const known = plan.nodes.every((n) => model.knowsSite(n.site));
+  if (!known) return PLANNER_ESTIMATES;
+  return {
+    linkRtt: (link, a, b) => model.rttMs(a.site, b.site) ?? link.weight,
+    kind: "modelled",
+    source: "wg-mesh's latency model: Azure 2025 and AWS 2023 measured round trips, else a great-circle estimate",
+  };
+}
 
 /** The diagram's DOT source, hashed into the SVG so a stale picture is found without running dot. */
 export function dotDigest(dot: string): string {
   return createHash("sha256").update(dot).digest("hex").slice(0, 16);
 }
 
-export function diagramDot(stack: string, plan: MeshPlan, latency = PICTURE_LATENCY): string {
+export function diagramDot(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
   return meshToDot(plan, { stack, latency });
 }
 
-export function diagramSvg(stack: string, plan: MeshPlan, latency = PICTURE_LATENCY): string {
+export function diagramSvg(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
   const dot = diagramDot(stack, plan, latency);
   return markSvg(dotToSvg(dot), `the diagram of stack ${stack} (wgmesh plan, diagram), DOT source sha256 ${dotDigest(dot)}`);
 }
 
-export function mapSvg(stack: string, plan: MeshPlan, latency = PICTURE_LATENCY): string {
+export function mapSvg(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
   return meshToMapSvg(plan, { stack, latency });
 }
 
 /** Fenced, ready to paste into a pull-request comment. */
-export function mermaidBlock(stack: string, plan: MeshPlan, latency = PICTURE_LATENCY): string {
+export function mermaidBlock(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
   return `\`\`\`mermaid\n${meshToMermaid(plan, { stack, latency })}\`\`\`\n`;
 }
 

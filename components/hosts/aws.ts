@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { awsUserDataBase64 } from "../../infra/render/user-data";
 import { MeshRunError } from "../errors";
 import { cloudName } from "../names";
 import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
@@ -102,7 +103,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         subnetId: network.subnetId,
         vpcSecurityGroupIds: [sg.id],
         iamInstanceProfile: profile.name,
-        userData: args.userData,
+        // Compressed: AWS counts 16 KB of raw user data, and cloud-init unpacks gzip itself.
+        userDataBase64: awsUserDataBase64(args.userData),
         // The user data never changes with the mesh. When wg-mesh's own changes (a new sync script), a
         // running VM has no use for it: cloud-init runs user data once per instance, so an update would
         // only stop and start the VM (ignored below); a VM made later, or replaced, gets the new one.
@@ -113,7 +115,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         volumeTags: tags,
       },
       // A newer Ubuntu AMI must not replace a running node; a chosen AMI is followed.
-      { ...child, ignoreChanges: [...(place.ami ? [] : ["ami"]), "userData"] },
+      // Stacks made before the user data was compressed sent it as userData: both are ignored alike.
+      { ...child, ignoreChanges: [...(place.ami ? [] : ["ami"]), "userData", "userDataBase64"] },
     );
     new aws.ec2.EipAssociation(`${name}-ip`, { allocationId: eip.allocationId, instanceId: instance.id }, child);
 

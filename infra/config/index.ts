@@ -115,6 +115,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     topology: m.topology,
     hub: m.hub,
     keyEpoch: m.keyEpoch,
+    rotationMargin: m.rotationMargin,
     presharedKeys: m.presharedKeys,
     adminCidrs: m.adminCidrs,
     peerStacks: m.peerStacks,

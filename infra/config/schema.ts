@@ -10,6 +10,7 @@ import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
 import { hasUnprintable, quote } from "../quote";
 import { keysOf } from "./issues";
 import { latencySchema, maxPeersSchema, maxStretchSchema } from "./latency";
+import { DEFAULT_ROTATION_MARGIN } from "../rotation";
 
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE = 25;
@@ -192,6 +193,7 @@ export const meshSchema = block(
     topology: z.enum(TOPOLOGIES, { error: expect(`one of ${TOPOLOGIES.join(", ")}`) }),
     hub: text("the name of the node whose role is hub", 64),
     keyEpoch: int("bump it to rotate every key", 1, 1_000_000).default(1),
+    rotationMargin: int("seconds from a deploy that bumps keyEpoch to the moment every node switches keys", 0, 3600).default(DEFAULT_ROTATION_MARGIN),
     presharedKeys: z.boolean({ error: expect("true or false") }).default(false),
     adminCidrs: z
       .array(text("a CIDR such as 203.0.113.0/24", 64), { error: expect("a list of CIDRs allowed to SSH in") })

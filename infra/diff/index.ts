@@ -197,7 +197,7 @@ function settingsChanges(base: MeshPlan, head: MeshPlan): (FieldChange & { effec
   value("persistentKeepalive", a.persistentKeepalive, b.persistentKeepalive);
   value("mtu", a.mtu, b.mtu);
   value("MTU", base.mtu, head.mtu, `every node restarts its interface for the new MTU (${head.mtuReason})`);
-  value("keyEpoch", a.keyEpoch, b.keyEpoch, "every private and preshared key is replaced; tunnels drop for about a minute while nodes switch at slightly different times");
+  value("keyEpoch", a.keyEpoch, b.keyEpoch, "every private and preshared key is replaced; every node holds its new config until one moment (rotationMargin after the deploy) and then switches, each link making one new handshake (wgmesh plan --rotation)");
   value("presharedKeys", a.presharedKeys, b.presharedKeys);
   list("adminCidrs", a.adminCidrs, b.adminCidrs, "the SSH rule of every cloud node's firewall is updated in place");
   list("peerStacks", a.peerStacks, b.peerStacks, "read only by the stack program (pulumi preview); not part of this offline diff");

@@ -68,33 +68,39 @@ export function transitRefusals(
       around.set(v, list);
     }
   }
-  const issues = new Map<string, ConfigIssue>();
+  // Per declared link, the pair that needs the largest weight: raising it above that fixes every pair.
+  const worst = new Map<string, { needed: number; issue: ConfigIssue }>();
   for (const [v, neighbours] of around) {
     const reason = noTransitReason(facts.get(v) as NodeFacts, spec.topology);
     if (!reason) continue;
     for (const [i, first] of neighbours.entries()) {
       for (const second of neighbours.slice(i + 1)) {
-        const explicit = [first, second].find((e) => declared.has(e.link.id));
-        if (!explicit) continue;
-        const [x, y] = [first.other, second.other];
-        const through = toFixedCost(first.link.weight) + toFixedCost(second.link.weight);
-        const without = dist(x, y);
-        const cheaper = through < without || (through === without && hops(x, y) > 2);
-        if (!cheaper) continue;
-        const at = declared.get(explicit.link.id) as string;
-        if (issues.has(at)) continue;
-        const otherLeg = explicit === first ? second : first;
-        const needed = without - toFixedCost(otherLeg.link.weight);
-        const role = facts.get(v)?.hasPublicEndpoint ? `a ${facts.get(v)?.spec.role}` : "behind NAT";
-        issues.set(at, {
-          path: at,
-          message:
-            `with weight ${explicit.link.weight} this link makes ${v} (${role}) the cheapest way between ${x} and ${y} ` +
-            `(${ms(through)} through ${v}, ${Number.isFinite(without) ? ms(without) : "no path"} without), but ${reason}; ` +
-            `${Number.isFinite(without) && needed > 0 ? `give it a weight above ${ms(needed)}, or ` : ""}link ${x} and ${y} directly`,
-        });
+        for (const explicit of [first, second].filter((e) => declared.has(e.link.id))) {
+          const [x, y] = [first.other, second.other];
+          const through = toFixedCost(first.link.weight) + toFixedCost(second.link.weight);
+          const without = dist(x, y);
+          const cheaper = through < without || (through === without && hops(x, y) > 2);
+          if (!cheaper) continue;
+          const at = declared.get(explicit.link.id) as string;
+          const otherLeg = explicit === first ? second : first;
+          const needed = without - toFixedCost(otherLeg.link.weight);
+          const before = worst.get(at);
+          if (before && before.needed >= needed) continue;
+          const role = facts.get(v)?.hasPublicEndpoint ? `a ${facts.get(v)?.spec.role}` : "behind NAT";
+          worst.set(at, {
+            needed,
+            issue: {
+              path: at,
+              message:
+                `with weight ${explicit.link.weight} this link makes ${v} (${role}) the cheapest way between ${x} and ${y} ` +
+                `(${ms(through)} through ${v}, ${Number.isFinite(without) ? ms(without) : "no path"} without), but ${reason}; ` +
+                `${Number.isFinite(without) && needed > 0 ? `give it a weight above ${ms(needed)}, or ` : ""}link ${x} and ${y} directly`,
+            },
+          });
+        }
       }
     }
   }
+  const issues = new Map([...worst].map(([at, w]) => [at, w.issue]));
   return [...issues.values()];
 }

@@ -4,15 +4,15 @@
  * address. The node's wg0.conf reaches the VM only through its vault, so this document is a function
  * of the node's name, interface and vault alone and stays byte-identical while the mesh changes.
  *
- * Small, because AWS takes 16 KB: the script travels gzip-compressed and base64-encoded (cloud-init's
- * `encoding: gz+b64`), compressed by our own encoder so the bytes never change with a Node upgrade;
- * the units stay readable, and nothing is said twice (owner and mode are cloud-init's defaults where
- * they are ours, the vault is named once).
+ * Readable as it is (scripts without their comment lines, units, nothing said twice: owner and mode
+ * are cloud-init's defaults where they are ours, the vault is named once). AWS, which counts 16 KB,
+ * gets the whole document gzip-compressed (./user-data.ts): compressing the scripts one by one
+ * would leave nothing for the document's compression and cost more.
  */
 import { gunzipSync } from "node:zlib";
 import { parse, stringify } from "yaml";
-import { gzip } from "./gzip";
-import { checkedInterfaceName, checkedNodeName, describeVault, REQUIRED_PACKAGES, renderSyncScript, SYNC_SCRIPT_PATH, SYNC_UNIT, type DeliveryOptions } from "./sync-script";
+import { NODE_COMMAND_PATH, shippedNodeCommand, shippedSyncScript } from "./node-command";
+import { checkedInterfaceName, checkedNodeName, describeVault, REQUIRED_PACKAGES, SYNC_SCRIPT_PATH, SYNC_UNIT, type DeliveryOptions } from "./sync-script";
 
 export type { DeliveryOptions } from "./sync-script";
 
@@ -45,7 +45,9 @@ function renderDocument(opts: DeliveryOptions): string {
     packages: [...CLOUD_INIT_PACKAGES],
     write_files: [
       // cloud-init writes files as root:root, 0644 unless told otherwise.
-      { path: SYNC_SCRIPT_PATH, permissions: "0755", encoding: "gz+b64", content: gzip(renderSyncScript(opts)).toString("base64") },
+      { path: SYNC_SCRIPT_PATH, permissions: "0755", content: shippedSyncScript(opts) },
+      // `sudo wgmesh doctor`: it reads the sync script above for everything node-specific.
+      { path: NODE_COMMAND_PATH, permissions: "0755", content: shippedNodeCommand() },
       { path: SERVICE_PATH, content: serviceUnit(iface) },
       { path: TIMER_PATH, content: timerUnit(iface) },
     ],
@@ -58,8 +60,9 @@ function renderDocument(opts: DeliveryOptions): string {
   };
   const comment = [
     "#cloud-config",
-    `# wg-mesh node ${node}: installs ${SYNC_SCRIPT_PATH} (gzip, base64), which keeps ${iface} in step with`,
-    `# ${describeVault(opts.vault)}, read with this VM's own identity. No key, peer or overlay address is in here.`,
+    `# wg-mesh node ${node}: installs ${SYNC_SCRIPT_PATH}, which keeps ${iface} in step with`,
+    `# ${describeVault(opts.vault)}, read with this VM's own identity, and ${NODE_COMMAND_PATH} (sudo wgmesh doctor).`,
+    "# No key, peer or overlay address is in here.",
   ].join("\n");
   return `${comment}\n${stringify(document, { blockQuote: "literal", lineWidth: 0, indentSeq: false })}`;
 }

@@ -36,7 +36,10 @@ reason=''
 WORK=$(mktemp -d)
 trap 'rm -rf -- "$WORK"' EXIT
 
-log() { printf '%s\n' "$*" >&2; }
+log() {
+  printf '%s\n' "$*" >&2
+  PREVIOUS_LOG=$LAST_LOG LAST_LOG=$*
+}
 fail() { log "$*"; exit 1; }
 
 # wg and wg-quick quote the value they choke on (as in `value'), and that value can be a key.
@@ -372,6 +375,240 @@ fetch_failed() {
   exit 1
 }
 
+# ---- What wgmesh doctor and Prometheus read, and the key-rotation hold ----------------------------
+# Every run leaves a state file (its result, last log line, the vault's config and the applied one)
+# and a node_exporter textfile (per-peer handshakes and transfer, the config's version, the run's
+# result). WGMESH_STATE_DIR and WGMESH_METRICS_DIR are for the lab and tests; with WGMESH_CONF_DIR
+# alone, both live beside the config.
+readonly STATE_DIR="${WGMESH_STATE_DIR:-${WGMESH_CONF_DIR:-/var/lib/wgmesh}}"
+readonly STATE="$STATE_DIR/$IFACE.state"
+readonly METRICS="${WGMESH_METRICS_DIR:-${WGMESH_CONF_DIR:-/var/lib/prometheus/node-exporter}}/wgmesh-$IFACE.prom"
+# A run that fetches a new key epoch at most this many seconds before its time sleeps until then; an
+# earlier one leaves it to a later run (the timer runs every minute; TimeoutStartSec is 5 minutes).
+readonly HOLD_MAX=150
+LAST_LOG='' PREVIOUS_LOG='' HELD_UNTIL='' SWITCH_AT=0 REKEYED=0 SETTLED=0 NOW_MS=0
+
+# The switch is timed to the millisecond on a machine that may be busy, so the clock and the waits
+# around it start no process: NOW_MS from bash's own EPOCHREALTIME, and a wait that is a read timing out.
+now_ms() {
+  local t=${EPOCHREALTIME/[.,]/}
+  NOW_MS=${t:0:-3}
+}
+
+pause_ms() {
+  local fd seconds
+  [[ -p $WORK/pause ]] || mkfifo -- "$WORK/pause"
+  exec {fd}<>"$WORK/pause"
+  printf -v seconds '%d.%03d' "$(($1 / 1000))" "$(($1 % 1000))"
+  read -rt "$seconds" -u "$fd" _ || :
+  exec {fd}>&-
+}
+
+sha_of() { if [[ -f $1 ]]; then sha256sum -- "$1" | cut -c1-64; fi; }
+
+# "EPOCH NOT-BEFORE" from the comment wg-mesh writes into a config (infra/rotation.ts), or nothing.
+rotation_of() {
+  if [[ -f $1 ]]; then
+    sed -n -E 's/^# wg-mesh key epoch ([0-9]+), not before ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)$/\1 \2/p' "$1" | head -n 1
+  fi
+}
+
+# Milliseconds until a config's not-before time, negative once it has passed; nothing without one.
+due_in_ms() {
+  local rotation at
+  rotation=$(rotation_of "$1")
+  [[ -n $rotation ]] || return 0
+  at=$(date -d "${rotation#* }" +%s) || return 0
+  printf '%s\n' "$((at * 1000 - $(date +%s%3N)))"
+}
+
+# After a reboot during a key rotation: the applied config again until the new one's time comes.
+resume_until_due() {
+  local ms
+  ms=$(due_in_ms "$1")
+  if [[ -z $ms || ! -s $CONF ]] || ((ms <= 0)); then return 1; fi
+  bring_up "$CONF" || return 1
+  log "brought $IFACE up with its last applied config until the new key epoch's time"
+}
+
+# A new key epoch switches every node at one moment: its config waits for its not-before time, and
+# one fetched late is applied at once. Too early to wait in this run, it is left to a later one. New
+# keys without a restart are switched to first thing at that moment (wg syncconf, then the new
+# handshakes); the rest of the apply follows.
+hold_until_due() {
+  local ms rotation restart due=''
+  restart=$(restart_reason "$2" "$1")
+  if [[ "$(conf_values "$1" interface PrivateKey | tail -n 1)" != "$(conf_values "$2" interface PrivateKey | tail -n 1)" ]]; then REKEYED=1; fi
+  ms=$(due_in_ms "$1")
+  if [[ -n $ms ]]; then
+    rotation=$(rotation_of "$1")
+    now_ms
+    due=$((NOW_MS + ms))
+  fi
+  if [[ -n $ms ]] && ((ms > 0)); then
+    if ((ms > HOLD_MAX * 1000)); then
+      HELD_UNTIL=${rotation#* }
+      log "holding the new config (key epoch ${rotation%% *}) until $HELD_UNTIL; a later run applies it"
+      exit 0
+    fi
+    log "holding the new config (key epoch ${rotation%% *}) until ${rotation#* }"
+    # Every node switches at this moment; a busy machine should not make this one late.
+    renice -n -10 -p $$ >/dev/null 2>&1 || :
+    now_ms
+    if ((due > NOW_MS)); then pause_ms $((due - NOW_MS)); fi
+  fi
+  now_ms
+  SWITCH_AT=$NOW_MS
+  if ((REKEYED)) && [[ -z $restart ]] && quiet wg syncconf "$IFACE" "$WORK/stripped"; then
+    if [[ -n $due ]]; then log "switched to key epoch ${rotation%% *} $((SWITCH_AT - due)) ms after its time"; fi
+    settle_handshakes
+  fi
+}
+
+# One [Peer] of the stripped config, by its PublicKey.
+peer_section() {
+  awk -v key="$1" '
+    /^[ \t]*\[/ { if (hit) printf "%s", section; section = ""; hit = 0; peer = tolower($0) ~ /^[ \t]*\[peer\]/ }
+    { section = section $0 "\n" }
+    peer && tolower($0) ~ /^[ \t]*publickey[ \t]*=/ { v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t\r]+$/, "", v); if (v == key) hit = 1 }
+    END { if (hit) printf "%s", section }' "$WORK/stripped"
+}
+
+# After a key change every link needs a new handshake, and both ends start one as they switch.
+# Two initiations that cross in flight cancel each other, as does one that reaches a peer still on
+# its old key, and WireGuard then waits its REKEY_TIMEOUT (5 s) before trying again. So for a few
+# seconds a peer with no handshake since the switch is re-added, which starts a fresh initiation
+# at once: by the end of the link with the lower public key on the clock's half seconds, by the
+# other on its whole seconds, so that the two ends' re-adds never cross.
+settle_handshakes() {
+  local mine key at turn lower slot
+  local -A dials=()
+  ((REKEYED && !SETTLED)) || return 0
+  SETTLED=1
+  mine=$(wg show "$IFACE" public-key) || return 0
+  while read -r key at; do
+    if [[ $at != '(none)' ]]; then dials[$key]=1; fi
+  done < <(wg show "$IFACE" endpoints)
+  for _ in {1..20}; do
+    now_ms
+    pause_ms $((500 - NOW_MS % 500))
+    slot=$(((NOW_MS / 500 + 1) % 2))
+    turn=0
+    while read -r key at; do
+      ((at * 1000 < SWITCH_AT - SWITCH_AT % 1000)) || continue
+      turn=1
+      lower=0
+      if [[ $mine < $key ]]; then lower=1; fi
+      if [[ -n ${dials[$key]:-} ]] && ((lower == slot)); then
+        peer_section "$key" >"$WORK/readd"
+        if quiet wg set "$IFACE" peer "$key" remove; then quiet wg addconf "$IFACE" "$WORK/readd" || true; fi
+      fi
+    done < <(wg show "$IFACE" latest-handshakes)
+    if ((turn == 0)); then
+      now_ms
+      log "every peer handshook with the new keys, $((NOW_MS - SWITCH_AT)) ms after the switch"
+      return 0
+    fi
+  done
+  log "some peers have not handshaken with the new keys 10 s after the switch; WireGuard keeps trying"
+}
+
+# Peers' names as the config's comments give them ("# hkg (pop, ...)" above [Peer]): "KEY NAME" lines.
+peer_names() {
+  [[ -f $1 ]] || return 0
+  awk '
+    { line = $0; sub(/\r$/, "", line) }
+    line ~ /^[ \t]*#/ { if (comment == "") { comment = line; sub(/^[ \t]*#+[ \t]*/, "", comment) } next }
+    tolower(line) ~ /^[ \t]*\[peer\]/ { name = comment; peer = 1; comment = ""; next }
+    line ~ /^[ \t]*\[/ { peer = 0; comment = ""; next }
+    line ~ /[^ \t]/ { comment = "" }
+    peer && tolower(line) ~ /^[ \t]*publickey[ \t]*=/ {
+      key = line; sub(/^[^=]*=[ \t]*/, "", key); sub(/[ \t]+$/, "", key)
+      split(name, words, /[ \t(,]/); n = words[1]; gsub(/[^A-Za-z0-9_.:-]/, "", n)
+      print key, (n == "" ? substr(key, 1, 8) : n)
+    }' "$1"
+}
+
+# One metric's HELP and TYPE lines, then its samples (LABELS VALUE per line on stdin).
+metric() {
+  local labels value
+  printf '# HELP %s %s\n# TYPE %s %s\n' "$1" "$3" "$1" "$2"
+  while read -r labels value; do printf '%s{interface="%s"%s} %s\n' "$1" "$IFACE" "${labels#-}" "$value"; done
+}
+
+# node_exporter's textfile collector format, the file replaced whole as the collector asks.
+write_metrics() {
+  local result=$1 applied=$2 at=$3 epoch=$4 up=0 now key ts rx tx
+  local -A names=() handshake=()
+  now=$(date +%s)
+  if interface_up; then up=1; fi
+  while read -r key ts; do names[$key]=$ts; done < <(peer_names "$CONF")
+  if ((up)); then
+    while read -r key ts; do handshake[$key]=$ts; done < <(wg show "$IFACE" latest-handshakes 2>/dev/null)
+  fi
+  mkdir -p -- "${METRICS%/*}"
+  {
+    metric wgmesh_sync_last_run_timestamp_seconds gauge 'When wgmesh-sync last ran.' <<<"- $now"
+    metric wgmesh_sync_success gauge 'Whether the last wgmesh-sync run succeeded (a config held for its time counts): 1 or 0.' \
+      <<<"- $([[ $result == failed ]] && echo 0 || echo 1)"
+    metric wgmesh_interface_up gauge 'Whether the WireGuard interface exists.' <<<"- $up"
+    if [[ -n $applied ]]; then
+      metric wgmesh_config_info gauge 'The applied config: its sha256 and key epoch.' <<<",sha256=\"$applied\"${epoch:+,key_epoch=\"$epoch\"} 1"
+      metric wgmesh_config_applied_timestamp_seconds gauge 'When the applied config was applied.' <<<"- $at"
+    fi
+    if [[ -n $epoch ]]; then metric wgmesh_config_key_epoch gauge 'The key epoch of the applied config.' <<<"- $epoch"; fi
+    if [[ -n $HELD_UNTIL ]]; then
+      metric wgmesh_config_held_until_timestamp_seconds gauge 'When a fetched config of a new key epoch is due.' <<<"- $(date -d "$HELD_UNTIL" +%s)"
+    fi
+    if ((${#handshake[@]})); then
+      for key in "${!handshake[@]}"; do
+        printf ',peer="%s" %s\n' "${names[$key]:-${key:0:8}}" "${handshake[$key]}"
+      done | sort | metric wgmesh_peer_last_handshake_timestamp_seconds gauge 'When the last handshake with the peer completed; 0 if none has.'
+      for key in "${!handshake[@]}"; do
+        ts=${handshake[$key]}
+        if ((ts > 0)); then ts=$((now - ts)); else ts=+Inf; fi
+        printf ',peer="%s" %s\n' "${names[$key]:-${key:0:8}}" "$ts"
+      done | sort | metric wgmesh_peer_last_handshake_seconds gauge 'Seconds since the last handshake with the peer, as of this run.'
+      while read -r key rx tx; do
+        printf ',peer="%s" %s %s\n' "${names[$key]:-${key:0:8}}" "$rx" "$tx"
+      done < <(wg show "$IFACE" transfer) | sort >"$WORK/transfer"
+      awk '{ print $1, $2 }' "$WORK/transfer" | metric wgmesh_peer_receive_bytes_total counter 'Bytes received from the peer.'
+      awk '{ print $1, $3 }' "$WORK/transfer" | metric wgmesh_peer_transmit_bytes_total counter 'Bytes sent to the peer.'
+    fi
+  } >"$METRICS.tmp"
+  mv -f -- "$METRICS.tmp" "$METRICS"
+}
+
+# The run's outcome for wgmesh doctor and Prometheus, on every exit. Neither can change what the
+# run did, so nothing here may fail it.
+finish_run() {
+  set +e
+  local rc=$1 result=ok applied='' at=0 epoch line=$LAST_LOG vault=''
+  # What this run fetched from the vault, if it got that far.
+  if [[ -s $WORK/new/$IFACE.conf ]]; then vault=$(sha_of "$WORK/new/$IFACE.conf"); fi
+  # A failure is logged as its cause, then what the run did about it.
+  if ((rc != 0)); then
+    result=failed
+    line="${PREVIOUS_LOG:+$PREVIOUS_LOG; }$LAST_LOG"
+  elif [[ -n $HELD_UNTIL ]]; then
+    result=held
+  fi
+  if [[ -f $CONF ]]; then
+    # The applied config's time is when it took effect.
+    if ((rc == 0 && SWITCH_AT > 0)); then touch -d "@$((SWITCH_AT / 1000))" -- "$CONF"; fi
+    applied=$(sha_of "$CONF")
+    at=$(stat -c %Y -- "$CONF")
+  fi
+  epoch=$(rotation_of "$CONF")
+  epoch=${epoch%% *}
+  if mkdir -p -- "$STATE_DIR" && printf '%s\n' "run_at=$(date +%s)" "result=$result" "exit_code=$rc" \
+    "log=${line//[[:cntrl:]]/ }" "vault_sha256=$vault" "applied_sha256=$applied" "applied_at=$at" \
+    "key_epoch=$epoch" "held_until=$HELD_UNTIL" >"$STATE.tmp" && mv -f -- "$STATE.tmp" "$STATE"; then :; else
+    log "could not write $STATE"
+  fi
+  write_metrics "$result" "$applied" "$at" "$epoch" 2>/dev/null || log "could not write $METRICS"
+}
+
 main() {
   local new="$WORK/new/$IFACE.conf" old="$WORK/old/$IFACE.conf" why
   exec 9>"$LOCK"
@@ -381,7 +618,7 @@ main() {
   ensure_tools || fail "$reason; $IFACE is left as it is and the next run tries again"
   fetch_config "$new" || fetch_failed "$reason"
   check_config "$new" || fail "$reason; $IFACE keeps its current config"
-  if ! interface_up; then
+  if ! interface_up && ! resume_until_due "$new"; then
     bring_up "$new" || fail "wg-quick up $IFACE failed; the next run tries again"
     install_config "$new"
     log "brought $IFACE up"
@@ -390,8 +627,14 @@ main() {
   if cmp -s -- "$new" "$CONF"; then return 0; fi
   if [[ -f $CONF ]]; then cp -- "$CONF" "$old"; fi
   why=$(restart_reason "$old" "$new")
+  hold_until_due "$new" "$old"
   if [[ -n $why ]]; then restart "$old" "$new" "$why"; else apply_in_place "$old" "$new"; fi
+  settle_handshakes
 }
 
-main
-exit "$status"
+# wgmesh (the node's doctor) reads this file for its functions and values without running it.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  trap 'finish_run $?; rm -rf -- "$WORK"' EXIT
+  main
+  exit "$status"
+fi

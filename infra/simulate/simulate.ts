@@ -131,6 +131,9 @@ export function simulateSummary(configs: ConfigSet, options: SummaryOptions = {}
     }
   }
   const failures: PairResult[] = [];
+  // Where MTUs differ, full-size packets are followed pair by pair (as simulate does) for the MTU findings.
+  const mixedMtu = new Set(nodes.map((x) => x.mtu)).size > 1;
+  const largeLost: PairResult[] = [];
   let reachable = 0;
   let failuresOmitted = 0;
   for (const a of nodes) {
@@ -147,10 +150,11 @@ export function simulateSummary(configs: ConfigSet, options: SummaryOptions = {}
         else if (!ok) failuresOmitted++;
       } else if (!ok) failuresOmitted++;
       if (ok) reachable++;
-      if (options.onPair) options.onPair(result ?? (ok ? pairResult(walker, fast, a, b) : { from: a.name, to: b.name, reachable: false, path: [], returnPath: [] }));
+      if (ok && (mixedMtu || options.onPair)) result ??= pairResult(walker, fast, a, b);
+      if (result?.largePacket && !result.largePacket.reachable) largeLost.push(result);
+      if (options.onPair) options.onPair(result ?? { from: a.name, to: b.name, reachable: false, path: [], returnPath: [] });
     }
   }
-  // Full-size packets are not followed pair by pair here: MTUs that differ are reported as warnings.
-  const findings = findingsOrder([...mesh.findings, ...staticFindings(mesh), ...forwardingFindings(walker), ...mtuFindings(mesh, [])]);
+  const findings = findingsOrder([...mesh.findings, ...staticFindings(mesh), ...forwardingFindings(walker), ...mtuFindings(mesh, largeLost)]);
   return { nodes: n, reachable, total: n * (n - 1), failures, failuresOmitted, findings };
 }

@@ -5,26 +5,28 @@
  */
 import { resourceNameProblems } from "../../infra/cloud-names";
 import type { ConfigIssue } from "../../infra/model";
-import { userDataProblem } from "../../infra/render/user-data-limits";
+import { userDataSizeProblem } from "../../infra/render/user-data-limits";
 import { unwrapSecrets } from "./mock-cloud";
 import type { RecordedResource } from "./run";
 
-/** Where each VM type keeps its user data, and how to read it as the cloud measures it. */
-const USER_DATA: Record<string, { cloud: "aws" | "gcp" | "azure"; read: (inputs: Record<string, unknown>) => string | undefined }> = {
+/** Where each VM type keeps its user data, and the bytes its cloud counts, as sent. */
+const USER_DATA: Record<string, { cloud: "aws" | "gcp" | "azure"; read: (inputs: Record<string, unknown>) => number | undefined }> = {
   "aws:ec2/instance:Instance": {
     cloud: "aws",
-    read: (i) => (typeof i.userData === "string" ? i.userData : typeof i.userDataBase64 === "string" ? Buffer.from(i.userDataBase64, "base64").toString("latin1") : undefined),
+    // The raw bytes, before base64.
+    read: (i) => (typeof i.userData === "string" ? Buffer.byteLength(i.userData) : typeof i.userDataBase64 === "string" ? Buffer.from(i.userDataBase64, "base64").length : undefined),
   },
   "gcp:compute/instance:Instance": {
     cloud: "gcp",
     read: (i) => {
       const value = (i.metadata as Record<string, unknown> | undefined)?.["user-data"];
-      return typeof value === "string" ? value : undefined;
+      return typeof value === "string" ? Buffer.byteLength(value) : undefined;
     },
   },
   "azure:compute/linuxVirtualMachine:LinuxVirtualMachine": {
     cloud: "azure",
-    read: (i) => (typeof i.customData === "string" ? Buffer.from(i.customData, "base64").toString("latin1") : undefined),
+    // Custom data is counted base64-encoded, as it is sent.
+    read: (i) => (typeof i.customData === "string" ? i.customData.length : undefined),
   },
 };
 
@@ -35,9 +37,9 @@ export function cloudProblems(resources: readonly RecordedResource[]): ConfigIss
     const inputs = unwrapSecrets(r.inputs) as Record<string, unknown>;
     for (const message of resourceNameProblems({ type: r.type, name: r.name, inputs })) issues.push({ path: r.name, message: `${r.type}: ${message}` });
     const userData = USER_DATA[r.type];
-    const text = userData?.read(inputs);
-    if (userData && text !== undefined) {
-      const problem = userDataProblem(r.name, userData.cloud, text);
+    const size = userData?.read(inputs);
+    if (userData && size !== undefined) {
+      const problem = userDataSizeProblem(r.name, userData.cloud, size);
       if (problem) issues.push({ path: r.name, message: `${r.type}: ${problem.replace(/^nodes\.[^:]+: /, "")}` });
     }
   }

@@ -197,6 +197,13 @@ export class MockCloud implements pulumi.runtime.Mocks {
         this.tlsPrivateKeys.set(args.name, marker);
         return out(`${args.name}-${h.slice(0, 8)}`, { ...key, privateKeyPem: marker, privateKeyOpenssh: marker, privateKeyPemPkcs8: marker });
       }
+      case "time:index/static:Static": {
+        // As the provider does: the time of the update that created it, kept until a trigger changes.
+        const keepers = JSON.stringify(inputs.triggers ?? {});
+        const seconds = parseInt(createHash("sha256").update(`${this.options.stack}/${args.name}/${keepers}`).digest("hex").slice(0, 7), 16) % (365 * 86400);
+        const at = new Date(Date.UTC(2025, 0, 1) + seconds * 1000);
+        return out(at.toISOString().replace(/\.\d{3}Z$/, "Z"), { rfc3339: at.toISOString().replace(/\.\d{3}Z$/, "Z"), unix: at.getTime() / 1000 });
+      }
       case "random:index/randomBytes:RandomBytes": {
         const keepers = JSON.stringify(inputs.keepers ?? {});
         const bytes = createHash("sha256").update(`${this.options.seed ? `${this.options.seed}/` : ""}${this.options.stack}/${args.name}/${keepers}`).digest();

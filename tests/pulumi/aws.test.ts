@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MOCK_AMI } from "../../stacks/synth/mock-cloud";
 import type { MockRun, RecordedResource } from "../../stacks/synth/run";
+import { documentOfAwsUserData } from "../../infra/render/user-data";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { awsSecretName } from "../../infra/vault";
 import { input, nodeOf, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
@@ -92,7 +93,8 @@ test("instances require IMDSv2, encrypt the root volume, boot Ubuntu LTS and tak
     assert.equal(input(vm, "ami"), MOCK_AMI);
     assert.equal(input(vm, "userDataReplaceOnChange"), false);
     const vault = { kind: "aws-secretsmanager" as const, region: "eu-west-1", secretName: awsSecretName({ project: PROJECT, stack: "test", node }) };
-    assert.equal(input(vm, "userData"), renderCloudInit({ node, vault }));
+    assert.equal(input(vm, "userData"), undefined, "sent compressed, as userDataBase64");
+    assert.equal(documentOfAwsUserData(input(vm, "userDataBase64")), renderCloudInit({ node, vault }));
     assert.equal(input(vm, "instanceType"), node === "app1" ? "t3.micro" : "t3.small", "hubs and POPs carry traffic: one size up");
     assert.deepEqual(input(vm, "vpcSecurityGroupIds"), [one(run, "aws:ec2/securityGroup:SecurityGroup", `${node}-sg`).id]);
     assert.equal(input(vm, "iamInstanceProfile"), one(run, "aws:iam/instanceProfile:InstanceProfile", `${node}-profile`).id);

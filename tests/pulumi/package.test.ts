@@ -81,7 +81,7 @@ test("the schema names Mesh, Hub, Pop and Backend, each with typed, documented i
   assert.deepEqual(dangling, []);
   const mesh = schema.resources["wg-mesh:index:Mesh"] as ResourceSpec;
   assert.deepEqual([...(mesh.requiredInputs ?? [])].sort(), ["hub", "nodes", "overlay", "regions", "topology"]);
-  assert.deepEqual(Object.keys(mesh.properties).sort(), ["externalConfigs", "meshExport", "nodes", "summary"]);
+  assert.deepEqual(Object.keys(mesh.properties).sort(), ["externalConfigs", "keyRotation", "meshExport", "nodes", "summary"]);
 });
 
 test("role, cloud and topology are enums with their values, used where the declaration names them", () => {
@@ -133,7 +133,7 @@ test("construct makes the same resources, with the same inputs, as the TypeScrip
   const b = resourcesOf(constructed);
   assert.equal(b.length, a.length);
   assert.deepEqual(b, a);
-  assert.deepEqual(Object.keys(constructed.outputs).sort(), ["externalConfigs", "meshExport", "nodes", "summary"]);
+  assert.deepEqual(Object.keys(constructed.outputs).sort(), ["externalConfigs", "keyRotation", "meshExport", "nodes", "summary"]);
   assert.deepEqual(constructed.outputs.meshExport, program.outputs.mesh, "the same mesh output as the stack's");
   assert.ok(isSecretValue(constructed.outputs.externalConfigs), "externalConfigs stays secret across construct");
   assert.equal((constructed.outputs.summary as { reachable: string }).reachable, "132 of 132 ordered pairs reachable");

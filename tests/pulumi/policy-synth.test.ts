@@ -3,6 +3,7 @@
  * stack program under the mock runtime): zero violations. And the same resources with one hand
  * edit each are caught, so the zero above is not a pack that looks at nothing.
  */
+import { awsUserDataBase64, documentOfAwsUserData } from "../../infra/render/user-data";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
@@ -40,7 +41,10 @@ for (const stack of ["prod", "staging"]) {
       ["wg-no-world-ingress", "wg-ssh-admin-only"],
     );
     assert.deepEqual(await caught(edited("aws:ec2/instance:Instance", (p) => (p.metadataOptions = { httpTokens: "optional" }))), ["wg-imdsv2"]);
-    assert.deepEqual(await caught(edited("aws:ec2/instance:Instance", (p) => (p.userData = `${String(p.userData)}\nPrivateKey = x\n`))), ["wg-no-key-in-user-data"]);
+    assert.deepEqual(
+      await caught(edited("aws:ec2/instance:Instance", (p) => (p.userDataBase64 = awsUserDataBase64(`${documentOfAwsUserData(String(p.userDataBase64))}\nPrivateKey = x\n`)))),
+      ["wg-no-key-in-user-data"],
+    );
     assert.deepEqual(
       await caught(edited("gcp:compute/firewall:Firewall", (p) => {
         if (Array.isArray(p.sourceRanges)) p.sourceRanges = [...(p.sourceRanges as string[]), "198.51.100.77/32"];

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { freshRequire, runUnderMocks } from "../../stacks/synth/run";
 import { MeshRunError } from "../../components/errors";
-import type { SimulationReport } from "../../infra/simulate";
+import type { SimulationSummary } from "../../infra/simulate";
 import { provePlan } from "../../components/prove";
 import { seedSpec } from "../support/seed-spec";
 import { PROJECT, REPO, runMesh } from "../support/pulumi";
@@ -62,12 +62,10 @@ test("a plan that cannot be made (an MTU the links cannot carry) is refused befo
 });
 
 test("a plan the simulator cannot carry is refused with one line per unreachable pair", () => {
-  const broken = (): SimulationReport => ({
-    nodes: [],
-    pairs: [
-      { from: "hkg", to: "gru", reachable: false, path: ["hkg"], returnPath: [], failure: { direction: "forward", at: "gru", reason: "source 10.50.5.1 is outside AllowedIPs of peer ireland" } },
-      { from: "gru", to: "hkg", reachable: true, path: ["gru", "ireland", "hkg"], returnPath: ["hkg", "ireland", "gru"] },
-    ],
+  const broken = (): SimulationSummary => ({
+    nodes: 2,
+    failures: [{ from: "hkg", to: "gru", reachable: false, path: ["hkg"], returnPath: [], failure: { direction: "forward", at: "gru", reason: "source 10.50.5.1 is outside AllowedIPs of peer ireland" } }],
+    failuresOmitted: 0,
     reachable: 1,
     total: 2,
     findings: [],

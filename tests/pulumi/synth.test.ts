@@ -85,7 +85,7 @@ test("synth --stack prod prints the tree with each node's host and resources ind
   const counts = lines.indexOf("Resources by type");
   assert.ok(counts > hub);
   assert.ok(lines.slice(counts + 1).some((l) => /^\s+12\s+random:index\/randomBytes:RandomBytes$/.test(l)));
-  assert.match(r.stdout, /Outputs: externalConfigs, mesh, nodes, summary \(132 of 132 ordered pairs reachable\)/);
+  assert.match(r.stdout, /Outputs: externalConfigs, keyRotation, mesh, nodes, summary \(132 of 132 ordered pairs reachable\)/);
 });
 
 test("unknown stack: one line, exit 1; a broken config: one line per problem by path, exit 2", (t) => {

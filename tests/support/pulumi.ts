@@ -2,6 +2,7 @@
  * Running the stack program under Pulumi's mocks in tests, and reading what it made. Each test
  * file runs in its own process (node --test), and runs inside a file go one after another.
  */
+import { documentOfAwsUserData } from "../../infra/render/user-data";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -38,6 +39,7 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     persistentKeepalive: spec.persistentKeepalive,
     ...(spec.mtu === "auto" ? {} : { mtu: spec.mtu }),
     keyEpoch: spec.keyEpoch,
+    ...(spec.rotationMargin !== undefined ? { rotationMargin: spec.rotationMargin } : {}),
     presharedKeys: spec.presharedKeys,
     adminCidrs: spec.adminCidrs,
     peerStacks: spec.peerStacks,
@@ -83,7 +85,7 @@ export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<Mock
     stack,
     program: () => {
       const mesh = new Mesh(opts.meshName ?? MESH, meshArgs(spec));
-      return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.meshExport, externalConfigs: mesh.externalConfigs };
+      return { nodes: mesh.nodes, summary: mesh.summary, mesh: mesh.meshExport, externalConfigs: mesh.externalConfigs, keyRotation: mesh.keyRotation };
     },
     ...(opts.stackOutputs ? { stackOutputs: opts.stackOutputs } : {}),
     ...(opts.unknownStacks ? { unknownStacks: opts.unknownStacks } : {}),
@@ -164,7 +166,7 @@ export function deliveredConfigs(run: MockRun): Record<string, string> {
 /** The user data each VM boots with, decoded, by node. */
 export function userDataByNode(run: MockRun): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<string>(r, "userData");
+  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = documentOfAwsUserData(input<string>(r, "userDataBase64"));
   for (const r of ofType(run, "gcp:compute/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<Record<string, string>>(r, "metadata")["user-data"] as string;
   for (const r of ofType(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine")) {
     out[nodeOf(r.name, /-vm$/)] = Buffer.from(input<string>(r, "customData"), "base64").toString("utf8");

@@ -99,6 +99,9 @@ test("wg-no-key-in-user-data: a PrivateKey line or a key-shaped value in user da
   const aws = (userData: string): HarnessResource => child("iad", "aws:ec2/instance:Instance", "iad-vm", { userData });
   assert.deepEqual(await violations(p.noKeyInUserData, [aws("#cloud-config\npackages: [wireguard-tools]\n")]), []);
   assert.deepEqual(await violations(p.noKeyInUserData, [aws(`#!/bin/bash\ncat >/etc/wireguard/wg0.conf <<EOF\n[Interface]\nPrivateKey = ${key}\nEOF\n`)]), ["iad-vm: userData has a wg-quick PrivateKey line; deliver wg0.conf through the vault"]);
+  // Base64 in userDataBase64, as a hand edit might send it.
+  const packed = child("iad", "aws:ec2/instance:Instance", "iad-vm", { userDataBase64: Buffer.from(`#cloud-config\nruncmd: [echo "PrivateKey = ${key}" > /etc/wireguard/wg0.conf]\n`).toString("base64") });
+  assert.equal((await violations(p.noKeyInUserData, [packed])).length, 1);
   const gcp = child("fra", "gcp:compute/instance:Instance", "fra-vm", { metadata: { "user-data": "#cloud-config\n", "wg-key": key } });
   assert.deepEqual(await violations(p.noKeyInUserData, [gcp]), ["fra-vm: metadata.wg-key holds a value shaped like a WireGuard key; keys belong in the vault only"]);
   const azure = child("lhr", "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", "lhr-vm", { customData: Buffer.from(`x\nPresharedKey = ${key}\n`).toString("base64") });

@@ -27,15 +27,16 @@ const laptop: NodeSpec = { name: "laptop", role: "backend", region: "central", s
 
 test("a backend made cheap by an explicit link is refused with the reason: nrt would carry HKG's traffic for GRU", () => {
   const issues = issuesOf(withLinks(seedSpec(), "nrt", [{ peer: "gru", weight: 1 }]));
+  // Of every pair the link would reroute through nrt (or gru), the one that needs the largest weight.
   assert.deepEqual(issues, [
     {
       path: "nodes.nrt.links[0]",
       message:
-        "with weight 1 this link makes nrt (a backend) the cheapest way between gru and hkg (11 ms through nrt, 200 ms without), but backends run workloads and never carry others' traffic (only the hub and POPs do); give it a weight above 190 ms, or link gru and hkg directly",
+        "with weight 1 this link makes nrt (a backend) the cheapest way between gru and hkg (54 ms through nrt, 368 ms without), but backends run workloads and never carry others' traffic (only the hub and POPs do); give it a weight above 315 ms, or link gru and hkg directly",
     },
   ]);
-  // The weight the message names is enough.
-  const plan = planMesh(withLinks(seedSpec(), "nrt", [{ peer: "gru", weight: 190.5 }]));
+  // The weight the message names is enough, for every pair at once.
+  const plan = planMesh(withLinks(seedSpec(), "nrt", [{ peer: "gru", weight: 315.5 }]));
   assert.deepEqual(plan.routes.pathOf("hkg", "gru"), ["hkg", "ireland", "gru"]);
   assert.deepEqual(plan.routes.pathOf("nrt", "gru"), ["nrt", "gru"], "the link still carries its own ends' traffic");
   assert.ok(!plan.nodes.find((n) => n.name === "nrt")?.forwarding);
@@ -68,9 +69,11 @@ test("without explicit links a full mesh never routes through a NATed node or a 
 });
 
 test("explicit links that reroute nothing through a spoke, and cheap links through a POP, are accepted", () => {
-  const between = planMesh(withLinks(seedSpec(), "nrt", [{ peer: "sin", weight: 5 }]));
+  // 70 ms, about the measured round trip: cheaper than nrt -> hkg -> sin, dearer than hkg's own ways.
+  const between = planMesh(withLinks(seedSpec(), "nrt", [{ peer: "sin", weight: 70 }]));
   assert.deepEqual(between.routes.pathOf("nrt", "sin"), ["nrt", "sin"]);
-  const viaPop = planMesh(withLinks(seedSpec(), "hkg", [{ peer: "gru", weight: 20 }]));
+  // About the measured round trip: cheaper for APAC than going round by Ireland, too dear to make gru anyone's way.
+  const viaPop = planMesh(withLinks(seedSpec(), "hkg", [{ peer: "gru", weight: 300 }]));
   assert.deepEqual(viaPop.routes.pathOf("nrt", "gru"), ["nrt", "hkg", "gru"], "a POP may carry others' traffic");
   assert.ok(viaPop.nodes.find((n) => n.name === "hkg")?.forwarding);
 });

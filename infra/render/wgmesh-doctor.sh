@@ -1,0 +1,313 @@
+#!/bin/bash
+# wgmesh: a wg-mesh node's own command. `sudo wgmesh doctor` compares the live interface (its key,
+# peers and AllowedIPs, handshakes, routes, forwarding, ListenPort, MTU) and the sync unit's last run
+# with the config wgmesh-sync applied and the one in the vault, and prints each problem on one line
+# with its fix. It exits 0 when there is none, 1 when there are problems and 2 when it cannot look.
+# It changes nothing and prints no private or preshared key.
+#
+# It reads wgmesh-sync for its functions and values (the interface, the vault and how to fetch from
+# it, how to read a wg-quick file, the state every run leaves), so the doctor runs the sync unit's
+# own code, on a node as in the lab, where `wgmesh doctor --lab NODE` runs this file in the node's
+# namespace. WGMESH_SYNC (where that script is) and WGMESH_SYNC_PERIOD are for the lab and tests.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=wgmesh-sync.sh
+source "${WGMESH_SYNC:-/usr/local/sbin/wgmesh-sync}"
+
+# WireGuard refuses a session 180 s after its handshake (REJECT_AFTER_TIME); while traffic or
+# keepalives flow, a healthy link handshakes again about every 2 minutes. Older, it carries nothing.
+readonly HANDSHAKE_MAX_AGE=180
+# How often the timer runs wgmesh-sync; 0 where no timer does (the lab runs it on demand).
+readonly SYNC_PERIOD="${WGMESH_SYNC_PERIOD:-60}"
+readonly RESYNC="wg syncconf $IFACE <(wg-quick strip $CONF)"
+NOW=$(date +%s)
+readonly NOW
+problems=0 sync_failed=0 link=''
+declare -A STATE_OF=()
+
+problem() {
+  printf '%s: %s\n' "$IFACE" "$*"
+  problems=$((problems + 1))
+}
+
+note() { printf '%s: note: %s\n' "$IFACE" "$*"; }
+
+ago() {
+  if (($1 >= 7200)); then
+    printf '%d h ago' "$(($1 / 3600))"
+  elif (($1 >= 120)); then
+    printf '%d min ago' "$(($1 / 60))"
+  else
+    printf '%d s ago' "$1"
+  fi
+}
+
+read_state() {
+  local key value
+  if [[ -f $STATE ]]; then
+    while IFS='=' read -r key value; do STATE_OF[$key]=$value; done <"$STATE"
+  fi
+}
+
+# Each line's words after the first, sorted, so two lists of prefixes compare as sets (awk code).
+# shellcheck disable=SC2016
+readonly SORT_WORDS='
+  function sorted(from,    i, j, t, n, w, out) {
+    n = 0
+    for (i = from; i <= NF; i++) if ($i != "" && $i != "(none)") w[++n] = $i
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && w[j - 1] > w[j]; j--) { t = w[j]; w[j] = w[j - 1]; w[j - 1] = t }
+    for (i = 1; i <= n; i++) out = out (i > 1 ? " " : "") w[i]
+    return out
+  }'
+
+# "KEY PREFIX..." per [Peer] of a wg-quick file, prefixes sorted and a bare address read as wg reads
+# it (/32, /128).
+peer_allowed() {
+  awk "$SORT_WORDS"'
+    function flush() { if (key != "") { $0 = key ips; print key, sorted(2) } key = ""; ips = "" }
+    { line = $0; sub(/#.*/, "", line); sub(/\r$/, "", line) }
+    line ~ /^[ \t]*\[/ { flush(); peer = tolower(line) ~ /^[ \t]*\[peer\]/; next }
+    !peer || index(line, "=") == 0 { next }
+    { k = tolower(line); sub(/[ \t]*=.*/, "", k); gsub(/[ \t]/, "", k); v = line; sub(/^[^=]*=/, "", v); gsub(/[ \t]/, "", v) }
+    k == "publickey" { key = v }
+    k == "allowedips" {
+      n = split(v, items, ",")
+      for (i = 1; i <= n; i++) if (items[i] != "") { p = items[i]; if (p !~ /\//) p = p (p ~ /:/ ? "/128" : "/32"); ips = ips " " p }
+    }
+    END { flush() }' "$1"
+}
+
+check_sync() {
+  local result ran log
+  if [[ ! -f $STATE ]]; then
+    problem "wgmesh-sync has not finished a run here ($STATE is missing); fix: systemctl start wgmesh-sync, then read journalctl -u wgmesh-sync"
+    return
+  fi
+  result=${STATE_OF[result]:-}
+  ran=${STATE_OF[run_at]:-0}
+  log=${STATE_OF[log]:-}
+  if [[ $result == failed ]]; then
+    sync_failed=1
+    problem "wgmesh-sync failed $(ago $((NOW - ran))): ${log:-exit code ${STATE_OF[exit_code]:-}}; fix: correct that (the config comes from $SOURCE), then systemctl start wgmesh-sync"
+  elif ((SYNC_PERIOD > 0 && NOW - ran > 3 * SYNC_PERIOD)); then
+    problem "wgmesh-sync last ran $(ago $((NOW - ran))), though its timer runs it every $SYNC_PERIOD s; fix: systemctl enable --now wgmesh-sync.timer"
+  fi
+}
+
+# The vault's config against the applied one. A failed sync already says why they differ.
+check_vault() {
+  local vault applied ms rotation why
+  ((sync_failed == 0)) || return 0
+  if ! fetch_config "$WORK/vault.conf" 2>"$WORK/fetch.log"; then
+    why=$(tail -n 1 "$WORK/fetch.log")
+    problem "cannot read the config from $SOURCE: ${why:-no reason given}; fix: let this node's identity read it again (wgmesh-sync fails the same way)"
+    return
+  fi
+  vault=$(sha_of "$WORK/vault.conf")
+  applied=$(sha_of "$CONF")
+  [[ $vault != "$applied" ]] || return 0
+  ms=$(due_in_ms "$WORK/vault.conf")
+  if [[ -n $ms ]] && ((ms > 0)); then
+    rotation=$(rotation_of "$WORK/vault.conf")
+    note "$SOURCE holds key epoch ${rotation%% *}, held until ${rotation#* } (in $(((ms + 999) / 1000)) s), when every node switches to it"
+    return
+  fi
+  problem "the applied config (sha256 ${applied:0:12}) is older than the one in $SOURCE (sha256 ${vault:0:12}); fix: systemctl start wgmesh-sync"
+}
+
+# Whether IFACE is there and up: nothing else about it can be judged otherwise.
+check_interface() {
+  if ! link=$(ip -o link show dev "$IFACE" 2>/dev/null); then
+    problem "$IFACE does not exist; fix: systemctl start wgmesh-sync (it brings $IFACE up from the applied config)"
+    return 1
+  fi
+  if [[ ! $link =~ [\<,]UP[,\>] ]]; then
+    problem "$IFACE is down; fix: wg-quick down $CONF; wg-quick up $CONF (which makes its routes again)"
+    return 1
+  fi
+}
+
+check_key() {
+  local want have
+  want=$(conf_values "$CONF" interface PrivateKey | tail -n 1 | wg pubkey 2>/dev/null) || want=''
+  have=$(wg show "$IFACE" public-key 2>/dev/null) || have=''
+  if [[ $want != "$have" ]]; then
+    problem "$IFACE runs PublicKey ${have:-(none)}, but the PrivateKey in $CONF makes ${want:-(none)}; fix: $RESYNC"
+  fi
+}
+
+check_port() {
+  local want have
+  want=$(conf_values "$CONF" interface ListenPort | tail -n 1)
+  have=$(wg show "$IFACE" listen-port)
+  if [[ -n $want && $want != "$have" ]]; then
+    problem "$IFACE listens on UDP $have, but $CONF says ListenPort = $want, where its peers send; fix: wg set $IFACE listen-port $want"
+  fi
+}
+
+check_mtu() {
+  local want have
+  want=$(conf_values "$CONF" interface MTU | tail -n 1)
+  have=$(sed -E 's/.* mtu ([0-9]+) .*/\1/' <<<"$link")
+  if [[ -n $want && $want != "$have" ]]; then
+    problem "$IFACE has MTU $have, but $CONF says MTU = $want, the mesh's MTU for every link; fix: ip link set dev $IFACE mtu $want"
+  fi
+}
+
+check_peers() {
+  local key ips want have name
+  local -A config=() live=() names=()
+  while read -r key ips; do config[$key]=$ips; done < <(peer_allowed "$CONF")
+  while read -r key ips; do live[$key]=$ips; done < <(wg show "$IFACE" allowed-ips | awk "$SORT_WORDS"'{ print $1, sorted(2) }')
+  while read -r key name; do names[$key]=$name; done < <(peer_names "$CONF")
+  for key in "${!config[@]}"; do
+    name=${names[$key]:-${key:0:8}}
+    want=${config[$key]}
+    if [[ -z ${live[$key]+set} ]]; then
+      problem "peer $name (PublicKey $key) is in $CONF but not on $IFACE; fix: $RESYNC"
+    elif [[ ${live[$key]} != "$want" ]]; then
+      have=${live[$key]}
+      problem "peer $name has AllowedIPs = ${have:-(none)} on $IFACE, but $CONF says ${want:-(none)}; fix: wg set $IFACE peer $key allowed-ips ${want// /,}"
+    fi
+  done
+  for key in "${!live[@]}"; do
+    if [[ -z ${config[$key]+set} ]]; then
+      problem "$IFACE has a peer $CONF does not list (PublicKey $key); fix: wg set $IFACE peer $key remove"
+    fi
+  done
+}
+
+# Each AllowedIPs prefix needs a route to IFACE (unless the interface's own subnet covers it, as
+# wg-quick sees it), and nothing inside it may be routed elsewhere.
+check_routes() {
+  local table key ips prefix proto dst rest dev name ok wrong in=''
+  local -a where=(table main)
+  local -A names=()
+  table=$(conf_values "$CONF" interface Table | tail -n 1)
+  [[ $table != off ]] || return 0
+  if [[ -n $table && $table != auto ]]; then
+    where=(table "$table")
+    in=" table $table"
+  fi
+  while read -r key name; do names[$key]=$name; done < <(peer_names "$CONF")
+  while read -r key ips; do
+    name=${names[$key]:-${key:0:8}}
+    for prefix in $ips; do
+      [[ $prefix != */0 ]] || continue
+      proto=-4
+      if [[ $prefix == *:* ]]; then proto=-6; fi
+      ok=0 wrong=''
+      while read -r dst rest; do
+        [[ -n $dst ]] || continue
+        if [[ $dst != */* ]]; then
+          if [[ $proto == -4 ]]; then dst+=/32; else dst+=/128; fi
+        fi
+        dev=''
+        if [[ " $rest " =~ \ dev\ ([^ ]+)\  ]]; then dev=${BASH_REMATCH[1]}; fi
+        if [[ $dev == "$IFACE" ]]; then
+          if [[ $dst == "$prefix" ]]; then ok=1; fi
+        elif [[ -z $wrong ]]; then
+          wrong="$dst dev $dev"
+        fi
+      done < <(ip "$proto" route show "${where[@]}" root "$prefix" 2>/dev/null)
+      if ((!ok)) && [[ -n $(ip "$proto" route show "${where[@]}" dev "$IFACE" proto kernel match "$prefix" 2>/dev/null) ]]; then ok=1; fi
+      if [[ -n $wrong ]]; then
+        problem "$prefix, AllowedIPs of peer $name, is routed to ${wrong##* dev } ($wrong$in), not $IFACE; fix: ip route del $wrong$in; ip route replace $prefix dev $IFACE$in"
+      elif ((!ok)); then
+        problem "$prefix, AllowedIPs of peer $name, has no route to $IFACE$in; fix: ip route add $prefix dev $IFACE$in"
+      fi
+    done
+  done < <(peer_allowed "$CONF")
+}
+
+# A transit node's PostUp turns forwarding on; without it the packets it carries for others die here.
+check_forwarding() {
+  local rules
+  [[ $(conf_values "$CONF" interface PostUp) == *ip_forward=1* ]] || return 0
+  if [[ $(cat /proc/sys/net/ipv4/ip_forward) != 1 ]]; then
+    problem "forwarding is off, but this node carries other nodes' traffic (its PostUp turns net.ipv4.ip_forward on); fix: sysctl -w net.ipv4.ip_forward=1"
+  fi
+  if command -v iptables >/dev/null && rules=$(iptables -S FORWARD 2>/dev/null) &&
+    [[ $rules != *'-P FORWARD ACCEPT'* && $rules != *"-A FORWARD -i $IFACE -o $IFACE -j ACCEPT"* ]]; then
+    problem "iptables drops what $IFACE forwards (FORWARD's policy is not ACCEPT and no rule admits $IFACE to $IFACE); fix: iptables -A FORWARD -i $IFACE -o $IFACE -j ACCEPT"
+  fi
+}
+
+# A peer of the config whose last handshake (or, without one, the config) is older than WireGuard
+# keeps a session, and whether its endpoint answers on the underlay.
+check_handshakes() {
+  local key at age applied name what remote host mine
+  local -A listed=() endpoints=() names=()
+  applied=$(stat -c %Y -- "$CONF")
+  mine=$(wg show "$IFACE" public-key)
+  while read -r key _; do listed[$key]=1; done < <(peer_allowed "$CONF")
+  while read -r key name; do names[$key]=$name; done < <(peer_names "$CONF")
+  while read -r key remote; do endpoints[$key]=$remote; done < <(wg show "$IFACE" endpoints)
+  while read -r key at; do
+    [[ -n ${listed[$key]:-} ]] || continue
+    if ((at > 0)); then age=$((NOW - at)); else age=$((NOW - applied)); fi
+    ((age > HANDSHAKE_MAX_AGE)) || continue
+    name=${names[$key]:-${key:0:8}}
+    if ((at > 0)); then what="last handshake $(ago "$age")"; else what="no handshake since the config was applied $(ago "$age")"; fi
+    remote=${endpoints[$key]:-(none)}
+    if [[ $remote == '(none)' ]]; then
+      problem "peer $name: $what, and $IFACE has no Endpoint for it, so it must dial in; fix: check that $name is up and lists this node's Endpoint and PublicKey $mine (wgmesh doctor there)"
+      continue
+    fi
+    host=${remote%:*}
+    host=${host#[}
+    host=${host%]}
+    if ping -c 1 -W 1 -q "$host" >/dev/null 2>&1; then
+      problem "peer $name: $what (WireGuard drops a session after 3 min); its endpoint $host answers ping, so the underlay is up and WireGuard's packets are lost or refused; fix: on $name, admit UDP ${remote##*:} from this node and check it lists PublicKey $mine"
+    else
+      problem "peer $name: $what (WireGuard drops a session after 3 min); its endpoint $host does not answer ping either, so $name or the path to it is down (or ICMP is filtered); fix: check that $name is up (wgmesh doctor there) and the network between"
+    fi
+  done < <(wg show "$IFACE" latest-handshakes)
+}
+
+summary() {
+  local peers epoch
+  if ((problems > 0)); then
+    printf '%s: %d problem%s\n' "$IFACE" "$problems" "$([[ $problems == 1 ]] || echo s)"
+    exit 1
+  fi
+  peers=$(wg show "$IFACE" peers | wc -l)
+  epoch=$(rotation_of "$CONF")
+  printf '%s: healthy: %d peer%s, each with a handshake in the last 3 min; config sha256 %s%s applied %s; wgmesh-sync %s %s\n' \
+    "$IFACE" "$peers" "$([[ $peers == 1 ]] || echo s)" "$(sha_of "$CONF" | cut -c1-12)" "${epoch:+ (key epoch ${epoch%% *})}" \
+    "$(ago $((NOW - $(stat -c %Y -- "$CONF"))))" "${STATE_OF[result]:-}" "$(ago $((NOW - ${STATE_OF[run_at]:-0})))"
+}
+
+doctor() {
+  if ((EUID != 0)); then
+    printf 'wgmesh doctor reads the interface and the vault as root: sudo wgmesh doctor\n' >&2
+    exit 2
+  fi
+  read_state
+  check_sync
+  if [[ ! -f $CONF ]]; then
+    problem "no config has been applied ($CONF is missing); fix: systemctl start wgmesh-sync"
+  else
+    check_vault
+    if check_interface; then
+      check_key
+      check_port
+      check_mtu
+      check_peers
+      check_routes
+      check_handshakes
+    fi
+    check_forwarding
+  fi
+  summary
+}
+
+case ${1:-} in
+  doctor) doctor ;;
+  -h | --help | help)
+    printf 'usage: wgmesh doctor\n  checks %s against %s and the config in %s, one line per problem with its fix\n' "$IFACE" "$CONF" "$SOURCE"
+    ;;
+  *)
+    printf 'usage: wgmesh doctor (wgmesh --help says more)\n' >&2
+    exit 2
+    ;;
+esac
