@@ -97,8 +97,10 @@ check_sync() {
 check_vault() {
   local vault applied ms rotation why
   ((sync_failed == 0)) || return 0
+  reason=''
   if ! fetch_config "$WORK/vault.conf" 2>"$WORK/fetch.log"; then
-    why=$(tail -n 1 "$WORK/fetch.log")
+    # The sync script's fetch says why in $reason; what it printed is the fallback.
+    why=${reason:-$(tail -n 1 "$WORK/fetch.log")}
     problem "cannot read the config from $SOURCE: ${why:-no reason given}; fix: let this node's identity read it again (wgmesh-sync fails the same way)"
     return
   fi
