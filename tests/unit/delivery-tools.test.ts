@@ -12,7 +12,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderCloudInit, SERVICE_PATH, serviceUnit, TIMER_PATH, timerUnit } from "../../infra/render/cloudinit";
-import { renderSyncScript, SYNC_SCRIPT_PATH } from "../../infra/render/sync-script";
+import { SYNC_SCRIPT_PATH } from "../../infra/render/sync-script";
+import { NODE_COMMAND_PATH, shippedNodeCommand, shippedSyncScript } from "../../infra/render/node-command";
 import { findOnPath } from "../../lab/preflight";
 import { runStackFile, userDataByNode } from "../support/pulumi";
 
@@ -83,7 +84,7 @@ test("cloud-init schema: every prod and staging node's user data is valid cloud-
     assert.match(r.stdout, /^Valid cloud-config: /, r.doc.label);
   }
   const broken = join(dir, "broken.yaml");
-  writeFileSync(broken, (docs[0] as Document).text.replace("encoding: gz+b64", "encoding: gz+b65"));
+  writeFileSync(broken, (docs[0] as Document).text.replace("\n- path: ", "\n- encoding: gz+b65\n  path: "));
   const r = spawnSync(cloudInit, ["schema", "--config-file", broken], { encoding: "utf8" });
   assert.notEqual(r.status, 0, "a wrong encoding is an error");
   assert.match(r.stderr, /write_files\.0\.encoding: 'gz\+b65' is not one of/);
@@ -122,11 +123,14 @@ test("cloud-init's write_files writes the sync script, service and timer exactly
     assert.equal(readFileSync(join(root, SERVICE_PATH), "utf8"), serviceUnit("wg0"), doc.label);
     assert.equal(readFileSync(join(root, TIMER_PATH), "utf8"), timerUnit("wg0"), doc.label);
     for (const unit of [SERVICE_PATH, TIMER_PATH]) assert.equal(statSync(join(root, unit)).mode & 0o777, 0o644, `${doc.label}: ${unit}`);
-    // The same script a VM gets from renderSyncScript for its vault: compare with one rendered here for the longest-names node.
+    // The same script a VM gets from shippedSyncScript for its vault: compare with one rendered here for the longest-names node.
     if (doc.label === "longest names") {
       const vault = { kind: "aws-secretsmanager" as const, region: "ap-southeast-4", secretName: `p${"r".repeat(98)}j/s${"t".repeat(98)}k/a23456789012345678901234/wg0.conf` };
-      assert.equal(decoded, renderSyncScript({ node: "a23456789012345678901234", vault }));
+      assert.equal(decoded, shippedSyncScript({ node: "a23456789012345678901234", vault }));
     }
+    const command = join(root, NODE_COMMAND_PATH);
+    assert.equal(readFileSync(command, "utf8"), shippedNodeCommand(), `${doc.label}: the node's wgmesh command`);
+    assert.equal(statSync(command).mode & 0o777, 0o755, `${doc.label}: the node command is executable`);
 
   }
   // Every node wrote the same units (asserted above): systemd-analyze reads them as the first node wrote them.
