@@ -9,29 +9,12 @@ import assert from "node:assert/strict";
 import { loadStackConfig, parseMeshConfig } from "../../infra/config";
 import { MeshConfigError, type ConfigIssue } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
+import { baseRaw, configIssuesOf, type Raw } from "../support/raw-config";
 import { hasUnprintable } from "../../infra/quote";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { renderAll, throwAwayKeys, offlineEndpoints } from "../../infra/render/mesh";
 
-type Raw = Record<string, unknown> & { nodes: Record<string, Record<string, unknown>>; regions: Record<string, Record<string, unknown>> };
-
-function base(): Raw {
-  return {
-    overlay: "10.50.0.0/16",
-    topology: "regional",
-    hub: "ireland",
-    regions: {
-      central: { subnet: "10.50.0.0/24", area: "europe" },
-      apac: { subnet: "10.50.4.0/24", area: "apac" },
-      "apac-pop": { subnet: "10.50.5.0/24", area: "apac" },
-    },
-    nodes: {
-      ireland: { role: "hub", region: "central", site: "dub", address: "10.50.0.1", cloud: "aws", aws: { region: "eu-west-1" } },
-      hkg: { role: "pop", region: "apac-pop", site: "hkg", address: "10.50.5.1", cloud: "gcp", gcp: { project: "edgeproxy-prod", zone: "asia-east2-a" } },
-      nrt: { role: "backend", region: "apac", site: "nrt", address: "10.50.4.1", cloud: "azure", azure: { location: "japaneast" } },
-    },
-  };
-}
+const base = baseRaw;
 
 function edit(fn: (raw: Raw) => void): Raw {
   const raw = base();
@@ -39,15 +22,7 @@ function edit(fn: (raw: Raw) => void): Raw {
   return raw;
 }
 
-function issuesOf(raw: unknown): ConfigIssue[] {
-  try {
-    parseMeshConfig(raw);
-  } catch (err) {
-    if (err instanceof MeshConfigError) return err.issues;
-    throw err;
-  }
-  return assert.fail("expected the config to be refused");
-}
+const issuesOf = configIssuesOf;
 
 /** Every message is one plain line: no control character, no raw zod text. */
 function assertClean(issues: ConfigIssue[]): void {

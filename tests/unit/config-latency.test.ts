@@ -5,8 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseMeshConfig } from "../../infra/config";
-import { MeshConfigError, type ConfigIssue } from "../../infra/model";
+import type { ConfigIssue } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
+import { configIssuesOf } from "../support/raw-config";
 
 type Raw = Record<string, unknown> & { nodes: Record<string, Record<string, unknown>> };
 
@@ -24,15 +25,7 @@ function base(topology = "auto"): Raw {
   };
 }
 
-function issuesOf(raw: unknown): ConfigIssue[] {
-  try {
-    parseMeshConfig(raw);
-  } catch (err) {
-    if (err instanceof MeshConfigError) return err.issues;
-    throw err;
-  }
-  return assert.fail("expected the config to be refused");
-}
+const issuesOf = configIssuesOf;
 
 function refused(raw: unknown, path: string, message: RegExp): void {
   const issues = issuesOf(raw);

@@ -9,38 +9,13 @@ import { join, resolve } from "node:path";
 import { loadStackConfig, parseMeshConfig } from "../../infra/config";
 import { MeshConfigError, type ConfigIssue } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
+import { baseRaw, configIssuesOf, type Raw } from "../support/raw-config";
 
 const REPO = resolve(__dirname, "..", "..");
 
-type Raw = Record<string, unknown> & { nodes: Record<string, Record<string, unknown>>; regions: Record<string, Record<string, unknown>> };
+const base = baseRaw;
 
-function base(): Raw {
-  return {
-    overlay: "10.50.0.0/16",
-    topology: "regional",
-    hub: "ireland",
-    regions: {
-      central: { subnet: "10.50.0.0/24", area: "europe" },
-      apac: { subnet: "10.50.4.0/24", area: "apac" },
-      "apac-pop": { subnet: "10.50.5.0/24", area: "apac" },
-    },
-    nodes: {
-      ireland: { role: "hub", region: "central", site: "dub", address: "10.50.0.1", cloud: "aws", aws: { region: "eu-west-1" } },
-      hkg: { role: "pop", region: "apac-pop", site: "hkg", address: "10.50.5.1", cloud: "gcp", gcp: { project: "edgeproxy-prod", zone: "asia-east2-a" } },
-      nrt: { role: "backend", region: "apac", site: "nrt", address: "10.50.4.1", cloud: "azure", azure: { location: "japaneast" } },
-    },
-  };
-}
-
-function issuesOf(raw: unknown): ConfigIssue[] {
-  try {
-    parseMeshConfig(raw);
-  } catch (err) {
-    if (err instanceof MeshConfigError) return err.issues;
-    throw err;
-  }
-  return assert.fail("expected the config to be refused");
-}
+const issuesOf = configIssuesOf;
 
 /** Exactly one issue, at `path`, whose message matches. */
 function refused(raw: unknown, path: string, message: RegExp): void {
