@@ -2,7 +2,7 @@
  * WireGuard keys are X25519: a 32-byte private scalar and its 32-byte public point,
  * both base64. Node's crypto does the curve math, so the public key equals `wg pubkey`.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 
 // PKCS#8 wrapper for a raw X25519 private key (RFC 8410): the 32 key bytes follow this header.
 const PKCS8_X25519_HEADER = Buffer.from("302e020100300506032b656e04220420", "hex");
@@ -52,13 +52,12 @@ export interface KeyPair {
 }
 
 /**
- * A fresh pair from the crypto library's own generator: ten times faster than importing a
- * private key to derive its public one, which matters for throw-away keys of a thousand nodes.
- * The private key is clamped like `wg genkey`'s; X25519 clamps anyway, so the public key holds.
+ * A fresh pair: 32 random bytes clamped like `wg genkey`, and the public key derived from them as
+ * for every deployed key. Not generateKeyPairSync: on Node 20, exporting such a key (as JWK)
+ * while a garbage collection frees the job that generated it locks the key's mutex twice on one
+ * thread, and the process hangs for good (it hung CI; tests/unit/keys.test.ts reproduces it).
  */
 export function generateKeyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync("x25519");
-  const d = Buffer.from((privateKey.export({ format: "jwk" }) as { d: string }).d, "base64url");
-  const x = Buffer.from((publicKey.export({ format: "jwk" }) as { x: string }).x, "base64url");
-  return { privateKey: privateKeyFromBytes(d), publicKey: x.toString("base64") };
+  const privateKey = generatePrivateKey();
+  return { privateKey, publicKey: publicKeyFromPrivate(privateKey) };
 }

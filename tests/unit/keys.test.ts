@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { generateKeyPair, generatePresharedKey, generatePrivateKey, isWireGuardKey, privateKeyFromBytes, publicKeyFromPrivate } from "../../infra/keys";
 
 const hasWg = spawnSync("wg", ["--version"]).status === 0;
@@ -52,4 +53,23 @@ test("generated pairs: the public key is the private key's, as wg pubkey derives
     assert.equal((raw[0] as number) & 7, 0);
     assert.equal((raw[31] as number) & 0xc0, 0x40);
   }
+});
+
+test("making keys never hangs: 20,000 pairs while the garbage collector runs all the time", () => {
+  // Node 20 hung for good when a key from generateKeyPairSync was exported as JWK during a
+  // collection (the generating job's destructor takes the key's mutex a second time). A tiny young
+  // generation and a stream of garbage make collections constant: that code hung within 2,000 pairs.
+  const script = [
+    'const { generateKeyPair } = require("./infra/keys");',
+    "const seen = new Set(); const junk = [];",
+    "for (let i = 0; i < 20000; i++) {",
+    "  const k = generateKeyPair(); seen.add(k.publicKey);",
+    '  junk.push("x".repeat(200) + i); if (junk.length > 20000) junk.length = 0;',
+    "}",
+    "console.log(seen.size);",
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["--max-semi-space-size=1", "--require", "tsx/cjs", "-e", script], { cwd: join(__dirname, "..", ".."), encoding: "utf8", timeout: 180_000, killSignal: "SIGKILL" });
+  assert.equal(r.error, undefined, `key generation did not finish within 180 s (hung?): ${String(r.error)}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "20000", "20,000 distinct public keys");
 });
