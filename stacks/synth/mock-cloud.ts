@@ -314,13 +314,21 @@ function mockTlsKey(algorithm: string, bits: number, h: string): { publicKeyOpen
   let openssh: string;
   if (bits === 4096) openssh = RSA_4096[parseInt(h.slice(0, 8), 16) % RSA_4096.length] as string;
   else {
-    const cached = generated.get(`${bits}/${h}`);
-    openssh = cached ?? opensshRsa(generateKeyPairSync("rsa", { modulusLength: bits }).publicKey.export({ format: "jwk" }) as { n: string; e: string });
+    openssh = generated.get(`${bits}/${h}`) ?? generatedRsa(bits);
     generated.set(`${bits}/${h}`, openssh);
   }
   const [e, n] = sshRsaParts(openssh);
   const pem = createPublicKey({ key: { kty: "RSA", n: n.toString("base64url"), e: e.toString("base64url") }, format: "jwk" }).export({ format: "pem", type: "spki" }) as string;
   return { publicKeyOpenssh: `${openssh}\n`, publicKeyPem: pem, algorithm, rsaBits: bits };
+}
+
+/**
+ * The job encodes the key itself and it is read back: exporting a generated KeyObject as JWK can
+ * hang Node 20 for good (see infra/keys.ts).
+ */
+function generatedRsa(bits: number): string {
+  const { publicKey } = generateKeyPairSync("rsa", { modulusLength: bits, publicKeyEncoding: { type: "spki", format: "der" }, privateKeyEncoding: { type: "pkcs8", format: "der" } });
+  return opensshRsa(createPublicKey({ key: publicKey, format: "der", type: "spki" }).export({ format: "jwk" }) as { n: string; e: string });
 }
 
 function sshString(bytes: Buffer): Buffer {
