@@ -35,6 +35,7 @@ import { userDataOf, type MeshNodeArgs, type MeshNodeFields, type WireGuardPeer 
 import { userDataProblem } from "../infra/render/user-data-limits";
 import { readPeerMeshes } from "./peer-stacks";
 import { Pop } from "./pop";
+import { withShallowTraces } from "./shallow-traces";
 import { asRunError, provePlan, type ProvenPlan } from "./prove";
 
 /** A WireGuard mesh: its address plan, its nodes and how they link (the same shape as wg-mesh:mesh in stack config). */
@@ -123,42 +124,44 @@ export class Mesh extends pulumi.ComponentResource {
 
     const wired: Wired[] = [];
     try {
-      for (const node of spec.nodes) {
-        const [peers, resolvePeers] = pulumi.deferredOutput<pulumi.Unwrap<WireGuardPeer>[]>();
-        const [sources, resolveSources] = pulumi.deferredOutput<string[]>();
-        const own = iface.apply((all) => all[node.name] as NonNullable<(typeof all)[string]>);
-        const nodeArgs: MeshNodeArgs = {
-          nodeName: node.name,
-          cloud: node.cloud,
-          ...placementOf(node),
-          address: interfaceAddress(spec, node),
-          listenPort: spec.listenPort,
-          mtu: own.apply((i) => i.mtu),
-          forwarding: own.apply((i) => i.forwarding),
-          comments: own.apply((i) => i.header),
-          peers,
-          // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
-          wireguardFrom: sources,
-          keyEpoch: spec.keyEpoch,
-          notBefore,
-          adminCidrs: spec.adminCidrs,
-          ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
-          ...(node.cloud === "gcp" ? { enableGcpApis: false } : {}),
-        };
-        const apis = node.gcp ? gcpApis.get(node.gcp.project) : undefined;
-        const nodeOpts: pulumi.ComponentResourceOptions = {
-          parent: this,
-          aliases: [
-            // Before the Mesh component each node was a component at the stack's root named after the node.
-            { name: node.name, parent: pulumi.rootStackResource },
-            // A node whose role changes keeps its key, its VM and its address: only the component's type differs.
-            ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
-          ],
-          ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
-          ...(apis ? { dependsOn: apis } : {}),
-        };
-        wired.push({ node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources });
-      }
+      withShallowTraces(() => {
+        for (const node of spec.nodes) {
+          const [peers, resolvePeers] = pulumi.deferredOutput<pulumi.Unwrap<WireGuardPeer>[]>();
+          const [sources, resolveSources] = pulumi.deferredOutput<string[]>();
+          const own = iface.apply((all) => all[node.name] as NonNullable<(typeof all)[string]>);
+          const nodeArgs: MeshNodeArgs = {
+            nodeName: node.name,
+            cloud: node.cloud,
+            ...placementOf(node),
+            address: interfaceAddress(spec, node),
+            listenPort: spec.listenPort,
+            mtu: own.apply((i) => i.mtu),
+            forwarding: own.apply((i) => i.forwarding),
+            comments: own.apply((i) => i.header),
+            peers,
+            // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
+            wireguardFrom: sources,
+            keyEpoch: spec.keyEpoch,
+            notBefore,
+            adminCidrs: spec.adminCidrs,
+            ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
+            ...(node.cloud === "gcp" ? { enableGcpApis: false } : {}),
+          };
+          const apis = node.gcp ? gcpApis.get(node.gcp.project) : undefined;
+          const nodeOpts: pulumi.ComponentResourceOptions = {
+            parent: this,
+            aliases: [
+              // Before the Mesh component each node was a component at the stack's root named after the node.
+              { name: node.name, parent: pulumi.rootStackResource },
+              // A node whose role changes keeps its key, its VM and its address: only the component's type differs.
+              ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
+            ],
+            ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
+            ...(apis ? { dependsOn: apis } : {}),
+          };
+          wired.push({ node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources });
+        }
+      });
     } catch (err) {
       // Nodes already made wait on their deferred peers; failing those ends the update instead of hanging it.
       const failed = pulumi.output(Promise.reject(err));

@@ -6,6 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { Mesh, type MeshArgs } from "../components";
 import { CONFIG_KEY, parseMeshConfig } from "../infra/config";
 import { asRunError } from "../components/prove";
+import { noTracesForThisRun } from "../components/shallow-traces";
+
+noTracesForThisRun();
 
 const declaration = new pulumi.Config("wg-mesh").requireObject<MeshArgs>("mesh");
 try {

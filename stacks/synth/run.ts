@@ -118,6 +118,8 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
   running = true;
   const { project: _project, config: _config, secretKeys: _secretKeys, program: _program, preview: _preview, timeoutMs: _timeout, ...cloudOptions } = opts;
   const cloud = new MockCloud({ ...cloudOptions, preview: opts.preview ?? false });
+  // The program may change it for its run (components/shallow-traces.ts); the process keeps its own.
+  const stackTraceLimit = Error.stackTraceLimit;
   const resources = new Map<string, Recording>();
   const constructed = new Map<string, number>();
   const warnings: string[] = [];
@@ -174,6 +176,7 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
     const stack = all.find((r) => r.type === "pulumi:pulumi:Stack");
     return { resources: all, outputs: stack?.outputs ?? {}, warnings, cloud };
   } finally {
+    Error.stackTraceLimit = stackTraceLimit;
     console.warn = warn;
     process.off("unhandledRejection", onRejection);
     for (const listener of others) process.on("unhandledRejection", listener);
