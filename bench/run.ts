@@ -35,7 +35,7 @@ const SETS: Record<string, BenchSet> = {
   ci: {
     engine: [...all("prod", ["hub", "regional", "full", "auto"]), ...all("100", ["hub", "regional", "auto"]), ...all("1000", ["auto"])],
     comparison: [{ nodes: 100, maxPeers: 6 }],
-    synth: [],
+    synth: [100],
     lab: ["prod"],
   },
   full: {
