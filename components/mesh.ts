@@ -104,10 +104,10 @@ export class Mesh extends pulumi.ComponentResource {
     const localNames = new Set(spec.nodes.map((n) => n.name));
 
     // Without peers the plan is proven before anything exists, so a bad mesh fails at once.
-    const state: pulumi.Output<MeshState> =
-      spec.peerStacks.length === 0
-        ? (pulumi.output(meshState(spec, [], localNames)) as pulumi.Output<MeshState>)
-        : readPeerMeshes(spec.peerStacks, name, { parent: this }).apply((peers) => meshState(spec, peers, localNames));
+    const stateNow = spec.peerStacks.length === 0 ? meshState(spec, [], localNames) : undefined;
+    const state: pulumi.Output<MeshState> = stateNow
+      ? (pulumi.output(stateNow) as pulumi.Output<MeshState>)
+      : readPeerMeshes(spec.peerStacks, name, { parent: this }).apply((peers) => meshState(spec, peers, localNames));
 
     const providers = new AwsProviders(name, this, spec.nodes.flatMap((n) => (n.aws ? [n.aws.region] : [])));
     // One Service per GCP project and API, however many nodes the project holds.
@@ -122,78 +122,137 @@ export class Mesh extends pulumi.ComponentResource {
     const rotationTime = new time.Static(`${name}-key-rotation`, { triggers: { keyEpoch: String(spec.keyEpoch) } }, { parent: this });
     const notBefore = rotationTime.rfc3339.apply((at) => notBeforeOf(at, spec.rotationMargin ?? DEFAULT_ROTATION_MARGIN));
 
-    const wired: Wired[] = [];
-    try {
-      withShallowTraces(() => {
-        for (const node of spec.nodes) {
-          const [peers, resolvePeers] = pulumi.deferredOutput<pulumi.Unwrap<WireGuardPeer>[]>();
-          const [sources, resolveSources] = pulumi.deferredOutput<string[]>();
-          const own = iface.apply((all) => all[node.name] as NonNullable<(typeof all)[string]>);
-          const nodeArgs: MeshNodeArgs = {
-            nodeName: node.name,
-            cloud: node.cloud,
-            ...placementOf(node),
-            address: interfaceAddress(spec, node),
-            listenPort: spec.listenPort,
-            mtu: own.apply((i) => i.mtu),
-            forwarding: own.apply((i) => i.forwarding),
-            comments: own.apply((i) => i.header),
-            peers,
-            // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
-            wireguardFrom: sources,
-            keyEpoch: spec.keyEpoch,
-            notBefore,
-            adminCidrs: spec.adminCidrs,
-            ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
-            ...(node.cloud === "gcp" ? { enableGcpApis: false } : {}),
-          };
-          const apis = node.gcp ? gcpApis.get(node.gcp.project) : undefined;
-          const nodeOpts: pulumi.ComponentResourceOptions = {
-            parent: this,
-            aliases: [
-              // Before the Mesh component each node was a component at the stack's root named after the node.
-              { name: node.name, parent: pulumi.rootStackResource },
-              // A node whose role changes keeps its key, its VM and its address: only the component's type differs.
-              ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
-            ],
-            ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
-            ...(apis ? { dependsOn: apis } : {}),
-          };
-          wired.push({ node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources });
-        }
-      });
-    } catch (err) {
-      // Nodes already made wait on their deferred peers; failing those ends the update instead of hanging it.
-      const failed = pulumi.output(Promise.reject(err));
-      for (const w of wired) {
-        w.resolvePeers(failed);
-        w.resolveSources(failed);
-      }
-      throw err;
-    }
-
     const presharedKeys = spec.presharedKeys
       ? new PresharedKeys(`${name}-preshared-keys`, { links: possibleLocalLinks(spec), keyEpoch: spec.keyEpoch }, { parent: this, aliases: [{ name: "preshared-keys", parent: pulumi.rootStackResource }] }).byLink
       : {};
-    const byName = new Map(wired.map((w) => [w.node.name, w.component]));
-    for (const w of wired) {
+
+    const buildNode = (node: NodeSpec): Wired => {
+      const [peers, resolvePeers] = pulumi.deferredOutput<pulumi.Unwrap<WireGuardPeer>[]>();
+      const [sources, resolveSources] = pulumi.deferredOutput<string[]>();
+      const own = iface.apply((all) => all[node.name] as NonNullable<(typeof all)[string]>);
+      const nodeArgs: MeshNodeArgs = {
+        nodeName: node.name,
+        cloud: node.cloud,
+        ...placementOf(node),
+        address: interfaceAddress(spec, node),
+        listenPort: spec.listenPort,
+        mtu: own.apply((i) => i.mtu),
+        forwarding: own.apply((i) => i.forwarding),
+        comments: own.apply((i) => i.header),
+        peers,
+        // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
+        wireguardFrom: sources,
+        keyEpoch: spec.keyEpoch,
+        notBefore,
+        adminCidrs: spec.adminCidrs,
+        ...(node.cloud === "azure" && azureUnderlay ? { underlayCidr: azureUnderlay } : {}),
+        ...(node.cloud === "gcp" ? { enableGcpApis: false } : {}),
+      };
+      const apis = node.gcp ? gcpApis.get(node.gcp.project) : undefined;
+      const nodeOpts: pulumi.ComponentResourceOptions = {
+        parent: this,
+        aliases: [
+          // Before the Mesh component each node was a component at the stack's root named after the node.
+          { name: node.name, parent: pulumi.rootStackResource },
+          // A node whose role changes keeps its key, its VM and its address: only the component's type differs.
+          ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
+        ],
+        ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
+        ...(apis ? { dependsOn: apis } : {}),
+      };
+      return { node, component: nodeComponent(node.role, `${name}-${node.name}`, nodeArgs, nodeOpts), resolvePeers, resolveSources };
+    };
+
+    // Nodes are made a batch at a time, and a node is given its peers as soon as it and every peer of
+    // it exist. Between batches the event loop turns, so what is already complete registers and is
+    // let go: a preview of 1,000 nodes holds a batch and the nodes still waiting for peers, not all
+    // 13,000 resources at once. (In an update each resource still waits for its cloud, as ever.)
+    const byName = new Map<string, NodeComponent>();
+    const wired: Wired[] = [];
+    const connected = new Set<string>();
+    const connect = (w: Wired): void => {
+      connected.add(w.node.name);
       w.resolvePeers(state.apply((s) => peersOf(s.plan, w.node.name, byName, presharedKeys)));
       const limit = sourceLimit(w.node.cloud, spec.adminCidrs);
       w.resolveSources(state.apply((s) => peersOf(s.plan, w.node.name, byName, {}).apply((ps) => sourcesFromPeers(ps, limit).cidrs)));
+    };
+    // Who waits for whom; with peerStacks the plan is not known yet, so every node waits for the last.
+    const waitingOn = new Map<string, string[]>();
+    const missing = new Map<string, number>();
+    for (const node of spec.nodes) {
+      const peers = stateNow ? nodeConfigPlan(stateNow.plan, node.name).peers.map((p) => p.name).filter((p) => localNames.has(p)) : [];
+      missing.set(node.name, 1 + peers.length);
+      for (const p of peers) waitingOn.set(p, [...(waitingOn.get(p) ?? []), node.name]);
     }
+    const wiredByName = new Map<string, Wired>();
+    const arrived = (w: Wired): void => {
+      for (const n of [w.node.name, ...(waitingOn.get(w.node.name) ?? [])]) {
+        const left = (missing.get(n) ?? 0) - 1;
+        missing.set(n, left);
+        const ready = wiredByName.get(n);
+        if (left === 0 && ready && stateNow) connect(ready);
+      }
+    };
+    const fail = (err: unknown): void => {
+      // Nodes already made wait on their deferred peers; failing those ends the update instead of hanging it.
+      const failed = pulumi.output(Promise.reject(err));
+      for (const w of wired) {
+        if (connected.has(w.node.name)) continue;
+        w.resolvePeers(failed);
+        w.resolveSources(failed);
+      }
+    };
+    const buildBatch = (nodes: readonly NodeSpec[]): void => {
+      try {
+        withShallowTraces(() => {
+          for (const node of nodes) {
+            const w = buildNode(node);
+            wired.push(w);
+            wiredByName.set(node.name, w);
+            byName.set(node.name, w.component);
+            arrived(w);
+          }
+        });
+      } catch (err) {
+        fail(err);
+        throw err;
+      }
+    };
+    // The first batch is made here, so a node the hosts refuse fails the constructor itself.
+    buildBatch(spec.nodes.slice(0, NODES_PER_BATCH));
+    const built: Promise<Wired[]> = (async () => {
+      for (let i = NODES_PER_BATCH; i < spec.nodes.length; i += NODES_PER_BATCH) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        buildBatch(spec.nodes.slice(i, i + NODES_PER_BATCH));
+      }
+      for (const w of wired) if (!connected.has(w.node.name)) connect(w);
+      return wired;
+    })();
+    const whenBuilt = <T>(f: (ws: Wired[]) => pulumi.Output<T>): pulumi.Output<T> => pulumi.output(built.then(f)) as unknown as pulumi.Output<T>;
 
-    const components = wired.map((w) => w.component);
-    const publicKeys = pulumi.all(Object.fromEntries(components.map((c) => [c.nodeName, c.publicKey])));
-    const endpointHosts = pulumi
-      .all(Object.fromEntries(components.map((c) => [c.nodeName, c.endpoint])))
-      .apply((all) => Object.fromEntries(Object.entries(all).flatMap(([n, e]) => (e === undefined ? [] : [[n, endpointHost(e)]]))));
+    const publicKeys = whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.map((w) => [w.node.name, w.component.publicKey]))));
+    const endpointHosts = whenBuilt((ws) =>
+      pulumi
+        .all(Object.fromEntries(ws.map((w) => [w.node.name, w.component.endpoint])))
+        .apply((all) => Object.fromEntries(Object.entries(all).flatMap(([n, e]) => (e === undefined ? [] : [[n, endpointHost(e)]])))),
+    );
 
+    // Each node's report reads its own peers' endpoints only: read from every endpoint, each of a
+    // thousand reports would carry (and copy, per step) the set of every node's resources.
+    const peerHosts = (node: NodeSpec): pulumi.Output<Record<string, string>> =>
+      state.apply((s) => {
+        const peers = nodeConfigPlan(s.plan, node.name).peers.flatMap((p) => {
+          const c = byName.get(p.name);
+          return c ? [[p.name, c.endpoint] as const] : [];
+        });
+        return pulumi.all(Object.fromEntries(peers)).apply((all) => Object.fromEntries(Object.entries(all).flatMap(([n, e]) => (e === undefined ? [] : [[n, endpointHost(e)]]))));
+      });
     const fields = {
-      nodes: pulumi.all(Object.fromEntries(wired.map((w) => [w.node.name, nodeReport(w.node, w.component, state, endpointHosts)]))),
+      nodes: whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.map((w) => [w.node.name, nodeReport(w.node, w.component, state, peerHosts(w.node))])))),
       summary: state.apply((s) => summarize(s.plan, s.report, s.imported)),
-      meshExport: pulumi.all([state, publicKeys, endpointHosts]).apply(([s, keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts)),
+      meshExport: state.apply((s) => pulumi.all([publicKeys, endpointHosts]).apply(([keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts))),
       externalConfigs: pulumi.secret(
-        pulumi.all(Object.fromEntries(wired.filter((w) => w.node.cloud === "external").map((w) => [w.node.name, w.component.externalConfig]))),
+        whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.filter((w) => w.node.cloud === "external").map((w) => [w.node.name, w.component.externalConfig])))),
       ) as pulumi.Output<{ [name: string]: string }>,
       keyRotation: notBefore.apply((at): KeyRotation => ({ keyEpoch: spec.keyEpoch, notBefore: at })),
     };
@@ -201,6 +260,9 @@ export class Mesh extends pulumi.ComponentResource {
     this.registerOutputs(fields);
   }
 }
+
+/** Small enough that a batch's resources are a few MB, large enough that turns of the event loop are few. */
+const NODES_PER_BATCH = 50;
 
 const ROLE_TYPE: Record<Role, string> = { hub: "wg-mesh:index:Hub", pop: "wg-mesh:index:Pop", backend: "wg-mesh:index:Backend" };
 
@@ -315,9 +377,10 @@ function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<Mesh
     ssh: c.sshHint,
     wireguardFrom: c.wireguardFrom,
   });
-  return pulumi
-    .all([state, hosts, outputs])
-    .apply(([s, endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, wireguardFrom }]) => {
+  // The state goes in by apply, never through all(): all() copies every plain object of its inputs'
+  // values, and a copy of the whole plan per node made a preview of 1,000 nodes hold a million nodes.
+  return state.apply((s) =>
+    pulumi.all([hosts, outputs]).apply(([endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, wireguardFrom }]) => {
       const vault = vaultReport(locator, vaultSecretRef);
       const imported = new Map(s.plan.spec.nodes.flatMap((n) => (n.external?.endpoint ? [[n.name, endpointHost(n.external.endpoint)] as const] : [])));
       const peers = nodeConfigPlan(s.plan, node.name).peers.map((p) => {
@@ -339,5 +402,6 @@ function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<Mesh
         ssh,
         wireguardFrom,
       };
-    });
+    }),
+  );
 }
