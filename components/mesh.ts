@@ -194,12 +194,13 @@ export class Mesh extends pulumi.ComponentResource {
       }
     };
     const fail = (err: unknown): void => {
-      // Nodes already made wait on their deferred peers; failing those ends the update instead of hanging it.
-      const failed = pulumi.output(Promise.reject(err));
+      // Nodes already made wait on their deferred peers; failing those ends the update instead of
+      // hanging it. Each gets an error of its own: Pulumi prefixes the message of an input's error
+      // at every property it passes, and one shared error would collect the prefixes of all.
       for (const w of wired) {
         if (connected.has(w.node.name)) continue;
-        w.resolvePeers(failed);
-        w.resolveSources(failed);
+        w.resolvePeers(pulumi.output(Promise.reject(ownCopy(err))));
+        w.resolveSources(pulumi.output(Promise.reject(ownCopy(err))));
       }
     };
     const buildBatch = (nodes: readonly NodeSpec[]): void => {
@@ -228,7 +229,12 @@ export class Mesh extends pulumi.ComponentResource {
       for (const w of wired) if (!connected.has(w.node.name)) connect(w);
       return wired;
     })();
-    const whenBuilt = <T>(f: (ws: Wired[]) => pulumi.Output<T>): pulumi.Output<T> => pulumi.output(built.then(f)) as unknown as pulumi.Output<T>;
+    const whenBuilt = <T>(f: (ws: Wired[]) => pulumi.Output<T>): pulumi.Output<T> =>
+      pulumi.output(
+        built.then(f, (err: unknown) => {
+          throw ownCopy(err);
+        }),
+      ) as unknown as pulumi.Output<T>;
 
     const publicKeys = whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.map((w) => [w.node.name, w.component.publicKey]))));
     const endpointHosts = whenBuilt((ws) =>
@@ -259,6 +265,15 @@ export class Mesh extends pulumi.ComponentResource {
     Object.assign(this, fields);
     this.registerOutputs(fields);
   }
+}
+
+/** The same failure as a new error (a RunError stays one, so Pulumi prints its message alone). */
+function ownCopy(err: unknown): Error {
+  if (!(err instanceof Error)) return new MeshRunError(String(err));
+  const runError: boolean = pulumi.RunError.isInstance(err);
+  const copy = runError ? new MeshRunError(err.message) : new Error(err.message);
+  if (!runError && err.stack !== undefined) copy.stack = err.stack;
+  return copy;
 }
 
 /** Small enough that a batch's resources are a few MB, large enough that turns of the event loop are few. */
