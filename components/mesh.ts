@@ -182,7 +182,11 @@ export class Mesh extends pulumi.ComponentResource {
     for (const node of spec.nodes) {
       const peers = stateNow ? nodeConfigPlan(stateNow.plan, node.name).peers.map((p) => p.name).filter((p) => localNames.has(p)) : [];
       missing.set(node.name, 1 + peers.length);
-      for (const p of peers) waitingOn.set(p, [...(waitingOn.get(p) ?? []), node.name]);
+      for (const p of peers) {
+        const waiting = waitingOn.get(p);
+        if (waiting) waiting.push(node.name);
+        else waitingOn.set(p, [node.name]);
+      }
     }
     const wiredByName = new Map<string, Wired>();
     const arrived = (w: Wired): void => {

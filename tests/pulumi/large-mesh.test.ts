@@ -47,9 +47,8 @@ test(`${NODES} nodes in three batches: every node's delivered wg0.conf has exact
 
 test("a node refused in a later batch fails the run with its own message, and nothing hangs", async () => {
   const decl = declaration(70);
-  const late = (decl.nodes as Record<string, unknown>[] | Record<string, unknown>);
-  const names = Array.isArray(late) ? late.map((n) => String(n["name"])) : Object.keys(late);
-  const victim = names[60] as string;
+  // The 61st node: made in the second batch, after the constructor has returned.
+  const victim = parseMeshConfig(decl).nodes[60]?.name as string;
   await assert.rejects(
     runUnderMocks({
       project: PROJECT,

@@ -23,13 +23,18 @@ export function baseRaw(): Raw {
   };
 }
 
-/** The issues a config is refused with; fails the test when it is accepted. */
-export function configIssuesOf(raw: unknown): ConfigIssue[] {
+/** The issues `step` refuses its input with; fails the test when it is accepted. */
+export function refusalIssues(step: () => unknown, what: string): ConfigIssue[] {
   try {
-    parseMeshConfig(raw);
+    step();
   } catch (err) {
     if (err instanceof MeshConfigError) return err.issues;
     throw err;
   }
-  return assert.fail("expected the config to be refused");
+  return assert.fail(`expected ${what} to be refused`);
+}
+
+/** The issues a config is refused with; fails the test when it is accepted. */
+export function configIssuesOf(raw: unknown): ConfigIssue[] {
+  return refusalIssues(() => parseMeshConfig(raw), "the config");
 }

@@ -5,18 +5,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MeshConfigError, type ConfigIssue, type MeshSpec, type NodeSpec } from "../../infra/model";
+import type { ConfigIssue, MeshSpec, NodeSpec } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
+import { refusalIssues } from "../support/raw-config";
 import { seedSpec } from "../support/seed-spec";
 
 function issuesOf(spec: MeshSpec): ConfigIssue[] {
-  try {
-    planMesh(spec);
-  } catch (err) {
-    if (err instanceof MeshConfigError) return err.issues;
-    throw err;
-  }
-  return assert.fail("expected the plan to be refused");
+  return refusalIssues(() => planMesh(spec), "the plan");
 }
 
 function withLinks(spec: MeshSpec, node: string, links: NodeSpec["links"]): MeshSpec {
