@@ -4,7 +4,8 @@
  * Run alone: `tsx bench/lab.ts [N ...]` (hub-and-spoke sample meshes, default 4 12 24);
  * `--json` for one JSON document.
  */
-import type { WgQuickConfig } from "../infra/model";
+import type { MeshPlan, WgQuickConfig } from "../infra/model";
+import { compareWithPlan } from "../lab/from-plan";
 import { Lab } from "../lab/lab";
 import { labBlocker } from "../lab/preflight";
 import { sampleMesh } from "../lab/sample-mesh";
@@ -18,8 +19,10 @@ export interface LabBenchResult {
   upMs: number;
   /** Then until every link that starts by itself has shaken hands. */
   settleMs: number;
-  /** The first ping matrix of every ordered pair (one fping per node). */
+  /** The first ping matrix of every ordered pair (one pinger per node). */
   firstMatrixMs: number;
+  /** Pairs of the first matrix whose hops are not the plan's path length (when a plan was given). */
+  offPlan?: number;
   /** Then the ping matrix, repeated until every pair answered (or the deadline). */
   matrixMs: number;
   /** From nothing to the last pair answering: up + settle + matrix. */
@@ -38,7 +41,7 @@ export function benchMesh(n: number): Record<string, WgQuickConfig> {
   return sampleMesh({ hub: "hub", spokes, direct }).configs;
 }
 
-export async function benchLab(label: string, configs: Record<string, WgQuickConfig>): Promise<LabBenchResult> {
+export async function benchLab(label: string, configs: Record<string, WgQuickConfig>, plan?: MeshPlan): Promise<LabBenchResult> {
   const started = Date.now();
   const lab = await Lab.up(configs, { concurrency: 16 });
   try {
@@ -47,6 +50,7 @@ export async function benchLab(label: string, configs: Record<string, WgQuickCon
     const matrixStart = Date.now();
     let matrix = await lab.pingMatrix({ settleMs: 0 });
     const firstMatrixMs = Date.now() - matrixStart;
+    const offPlan = plan ? compareWithPlan(plan, matrix).length : undefined;
     while (matrix.reachable < matrix.total && Date.now() - started < REACHABLE_DEADLINE_MS) matrix = await lab.pingMatrix({ settleMs: 0 });
     const reachedAt = Date.now();
     const downStart = Date.now();
@@ -59,6 +63,7 @@ export async function benchLab(label: string, configs: Record<string, WgQuickCon
       upMs: lab.upMs,
       settleMs: matrixStart - settleStart,
       firstMatrixMs,
+      ...(offPlan !== undefined ? { offPlan } : {}),
       matrixMs: reachedAt - matrixStart,
       allReachableMs: reachedAt - started,
       downMs: Date.now() - downStart,
@@ -77,10 +82,10 @@ export function formatLabResults(results: LabBenchResult[]): string {
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
   const w = Math.max(4, ...results.map((r) => r.label.length));
   return [
-    `${"mesh".padEnd(w)}  nodes  reachable      up  handshakes  1st matrix  all reachable    down`,
+    `${"mesh".padEnd(w)}  nodes  reachable  off plan      up  handshakes  1st matrix  all reachable    down`,
     ...results.map(
       (r) =>
-        `${r.label.padEnd(w)}  ${String(r.nodes).padStart(5)}  ${`${r.reachable}/${r.pairs}`.padStart(9)}  ${s(r.upMs).padStart(6)}  ${s(r.settleMs).padStart(10)}  ${s(r.firstMatrixMs).padStart(10)}  ${s(r.allReachableMs).padStart(13)}  ${s(r.downMs).padStart(6)}`,
+        `${r.label.padEnd(w)}  ${String(r.nodes).padStart(5)}  ${`${r.reachable}/${r.pairs}`.padStart(9)}  ${(r.offPlan === undefined ? "-" : String(r.offPlan)).padStart(8)}  ${s(r.upMs).padStart(6)}  ${s(r.settleMs).padStart(10)}  ${s(r.firstMatrixMs).padStart(10)}  ${s(r.allReachableMs).padStart(13)}  ${s(r.downMs).padStart(6)}`,
     ),
   ].join("\n");
 }

@@ -1,7 +1,7 @@
 /**
  * The lab against the latency model, on real WireGuard: `wgmesh lab --stack prod --latency`
  * delays every link by the model's round trip and compares each pair's measured overlay round
- * trip with the planned path's in the model; and the batched ping matrix (one fping per node)
+ * trip with the planned path's in the model; and the batched ping matrix (one pinger per node)
  * measures the same reachability and hops as a ping per pair. Needs root; skipped loudly without.
  */
 import { test } from "node:test";
@@ -52,7 +52,7 @@ test("lab --stack prod --latency: every pair's measured round trip beside the mo
   assert.match(text.stdout, /^largest difference: [a-z]+ -> [a-z]+, [+-]\d+\.\d ms \(measured \d+\.\d ms, model \d+\.\d ms\)$/m);
 });
 
-test("the batched matrix (fping per node) and a ping per pair agree on every pair's reachability and hops", { skip: blocker !== undefined, timeout: 300_000 }, async () => {
+test("the batched matrix (a pinger per node) and a ping per pair agree on every pair's reachability and hops", { skip: blocker !== undefined, timeout: 300_000 }, async () => {
   const plan = planMesh(seedSpec({ topology: "auto" }));
   const input = configsFromPlan(plan);
   const lab = await Lab.up(input.configs);

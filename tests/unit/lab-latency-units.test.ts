@@ -1,7 +1,8 @@
-/** The lab's latency pieces that need no root: fping's output, the model as a relay table, the comparison. */
+/** The lab's latency pieces that need no root: the batch pinger's output and arguments, the model as a relay table, the comparison. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseFpingCounts } from "../../lab/fping";
+import { spawnSync } from "node:child_process";
+import { BATCH_PINGER, parseBatchReplies, pingerInterpreter } from "../../lab/batch-ping";
 import { parseLatencyJson, rttBetween } from "../../lab/latency";
 import { compareWithModel, modelLatencyTable } from "../../lab/model-compare";
 import type { PingMatrix } from "../../lab/ping";
@@ -9,13 +10,33 @@ import { LatencyModel } from "../../infra/latency/model";
 import { planMesh } from "../../infra/plan";
 import { seedSpec } from "../support/seed-spec";
 
-test("fping -C output: one time per request, - for a lost one; other lines ignored", () => {
-  const out = ["10.50.0.1 : 0.10 0.08 0.09", "10.50.4.2 : - - -", "ICMP Time Exceeded from 10.50.0.1 for ICMP Echo sent to 10.50.4.3", "10.50.4.3 : - 12.5 11.9", ""].join("\n");
-  const m = parseFpingCounts(out);
-  assert.deepEqual(m.get("10.50.0.1"), [0.1, 0.08, 0.09]);
-  assert.deepEqual(m.get("10.50.4.2"), [undefined, undefined, undefined]);
-  assert.deepEqual(m.get("10.50.4.3"), [undefined, 12.5, 11.9]);
-  assert.equal(m.size, 3);
+test("the batch pinger's lines: each reply's TTL and time per address, in the order they came; anything else ignored", () => {
+  const out = ["10.64.4.1 1 60 8.600", "10.64.8.1 1 64 0.021", "10.64.4.1 2 60 5.250", "batch-ping: something else", "10.64.4.1 3 60", ""].join("\n");
+  const m = parseBatchReplies(out);
+  assert.deepEqual(m.get("10.64.4.1"), [
+    { ttl: 60, timeMs: 8.6 },
+    { ttl: 60, timeMs: 5.25 },
+  ]);
+  assert.deepEqual(m.get("10.64.8.1"), [{ ttl: 64, timeMs: 0.021 }]);
+  assert.equal(m.size, 2);
+});
+
+test("the batch pinger refuses what it cannot send, in one line, before opening a socket", { skip: pingerInterpreter() === undefined }, () => {
+  const [python, ...flags] = pingerInterpreter() as string[];
+  const cases: [string[], RegExp][] = [
+    [["1", "0.2"], /^batch-ping: usage: /],
+    [["x", "0.2", "1", "10.64.0.1"], /^batch-ping: COUNT must be a whole number/],
+    [["1", "0.2", "1", "10.64.0.1", "example.com"], /^batch-ping: 'example\.com' is not an IPv4 address$/],
+    [["0", "0.2", "1", "10.64.0.1"], /^batch-ping: COUNT must be at least 1/],
+    [["70000", "0", "1", "10.64.0.1"], /^batch-ping: 70000 rounds of 1 addresses is more than 65,535 requests$/],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(python as string, [...flags, BATCH_PINGER, ...args], { encoding: "utf8" });
+    assert.equal(r.status, 2, args.join(" "));
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+    assert.match(r.stderr.trimEnd(), message);
+  }
 });
 
 test("the model as the relay's table: every pair of the sites, one site with itself included; a file's table keeps no same-site delay", () => {
