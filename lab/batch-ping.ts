@@ -27,7 +27,7 @@ export function pingerInterpreter(): string[] | undefined {
 }
 
 export interface BatchOptions {
-  /** How long to wait for each round's replies. */
+  /** How long each request waits for its reply. */
   timeoutMs: number;
   /** Echo requests per target for reachability and the round trip; the first may wait for a handshake. */
   count: number;
