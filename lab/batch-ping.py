@@ -64,7 +64,10 @@ def parse_args(argv: list) -> tuple:
 
 def main() -> None:
     count, interval, timeout, addresses = parse_args(sys.argv[1:])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    except PermissionError:
+        fail("needs root: echo requests go out on a raw socket")
     ident = os.getpid() & 0xFFFF
     out = []
     for rnd in range(count):

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { mapLimited, run } from "./exec";
 import { LabError } from "./errors";
 import { findOnPath } from "./preflight";
-import { hopsFromTtl, type PairResult, type PingMatrix, type PingReply, type PingTarget } from "./ping";
+import { hopsFromTtl, median, type PairResult, type PingMatrix, type PingReply, type PingTarget } from "./ping";
 
 /** The pinger, run with python3 inside each source namespace. */
 export const BATCH_PINGER = join(__dirname, "batch-ping.py");
@@ -59,12 +59,6 @@ async function batchPing(namespace: string, addresses: readonly string[], count:
   return parseBatchReplies(r.stdout);
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
 export async function pingMatrixBatched(targets: PingTarget[], opts: BatchOptions): Promise<PingMatrix> {
   const started = Date.now();
   const addressed = targets.filter((t) => t.address !== undefined);
@@ -72,11 +66,13 @@ export async function pingMatrixBatched(targets: PingTarget[], opts: BatchOption
   // Pairs that did not answer are asked again, twice, more patiently: on a busy machine a
   // hundred wireguard-go processes answer late.
   const replies = new Map<string, PingReply[]>();
+  const asked = new Map<string, number>();
   let open = targets.flatMap((from) => addressed.filter((to) => to !== from).map((to) => [from, to] as const));
   for (let attempt = 0; attempt < 3 && open.length > 0; attempt++) {
     await mapLimited([...groupBySource(open).entries()], opts.concurrency, async ([from, tos]) => {
       const got = await batchPing(from.namespace, tos.map((t) => t.address as string), opts.count, opts.timeoutMs * (attempt + 1), opts.intervalMs ?? 200);
       for (const to of tos) {
+        asked.set(key(from.node, to.node), attempt + 1);
         const answered = got.get(to.address as string);
         if (answered && answered.length > 0) replies.set(key(from.node, to.node), answered);
       }
@@ -89,13 +85,14 @@ export async function pingMatrixBatched(targets: PingTarget[], opts: BatchOption
       if (from === to) continue;
       const got = replies.get(key(from.node, to.node));
       const first = got?.[0];
+      const attempts = asked.get(key(from.node, to.node)) ?? 0;
       if (!got || !first) {
-        pairs.push({ from: from.node, to: to.node, reachable: false, attempts: opts.count });
+        pairs.push({ from: from.node, to: to.node, reachable: false, attempts });
         continue;
       }
       // The first reply may have waited for a handshake: the round trip is the later ones' median.
       const rttMs = got.length > 1 ? median(got.slice(1).map((r) => r.timeMs)) : first.timeMs;
-      pairs.push({ from: from.node, to: to.node, reachable: true, hops: hopsFromTtl(first.ttl), rttMs, attempts: opts.count });
+      pairs.push({ from: from.node, to: to.node, reachable: true, hops: hopsFromTtl(first.ttl), rttMs, attempts });
     }
   }
   const reachable = pairs.filter((p) => p.reachable).length;

@@ -61,7 +61,7 @@ export function hopsFromTtl(ttl: number): number {
   return REPLY_TTL - ttl + 1;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { BATCH_PINGER, parseBatchReplies, pingerInterpreter } from "../../lab/batch-ping";
 import { parseLatencyJson, rttBetween } from "../../lab/latency";
 import { compareWithModel, modelLatencyTable } from "../../lab/model-compare";
@@ -37,6 +38,15 @@ test("the batch pinger refuses what it cannot send, in one line, before opening 
     assert.equal(r.stderr.split("\n").length, 2, r.stderr);
     assert.match(r.stderr.trimEnd(), message);
   }
+});
+
+test("the batch pinger without root: one line saying so, no traceback", { skip: pingerInterpreter() === undefined || process.getuid?.() !== 0 }, () => {
+  const [python, ...flags] = pingerInterpreter() as string[];
+  // The script goes in on stdin, so nobody needs no access to wherever the checkout lives.
+  const r = spawnSync(python as string, [...flags, "-", "1", "0.2", "1", "10.64.0.1"], { input: readFileSync(BATCH_PINGER), uid: 65534, gid: 65534, encoding: "utf8" });
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr, "batch-ping: needs root: echo requests go out on a raw socket\n");
 });
 
 test("the model as the relay's table: every pair of the sites, one site with itself included; a file's table keeps no same-site delay", () => {
