@@ -4,7 +4,7 @@
  * name); the config checker (infra/config) turns it into a validated MeshSpec or says what is wrong.
  * The doc comments here become the component package's schema, so they speak to whoever writes it.
  */
-import type { Cloud, Role, Topology } from "./model";
+import type { Cloud, Resilience, Role, Topology } from "./model";
 
 /** Where an AWS node runs. */
 export interface AwsPlacement {
@@ -182,6 +182,10 @@ export interface MeshDeclaration {
   maxPeers?: number;
   /** Sites of one's own and measured round trips, on top of the latency data wg-mesh ships. */
   latency?: LatencyDeclaration;
+  /** What the mesh survives without a deploy: none (default) or node (any single node; allows several hubs). */
+  resilience?: Resilience;
+  /** resilience node: the failover paths' stretch the plan reports misses of; default 2.0. */
+  failoverMaxStretch?: number;
   /** The address plan: region name to its subnet and area. */
   regions: { [name: string]: RegionDeclaration };
   /** The nodes, by name; the name is used in cloud resource names (1-24 of a-z, 0-9 and -). */

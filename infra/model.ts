@@ -45,7 +45,17 @@ export type Topology = (typeof Topology)[keyof typeof Topology];
 /** The planner's name for it. */
 export type TopologyMode = Topology;
 
+/** What the mesh must survive without a deploy. */
+export const Resilience = {
+  /** Nothing: a dead transit node cuts the pairs that cross it until someone redeploys. */
+  None: "none",
+  /** Any single node: every node that depends on transit gets two disjoint ways in, and each neighbour of a dead node moves its prefixes by itself. */
+  Node: "node",
+} as const;
+export type Resilience = (typeof Resilience)[keyof typeof Resilience];
+
 export const ROLES: readonly Role[] = Object.values(Role);
+export const RESILIENCE_LEVELS: readonly Resilience[] = Object.values(Resilience);
 export const CLOUDS: readonly Cloud[] = Object.values(Cloud);
 export const TOPOLOGIES: readonly Topology[] = Object.values(Topology);
 
@@ -129,6 +139,10 @@ export interface MeshSpec {
   maxPeers?: number;
   /** The config's own sites and measured round trips, on top of the shipped latency data. */
   latency?: LatencySpec;
+  /** "node": plan for any single node failure (resilient.ts). Absent: today's plan, byte for byte. */
+  resilience?: "node";
+  /** The bound on a failover path's stretch that the plan reports misses of; default 2.0. */
+  failoverMaxStretch?: number;
 }
 
 /** One problem found in a config, as `path: message`. */
@@ -149,7 +163,7 @@ export class MeshConfigError extends Error {
   }
 }
 
-export type LinkOrigin = "hub" | "regional" | "full" | "auto" | "explicit";
+export type LinkOrigin = "hub" | "regional" | "full" | "auto" | "explicit" | "resilience";
 
 export interface PlannedLink {
   /** "a--b" with a < b. */
@@ -158,6 +172,11 @@ export interface PlannedLink {
   b: string;
   weight: number;
   origin: LinkOrigin;
+  /**
+   * A second way in for a node whose primary link or home may fail: configured and kept alive on
+   * both ends, but it carries no AllowedIPs until the node's watchdog moves prefixes onto it.
+   */
+  backup?: boolean;
 }
 
 export interface SkippedLink {
@@ -192,6 +211,22 @@ export interface PlannedNode {
   /** Packets of other nodes cross it, so it needs ip_forward and the FORWARD rule. */
   forwarding: boolean;
   peers: PlannedPeer[];
+  /** With resilience: what this node does when one of its peers stops answering (failover.ts). */
+  failover?: FailoverEntry[];
+}
+
+/** When `lost` stops answering, these peers' AllowedIPs become these lists (others stay as they are). */
+export interface FailoverEntry {
+  lost: string;
+  peers: { name: string; allowedIps: string[] }[];
+}
+
+/** How a resilient mesh is laid out: the nodes that route, and each other node's two ways in. */
+export interface ResilienceLayout {
+  /** Nodes that carry others' traffic, linked to each other so each hears of any one's death. */
+  core: string[];
+  /** Per node outside the core with transit needs: its primary home and its backup. */
+  homes: { [node: string]: { primary: string; backup: string } };
 }
 
 export interface MeshPlan {
@@ -208,6 +243,8 @@ export interface MeshPlan {
   routes: PlannedRoutes;
   /** Expected round trips of the planned paths, when the latency model knows the nodes' sites. */
   latency?: LatencyReport;
+  /** With `resilience: node`: the core and homes the failover tables are built on. */
+  resilience?: ResilienceLayout;
 }
 
 /**

@@ -96,7 +96,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   const knownRegions = new Set(entries(raw.regions).map(([name]) => name));
   checkAddresses(nodes, overlay, prefixes, knownRegions, issues);
   const importsNodes = (top.peerStacks ?? []).length > 0;
-  if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, importsNodes, issues);
+  if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, importsNodes, issues, top.resilience === "node");
   checkPops(nodes, issues);
   checkKeepalive(top.persistentKeepalive, nodes, issues);
   checkEndpointOutsideOverlay(nodes, overlay, issues);
@@ -124,6 +124,8 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     ...(m.maxStretch !== undefined ? { maxStretch: m.maxStretch } : {}),
     ...(m.maxPeers !== undefined ? { maxPeers: m.maxPeers } : {}),
     ...(latency ? { latency } : {}),
+    ...(m.resilience === "node" ? { resilience: "node" as const } : {}),
+    ...(m.failoverMaxStretch !== undefined ? { failoverMaxStretch: m.failoverMaxStretch } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * stand-ins as long as the real values (44-character keys, the longest IPv4 address for a VM
  * not yet deployed), so the size measured is the size deployed.
  */
+import { renderFailover } from "../failover/format";
 import { formatBytes, vaultLimit, type SizeLimit } from "../limits";
 import { userDataProblem } from "../render/user-data-limits";
 import type { ConfigIssue, MeshPlan, MeshSpec } from "../model";
@@ -36,7 +37,10 @@ export function configSizes(plan: MeshPlan): ConfigSize[] {
   };
   return plan.nodes.map((node) => {
     const limit = vaultLimit(node.cloud);
-    return { node: node.name, bytes: Buffer.byteLength(renderNodeConfig(plan, node.name, keys), "utf8"), ...(limit ? { limit } : {}) };
+    // The failover table rides in the same vault secret as wg0.conf.
+    const failover = renderFailover(node.name, node.failover, publicKeys) ?? "";
+    const bytes = Buffer.byteLength(renderNodeConfig(plan, node.name, keys), "utf8") + Buffer.byteLength(failover, "utf8");
+    return { node: node.name, bytes, ...(limit ? { limit } : {}) };
   });
 }
 
