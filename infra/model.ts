@@ -218,6 +218,8 @@ export interface PlannedNode {
 /** When `lost` stops answering, these peers' AllowedIPs become these lists (others stay as they are). */
 export interface FailoverEntry {
   lost: string;
+  /** The lost peer's overlay address, which the watchdog pings (it stays on the peer's own link). */
+  address: string;
   peers: { name: string; allowedIps: string[] }[];
 }
 

@@ -8,6 +8,7 @@
  *
  *   [Lost] # ireland      when this peer stops answering ...
  *   PublicKey = <key>
+ *   Address = 10.50.0.1   (what the watchdog pings, over the peer's own link)
  *
  *   [Peer] # cdg          ... these peers take these AllowedIPs (an empty list: none)
  *   PublicKey = <key>
@@ -34,7 +35,7 @@ export { FAILOVER_KEEPALIVE_SECONDS };
 /** A table with keys: what a node's watchdog reads. */
 export interface FailoverTable {
   clock: WatchdogClock;
-  entries: { lost: string; lostName?: string; peers: { publicKey: string; name?: string; allowedIps: string[] }[] }[];
+  entries: { lost: string; lostName?: string; address: string; peers: { publicKey: string; name?: string; allowedIps: string[] }[] }[];
 }
 
 /** The table of `node` with its peers' public keys filled in; undefined when it has nothing to do. */
@@ -55,7 +56,7 @@ export function renderFailover(node: string, entries: readonly FailoverEntry[] |
     `UpAfter = ${clock.upAfter}`,
   ];
   for (const e of entries) {
-    lines.push("", `[Lost] # ${e.lost}`, `PublicKey = ${key(e.lost)}`);
+    lines.push("", `[Lost] # ${e.lost}`, `PublicKey = ${key(e.lost)}`, `Address = ${e.address}`);
     for (const p of e.peers) lines.push("", `[Peer] # ${p.name}`, `PublicKey = ${key(p.name)}`, `AllowedIPs = ${p.allowedIps.join(", ")}`);
   }
   return `${lines.join("\n")}\n`;
@@ -81,7 +82,7 @@ export function parseFailover(text: string, file: string): FailoverTable {
       if (name === "watchdog") section = "watchdog";
       else if (name === "lost") {
         section = "lost";
-        table.entries.push({ lost: "", peers: [] });
+        table.entries.push({ lost: "", address: "", peers: [] });
       } else if (name === "peer") {
         if (table.entries.length === 0) fail(line, "a [Peer] before any [Lost]");
         section = "peer";
@@ -103,6 +104,9 @@ export function parseFailover(text: string, file: string): FailoverTable {
     } else if (section === "lost" && entry && key.toLowerCase() === "publickey") {
       entry.lost = value;
       if (comment) entry.lostName = comment;
+    } else if (section === "lost" && entry && key.toLowerCase() === "address") {
+      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) fail(line, `Address must be an IPv4 address, not ${quote(value)}`);
+      entry.address = value;
     } else if (section === "peer" && entry && key.toLowerCase() === "publickey") {
       const peer = entry.peers.at(-1) as FailoverTable["entries"][number]["peers"][number];
       peer.publicKey = value;
@@ -112,6 +116,6 @@ export function parseFailover(text: string, file: string): FailoverTable {
       peer.allowedIps = value.split(",").map((v) => v.trim()).filter(Boolean);
     } else fail(line, `unexpected ${quote(key)} here`);
   });
-  for (const e of table.entries) if (!e.lost) throw new Error(`${file}: a [Lost] without its PublicKey`);
+  for (const e of table.entries) if (!e.lost || !e.address) throw new Error(`${file}: a [Lost] without its PublicKey or Address`);
   return table;
 }

@@ -4,16 +4,17 @@
  * itself, in seconds; nobody else is told.
  *
  * A node cannot tell a dead peer from a dead link, so one table serves both: the routes of the mesh
- * without the lost peer (its home nodes' backup links promoted), and for the lost peer's own address
- * the route around the link alone, so a broken link between two live nodes still carries their pair
- * where the mesh allows it. The tables are computed with the planner's own shortest paths, whose order
+ * without the lost peer (its home nodes' backup links promoted). The lost peer's own address stays
+ * on its link: the watchdog's probes to it must cross that link and no other, so that an answer
+ * means the peer and the link are back (an answer by another way would end the failover while the
+ * link is still down), and a returning node reaches its neighbours at once. The price is the pair
+ * itself while a link between two live nodes is cut. The tables are computed with the planner's own shortest paths, whose order
  * of paths does not depend on which links exist: a path that survives a failure stays chosen, so a
  * table differs from the node's normal one exactly where the failure matters.
  */
 import type { FailoverEntry, PlannedLink, ResilienceLayout } from "../model";
 import { groupByNextHop, type AddressBook } from "./allowedips";
 import { firstHopRows, type AllPairsPaths } from "./paths";
-import { linkId } from "./topology";
 
 export interface FailoverInput {
   /** Node names in declaration order (the address book's order). */
@@ -28,28 +29,25 @@ export interface FailoverInput {
   hub: string;
   /** Each node's normal AllowedIPs per peer. */
   normal: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  /** Each node's overlay address: what a watchdog pings to hear from it. */
+  addresses: ReadonlyMap<string, string>;
 }
 
 /** The links that carry traffic once `lost` (a node, or a link id) is gone. */
-function survivingLinks(links: readonly PlannedLink[], layout: ResilienceLayout, lost: { node: string } | { a: string; b: string }): PlannedLink[] {
+function survivingLinks(links: readonly PlannedLink[], layout: ResilienceLayout, lost: string): PlannedLink[] {
   const out: PlannedLink[] = [];
   for (const l of links) {
-    if ("node" in lost ? l.a === lost.node || l.b === lost.node : l.id === linkId(lost.a, lost.b)) continue;
-    if (!l.backup) {
-      out.push(l);
-      continue;
-    }
-    // A backup link is promoted when its node's primary home, or the link to it, is what was lost.
+    if (l.a === lost || l.b === lost) continue;
+    // A backup link is promoted when its node's primary home is what was lost.
     const owner = layout.homes[l.a]?.backup === l.b ? l.a : l.b;
-    const primary = layout.homes[owner]?.primary;
-    const promoted = "node" in lost ? primary === lost.node : primary !== undefined && linkId(owner, primary) === linkId(lost.a, lost.b);
-    if (promoted) out.push(l);
+    if (!l.backup || layout.homes[owner]?.primary === lost) out.push(l);
   }
   return out;
 }
 
 export function failoverTables(input: FailoverInput): Map<string, FailoverEntry[]> {
   const { names, links, layout, book, apsp, normal } = input;
+  const addressOf = input.addresses;
   const sorted = apsp.names;
   const n = sorted.length;
   const routeIndex = names.map((name) => apsp.index.get(name) as number);
@@ -66,12 +64,12 @@ export function failoverTables(input: FailoverInput): Map<string, FailoverEntry[
   for (const lost of names) {
     const neighbours = (around.get(lost) as string[]).slice().sort();
     if (neighbours.length === 0) continue;
-    const withoutNode = firstHopRows(sorted, survivingLinks(links, layout, { node: lost }), neighbours, opts);
+    const withoutNode = firstHopRows(sorted, survivingLinks(links, layout, lost), neighbours, opts);
     const lostAt = apsp.index.get(lost) as number;
     for (const v of neighbours) {
       const row = withoutNode.get(v) as Int32Array;
-      row[lostAt] = (firstHopRows(sorted, survivingLinks(links, layout, { a: v, b: lost }), [v], opts).get(v) as Int32Array)[lostAt] as number;
       const self = apsp.index.get(v) as number;
+      row[lostAt] = apsp.nextHop[self * n + lostAt] as number;
       let same = true;
       for (let d = 0; d < n && same; d++) if (row[d] !== apsp.nextHop[self * n + d]) same = false;
       if (same) continue;
@@ -87,7 +85,7 @@ export function failoverTables(input: FailoverInput): Map<string, FailoverEntry[
         .filter((p) => !sameList(p.allowedIps, before?.get(p.name) ?? []));
       if (changed.length === 0) continue;
       const list = out.get(v) ?? [];
-      list.push({ lost, peers: changed });
+      list.push({ lost, address: addressOf.get(lost) as string, peers: changed });
       out.set(v, list);
     }
   }

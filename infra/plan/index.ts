@@ -144,7 +144,7 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
     return groupByNextHop(book.table(self, hops, apsp.names, hubIndex));
   });
   const failover = layout
-    ? failoverTables({ names, links, noTransit, layout, book, apsp, hub: spec.hub, normal: new Map(names.map((name, i) => [name, tables[i] as Map<string, string[]>])) })
+    ? failoverTables({ names, links, noTransit, layout, book, apsp, hub: spec.hub, normal: new Map(names.map((name, i) => [name, tables[i] as Map<string, string[]>])), addresses: new Map(spec.nodes.map((x) => [x.name, x.address])) })
     : undefined;
   const nodes: PlannedNode[] = spec.nodes.map((node, self) => {
     const f = facts.get(node.name) as NodeFacts;
