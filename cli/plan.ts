@@ -14,7 +14,8 @@ import { ADDITIVE_SLACK_MS, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH } from "../in
 import { pairLatency, routeSites, type RouteSites } from "../infra/plan/latency";
 import { configSizes } from "../infra/plan/sizes";
 import { summaryLine, type PairResult, type SimulationSummary } from "../infra/simulate";
-import { simulatePlanSummary } from "../infra/simulate/plan";
+import { simulatePlanFailures, simulatePlanSummary } from "../infra/simulate/plan";
+import { resilienceLine, resilienceProblems, type FailureReport, type ResilienceReport } from "../infra/simulate/resilience";
 import { placementOf } from "../infra/render/wgquick";
 import { explainRotation } from "../infra/rotation";
 import { UserError } from "../infra/errors";
@@ -202,7 +203,41 @@ function toJsonPair(p: PairResult, main: Planned, other?: Planned): unknown {
   };
 }
 
-export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSummary, pairs: unknown[] | undefined, other?: MeshPlan): unknown {
+/** Failures that lose pairs listed before the rest are counted. */
+const FAILURES_LISTED = 10;
+
+function failureLine(f: FailureReport): string {
+  const examples = f.lostPairs.slice(0, 3).map((p) => `${p.from} -> ${p.to}`);
+  return `    ${f.label}: ${count(f.lost)} of ${count(f.pairs)} pairs lost${examples.length > 0 ? ` (${examples.join(", ")}${f.lost > examples.length ? ", ..." : ""})` : ""}${f.rerouted > 0 ? `; ${count(f.rerouted)} rerouted` : ""}`;
+}
+
+export function resilienceLines(r: ResilienceReport): string[] {
+  const out = [
+    "",
+    r.mode === "node"
+      ? "Resilience (resilience: node: each neighbour of a failed node moves its prefixes by its failover table, in seconds)"
+      : "Resilience (none declared: a failure's lost pairs wait for a redeploy; resilience: node makes the mesh repair itself)",
+    `  ${resilienceLine(r)}`,
+  ];
+  if (r.mode === "node") {
+    const rerouted = r.failures.filter((f) => f.rerouted > 0);
+    const over = rerouted.reduce((n, f) => n + f.overBound, 0);
+    const worst = Math.max(0, ...rerouted.map((f) => f.maxStretch ?? 0));
+    if (rerouted.length > 0) {
+      out.push(`  failover paths: worst stretch ${worst.toFixed(2)}; ${over === 0 ? "every rerouted pair" : `${count(over)} rerouted pairs not`} within x${r.bound.maxStretch} or +${r.bound.slackMs} ms of direct (failoverMaxStretch)`);
+    }
+  }
+  for (const kind of ["node", "link"] as const) {
+    const losing = r.failures.filter((f) => f.failure.kind === kind && f.lost > 0).sort((p, q) => q.lost - p.lost || (p.label < q.label ? -1 : 1));
+    if (losing.length === 0) continue;
+    out.push(`  ${kind === "node" ? "nodes" : "links"} whose failure loses pairs (${losing.length}):`);
+    for (const f of losing.slice(0, FAILURES_LISTED)) out.push(failureLine(f));
+    if (losing.length > FAILURES_LISTED) out.push(`    and ${losing.length - FAILURES_LISTED} more (--json lists them all)`);
+  }
+  return out;
+}
+
+export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSummary, pairs: unknown[] | undefined, other?: MeshPlan, resilience?: ResilienceReport): unknown {
   return {
     stack,
     topology: plan.spec.topology,
@@ -226,6 +261,8 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
     ...(pairs ? { pairs } : { unreachable: summary.failures }),
     reachable: summary.reachable,
     total: summary.total,
+    ...(plan.resilience ? { layout: plan.resilience, failover: Object.fromEntries(plan.nodes.filter((n) => n.failover).map((n) => [n.name, n.failover])) } : {}),
+    ...(resilience ? { resilience } : {}),
   };
 }
 
@@ -248,12 +285,14 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   const other = opts.compare ? planned(planMesh({ ...plan.spec, topology: opts.compare }, { checkSizes: false })) : undefined;
   const listAll = Boolean(opts.pairs) || plan.nodes.length <= LIST_ALL_UP_TO;
   const out = new OutputWriter(process.stdout);
+  const resilience = simulatePlanFailures(plan, { listed: listAll ? 10_000 : 100 });
+  const resilient = resilienceProblems(resilience, plan.spec.resilience === "node").length === 0;
   if (opts.json) {
     const pairs: unknown[] | undefined = listAll ? [] : undefined;
     const summary = simulatePlanSummary(plan, listAll ? { onPair: (p) => pairs?.push(toJsonPair(p, main, other)) } : {});
-    out.line(JSON.stringify(planToJson(opts.stack, plan, summary, pairs, other?.plan), null, 2));
+    out.line(JSON.stringify(planToJson(opts.stack, plan, summary, pairs, other?.plan, resilience), null, 2));
     out.flush();
-    return summary.reachable === summary.total ? 0 : 1;
+    return summary.reachable === summary.total && resilient ? 0 : 1;
   }
   for (const line of headerLines(opts.stack, plan, listAll)) out.line(line);
   if (other) for (const line of compareLines(main, other, listAll)) out.line(line);
@@ -271,10 +310,12 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
       if (summary.failuresOmitted > 0) out.line(`  and ${summary.failuresOmitted} more`);
     }
   }
+  for (const line of resilienceLines(resilience)) out.line(line);
+  for (const p of resilienceProblems(resilience, plan.spec.resilience === "node")) out.line(`${p.path}: ${p.message}`);
   out.line("");
   out.line(summaryLine(summary));
   out.flush();
-  return summary.reachable === summary.total ? 0 : 1;
+  return summary.reachable === summary.total && resilient ? 0 : 1;
 }
 
 function parseTopology(value: string): TopologyMode {

@@ -172,3 +172,60 @@ export async function runFailover(lab: Lab, failure: Failure, opts: FailoverRunO
     notRecovered,
   };
 }
+
+/** The promise the mesh makes: a surviving pair answers again within this. */
+export const RECOVERY_PROMISE_MS = 10_000;
+/** And every pair is back on its planned path within this of the node's (or link's) return. */
+export const BACK_ON_PRIMARY_PROMISE_MS = 60_000;
+
+/** "hkg" or "hkg-nrt" (a link: both ends' names, either order). */
+export function parseFailTarget(text: string, nodes: readonly string[]): Failure {
+  if (nodes.includes(text)) return { kind: "node", node: text };
+  for (let i = 1; i < text.length - 1; i++) {
+    if (text[i] !== "-") continue;
+    const a = text.slice(0, i);
+    const b = text.slice(i + 1);
+    if (nodes.includes(a) && nodes.includes(b) && a !== b) return { kind: "link", a: a < b ? a : b, b: a < b ? b : a };
+  }
+  throw new LabError(`lab --fail ${JSON.stringify(text)}: expected a node (${nodes.slice(0, 8).join(", ")}${nodes.length > 8 ? ", ..." : ""}) or two linked nodes as a-b`);
+}
+
+const secs = (msValue: number): string => `${(msValue / 1000).toFixed(1)} s`;
+
+/**
+ * One failure's report, with the simulator's prediction beside it when there is one: `predicted`
+ * maps "from>to" to the path the pair takes under the failure, or null for a pair it says is lost.
+ */
+export function formatFailoverRun(r: FailoverRun, predicted?: ReadonlyMap<string, string[] | null>): { lines: string[]; ok: boolean } {
+  const label = r.failure.kind === "node" ? `${r.failure.node} down` : `${r.failure.a}--${r.failure.b} cut`;
+  const surviving = r.pairs.filter((p) => r.failure.kind !== "node" || (p.from !== r.failure.node && p.to !== r.failure.node));
+  const touched = surviving.filter((p) => p.lost > 0);
+  const expectLost = (p: { from: string; to: string }): boolean => predicted?.get(`${p.from}>${p.to}`) === null;
+  const late = touched.filter((p) => !expectLost(p) && (p.recoveryMs === undefined || p.recoveryMs > RECOVERY_PROMISE_MS));
+  const surprise = predicted ? r.notRecovered.filter((p) => !expectLost(p)) : [];
+  // A pair the simulator calls lost must stay lost until the return.
+  const unexpectedAnswer = predicted ? surviving.filter((p) => expectLost(p) && (p.lost === 0 || p.recoveryMs !== undefined)) : [];
+  const lines = [
+    `${label} for ${secs(r.restoredAtMs - r.failedAtMs)}: ${touched.length} of ${surviving.length} surviving pairs lost packets` +
+      (r.recovery ? `; answered again after p50 ${secs(r.recovery.p50)}, p99 ${secs(r.recovery.p99)}, max ${secs(r.recovery.max)}` : "") +
+      (r.notRecovered.length > 0 ? `; ${r.notRecovered.length} never answered before the return` : ""),
+  ];
+  if (predicted) {
+    const lostPredicted = [...predicted.values()].filter((v) => v === null).length;
+    lines.push(`  simulator: ${lostPredicted} pairs lost under this failure; ${surprise.length + unexpectedAnswer.length === 0 ? "the lab agrees" : `the lab disagrees on ${surprise.length + unexpectedAnswer.length} pairs`}`);
+  }
+  const away = r.switches.filter((s) => /not answering for/.test(s.line));
+  if (away.length > 0) {
+    lines.push(`  watchdogs: ${[...new Set(away.map((s) => s.node))].join(", ")} switched ${secs(Math.min(...away.map((s) => s.atMs)) - r.failedAtMs)} to ${secs(Math.max(...away.map((s) => s.atMs)) - r.failedAtMs)} after the failure`);
+  }
+  if (r.backOnPrimaryMs !== undefined) lines.push(`  every watchdog back on wg0.conf ${secs(r.backOnPrimaryMs)} after the return (every pair on its planned path)`);
+  if (r.stillSwitched.length > 0) lines.push(`  still switched at the end: ${r.stillSwitched.join(", ")}`);
+  for (const p of touched.sort((x, y) => (y.recoveryMs ?? Infinity) - (x.recoveryMs ?? Infinity) || (x.from < y.from ? -1 : 1))) {
+    const fate = p.recoveryMs === undefined ? (expectLost(p) ? "lost until the return, as the simulator says" : "NOT answered again before the return") : `answered again after ${secs(p.recoveryMs)}`;
+    lines.push(`    ${p.from} -> ${p.to}: ${p.lost} lost, ${fate}${p.lostAfterReturn > 0 ? `; ${p.lostAfterReturn} lost after the return` : ""}`);
+  }
+  for (const p of surprise) lines.push(`  DISAGREES: ${p.from} -> ${p.to} never answered; the simulator says it survives`);
+  for (const p of unexpectedAnswer) lines.push(`  DISAGREES: ${p.from} -> ${p.to} answered; the simulator says it is lost`);
+  const backLate = r.backOnPrimaryMs !== undefined && r.backOnPrimaryMs > BACK_ON_PRIMARY_PROMISE_MS;
+  return { lines, ok: late.length === 0 && surprise.length === 0 && unexpectedAnswer.length === 0 && !backLate && r.stillSwitched.length === 0 };
+}

@@ -127,3 +127,20 @@ export function resilienceLine(r: ResilienceReport): string {
   if (r.mode === "none" && r.singlePoints.length > 0) parts.push("no failover: lost pairs wait for a redeploy (resilience: node fixes that)");
   return parts.join("; ");
 }
+
+/**
+ * A mesh that asks for resilience and does not have it is refused: one problem per single node
+ * failure that loses pairs (the layout should make none; this is the proof that it did).
+ */
+export function resilienceProblems(r: ResilienceReport, asked: boolean): { path: string; message: string }[] {
+  if (!asked) return [];
+  return r.failures
+    .filter((f) => f.failure.kind === "node" && f.lost > 0)
+    .map((f) => ({
+      path: "resilience",
+      message: `node is declared, but ${f.label} would lose ${f.lost} of ${f.pairs} pairs (${f.lostPairs
+        .slice(0, 3)
+        .map((p) => `${p.from} -> ${p.to}`)
+        .join(", ")}${f.lost > 3 ? ", ..." : ""}) in the simulator; link those nodes to a second core node or let another node carry transit`,
+    }));
+}
