@@ -57,6 +57,13 @@ export function failoverTables(input: FailoverInput): Map<string, FailoverEntry[
     around.get(l.a)?.push(l.b);
     around.get(l.b)?.push(l.a);
   }
+  const core = new Set(layout.core);
+  const pairOnly = new Map<string, string[]>();
+  for (const l of links) {
+    if (l.backup || core.has(l.a) || core.has(l.b)) continue;
+    pairOnly.set(l.a, [...(pairOnly.get(l.a) ?? []), l.b]);
+    pairOnly.set(l.b, [...(pairOnly.get(l.b) ?? []), l.a]);
+  }
   const out = new Map<string, FailoverEntry[]>();
   const hops = new Int32Array(names.length);
   const declaredAt = new Map(names.map((name, i) => [name, i]));
@@ -70,6 +77,9 @@ export function failoverTables(input: FailoverInput): Map<string, FailoverEntry[
       const row = withoutNode.get(v) as Int32Array;
       const self = apsp.index.get(v) as number;
       row[lostAt] = apsp.nextHop[self * n + lostAt] as number;
+      // A direct link between two nodes outside the core carries its pair and nothing else, whatever
+      // fails: its far end, unaware of the failure, keeps sending this node's traffic over it.
+      for (const t of pairOnly.get(v) ?? []) if (t !== lost) row[apsp.index.get(t) as number] = apsp.index.get(t) as number;
       let same = true;
       for (let d = 0; d < n && same; d++) if (row[d] !== apsp.nextHop[self * n + d]) same = false;
       if (same) continue;

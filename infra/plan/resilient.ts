@@ -26,6 +26,7 @@
  * (docs/failover.md has the argument). The simulator reports every single link failure for what it is.
  */
 import type { ConfigIssue, MeshSpec, PlannedLink, ResilienceLayout, SkippedLink } from "../model";
+import { ADDITIVE_SLACK_MS, boundOf, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH } from "./auto/bound";
 import { linkId, type NodeFacts } from "./topology";
 
 export interface ResilientLinks {
@@ -38,16 +39,19 @@ export interface ResilientLinks {
 /** `mayTransit(name)`: whether the declaration lets the node carry others' traffic (transit.ts). */
 export function resilientLinks(
   spec: MeshSpec,
-  facts: ReadonlyMap<string, NodeFacts>,
+  _facts: ReadonlyMap<string, NodeFacts>,
   candidates: readonly PlannedLink[],
   weight: (a: string, b: string) => number,
   mayTransit: (name: string) => boolean,
 ): ResilientLinks {
   const issues: ConfigIssue[] = [];
   const skipped: SkippedLink[] = [];
-  const byId = new Map(candidates.map((l) => [l.id, { ...l }]));
   const names = spec.nodes.map((n) => n.name).sort();
-  if (spec.topology === "full") return { links: [...byId.values()], skipped, issues, layout: { core: [], homes: {} } };
+  if (spec.topology === "full") return { links: candidates.map((l) => ({ ...l })), skipped, issues, layout: { core: [], homes: {} } };
+  // Under auto the links are this layout's own: auto's choice assumed routes this layout does not take.
+  const kept = spec.topology === "auto" ? candidates.filter((l) => l.origin === "explicit") : candidates;
+  const byId = new Map(kept.map((l) => [l.id, { ...l }]));
+  const maxPeers = spec.topology === "auto" ? (spec.maxPeers ?? DEFAULT_MAX_PEERS) : Infinity;
 
   const core = names.filter(mayTransit);
   if (core.length < 2) {
@@ -61,6 +65,7 @@ export function resilientLinks(
     return { links: [...byId.values()], skipped, issues, layout: { core, homes: {} } };
   }
   const inCore = new Set(core);
+  const degree = new Map<string, number>(names.map((x) => [x, 0]));
   const add = (a: string, b: string): PlannedLink => {
     const id = linkId(a, b);
     let link = byId.get(id);
@@ -83,44 +88,114 @@ export function resilientLinks(
       if (!inCore.has(x) && inCore.has(y)) linkedCore.set(x, [...(linkedCore.get(x) ?? []), y]);
     }
   }
-  const nearest = (from: string, among: readonly string[]): string | undefined =>
-    [...among].sort((p, q) => weight(from, p) - weight(from, q) || (p < q ? -1 : 1))[0];
+  // A link to a core node that is neither home goes: a node with two live ways into the core would
+  // pick between them per destination, and a failure it cannot see could change its pick.
+  for (const [s, list] of linkedCore) {
+    for (const c of list) byId.delete(linkId(s, c));
+    linkedCore.set(s, list);
+  }
+  for (const l of byId.values()) for (const end of [l.a, l.b]) degree.set(end, (degree.get(end) ?? 0) + 1);
+  const room = (c: string): boolean => (degree.get(c) as number) < maxPeers;
+  const byDistance = (from: string, among: readonly string[]): string[] => [...among].sort((p, q) => weight(from, p) - weight(from, q) || (p < q ? -1 : 1));
+  const pick = (from: string, preferred: readonly string[], exclude?: string): string | undefined => {
+    const order = [...byDistance(from, preferred.filter((c) => c !== exclude)), ...byDistance(from, core.filter((c) => c !== exclude && !preferred.includes(c)))];
+    return order.find(room) ?? order[0];
+  };
 
-  const homes: ResilienceLayout["homes"] = {};
-  for (const s of names) {
-    if (inCore.has(s)) continue;
+  // Homes by regret: the node that loses most by not getting its nearest core node chooses first,
+  // so that where the core's room runs out (maxPeers) the far-flung keep their near home.
+  const outside = names.filter((x) => !inCore.has(x));
+  const regret = (s: string): number => {
+    const [first, second] = byDistance(s, core);
+    return second === undefined ? 0 : weight(s, second) - weight(s, first as string);
+  };
+  const order = [...outside].sort((p, q) => regret(q) - regret(p) || (p < q ? -1 : 1));
+  const preferredOf = (s: string): string[] => {
     const linked = linkedCore.get(s) ?? [];
-    // The topology's own choice of way in, when it made one: the hub under `hub`, the nearest linked core node otherwise.
-    const preferred = spec.topology === "hub" ? linked.filter((c) => hubs.has(c)) : linked;
-    const primary = nearest(s, preferred.length > 0 ? preferred : linked.length > 0 ? linked : core) as string;
-    const others = linked.filter((c) => c !== primary);
-    const backup = nearest(s, others.length > 0 ? others : core.filter((c) => c !== primary)) as string;
-    homes[s] = { primary, backup };
+    // The topology's own choice of way in, when it made one: the hub under `hub`, its nearest linked core node otherwise.
+    return spec.topology === "hub" ? linked.filter((c) => hubs.has(c)) : linked;
+  };
+  const primaries = new Map<string, string>();
+  for (const s of order) {
+    const primary = pick(s, preferredOf(s)) as string;
+    primaries.set(s, primary);
     add(s, primary);
-    const spare = add(s, backup);
-    spare.backup = true;
-    for (const c of linked) {
+    degree.set(s, (degree.get(s) as number) + 1);
+    degree.set(primary, (degree.get(primary) as number) + 1);
+  }
+  const homes: ResilienceLayout["homes"] = {};
+  for (const s of order) {
+    const primary = primaries.get(s) as string;
+    const backup = pick(s, linkedCore.get(s) ?? [], primary) as string;
+    homes[s] = { primary, backup };
+    add(s, backup).backup = true;
+    degree.set(s, (degree.get(s) as number) + 1);
+    degree.set(backup, (degree.get(backup) as number) + 1);
+    for (const c of linkedCore.get(s) ?? []) {
       if (c === primary || c === backup) continue;
-      const id = linkId(s, c);
-      const l = byId.get(id) as PlannedLink;
-      byId.delete(id);
-      skipped.push({ a: l.a, b: l.b, reason: `resilience: node sends ${s}'s traffic through one home (${primary}) with one backup (${backup})` });
+      const [a, b] = s < c ? [s, c] : [c, s];
+      skipped.push({ a, b, reason: `resilience: node sends ${s}'s traffic through one home (${primary}) with one backup (${backup})` });
     }
   }
-  const unreachableNat = names.filter((s) => !inCore.has(s) && !(facts.get(s) as NodeFacts).hasPublicEndpoint && !homes[s]);
-  for (const s of unreachableNat) issues.push({ path: `nodes.${s}`, message: "has no home in the core; link it to a hub or POP" });
+  if (spec.topology === "auto") directLinks(spec, names, inCore, homes, weight, degree, maxPeers, add);
 
-  if (spec.topology === "auto" && spec.maxPeers !== undefined) {
-    const degree = new Map<string, number>();
-    for (const l of byId.values()) for (const end of [l.a, l.b]) degree.set(end, (degree.get(end) ?? 0) + 1);
-    for (const [node, d] of [...degree].sort((p, q) => (p[0] < q[0] ? -1 : 1))) {
-      if (d <= spec.maxPeers) continue;
-      issues.push({
-        path: "maxPeers",
-        message: `resilience: node gives ${node} ${d} peers (the ${core.length} core nodes link to each other and each other node has two homes there), above maxPeers ${spec.maxPeers}; raise maxPeers to ${d} or let more nodes carry transit`,
-      });
-    }
+  for (const [node, d] of [...degree].sort((p, q) => (p[0] < q[0] ? -1 : 1))) {
+    if (d <= maxPeers) continue;
+    issues.push({
+      path: "maxPeers",
+      message: `resilience: node gives ${node} ${d} peers (the ${core.length} core nodes link to each other and each other node has two homes there), above maxPeers ${maxPeers}; raise maxPeers to ${d} or let more nodes carry transit`,
+    });
   }
   const links = [...byId.values()].sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
   return { links, skipped, issues, layout: { core, homes } };
+}
+
+/**
+ * Under auto, pairs of nodes outside the core whose way through their homes misses the latency bound
+ * get a direct link, worst first, while both have room: such a link carries only its pair (neither
+ * end forwards), so no failure elsewhere touches it.
+ */
+function directLinks(
+  spec: MeshSpec,
+  names: readonly string[],
+  inCore: ReadonlySet<string>,
+  homes: ResilienceLayout["homes"],
+  weight: (a: string, b: string) => number,
+  degree: Map<string, number>,
+  maxPeers: number,
+  add: (a: string, b: string) => PlannedLink,
+): void {
+  const core = [...inCore];
+  // Shortest round trips inside the core (Floyd-Warshall over the clique: a few nodes).
+  const at = new Map(core.map((c, i) => [c, i]));
+  const k = core.length;
+  const d = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) d[i * k + j] = i === j ? 0 : weight(core[i] as string, core[j] as string);
+  for (let m = 0; m < k; m++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) d[i * k + j] = Math.min(d[i * k + j] as number, (d[i * k + m] as number) + (d[m * k + j] as number));
+  const viaHomes = (s: string, t: string): number => {
+    const ps = (homes[s] as { primary: string }).primary;
+    const pt = (homes[t] as { primary: string }).primary;
+    return weight(s, ps) + (d[(at.get(ps) as number) * k + (at.get(pt) as number)] as number) + weight(pt, t);
+  };
+  const bound = { maxStretch: spec.maxStretch ?? DEFAULT_MAX_STRETCH, slackMs: ADDITIVE_SLACK_MS };
+  const outside = names.filter((x) => !inCore.has(x) && homes[x]);
+  const natted = new Set(spec.nodes.filter((x) => x.cloud === "external" && !x.external?.endpoint).map((x) => x.name));
+  const misses: { s: string; t: string; excess: number }[] = [];
+  for (let i = 0; i < outside.length; i++) {
+    for (let j = i + 1; j < outside.length; j++) {
+      const s = outside[i] as string;
+      const t = outside[j] as string;
+      if (natted.has(s) && natted.has(t)) continue;
+      const direct = weight(s, t);
+      const excess = viaHomes(s, t) - boundOf(direct, bound);
+      if (excess > 0) misses.push({ s, t, excess });
+    }
+  }
+  misses.sort((p, q) => q.excess - p.excess || (p.s < q.s ? -1 : p.s > q.s ? 1 : p.t < q.t ? -1 : 1));
+  for (const { s, t } of misses) {
+    if ((degree.get(s) as number) >= maxPeers || (degree.get(t) as number) >= maxPeers) continue;
+    add(s, t);
+    degree.set(s, (degree.get(s) as number) + 1);
+    degree.set(t, (degree.get(t) as number) + 1);
+  }
 }
