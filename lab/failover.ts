@@ -84,6 +84,29 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
 
+/** Nodes whose watchdog routes around a peer now: its last switch away has no switch back after it. */
+export function switchedNodes(lab: Lab): string[] {
+  return lab
+    .nodeInfo()
+    .filter((n) => {
+      const log = lab.watchdogLog(n.name);
+      const lastAway = log.filter((l) => /not answering for/.test(l.line)).at(-1);
+      const lastBack = log.filter((l) => /back to /.test(l.line)).at(-1);
+      return lastAway !== undefined && (lastBack === undefined || lastBack.atMs < lastAway.atMs);
+    })
+    .map((n) => n.name);
+}
+
+/** Waits until no watchdog routes around anything (after a failure ends); false if they still do at the deadline. */
+export async function waitForWatchdogsBack(lab: Lab, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (switchedNodes(lab).length === 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(250);
+  }
+}
+
 /** One failure from start to end; the lab must run with failover tables and be impairable for a link. */
 export async function runFailover(lab: Lab, failure: Failure, opts: FailoverRunOptions = {}): Promise<FailoverRun> {
   const intervalMs = opts.intervalMs ?? 250;
@@ -149,15 +172,7 @@ export async function runFailover(lab: Lab, failure: Failure, opts: FailoverRunO
   const switches: Switch[] = nodes.flatMap((n) => lab.watchdogLog(n.name).filter((l) => l.atMs >= failedAtMs - 1000 && /failover: /.test(l.line)).map((l) => ({ node: n.name, atMs: l.atMs, line: l.line })));
   switches.sort((p, q) => p.atMs - q.atMs);
   const backs = switches.filter((s) => s.atMs >= restoredAtMs && /back to /.test(s.line));
-  // Who is still switched at the end: a switch away with no switch back after it.
-  const stillSwitched = nodes
-    .filter((n) => {
-      const mine = switches.filter((s) => s.node === n.name);
-      const lastAway = mine.filter((s) => /not answering for/.test(s.line)).at(-1);
-      const lastBack = mine.filter((s) => /back to /.test(s.line)).at(-1);
-      return lastAway !== undefined && (lastBack === undefined || lastBack.atMs < lastAway.atMs);
-    })
-    .map((n) => n.name);
+  const stillSwitched = switchedNodes(lab);
   recoveries.sort((p, q) => p - q);
   return {
     failure,

@@ -21,6 +21,8 @@ import { interfaceChanges, peerChanges, type FieldChange, type PeerChange } from
 import { hostChange, type HostChange } from "./host";
 import { KeyBook } from "./keys";
 import { syncOutcome, type SyncOutcome } from "./sync";
+import { simulatePlanFailures } from "../simulate/plan";
+import { resilienceChange, type ResilienceChange } from "./resilience";
 
 export type { FieldChange, PeerChange } from "./changes";
 export type { HostChange, HostEffect } from "./host";
@@ -104,6 +106,8 @@ export interface MeshDiff {
   linksRemoved: LinkBrief[];
   /** Every node the change touches: added, removed, or changed on its cloud or in its wg0.conf. */
   nodes: NodeDiff[];
+  /** Single failures before and after, and which got worse. */
+  resilience: ResilienceChange;
   reachability: {
     before: Reach;
     after: Reach;
@@ -339,11 +343,13 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan): MeshDiff {
   const settings = settingsChanges(basePlan, headPlan);
   const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0;
   const breaksReachability = lost.length > 0 || head.report.reachable < head.report.total;
+  const resilience = resilienceChange(simulatePlanFailures(basePlan, { listed: Infinity }), simulatePlanFailures(headPlan, { listed: Infinity }), new Set(both));
   return {
     changed,
     breaksReachability,
     exitCode: breaksReachability ? 3 : changed ? 1 : 0,
     settings,
+    resilience,
     nodesAdded,
     nodesRemoved,
     linksAdded,

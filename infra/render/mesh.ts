@@ -5,7 +5,7 @@
  */
 import { generateKeyPair, generatePresharedKey } from "../keys";
 import type { MeshPlan } from "../model";
-import { renderFailover } from "../failover/format";
+import { renderFailover, type WatchdogClock } from "../failover/format";
 import { placeholderEndpoint, placeholderPrivateKey, renderNodeConfig } from "./wgquick";
 
 export interface MeshKeys {
@@ -66,10 +66,10 @@ export function renderAll(plan: MeshPlan, keys: MeshKeys, endpoints: Record<stri
 }
 
 /** Every node's failover.conf (nodes without failover have none). */
-export function renderAllFailover(plan: MeshPlan, keys: Pick<MeshKeys, "publicKeys">): Record<string, string> {
+export function renderAllFailover(plan: MeshPlan, keys: Pick<MeshKeys, "publicKeys">, clock?: WatchdogClock): Record<string, string> {
   const out: Record<string, string> = {};
   for (const node of plan.nodes) {
-    const text = renderFailover(node.name, node.failover, keys.publicKeys);
+    const text = renderFailover(node.name, node.failover, keys.publicKeys, clock);
     if (text !== undefined) out[node.name] = text;
   }
   return out;

@@ -39,6 +39,8 @@ export interface FailureOutcome {
   primary: number;
   rerouted: number;
   lost: number;
+  /** Lost pairs between other nodes than the failure's own (a cut link's ends, here): what makes it a single point of failure. */
+  lostOthers: number;
   /** The rerouted pairs with their new paths, and the lost pairs (each list cut at `listed`). */
   reroutedPairs: PairOutcome[];
   lostPairs: { from: string; to: string }[];
@@ -185,7 +187,7 @@ export function simulateFailures(configs: ConfigSet, tables: ReadonlyMap<string,
     if (sc.dead >= 0) touched[sc.dead] = 1;
     if (sc.cutA >= 0) touched[sc.cutA] = touched[sc.cutB] = 1;
 
-    const result: FailureOutcome = { failure, switched: switched.map((i) => mesh.nodes[i]?.name as string).sort(), pairs: 0, primary: 0, rerouted: 0, lost: 0, reroutedPairs: [], lostPairs: [] };
+    const result: FailureOutcome = { failure, switched: switched.map((i) => mesh.nodes[i]?.name as string).sort(), pairs: 0, primary: 0, rerouted: 0, lost: 0, lostOthers: 0, reroutedPairs: [], lostPairs: [] };
     for (let b = 0; b < n; b++) {
       if (b === sc.dead) continue;
       // affected[u]: u's path to b crosses a touched node (memoised up b's tree).
@@ -203,6 +205,7 @@ export function simulateFailures(configs: ConfigSet, tables: ReadonlyMap<string,
         const name = (i: number): string => mesh.nodes[i]?.name as string;
         if (!there || !back) {
           result.lost++;
+          if (a !== sc.cutA && a !== sc.cutB && b !== sc.cutA && b !== sc.cutB) result.lostOthers++;
           if (result.lostPairs.length < listed) result.lostPairs.push({ from: name(a), to: name(b) });
         } else if (samePath(path, a, b, nextOf)) result.primary++;
         else {
@@ -279,6 +282,7 @@ function countedFailures(mesh: MeshModel, failures: readonly Failure[], reaches:
   const name = (i: number): string => mesh.nodes[i]?.name as string;
   const lostAt = new Int32Array(n);
   const lostOn = new Map<number, number>();
+  const lostOnOthers = new Map<number, number>();
   const examplesAt = new Map<number, { from: string; to: string }[]>();
   const examplesOn = new Map<number, { from: string; to: string }[]>();
   const note = <K>(map: Map<K, { from: string; to: string }[]>, key: K, a: number, b: number): void => {
@@ -301,6 +305,7 @@ function countedFailures(mesh: MeshModel, failures: readonly Failure[], reaches:
         const next = nextOf(x, b);
         const edge = Math.min(x, next) * n + Math.max(x, next);
         lostOn.set(edge, (lostOn.get(edge) ?? 0) + 1);
+        if (x !== a && next !== b) lostOnOthers.set(edge, (lostOnOthers.get(edge) ?? 0) + 1);
         note(examplesOn, edge, a, b);
         if (next !== b) {
           lostAt[next]++;
@@ -314,19 +319,21 @@ function countedFailures(mesh: MeshModel, failures: readonly Failure[], reaches:
     const live = failure.kind === "node" ? n - 1 : n;
     const pairs = live * (live - 1);
     let lost: number;
+    let others: number;
     let examples: { from: string; to: string }[];
     if (failure.kind === "node") {
       const x = byName.get(failure.node) as number;
-      lost = lostAt[x] as number;
+      lost = others = lostAt[x] as number;
       examples = examplesAt.get(x) ?? [];
     } else {
       const a = byName.get(failure.a) as number;
       const b = byName.get(failure.b) as number;
       const edge = Math.min(a, b) * n + Math.max(a, b);
       lost = lostOn.get(edge) ?? 0;
+      others = lostOnOthers.get(edge) ?? 0;
       examples = examplesOn.get(edge) ?? [];
     }
     // Pairs the files never carried are lost under any failure too (a plan that is proven has none).
-    return { failure, switched: [], pairs, primary: pairs - lost - unreachable, rerouted: 0, lost: lost + unreachable, reroutedPairs: [], lostPairs: [...examples, ...unreachableExamples].slice(0, listed) };
+    return { failure, switched: [], pairs, primary: pairs - lost - unreachable, rerouted: 0, lost: lost + unreachable, lostOthers: others, reroutedPairs: [], lostPairs: [...examples, ...unreachableExamples].slice(0, listed) };
   });
 }

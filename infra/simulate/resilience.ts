@@ -31,6 +31,8 @@ export interface FailureReport {
   primary: number;
   rerouted: number;
   lost: number;
+  /** Lost pairs between nodes other than a cut link's ends. */
+  lostOthers: number;
   /** The most stretched rerouted pair, when the model knows both sites. */
   maxStretch?: number;
   /** Rerouted pairs over the failover bound. */
@@ -84,6 +86,7 @@ export function resilienceReport(plan: MeshPlan, outcomes: readonly FailureOutco
       primary: o.primary,
       rerouted: o.rerouted,
       lost: o.lost,
+      lostOthers: o.lostOthers,
       ...(maxStretch !== undefined ? { maxStretch } : {}),
       overBound,
       reroutedPairs: rerouted,
