@@ -825,6 +825,7 @@ export class Lab {
         timeoutMs: pingOptions.timeoutMs ?? Math.max(1000, Math.ceil(4 * longest) + 500),
         count: 1 + (pingOptions.rttSamples ?? (this.relay ? 3 : 0)),
         concurrency: pingOptions.concurrency ?? 32,
+        ...(pingOptions.retries !== undefined ? { attempts: 1 + pingOptions.retries } : {}),
       });
     }
     return pingMatrix(targets, {
