@@ -703,6 +703,13 @@ export class Lab {
       .map((m) => ({ atMs: Number(m[1]), line: m[2] as string }));
   }
 
+  /** What the node's watchdog last wrote for node_exporter, or undefined before its first reading. */
+  watchdogMetrics(name: string): string | undefined {
+    const node = this.mustGet(name);
+    const file = join(this.syncPaths(node).confDir, `wgmesh-watchdog-${node.iface}.prom`);
+    return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  }
+
   /** The UDP between two nodes stops (or flows again), both ways: a link failure. Needs `impairable` or `latency`. */
   async cutLink(a: string, b: string, cut = true): Promise<void> {
     this.assertOpen();

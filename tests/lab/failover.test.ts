@@ -11,6 +11,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { worldMeshConfig } from "../../bench/world-mesh";
 import { loadStackConfig, parseMeshConfig } from "../../infra/config";
@@ -91,6 +92,12 @@ test("resilient prod: ireland, then hkg down, then three links cut, each while e
       for (const p of pairs) assert.ok(p.recoveryMs !== undefined && p.recoveryMs <= RECOVERY_PROMISE_MS, `${failureLabel(m.run.failure)}: ${p.from} -> ${p.to} answered again after ${p.recoveryMs} ms`);
     }
     t.diagnostic(`resilient prod: ${recoveryFigures(runs.filter((m) => m.run.failure.kind === "node"))}`);
+    // What the watchdog tells node_exporter passes promtool, and counts the two switches of each failover.
+    const metrics = lab.watchdogMetrics("hkg") as string;
+    const check = spawnSync("promtool", ["check", "metrics"], { input: metrics, encoding: "utf8" });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+    assert.match(metrics, /^wgmesh_failover_active\{interface="[^"]+",lost="ireland"\} 0$/m);
+    assert.match(metrics, /^wgmesh_failover_switches_total\{interface="[^"]+"\} [2-9]\d*$/m);
   } finally {
     lab.down();
   }
