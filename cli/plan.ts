@@ -203,15 +203,16 @@ function toJsonPair(p: PairResult, main: Planned, other?: Planned): unknown {
   };
 }
 
-/** Failures that lose pairs listed before the rest are counted. */
+/** Failures that lose pairs listed per kind before the rest are counted: for a small mesh, and a large one. */
 const FAILURES_LISTED = 10;
+const FAILURES_LISTED_LARGE = 3;
 
 function failureLine(f: FailureReport): string {
   const examples = f.lostPairs.slice(0, 3).map((p) => `${p.from} -> ${p.to}`);
   return `    ${f.label}: ${count(f.lost)} of ${count(f.pairs)} pairs lost${examples.length > 0 ? ` (${examples.join(", ")}${f.lost > examples.length ? ", ..." : ""})` : ""}${f.rerouted > 0 ? `; ${count(f.rerouted)} rerouted` : ""}`;
 }
 
-export function resilienceLines(r: ResilienceReport): string[] {
+export function resilienceLines(r: ResilienceReport, listed = FAILURES_LISTED): string[] {
   const out = [
     "",
     r.mode === "node"
@@ -231,8 +232,8 @@ export function resilienceLines(r: ResilienceReport): string[] {
     const losing = r.failures.filter((f) => f.failure.kind === kind && f.lost > 0).sort((p, q) => q.lost - p.lost || (p.label < q.label ? -1 : 1));
     if (losing.length === 0) continue;
     out.push(`  ${kind === "node" ? "nodes" : "links"} whose failure loses pairs (${losing.length}):`);
-    for (const f of losing.slice(0, FAILURES_LISTED)) out.push(failureLine(f));
-    if (losing.length > FAILURES_LISTED) out.push(`    and ${losing.length - FAILURES_LISTED} more (--json lists them all)`);
+    for (const f of losing.slice(0, listed)) out.push(failureLine(f));
+    if (losing.length > listed) out.push(`    and ${losing.length - listed} more (--json lists them all)`);
   }
   return out;
 }
@@ -310,7 +311,7 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
       if (summary.failuresOmitted > 0) out.line(`  and ${summary.failuresOmitted} more`);
     }
   }
-  for (const line of resilienceLines(resilience)) out.line(line);
+  for (const line of resilienceLines(resilience, listAll ? FAILURES_LISTED : FAILURES_LISTED_LARGE)) out.line(line);
   for (const p of resilienceProblems(resilience, plan.spec.resilience === "node")) out.line(`${p.path}: ${p.message}`);
   out.line("");
   out.line(summaryLine(summary));

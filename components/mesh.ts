@@ -259,7 +259,7 @@ export class Mesh extends pulumi.ComponentResource {
       });
     const fields = {
       nodes: whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.map((w) => [w.node.name, nodeReport(w.node, w.component, state, peerHosts(w.node))])))),
-      summary: state.apply((s) => summarize(s.plan, s.report, s.imported)),
+      summary: state.apply((s) => summarize(s.plan, s.report, s.imported, s.resilience)),
       meshExport: state.apply((s) => pulumi.all([publicKeys, endpointHosts]).apply(([keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts))),
       externalConfigs: pulumi.secret(
         whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.filter((w) => w.node.cloud === "external").map((w) => [w.node.name, w.component.externalConfig])))),
