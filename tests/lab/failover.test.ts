@@ -52,11 +52,12 @@ interface Measured {
   ok: boolean;
 }
 
-async function failEach(lab: Lab, plan: MeshPlan, failures: Failure[]): Promise<Measured[]> {
+/** `intervalMs`: between two pings of a pair; 870 pairs at a quarter second would flood two cores. */
+async function failEach(lab: Lab, plan: MeshPlan, failures: Failure[], intervalMs = 250): Promise<Measured[]> {
   const predicted = simulatePlanFailures(plan, { listed: 100_000 });
   const out: Measured[] = [];
   for (const failure of failures) {
-    const run = await runFailover(lab, failure, { beforeMs: 2000, outageMs: 12_000, afterMs: 24_000 });
+    const run = await runFailover(lab, failure, { beforeMs: 2000, outageMs: 12_000, afterMs: 24_000, intervalMs });
     const report = formatFailoverRun(run, predictionOf(predicted.failures.find((f) => failureLabel(f.failure) === failureLabel(failure))));
     out.push({ run, ...report });
     assert.ok(await waitForWatchdogsBack(lab, 30_000), `${failureLabel(failure)}: watchdogs still switched: ${switchedNodes(lab).join(", ")}`);
@@ -97,7 +98,7 @@ test("resilient prod: ireland, then hkg down, then three links cut, each while e
     const check = spawnSync("promtool", ["check", "metrics"], { input: metrics, encoding: "utf8" });
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
     assert.match(metrics, /^wgmesh_failover_active\{interface="[^"]+",lost="ireland"\} 0$/m);
-    assert.match(metrics, /^wgmesh_failover_switches_total\{interface="[^"]+"\} [2-9]\d*$/m);
+    assert.ok(Number(/^wgmesh_failover_switches_total\{interface="[^"]+"\} (\d+)$/m.exec(metrics)?.[1]) >= 2, metrics);
   } finally {
     lab.down();
   }
@@ -111,13 +112,15 @@ test("30 nodes under auto with resilience: each core node down in turn, every su
   // CI fails the hub and one POP; WGMESH_FAILOVER_ALL=1 every core node.
   const chosen = process.env.WGMESH_FAILOVER_ALL === "1" ? core : [plan.spec.hub, core.find((c) => c !== plan.spec.hub) as string];
   const input = configsFromPlan(plan);
-  const lab = await Lab.up(input.configs, { ...(input.failover ? { failover: input.failover } : {}), impairable: true });
+  // Node failures only: no relay in the way, and a ping a second per pair.
+  const lab = await Lab.up(input.configs, { ...(input.failover ? { failover: input.failover } : {}) });
   try {
     await lab.waitForHandshakes(30_000);
     const runs = await failEach(
       lab,
       plan,
       chosen.map((node) => ({ kind: "node", node })),
+      1000,
     );
     for (const m of runs) assert.ok(m.ok, m.lines.join("\n"));
     t.diagnostic(`30-node auto: ${recoveryFigures(runs)}`);
