@@ -1,11 +1,13 @@
 /**
- * A planned mesh as the files `wgmesh render` writes: `<node>/wg0.conf` for every node and
+ * A planned mesh as the files `wgmesh render` writes: `<node>/wg0.conf` for every node,
+ * `<node>/failover.conf` for every node of a resilient mesh that has a failover table, and
  * `<node>/cloud-init.yaml` for every cloud node, with the key handling the caller chose.
  */
 import type { MeshPlan } from "../model";
 import { vaultLocatorFor } from "../vault";
 import { renderCloudInit } from "./cloudinit";
-import { offlineEndpoints, placeholderKeys, renderAll, throwAwayKeys } from "./mesh";
+import { FAILOVER_FILE } from "../failover/format";
+import { offlineEndpoints, placeholderKeys, renderAll, renderAllFailover, throwAwayKeys } from "./mesh";
 
 export interface RenderedFile {
   /** Relative, `/`-separated. */
@@ -19,9 +21,12 @@ export interface RenderedFile {
 export function renderMeshFiles(plan: MeshPlan, opts: { project: string; stack: string; ephemeralKeys: boolean }): RenderedFile[] {
   const keys = opts.ephemeralKeys ? throwAwayKeys(plan) : placeholderKeys(plan);
   const configs = renderAll(plan, keys, offlineEndpoints(plan));
+  const failover = renderAllFailover(plan, keys);
   const files: RenderedFile[] = [];
   for (const node of plan.spec.nodes) {
     files.push({ path: `${node.name}/wg0.conf`, content: configs[node.name] as string, secret: opts.ephemeralKeys });
+    const table = failover[node.name];
+    if (table !== undefined) files.push({ path: `${node.name}/${FAILOVER_FILE}`, content: table, secret: false });
     const vault = vaultLocatorFor(node, opts.project, opts.stack);
     if (vault) files.push({ path: `${node.name}/cloud-init.yaml`, content: renderCloudInit({ node: node.name, vault }), secret: false });
   }
