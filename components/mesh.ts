@@ -27,7 +27,7 @@ import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
 import { Backend } from "./backend";
 import { enableGcpApis } from "./gcp-apis";
-import { azureImage, azureImageMismatch, azureVmSize } from "../infra/host-defaults";
+import { azureImage, azureImageMismatch, azureVmSize, gcpImageProblem } from "../infra/host-defaults";
 import { MeshRunError } from "./errors";
 import { Hub } from "./hub";
 import { PresharedKeys } from "./keys";
@@ -324,7 +324,8 @@ function refuseWhatCloudsWouldRefuse(spec: MeshSpec): void {
     const tooLarge = text === undefined ? undefined : userDataProblem(node.name, node.cloud, text);
     const size = node.azure ? azureVmSize(node.role, node.azure.vmSize) : undefined;
     const mismatch = node.azure && size ? azureImageMismatch(azureImage(node.azure.image, size), size) : undefined;
-    return [...(tooLarge ? [tooLarge] : []), ...(mismatch ? [`nodes.${node.name}.azure.image: ${mismatch}`] : [])];
+    const image = node.gcp?.image === undefined ? undefined : gcpImageProblem(node.gcp.image);
+    return [...(tooLarge ? [tooLarge] : []), ...(mismatch ? [`nodes.${node.name}.azure.image: ${mismatch}`] : []), ...(image ? [`nodes.${node.name}.gcp.image: ${image}`] : [])];
   });
   if (problems.length > 0) throw new MeshRunError([...problems, `${problems.length} problem${problems.length === 1 ? "" : "s"} a cloud would refuse; nothing was deployed`].join("\n"));
 }

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsUserDataBase64 } from "../../infra/render/user-data";
 import { MeshRunError } from "../errors";
 import { cloudName } from "../names";
-import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
+import { awsArchitecture, awsCreditSpecification, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { AwsHostArgs, HostOutputs } from "./types";
 
@@ -100,6 +100,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       {
         ami,
         instanceType,
+        // Never unlimited CPU credits by surprise (see awsCreditSpecification).
+        ...(awsCreditSpecification(instanceType) ? { creditSpecification: awsCreditSpecification(instanceType) } : {}),
         subnetId: network.subnetId,
         vpcSecurityGroupIds: [sg.id],
         iamInstanceProfile: profile.name,
