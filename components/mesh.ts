@@ -10,6 +10,7 @@
  * stacks' outputs, and only those inputs (peers, MTU, forwarding) wait with it, never a resource.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { MESH_TYPE, NODE_TYPES } from "./type-tokens";
 import * as time from "@pulumiverse/time";
 import { parseMeshConfig } from "../infra/config";
 import type { MeshDeclaration } from "../infra/declaration";
@@ -89,7 +90,7 @@ export class Mesh extends pulumi.ComponentResource {
   declare readonly keyRotation: pulumi.Output<KeyRotation>;
 
   constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:index:Mesh", name, {}, opts);
+    super(MESH_TYPE, name, {}, opts);
     let spec: MeshSpec;
     const warnings: ConfigIssue[] = [];
     try {
@@ -283,7 +284,7 @@ function ownCopy(err: unknown): Error {
 /** Small enough that a batch's resources are a few MB, large enough that turns of the event loop are few. */
 const NODES_PER_BATCH = 50;
 
-const ROLE_TYPE: Record<Role, string> = { hub: "wg-mesh:index:Hub", pop: "wg-mesh:index:Pop", backend: "wg-mesh:index:Backend" };
+const ROLE_TYPE: Readonly<Record<Role, string>> = NODE_TYPES;
 
 function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulumi.ComponentResourceOptions): NodeComponent {
   switch (role) {

@@ -4,6 +4,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { HOST_TYPES } from "../type-tokens";
 import { gcpServiceAccountId } from "../../infra/vault";
 import { enableGcpApis } from "../gcp-apis";
 import { cloudName } from "../names";
@@ -23,7 +24,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
   readonly instanceId: pulumi.Output<string>;
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:gcp:Host", name, {}, opts);
+    super(HOST_TYPES.gcp, name, {}, opts);
     const place = args.placement;
     const { project } = place;
     // A Hub, Pop or Backend made on its own gets the Mesh's refusal too.
