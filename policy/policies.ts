@@ -296,4 +296,32 @@ export const wireguardSourcesArePeers: StackValidationPolicy = {
   },
 };
 
-export const policies = [noWorldIngress, sshAdminOnly, imdsv2, disksEncrypted, vaultReadOneSecret, oneSecretPerVault, noKeyInUserData, wireguardSourcesArePeers];
+/**
+ * A mesh with a single point of failure: a node (or, asked, a link) whose loss cuts pairs until
+ * someone redeploys. Read from the Mesh's summary, which the stack program fills from the same walk
+ * of every single failure that `wgmesh plan` prints. Off by default (most meshes have one); set to
+ * mandatory in a stack's policy config ({"wg-no-single-point-of-failure": "mandatory"}) it makes
+ * `resilience: node` (or another layout without one) a requirement there.
+ */
+export const noSinglePointOfFailure: StackValidationPolicy = {
+  name: "wg-no-single-point-of-failure",
+  description: "No node of a mesh is a single point of failure (its loss cuts other pairs); with links: true, no link either. resilience: node gives a mesh none.",
+  enforcementLevel: "disabled",
+  configSchema: { properties: { links: { type: "boolean", default: false, description: "Count links whose loss cuts pairs too" } } },
+  validateStack: (args, report) => {
+    const { links } = args.getConfig<{ links: boolean }>();
+    for (const r of args.resources) {
+      if (r.type !== MESH) continue;
+      const summary = r.props.summary as { resilience?: { singlePoints?: unknown; mode?: unknown } } | undefined;
+      const points = summary?.resilience?.singlePoints;
+      // Unknown in a preview that cannot plan yet (a mesh with peerStacks): judged at update.
+      if (!Array.isArray(points)) continue;
+      const counted = points.filter((p): p is string => typeof p === "string" && (links || / down: /.test(p)));
+      if (counted.length === 0) continue;
+      const fix = summary?.resilience?.mode === "node" ? "resilience: node repairs node failures; a link between a node and its primary home cannot be repaired by its two ends alone (docs/failover.md)" : "declare resilience: node (docs/failover.md)";
+      report(`${counted.length} single point${counted.length === 1 ? "" : "s"} of failure (${counted.slice(0, 5).join("; ")}${counted.length > 5 ? "; ..." : ""}); ${fix}`, r.urn);
+    }
+  },
+};
+
+export const policies = [noWorldIngress, sshAdminOnly, imdsv2, disksEncrypted, vaultReadOneSecret, oneSecretPerVault, noKeyInUserData, wireguardSourcesArePeers, noSinglePointOfFailure];

@@ -43,6 +43,10 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     presharedKeys: spec.presharedKeys,
     adminCidrs: spec.adminCidrs,
     peerStacks: spec.peerStacks,
+    ...(spec.maxStretch !== undefined ? { maxStretch: spec.maxStretch } : {}),
+    ...(spec.maxPeers !== undefined ? { maxPeers: spec.maxPeers } : {}),
+    ...(spec.resilience !== undefined ? { resilience: spec.resilience } : {}),
+    ...(spec.failoverMaxStretch !== undefined ? { failoverMaxStretch: spec.failoverMaxStretch } : {}),
     regions: Object.fromEntries(spec.regions.map((r) => [r.name, { subnet: r.subnet, area: r.area }])),
     nodes: Object.fromEntries(
       spec.nodes.map((n) => [
