@@ -139,11 +139,16 @@ export function resilientLinks(
   }
   if (spec.topology === "auto") directLinks(spec, names, inCore, homes, weight, degree, maxPeers, add);
 
-  for (const [node, d] of [...degree].sort((p, q) => (p[0] < q[0] ? -1 : 1))) {
-    if (d <= maxPeers) continue;
+  const over = [...degree].filter(([, d]) => d > maxPeers).sort((p, q) => q[1] - p[1] || (p[0] < q[0] ? -1 : 1));
+  if (over.length > 0) {
+    // What the layout needs at the least: the other core nodes, and an even share of the homes.
+    const needed = core.length - 1 + Math.ceil((2 * outside.length) / core.length);
     issues.push({
       path: "maxPeers",
-      message: `resilience: node gives ${node} ${d} peers (the ${core.length} core nodes link to each other and each other node has two homes there), above maxPeers ${maxPeers}; raise maxPeers to ${d} or let more nodes carry transit`,
+      message:
+        `resilience: node links each of the ${core.length} core nodes to the others and gives each of the ${outside.length} other nodes two homes there, ` +
+        `which needs maxPeers ${needed} or more (${over.slice(0, 3).map(([node, d]) => `${node} would have ${d}`).join(", ")}${over.length > 3 ? ", ..." : ""}); ` +
+        `raise maxPeers to ${Math.max(needed, over[0]?.[1] ?? needed)} or let more nodes carry transit`,
     });
   }
   const links = [...byId.values()].sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
