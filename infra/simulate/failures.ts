@@ -155,8 +155,13 @@ export function simulateFailures(configs: ConfigSet, tables: ReadonlyMap<string,
   const failures = options.failures ?? everySingleFailure(mesh);
   if (alternates.size === 0) return countedFailures(mesh, failures, reaches, nextOf, listed);
   const out: FailureOutcome[] = [];
-  const touched = new Uint8Array(n);
-  const affected = new Int8Array(n);
+  const trees = destinationTrees(n, nextOf);
+  // Pairs the files themselves do not carry are walked under every failure (a proven plan has none).
+  const brokenPairs: number[] = [];
+  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) if (a !== b && !reaches(a, b)) brokenPairs.push(a * n + b);
+  const mark = new Int32Array(n * n);
+  let stamp = 0;
+  const name = (i: number): string => mesh.nodes[i]?.name as string;
   for (const failure of failures) {
     const sc: Scenario = { peerRows: new Array(n), routedRows: new Array(n), dead: -1, cutA: -1, cutB: -1 };
     const switched: number[] = [];
@@ -181,86 +186,93 @@ export function simulateFailures(configs: ConfigSet, tables: ReadonlyMap<string,
       switchTo(a, b);
       switchTo(b, a);
     }
-    // Nodes whose rows differ from the files' (or that are dead or cut): only paths crossing them can change.
-    touched.fill(0);
-    for (const v of switched) touched[v] = 1;
-    if (sc.dead >= 0) touched[sc.dead] = 1;
-    if (sc.cutA >= 0) touched[sc.cutA] = touched[sc.cutB] = 1;
-
-    const result: FailureOutcome = { failure, switched: switched.map((i) => mesh.nodes[i]?.name as string).sort(), pairs: 0, primary: 0, rerouted: 0, lost: 0, lostOthers: 0, reroutedPairs: [], lostPairs: [] };
-    for (let b = 0; b < n; b++) {
-      if (b === sc.dead) continue;
-      // affected[u]: u's path to b crosses a touched node (memoised up b's tree).
-      affected.fill(-1);
-      for (let a = 0; a < n; a++) {
-        if (a === b || a === sc.dead) continue;
-        result.pairs++;
-        if (!markAffected(a, b, nextOf, touched, affected) && !crossesTouched(b, a, nextOf, touched) && reaches(a, b)) {
-          result.primary++;
-          continue;
-        }
-        const path: number[] = [];
-        const there = tripUnder(fast, a, b, sc, path);
-        const back = there && tripUnder(fast, b, a, sc);
-        const name = (i: number): string => mesh.nodes[i]?.name as string;
-        if (!there || !back) {
-          result.lost++;
-          if (a !== sc.cutA && a !== sc.cutB && b !== sc.cutA && b !== sc.cutB) result.lostOthers++;
-          if (result.lostPairs.length < listed) result.lostPairs.push({ from: name(a), to: name(b) });
-        } else if (samePath(path, a, b, nextOf)) result.primary++;
-        else {
-          result.rerouted++;
-          if (result.reroutedPairs.length < listed) result.reroutedPairs.push({ from: name(a), to: name(b), path: path.map(name) });
-        }
+    // Only a pair whose path (the same both ways in a proven plan) crosses what changed can fare
+    // differently: per node that changed and destination it changed for, the sources routed through
+    // it to there (its subtree in the destination's tree), and each such pair both ways.
+    stamp++;
+    const affected: number[] = [];
+    const touch = (a: number, b: number): void => {
+      if (a === sc.dead || b === sc.dead || a === b) return;
+      for (const k of [a * n + b, b * n + a]) {
+        if (mark[k] === stamp) continue;
+        mark[k] = stamp;
+        affected.push(k);
+      }
+    };
+    const through = (v: number, d: number): void => trees.each(v, d, (src) => touch(src, d));
+    for (const k of brokenPairs) touch(Math.floor(k / n), k % n);
+    if (sc.dead >= 0) for (let d = 0; d < n; d++) if (d !== sc.dead) trees.each(sc.dead, d, (src) => src !== sc.dead && touch(src, d));
+    if (sc.cutA >= 0) {
+      for (let d = 0; d < n; d++) {
+        if (nextOf(sc.cutA, d) === sc.cutB) through(sc.cutA, d);
+        if (nextOf(sc.cutB, d) === sc.cutA) through(sc.cutB, d);
       }
     }
+    for (const v of switched) {
+      const peers = sc.peerRows[v] as Int32Array;
+      const routed = sc.routedRows[v] as Uint8Array;
+      for (let d = 0; d < n; d++) if (d !== v && (peers[d] !== fast.peer[v * n + d] || routed[d] !== fast.routed[v * n + d])) through(v, d);
+    }
+    affected.sort((p, q) => (p % n) - (q % n) || p - q);
+
+    const live = sc.dead >= 0 ? n - 1 : n;
+    const result: FailureOutcome = { failure, switched: switched.map(name).sort(), pairs: live * (live - 1), primary: 0, rerouted: 0, lost: 0, lostOthers: 0, reroutedPairs: [], lostPairs: [] };
+    for (const k of affected) {
+      const a = Math.floor(k / n);
+      const b = k % n;
+      const path: number[] = [];
+      const there = tripUnder(fast, a, b, sc, path);
+      const back = there && tripUnder(fast, b, a, sc);
+      if (!there || !back) {
+        result.lost++;
+        if (a !== sc.cutA && a !== sc.cutB && b !== sc.cutA && b !== sc.cutB) result.lostOthers++;
+        if (result.lostPairs.length < listed) result.lostPairs.push({ from: name(a), to: name(b) });
+      } else if (!samePath(path, a, b, nextOf)) {
+        result.rerouted++;
+        if (result.reroutedPairs.length < listed) result.reroutedPairs.push({ from: name(a), to: name(b), path: path.map(name) });
+      }
+    }
+    result.primary = result.pairs - result.lost - result.rerouted;
     out.push(result);
   }
   return out;
 }
 
-/** Whether a's path to b (as the files route it) crosses a touched node, memoised in `affected` per destination. */
-function markAffected(a: number, b: number, nextOf: (x: number, y: number) => number, touched: Uint8Array, affected: Int8Array): boolean {
+/**
+ * Every destination's routing tree as the files route it, children listed per node: the sources
+ * whose path to d crosses v are v's subtree in d's tree, found without walking every source.
+ */
+function destinationTrees(n: number, nextOf: (x: number, y: number) => number): { each(v: number, d: number, visit: (src: number) => unknown): void } {
+  const start = new Int32Array(n * (n + 1));
+  const list = new Int32Array(n * n);
+  const fill = new Int32Array(n + 1);
+  for (let d = 0; d < n; d++) {
+    const base = d * (n + 1);
+    fill.fill(0);
+    for (let u = 0; u < n; u++) {
+      const p = u === d ? -1 : nextOf(u, d);
+      if (p >= 0) fill[p + 1]++;
+    }
+    for (let u = 0; u < n; u++) start[base + u + 1] = (start[base + u] as number) + (fill[u + 1] as number);
+    for (let u = 0; u <= n; u++) fill[u] = start[base + u] as number;
+    for (let u = 0; u < n; u++) {
+      const p = u === d ? -1 : nextOf(u, d);
+      if (p >= 0) list[d * n + (fill[p] as number)++] = u;
+    }
+  }
   const stack: number[] = [];
-  let x = a;
-  let verdict = 0;
-  for (let guard = 0; guard < affected.length + 1; guard++) {
-    if (affected[x] !== -1) {
-      verdict = affected[x] as number;
-      break;
-    }
-    if (touched[x]) {
-      verdict = 1;
-      affected[x] = 1;
-      break;
-    }
-    if (x === b) {
-      verdict = 0;
-      affected[x] = 0;
-      break;
-    }
-    stack.push(x);
-    const next = nextOf(x, b);
-    if (next < 0) {
-      verdict = 1;
-      break;
-    }
-    x = next;
-  }
-  for (const y of stack) affected[y] = verdict;
-  return verdict === 1;
-}
-
-function crossesTouched(a: number, b: number, nextOf: (x: number, y: number) => number, touched: Uint8Array): boolean {
-  let x = a;
-  for (let guard = 0; guard < touched.length + 1; guard++) {
-    if (touched[x]) return true;
-    if (x === b) return false;
-    const next = nextOf(x, b);
-    if (next < 0) return true;
-    x = next;
-  }
-  return true;
+  return {
+    each(v, d, visit) {
+      const base = d * (n + 1);
+      stack.length = 0;
+      stack.push(v);
+      while (stack.length > 0) {
+        const x = stack.pop() as number;
+        visit(x);
+        for (let k = start[base + x] as number, end = start[base + x + 1] as number; k < end; k++) stack.push(list[d * n + k] as number);
+      }
+    },
+  };
 }
 
 function samePath(path: readonly number[], a: number, b: number, nextOf: (x: number, y: number) => number): boolean {
