@@ -1,0 +1,193 @@
+/**
+ * What a policy does on a planned mesh, proven in the simulator: every ordered pair's path (from the
+ * WireGuard simulator) judged by the compiled rulesets of the nodes on it. Out come the policy as a
+ * matrix of groups by groups (what each may open to each), the pairs no rule allows, and the
+ * verdict of every test the declaration carries, with where and why a failing flow goes.
+ * Pairs stream through `onPair`, so a mesh of thousands of nodes is judged without keeping its paths.
+ */
+import type { MeshPlan } from "../model";
+import { simulatePlanSummary } from "../simulate/plan";
+import { compileAccess, type CompiledAccess } from "./compile";
+import { EVERY_NODE, ruleNumber, type AccessRule, type AccessTest } from "./model";
+import { renderRuleset, rulesetHeader } from "./nft";
+import { FilterModel, verdictText, type PathOfPair } from "./simulate";
+import { covers, formatService, intersect, isEmpty, probeIn, setOf, setParts, subtract, union, type ServiceSet } from "./services";
+
+/** Axes of the matrix when no group is declared: every node, up to this many. */
+const MATRIX_NODES_MAX = 20;
+/** Failing pairs named per test before the rest are counted. */
+const TEST_EXAMPLES = 5;
+/** Sources listed among the pairs no rule allows before the rest are counted. */
+const NO_RULE_SOURCES = 30;
+
+export interface TestFailure {
+  from: string;
+  to: string;
+  /** The service the test names, as written. */
+  service: string;
+  expected: "allowed" | "denied";
+  /** What the simulator found, e.g. "dropped at ireland (input: no rule allows hkg -> ireland tcp/443)". */
+  found: string;
+}
+
+export interface TestResult {
+  index: number;
+  text: string;
+  pairs: number;
+  failures: number;
+  examples: TestFailure[];
+}
+
+export interface AccessReport {
+  echo: string;
+  groups: { name: string; members: string[] }[];
+  rules: { number: number; text: string; pairs: number }[];
+  /** Rows may open to columns: the services every pair gets, a `*` on those only some pairs get. */
+  matrix?: { axis: "groups" | "nodes"; names: string[]; cells: string[][] };
+  /** Ordered pairs no declared rule allows anything between (ICMP echo may still pass), by source. */
+  noRule: { pairs: number; bySource: { from: string; to: string[] }[]; sourcesOmitted: number };
+  tests: TestResult[];
+  failedTests: number;
+  rulesets: { nodes: number; forwarding: number; largest?: { node: string; bytes: number } };
+  /** Ordered pairs judged. */
+  pairs: number;
+}
+
+function endText(refs: readonly string[]): string {
+  return refs.map((r) => (r === EVERY_NODE ? "every node" : r)).join(", ");
+}
+
+export function ruleText(rule: AccessRule): string {
+  return `${endText(rule.from)} -> ${endText(rule.to)}: ${rule.services.map(formatService).join(", ")}`;
+}
+
+export function testText(test: AccessTest): string {
+  const parts = [...(test.accept.length > 0 ? [`accept ${test.accept.map(formatService).join(", ")}`] : []), ...(test.deny.length > 0 ? [`deny ${test.deny.map(formatService).join(", ")}`] : [])];
+  return `${endText(test.from)} -> ${endText(test.to)}: ${parts.join("; ")}`;
+}
+
+interface Cell {
+  union: ServiceSet;
+  inter: ServiceSet;
+  pairs: number;
+}
+
+function cellText(c: Cell | undefined): string {
+  if (!c || c.pairs === 0) return "";
+  const parts = setParts(c.union).map((p) => (covers(c.inter, p.set) ? p.text : `${p.text}*`));
+  return parts.length === 0 ? "-" : parts.join(" ");
+}
+
+/** The rulesets' sizes as files. */
+export function rulesetSizes(compiled: CompiledAccess): { node: string; bytes: number }[] {
+  return [...compiled.rulesets.values()].map((r) => ({ node: r.node, bytes: Buffer.byteLength(renderRuleset(r, rulesetHeader(r.node, compiled.spec.rules.length))) }));
+}
+
+export class AccessEvaluator {
+  readonly filter: FilterModel;
+  private readonly axis: { kind: "groups" | "nodes"; names: string[]; members: Set<string>[] } | undefined;
+  private readonly cells = new Map<string, Cell>();
+  private readonly noRule = new Map<string, string[]>();
+  private noRulePairs = 0;
+  private readonly ruleCount: number[];
+  private readonly tests: { test: AccessTest; from: Set<string>; to: Set<string>; accept: ServiceSet[]; deny: ServiceSet[]; result: TestResult }[];
+  private pairs = 0;
+
+  constructor(
+    plan: MeshPlan,
+    readonly compiled: CompiledAccess,
+  ) {
+    this.filter = new FilterModel(compiled.rulesets, new Map(plan.nodes.map((n) => [n.name, n.address])));
+    const { book } = compiled.policy;
+    if (compiled.spec.groups.length > 0) {
+      const names = compiled.spec.groups.map((g) => g.name);
+      this.axis = { kind: "groups", names, members: names.map((g) => book.group(g)) };
+    } else if (plan.nodes.length <= MATRIX_NODES_MAX) {
+      const names = plan.nodes.map((n) => n.name);
+      this.axis = { kind: "nodes", names, members: names.map((n) => new Set([n])) };
+    }
+    this.ruleCount = compiled.spec.rules.map(() => 0);
+    this.tests = compiled.spec.tests.map((test) => ({
+      test,
+      from: book.ends(test.from),
+      to: book.ends(test.to),
+      accept: test.accept.map((s) => setOf([s])),
+      deny: test.deny.map((s) => setOf([s])),
+      result: { index: test.index, text: testText(test), pairs: 0, failures: 0, examples: [] },
+    }));
+  }
+
+  /** One ordered pair, as the WireGuard simulator carried it. */
+  onPair = (pair: PathOfPair): void => {
+    this.pairs++;
+    const allowed = this.filter.allowed(pair);
+    const { policy } = this.compiled;
+    const byRules = policy.rulesFor(pair.from, pair.to);
+    for (const r of byRules) this.ruleCount[r.rule.index] = (this.ruleCount[r.rule.index] ?? 0) + 1;
+    if (byRules.length === 0) {
+      this.noRulePairs++;
+      const list = this.noRule.get(pair.from) ?? [];
+      list.push(pair.to);
+      this.noRule.set(pair.from, list);
+    }
+    if (this.axis) {
+      const rows = this.axis.members.flatMap((m, i) => (m.has(pair.from) ? [i] : []));
+      const cols = this.axis.members.flatMap((m, i) => (m.has(pair.to) ? [i] : []));
+      for (const r of rows) for (const c of cols) {
+        const key = `${r},${c}`;
+        const cell = this.cells.get(key);
+        if (!cell) this.cells.set(key, { union: allowed, inter: allowed, pairs: 1 });
+        else this.cells.set(key, { union: union(cell.union, allowed), inter: intersect(cell.inter, allowed), pairs: cell.pairs + 1 });
+      }
+    }
+    for (const t of this.tests) {
+      if (!t.from.has(pair.from) || !t.to.has(pair.to)) continue;
+      t.result.pairs++;
+      t.test.accept.forEach((item, i) => {
+        const missing = subtract(t.accept[i] as ServiceSet, allowed);
+        if (isEmpty(missing)) return;
+        this.fail(t.result, pair, formatService(item), "allowed", verdictText(this.filter.verdict(pair, probeIn(missing) ?? { proto: "icmp" })));
+      });
+      t.test.deny.forEach((item, i) => {
+        const passing = intersect(t.deny[i] as ServiceSet, allowed);
+        if (isEmpty(passing)) return;
+        this.fail(t.result, pair, formatService(item), "denied", verdictText(this.filter.verdict(pair, probeIn(passing) ?? { proto: "icmp" })));
+      });
+    }
+  };
+
+  private fail(result: TestResult, pair: PathOfPair, service: string, expected: TestFailure["expected"], found: string): void {
+    result.failures++;
+    if (result.examples.length < TEST_EXAMPLES) result.examples.push({ from: pair.from, to: pair.to, service, expected, found });
+  }
+
+  report(): AccessReport {
+    const { spec, policy } = this.compiled;
+    const sizes = rulesetSizes(this.compiled);
+    const largest = [...sizes].sort((a, b) => b.bytes - a.bytes || (a.node < b.node ? -1 : 1))[0];
+    const sources = [...this.noRule.entries()].map(([from, to]) => ({ from, to }));
+    const tests = this.tests.map((t) => t.result);
+    return {
+      echo: spec.echo,
+      groups: spec.groups.map((g) => ({ name: g.name, members: [...policy.book.group(g.name)] })),
+      rules: spec.rules.map((r) => ({ number: ruleNumber(r), text: ruleText(r), pairs: this.ruleCount[r.index] ?? 0 })),
+      ...(this.axis
+        ? { matrix: { axis: this.axis.kind, names: this.axis.names, cells: this.axis.names.map((_, r) => this.axis?.names.map((__, c) => cellText(this.cells.get(`${r},${c}`))) ?? []) } }
+        : {}),
+      noRule: { pairs: this.noRulePairs, bySource: sources.slice(0, NO_RULE_SOURCES), sourcesOmitted: Math.max(0, sources.length - NO_RULE_SOURCES) },
+      tests,
+      failedTests: tests.filter((t) => t.failures > 0).length,
+      rulesets: { nodes: this.compiled.rulesets.size, forwarding: [...this.compiled.rulesets.values()].filter((r) => r.forward).length, ...(largest ? { largest } : {}) },
+      pairs: this.pairs,
+    };
+  }
+}
+
+/** The access report of a plan, with its own pass of the WireGuard simulator; undefined for a flat mesh. */
+export function accessReportOf(plan: MeshPlan): AccessReport | undefined {
+  const compiled = compileAccess(plan);
+  if (!compiled) return undefined;
+  const evaluator = new AccessEvaluator(plan, compiled);
+  simulatePlanSummary(plan, { maxFailures: 0, onPair: evaluator.onPair });
+  return evaluator.report();
+}
