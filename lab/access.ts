@@ -1,0 +1,208 @@
+/**
+ * Access policies on the lab's real WireGuard and real netfilter: each node's ruleset applied in its
+ * namespace by the node's own wgmesh-firewall script (nft -f), flows sent between namespaces (TCP
+ * connects and UDP exchanges from lab/flow-probe.py, ICMP echo from lab/batch-ping.py), and the flows
+ * each node dropped read back from its ruleset's dropped-flow sets, so a denied flow is seen dropped
+ * at the very node that dropped it. Everything lives in the lab's namespaces and a scratch folder.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatProbe, type Probe } from "../infra/access/services";
+import { BATCH_PINGER, parseBatchReplies, pingerInterpreter } from "./batch-ping";
+import { LabError } from "./errors";
+import { mapLimited, run, tool } from "./exec";
+import type { Lab, LabNodeInfo } from "./lab";
+import { labTag } from "./teardown";
+
+export const FIREWALL_SCRIPT = join(__dirname, "..", "infra", "render", "wgmesh-firewall.sh");
+export const FLOW_PROBE = join(__dirname, "flow-probe.py");
+
+export type FlowResult = "open" | "closed" | "timeout";
+
+export interface Flow {
+  from: string;
+  to: string;
+  probe: Probe;
+}
+
+/** "10.50.4.1 10.50.0.1 tcp 443", as wgmesh-firewall dropped prints a dropped flow. */
+export function flowTuple(src: string, dst: string, probe: Probe): string {
+  switch (probe.proto) {
+    case "icmp":
+      return `${src} ${dst} icmp`;
+    case "other":
+      return `${src} ${dst} ${probe.number}`;
+    default:
+      return `${src} ${dst} ${probe.proto} ${probe.port}`;
+  }
+}
+
+export function flowKey(f: Flow): string {
+  return `${f.from}\u0000${f.to}\u0000${formatProbe(f.probe)}`;
+}
+
+function python(): string[] {
+  const p = pingerInterpreter();
+  if (!p) throw new LabError("lab: access checks run lab/flow-probe.py, which needs python3; install it (apt-get install python3)");
+  return p;
+}
+
+/** The lab's nodes, each with its namespace, interface and overlay address. */
+export class LabAccess {
+  private readonly dir: string;
+  private readonly nodes: Map<string, LabNodeInfo>;
+  private servers: ChildProcess[] = [];
+
+  constructor(private readonly lab: Lab) {
+    this.dir = mkdtempSync(join(tmpdir(), "wgmesh-lab-access-"));
+    this.nodes = new Map(lab.nodeInfo().map((n) => [n.name, n]));
+  }
+
+  private node(name: string): LabNodeInfo {
+    const n = this.nodes.get(name);
+    if (!n) throw new LabError(`lab: no node ${name}`);
+    return n;
+  }
+
+  /** The interface each node's ruleset must name (the lab gives every node its own). */
+  ifaceOf = (name: string): string => this.node(name).iface;
+
+  private firewall(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const n = this.node(name);
+    const env = { WGMESH_STATE_DIR: join(this.dir, `${name}-state`), WGMESH_METRICS_DIR: this.metricsDir(name) };
+    return run("ip", ["netns", "exec", n.namespace, tool("bash"), FIREWALL_SCRIPT, ...args], { allowFailure: true, env, timeoutMs: 60_000 });
+  }
+
+  /** Applies each node's ruleset text with wgmesh-firewall apply, as the node's agent does; throws on a refusal. */
+  async apply(rulesets: ReadonlyMap<string, string>): Promise<void> {
+    await mapLimited([...rulesets], 8, async ([name, text]) => {
+      const file = join(this.dir, `${name}.nft`);
+      writeFileSync(file, text, { mode: 0o600 });
+      const r = await this.firewall(name, ["apply", file]);
+      if (r.code !== 0) throw new LabError(`lab: ${name}: wgmesh-firewall apply failed: ${r.stderr.trim().split("\n").at(-1) ?? ""}`);
+    });
+  }
+
+  /** wgmesh-firewall on one node: its exit code and its output, for tests of the script itself. */
+  runFirewall(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.firewall(name, args);
+  }
+
+  /** Where a node's wgmesh-firewall writes its metrics textfile. */
+  metricsDir(name: string): string {
+    return join(this.dir, `${name}-metrics`);
+  }
+
+  /** The path a node's ruleset was written to by the last apply. */
+  rulesetFile(name: string): string {
+    return join(this.dir, `${name}.nft`);
+  }
+
+  async remove(names: readonly string[]): Promise<void> {
+    await mapLimited(names, 8, async (name) => {
+      const r = await this.firewall(name, ["remove"]);
+      if (r.code !== 0) throw new LabError(`lab: ${name}: wgmesh-firewall remove failed: ${r.stderr.trim()}`);
+    });
+  }
+
+  /** Every flow each node dropped since its ruleset was applied or its sets emptied, as tuples. */
+  async dropped(): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    await mapLimited([...this.nodes.keys()], 8, async (name) => {
+      const r = await this.firewall(name, ["dropped"]);
+      out.set(name, new Set(r.stdout.split("\n").map((l) => l.trim()).filter(Boolean)));
+    });
+    return out;
+  }
+
+  /** Forgets the dropped flows every node recorded (nodes without the table are skipped). */
+  async clearDropped(): Promise<void> {
+    await mapLimited([...this.nodes.values()], 8, async (n) => {
+      for (const set of ["dropped", "dropped_other"]) await run("ip", ["netns", "exec", n.namespace, "nft", "flush", "set", "inet", "wgmesh", set], { allowFailure: true });
+    });
+  }
+
+  /** A listener on every given TCP and UDP port in every namespace, until stopServers(). */
+  async startServers(tcp: readonly number[], udp: readonly number[]): Promise<void> {
+    const list = (p: readonly number[]) => (p.length > 0 ? p.join(",") : "-");
+    await Promise.all(
+      [...this.nodes.values()].map(
+        (n) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(tool("ip"), ["netns", "exec", n.namespace, ...python(), FLOW_PROBE, "serve", list(tcp), list(udp), labTag(this.lab.id)], { stdio: ["pipe", "pipe", "pipe"] });
+            this.servers.push(child);
+            let out = "";
+            let err = "";
+            child.stdout?.on("data", (d: Buffer) => {
+              out += String(d);
+              if (out.includes("ready")) resolve();
+            });
+            child.stderr?.on("data", (d: Buffer) => (err += String(d)));
+            child.once("exit", (code) => reject(new LabError(`lab: ${n.name}: flow-probe serve exited (${code ?? "signal"}): ${err.trim()}`)));
+          }),
+      ),
+    );
+  }
+
+  async stopServers(): Promise<void> {
+    const servers = this.servers;
+    this.servers = [];
+    await Promise.all(
+      servers.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once("exit", () => resolve());
+            c.stdin?.end();
+            setTimeout(() => c.kill("SIGKILL"), 2000).unref();
+          }),
+      ),
+    );
+  }
+
+  /** Tries every flow, all of a source's at once; ICMP echo counts as open when the reply comes. */
+  async probe(flows: readonly Flow[], timeoutMs: number): Promise<Map<string, FlowResult>> {
+    const out = new Map<string, FlowResult>();
+    const bySource = new Map<string, Flow[]>();
+    for (const f of flows) bySource.set(f.from, [...(bySource.get(f.from) ?? []), f]);
+    await mapLimited([...bySource], 16, async ([from, list]) => {
+      const src = this.node(from);
+      const ports = list.filter((f) => f.probe.proto === "tcp" || f.probe.proto === "udp");
+      const echoes = list.filter((f) => f.probe.proto === "icmp");
+      const jobs: Promise<void>[] = [];
+      if (ports.length > 0) {
+        const targets = ports.map((f) => `${this.node(f.to).overlay}:${f.probe.proto}:${(f.probe as { port: number }).port}`);
+        jobs.push(
+          run("ip", ["netns", "exec", src.namespace, ...python(), FLOW_PROBE, "probe", (timeoutMs / 1000).toFixed(3), ...targets], { timeoutMs: timeoutMs + 15_000 }).then((r) => {
+            const results = new Map(r.stdout.split("\n").filter(Boolean).map((l) => l.split(" ") as [string, FlowResult]));
+            ports.forEach((f, i) => out.set(flowKey(f), results.get(targets[i] as string) ?? "timeout"));
+          }),
+        );
+      }
+      if (echoes.length > 0) {
+        const addresses = echoes.map((f) => this.node(f.to).overlay as string);
+        jobs.push(
+          run("ip", ["netns", "exec", src.namespace, ...python(), BATCH_PINGER, "1", "0", (timeoutMs / 1000).toFixed(3), ...addresses], { timeoutMs: timeoutMs + 15_000 }).then((r) => {
+            const replies = parseBatchReplies(r.stdout);
+            for (const f of echoes) out.set(flowKey(f), (replies.get(this.node(f.to).overlay as string)?.length ?? 0) > 0 ? "open" : "timeout");
+          }),
+        );
+      }
+      await Promise.all(jobs);
+    });
+    return out;
+  }
+
+  /** The node's overlay address, as the dropped-flow tuples name it. */
+  addressOf(name: string): string {
+    return this.node(name).overlay as string;
+  }
+
+  /** Stops the servers and removes the scratch folder (the rulesets go with the namespaces). */
+  async close(): Promise<void> {
+    await this.stopServers();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
