@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatProbe, type Probe } from "../infra/access/services";
+import { verdictText, type FilterModel, type FlowVerdict, type PathOfPair } from "../infra/access/simulate";
 import { BATCH_PINGER, parseBatchReplies, pingerInterpreter } from "./batch-ping";
 import { LabError } from "./errors";
 import { mapLimited, run, tool } from "./exec";
@@ -205,4 +206,60 @@ export class LabAccess {
     await this.stopServers();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+export interface FlowComparison {
+  flows: number;
+  allowed: number;
+  denied: number;
+  /** One line per flow where the lab and the simulator disagree, or per drop the simulator did not expect. */
+  disagreements: string[];
+  /** Denied flows per node the simulator drops them at. */
+  droppedAt: Map<string, number>;
+}
+
+/**
+ * Every ordered pair of `nodes` x every probe, measured in the lab and held to the simulator's
+ * verdict on the rulesets the nodes run (`filter`) over the paths WireGuard's simulator found
+ * (`pairs`, keyed "from>to"). An allowed flow must connect (one that does not at once is tried twice
+ * more, more patiently); a denied one must time out and be in the dropped set of exactly the node the
+ * simulator names; no node may drop anything else.
+ */
+export async function compareFlows(a: LabAccess, filter: FilterModel, pairs: ReadonlyMap<string, PathOfPair>, nodes: readonly string[], probes: readonly Probe[]): Promise<FlowComparison> {
+  const flows: Flow[] = nodes.flatMap((from) => nodes.filter((to) => to !== from).flatMap((to) => probes.map((probe) => ({ from, to, probe }))));
+  const verdicts = new Map<string, FlowVerdict>();
+  for (const f of flows) {
+    const pair = pairs.get(`${f.from}>${f.to}`);
+    if (!pair) throw new LabError(`lab: no simulated path for ${f.from} -> ${f.to}`);
+    verdicts.set(flowKey(f), filter.verdict(pair, f.probe));
+  }
+  await a.clearDropped();
+  const results = await a.probe(flows, 1500);
+  for (let i = 0; i < 2; i++) {
+    const retry = flows.filter((f) => verdicts.get(flowKey(f))?.allowed && results.get(flowKey(f)) !== "open");
+    if (retry.length === 0) break;
+    for (const [k, v] of await a.probe(retry, 3000)) results.set(k, v);
+  }
+  const dropped = await a.dropped();
+  const expectedDrops = new Set<string>();
+  const out: FlowComparison = { flows: flows.length, allowed: 0, denied: 0, disagreements: [], droppedAt: new Map() };
+  for (const f of flows) {
+    const v = verdicts.get(flowKey(f)) as FlowVerdict;
+    const got = results.get(flowKey(f)) ?? "not tried";
+    const name = `${f.from} -> ${f.to} ${formatProbe(f.probe)}`;
+    if (v.allowed) {
+      out.allowed++;
+      if (got !== "open") out.disagreements.push(`${name}: simulator ${verdictText(v)}; lab ${got}`);
+      continue;
+    }
+    out.denied++;
+    const tuple = flowTuple(a.addressOf(f.from), a.addressOf(f.to), f.probe);
+    expectedDrops.add(tuple);
+    if (got !== "timeout") out.disagreements.push(`${name}: simulator ${verdictText(v)}; lab ${got}`);
+    const where = [...dropped].filter(([, set]) => set.has(tuple)).map(([n]) => n);
+    if (where.length !== 1 || where[0] !== v.at) out.disagreements.push(`${name}: simulator drops it at ${v.at}; the lab's dropped sets hold it at ${where.join(", ") || "no node"}`);
+    out.droppedAt.set(v.at, (out.droppedAt.get(v.at) ?? 0) + 1);
+  }
+  for (const [node, set] of dropped) for (const t of set) if (!expectedDrops.has(t)) out.disagreements.push(`${node} dropped ${t}, which the simulator lets through (a flow it allows, or the reply of one)`);
+  return out;
 }

@@ -15,14 +15,14 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
-import { compileAccess, FilterModel, renderRuleset, rulesetHeader, verdictText, type CompiledAccess } from "../../infra/access";
+import { compileAccess, FilterModel, renderRuleset, rulesetHeader, type CompiledAccess } from "../../infra/access";
 import { accessReportOf } from "../../infra/access/report";
 import type { Probe } from "../../infra/access/services";
 import { parseMeshConfig } from "../../infra/config";
 import type { MeshPlan } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 import { simulate, type PairResult } from "../../infra/simulate";
-import { flowKey, flowTuple, LabAccess, type Flow } from "../../lab/access";
+import { compareFlows, flowKey, LabAccess, type Flow } from "../../lab/access";
 import { tool } from "../../lab/exec";
 import { configsFromPlan } from "../../lab/from-plan";
 import { Lab } from "../../lab/lab";
@@ -76,54 +76,6 @@ function texts(compiled: CompiledAccess): Map<string, string> {
   return new Map([...compiled.rulesets].map(([n, r]) => [n, renderRuleset(r, rulesetHeader(n, compiled.spec.rules.length))]));
 }
 
-interface Checked {
-  flows: number;
-  allowed: number;
-  denied: number;
-  problems: string[];
-  droppedAt: Map<string, number>;
-}
-
-/**
- * Every ordered pair x every probe against the simulator's verdict on the rulesets the nodes run.
- * A flow the simulator allows that does not connect at once is tried twice more, more patiently.
- */
-async function checkFlows(a: LabAccess, filter: FilterModel): Promise<Checked> {
-  const nodes = plan.nodes.map((n) => n.name);
-  const flows: Flow[] = nodes.flatMap((from) => nodes.filter((to) => to !== from).flatMap((to) => PROBES.map((probe) => ({ from, to, probe }))));
-  const verdicts = new Map(flows.map((f) => [flowKey(f), filter.verdict(pairs.get(`${f.from}>${f.to}`) as PairResult, f.probe)]));
-  await a.clearDropped();
-  const results = await a.probe(flows, 1500);
-  for (let i = 0; i < 2; i++) {
-    const retry = flows.filter((f) => verdicts.get(flowKey(f))?.allowed && results.get(flowKey(f)) !== "open");
-    if (retry.length === 0) break;
-    for (const [k, v] of await a.probe(retry, 3000)) results.set(k, v);
-  }
-  const dropped = await a.dropped();
-  const expectedDrops = new Set<string>();
-  const checked: Checked = { flows: flows.length, allowed: 0, denied: 0, problems: [], droppedAt: new Map() };
-  for (const f of flows) {
-    const v = verdicts.get(flowKey(f));
-    const got = results.get(flowKey(f));
-    const name = `${f.from} -> ${f.to} ${f.probe.proto === "icmp" ? "icmp" : `${f.probe.proto}/${(f.probe as { port: number }).port}`}`;
-    if (!v) continue;
-    if (v.allowed) {
-      checked.allowed++;
-      if (got !== "open") checked.problems.push(`${name}: simulator ${verdictText(v)}, lab ${got ?? "not tried"}`);
-      continue;
-    }
-    checked.denied++;
-    const tuple = flowTuple(a.addressOf(f.from), a.addressOf(f.to), f.probe);
-    expectedDrops.add(tuple);
-    if (got !== "timeout") checked.problems.push(`${name}: simulator ${verdictText(v)}, lab ${got ?? "not tried"}`);
-    const where = [...dropped].filter(([, set]) => set.has(tuple)).map(([n]) => n);
-    if (where.length !== 1 || where[0] !== v.at) checked.problems.push(`${name}: simulator drops it at ${v.at}, the lab's dropped sets show it at ${where.join(", ") || "no node"}`);
-    checked.droppedAt.set(v.at, (checked.droppedAt.get(v.at) ?? 0) + 1);
-  }
-  for (const [node, set] of dropped) for (const t of set) if (!expectedDrops.has(t)) checked.problems.push(`${node} dropped ${t}, a flow the simulator allows (or the reply of one)`);
-  return checked;
-}
-
 before(async () => {
   if (blocker) return;
   plan = prodWith(PROD_POLICY);
@@ -153,9 +105,9 @@ labTest("prod with a policy: every flow the simulator allows connects, every flo
   const compiled = compileAccess(plan, { iface: a.ifaceOf }) as CompiledAccess;
   await a.apply(texts(compiled));
   const filter = new FilterModel(compiled.rulesets, new Map(plan.nodes.map((n) => [n.name, n.address])));
-  const r = await checkFlows(a, filter);
-  t.diagnostic(`${r.flows} flows: ${r.allowed} allowed and connected, ${r.denied} denied, dropped at ${[...r.droppedAt].map(([n, k]) => `${n} ${k}`).join(", ")}; ${r.problems.length} disagreements`);
-  assert.deepEqual(r.problems, []);
+  const r = await compareFlows(a, filter, pairs, plan.nodes.map((n) => n.name), PROBES);
+  t.diagnostic(`${r.flows} flows: ${r.allowed} allowed and connected, ${r.denied} denied, dropped at ${[...r.droppedAt].map(([n, k]) => `${n} ${k}`).join(", ")}; ${r.disagreements.length} disagreements`);
+  assert.deepEqual(r.disagreements, []);
   // The policy really restricts: both outcomes occur, and drops happen at transit nodes as well as at destinations.
   assert.ok(r.allowed > 20 && r.denied > 300, `${r.allowed} allowed, ${r.denied} denied`);
   assert.ok((r.droppedAt.get("ireland") ?? 0) > 0 && (r.droppedAt.get("hkg") ?? 0) > 0 && (r.droppedAt.get("gru") ?? 0) > 0);
