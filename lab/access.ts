@@ -257,8 +257,9 @@ export async function compareFlows(a: LabAccess, filter: FilterModel, pairs: Rea
     expectedDrops.add(tuple);
     if (got !== "timeout") out.disagreements.push(`${name}: simulator ${verdictText(v)}; lab ${got}`);
     const where = [...dropped].filter(([, set]) => set.has(tuple)).map(([n]) => n);
-    if (where.length !== 1 || where[0] !== v.at) out.disagreements.push(`${name}: simulator drops it at ${v.at}; the lab's dropped sets hold it at ${where.join(", ") || "no node"}`);
-    out.droppedAt.set(v.at, (out.droppedAt.get(v.at) ?? 0) + 1);
+    const at = v.at as string;
+    if (where.length !== 1 || where[0] !== at) out.disagreements.push(`${name}: simulator drops it at ${at}; the lab's dropped sets hold it at ${where.join(", ") || "no node"}`);
+    out.droppedAt.set(at, (out.droppedAt.get(at) ?? 0) + 1);
   }
   for (const [node, set] of dropped) for (const t of set) if (!expectedDrops.has(t)) out.disagreements.push(`${node} dropped ${t}, which the simulator lets through (a flow it allows, or the reply of one)`);
   return out;

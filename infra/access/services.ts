@@ -164,11 +164,20 @@ export function covers(outer: ServiceSet, inner: ServiceSet): boolean {
   return isEmpty(subtract(inner, outer));
 }
 
-/** The set as items, in a fixed order: tcp ranges, udp ranges, icmp, then "other protocols" (or just "any"). */
+/** Ports of one protocol in words: "tcp", "tcp/443", "tcp/8000-8100", or "tcp except 22" when that is shorter. */
+function portParts(proto: PortProtocol, ranges: readonly PortRange[]): { text: string; ranges: PortRange[] }[] {
+  if (ranges.length === 0) return [];
+  if (ranges.length === 1 && isAllPorts(ranges[0] as PortRange)) return [{ text: proto, ranges: [{ ...ALL_PORTS }] }];
+  const count = ranges.reduce((n, r) => n + r.hi - r.lo + 1, 0);
+  // Port 0 is no service anyone runs: left out of what is said to be missing.
+  const missing = subtractRanges([{ lo: MIN_PORT, hi: MAX_PORT }], ranges);
+  if (count > MAX_PORT / 2 && missing.length < ranges.length + 1) return [{ text: `${proto} except ${missing.map(formatRange).join(", ")}`, ranges: ranges.map((r) => ({ ...r })) }];
+  return ranges.map((r) => ({ text: `${proto}/${formatRange(r)}`, ranges: [{ ...r }] }));
+}
+
+/** The set as items, in a fixed order: tcp ports, udp ports, icmp, then "other protocols" (or just "any"). */
 export function setItems(s: ServiceSet): string[] {
-  if (s.icmp && s.other && s.tcp.length === 1 && s.udp.length === 1 && isAllPorts(s.tcp[0] as PortRange) && isAllPorts(s.udp[0] as PortRange)) return ["any"];
-  const ports = (proto: PortProtocol) => s[proto].map((r) => (isAllPorts(r) ? proto : `${proto}/${formatRange(r)}`));
-  return [...ports("tcp"), ...ports("udp"), ...(s.icmp ? ["icmp"] : []), ...(s.other ? ["other protocols"] : [])];
+  return setParts(s).map((p) => p.text);
 }
 
 export function formatSet(s: ServiceSet): string {
@@ -207,8 +216,9 @@ export function allows(s: ServiceSet, p: Probe): boolean {
 
 /** The set's items (as setItems writes them), each with the set it stands for. */
 export function setParts(s: ServiceSet): { text: string; set: ServiceSet }[] {
-  if (setItems(s)[0] === "any") return [{ text: "any", set: everything() }];
-  const ports = (proto: PortProtocol) => s[proto].map((r) => ({ text: isAllPorts(r) ? proto : `${proto}/${formatRange(r)}`, set: { ...emptySet(), [proto]: [{ ...r }] } }));
+  const full = (r: readonly PortRange[]) => r.length === 1 && isAllPorts(r[0] as PortRange);
+  if (s.icmp && s.other && full(s.tcp) && full(s.udp)) return [{ text: "any", set: everything() }];
+  const ports = (proto: PortProtocol) => portParts(proto, s[proto]).map((p) => ({ text: p.text, set: { ...emptySet(), [proto]: p.ranges } }));
   return [
     ...ports("tcp"),
     ...ports("udp"),

@@ -26,9 +26,16 @@ export interface PathOfPair {
   returnPath: readonly string[];
 }
 
-export type FlowVerdict =
-  | { allowed: true; probe: Probe; /** The rule that accepted it at the destination ("none": no filter there). */ rule: string }
-  | { allowed: false; probe: Probe; at: string; chain: ChainName; rule: string; reason: string };
+export interface FlowVerdict {
+  allowed: boolean;
+  probe: Probe;
+  /** Allowed: the rule that accepted it at the destination ("none": no filter there); denied: "drop" (or "unreachable"). */
+  rule: string;
+  /** Denied: the node that drops it, in which chain, and why. */
+  at?: string;
+  chain?: ChainName;
+  reason?: string;
+}
 
 interface Judge {
   node: string;
@@ -142,6 +149,6 @@ export class FilterModel {
 
 /** A verdict in words: "allowed by rule 3" or "dropped at ireland (input: no rule allows ...)". */
 export function verdictText(v: FlowVerdict): string {
-  if ("at" in v) return `dropped at ${v.at} (${v.reason})`;
+  if (!v.allowed) return `dropped at ${v.at ?? "?"} (${v.reason ?? "no rule allows it"})`;
   return v.rule === "none" ? "allowed (no filter at the destination)" : /^\d+$/.test(v.rule) ? `allowed by rule ${v.rule}` : `allowed (${v.rule})`;
 }
