@@ -17,7 +17,7 @@ import { formatPath, issuesFromZod } from "../config/issues";
 import { GroupBook, hasAttributes } from "./groups";
 import { AccessEcho, EVERY_NODE, type AccessGroup, type AccessRule, type AccessSpec, type AccessTest, type EndRef, type GroupSelector, type NodeFacts } from "./model";
 import { Policy } from "./policy";
-import { covers, emptySet, parseService, setOf, union, type ServiceItem } from "./services";
+import { covers, emptySet, intersect, isEmpty, parseService, setOf, union, type ServiceItem } from "./services";
 import { echoEntrySchema, endListSchema, groupSchema, ruleEntrySchema, testEntrySchema } from "./schema";
 
 const GROUP_NAME = /^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -187,7 +187,7 @@ function neverMatches(policy: Policy, j: number, echo: AccessSpec["echo"]): stri
     for (const e of earlier) {
       if (!e.from.has(a) || !e.to.has(b)) continue;
       before = union(before, e.services);
-      coveredBy.add(e.rule.index);
+      if (!isEmpty(intersect(e.services, rule.services))) coveredBy.add(e.rule.index);
     }
     if (!covers(before, rule.services)) return undefined;
     if (echo === AccessEcho.All && rule.services.icmp) echoUsed = true;

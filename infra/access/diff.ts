@@ -68,6 +68,8 @@ const ROLE_WORDS: Record<string, string> = { hub: "hub", pop: "POPs", backend: "
 /** A name people recognise for a set of nodes. */
 class Namer {
   private readonly groups: [string, Set<string>][] = [];
+  /** Sets a "but" form may start from: declared groups, every node, every node of a role. */
+  private readonly bases: [string, Set<string>][] = [];
   private readonly nodes: PlannedNode[];
 
   constructor(sides: readonly Side[]) {
@@ -76,6 +78,8 @@ class Namer {
       if (!s.compiled) continue;
       for (const g of s.compiled.spec.groups) this.groups.push([g.name, s.compiled.policy.book.group(g.name)]);
     }
+    this.bases.push(["every node", new Set(this.nodes.map((n) => n.name))], ...this.groups);
+    for (const role of ["backend", "pop"]) this.bases.push([ROLE_WORDS[role] as string, new Set(this.nodes.filter((n) => n.role === role).map((n) => n.name))]);
   }
 
   name(members: readonly string[]): string {
@@ -95,8 +99,15 @@ class Namer {
       for (const area of new Set(this.nodes.map((n) => n.area))) if (same(ofRole(role, area))) return `${area} ${ROLE_WORDS[role]}`;
     }
     for (const area of new Set(this.nodes.map((n) => n.area))) if (same(this.nodes.filter((n) => n.area === area).map((n) => n.name))) return `${area} nodes`;
-    const but = all.filter((n) => !set.has(n));
-    if (members.every((m) => all.includes(m)) && but.length <= 2 && members.length > 2) return `every node but ${but.join(" and ")}`;
+    // A known set but a few: "backends but nrt, sin and syd".
+    let best: { name: string; left: string[] } | undefined;
+    for (const [name, base] of this.bases) {
+      if (!members.every((m) => base.has(m))) continue;
+      const left = [...base].filter((n) => !set.has(n));
+      if (left.length === 0 || left.length > 3 || members.length < 2 * left.length) continue;
+      if (!best || left.length < best.left.length) best = { name, left };
+    }
+    if (best) return `${best.name} but ${best.left.length === 1 ? best.left[0] : `${best.left.slice(0, -1).join(", ")} and ${best.left.at(-1)}`}`;
     return members.length > 6 ? `${members.slice(0, 6).join(", ")} and ${members.length - 6} more` : members.join(", ");
   }
 }

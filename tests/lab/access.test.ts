@@ -13,14 +13,11 @@ import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { parse } from "yaml";
+import { join } from "node:path";
 import { compileAccess, FilterModel, renderRuleset, rulesetHeader, type CompiledAccess } from "../../infra/access";
 import { accessReportOf } from "../../infra/access/report";
 import type { Probe } from "../../infra/access/services";
-import { parseMeshConfig } from "../../infra/config";
 import type { MeshPlan } from "../../infra/model";
-import { planMesh } from "../../infra/plan";
 import { simulate, type PairResult } from "../../infra/simulate";
 import { compareFlows, flowKey, LabAccess, type Flow } from "../../lab/access";
 import { tool } from "../../lab/exec";
@@ -29,30 +26,10 @@ import { Lab } from "../../lab/lab";
 import { findOnPath, labBlocker } from "../../lab/preflight";
 import { leftoversOfLab } from "../../lab/teardown";
 import { parsePrometheusText } from "../support/prometheus-text";
+import { PROD_POLICY, prodWith } from "../support/prod-access";
 
-const REPO = resolve(__dirname, "..", "..");
 const blocker = labBlocker() ?? (findOnPath("nft") ? undefined : "nft not found: apt-get install nftables (scripts/setup.sh does)");
 if (blocker) process.stderr.write(`\n*** SKIPPING the access lab tests: ${blocker} ***\n\n`);
-
-export const PROD_POLICY = {
-  echo: "neighbours",
-  groups: {
-    backends: { roles: ["backend"] },
-    "apac-backends": { roles: ["backend"], areas: ["apac"] },
-    "apac-pops": { roles: ["pop"], areas: ["apac"] },
-    hub: ["ireland"],
-  },
-  rules: [
-    { from: "backends", to: "hub", allow: ["tcp/443", "icmp"] },
-    { from: "apac-backends", to: "apac-pops", allow: ["tcp/443", "icmp"] },
-    { from: "hub", to: "*", allow: ["tcp/22"] },
-  ],
-  tests: [
-    { from: "nrt", to: "hkg", accept: ["tcp/443", "icmp"], deny: ["tcp/22"] },
-    { from: "backends", to: "backends", deny: ["tcp/22", "tcp/443", "icmp"] },
-    { from: "hub", to: "*", accept: ["tcp/22"] },
-  ],
-};
 
 const PROBES: Probe[] = [
   { proto: "tcp", port: 22 },
@@ -60,12 +37,6 @@ const PROBES: Probe[] = [
   { proto: "udp", port: 53 },
   { proto: "icmp" },
 ];
-
-function prodWith(access: unknown): MeshPlan {
-  const doc = parse(readFileSync(join(REPO, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, Record<string, unknown>> };
-  const raw = { ...doc.config["wg-mesh:mesh"], access };
-  return planMesh(parseMeshConfig(raw));
-}
 
 let lab: Lab | undefined;
 let access: LabAccess | undefined;
@@ -78,7 +49,7 @@ function texts(compiled: CompiledAccess): Map<string, string> {
 
 before(async () => {
   if (blocker) return;
-  plan = prodWith(PROD_POLICY);
+  plan = prodWith();
   const input = configsFromPlan(plan);
   pairs = new Map(simulate(input.configs).pairs.map((p) => [`${p.from}>${p.to}`, p]));
   lab = await Lab.up(input.configs, { concurrency: 12 });
