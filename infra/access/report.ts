@@ -191,3 +191,15 @@ export function accessReportOf(plan: MeshPlan): AccessReport | undefined {
   simulatePlanSummary(plan, { maxFailures: 0, onPair: evaluator.onPair });
   return evaluator.report();
 }
+
+/** One line per failing flow of the plan's access tests (examples, then a count); empty when they hold or there is no policy. */
+export function accessTestRefusals(plan: MeshPlan): string[] {
+  const report = accessReportOf(plan);
+  const out: string[] = [];
+  for (const t of report?.tests ?? []) {
+    if (t.failures === 0) continue;
+    for (const f of t.examples) out.push(`access.tests[${t.index}]: ${f.from} -> ${f.to} ${f.service}: expected ${f.expected}, ${f.found}`);
+    if (t.failures > t.examples.length) out.push(`access.tests[${t.index}]: and ${t.failures - t.examples.length} more flows`);
+  }
+  return out;
+}
