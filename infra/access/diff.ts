@@ -11,7 +11,7 @@
  */
 import type { MeshPlan, PlannedNode } from "../model";
 import { compileAccess, type CompiledAccess } from "./compile";
-import { renderRuleset, rulesetHeader } from "./nft";
+import { renderAccessRulesets } from "./files";
 import { AccessEvaluator, type TestResult } from "./report";
 import { everything, formatSet, isEmpty, subtract, type ServiceSet } from "./services";
 import { FilterModel, type PathOfPair } from "./simulate";
@@ -146,9 +146,7 @@ function merge(pairs: readonly (readonly [string, string])[]): { from: string[];
 }
 
 function rulesetTexts(s: Side): Map<string, string> {
-  if (!s.compiled) return new Map();
-  const rules = s.compiled.spec.rules.length;
-  return new Map([...s.compiled.rulesets].map(([n, r]) => [n, renderRuleset(r, rulesetHeader(n, rules))]));
+  return renderAccessRulesets(s.plan);
 }
 
 /** Undefined when neither side declares a policy. `basePairs`/`headPairs`: each side's simulated pairs, with paths. */

@@ -16,6 +16,8 @@ import { compileAccess, FilterModel, renderRuleset, rulesetHeader, verdictText, 
 import { coveringPrefixes } from "../../infra/access/compile";
 import { diffAccess, accessDiffLines } from "../../infra/access/diff";
 import { accessReportOf } from "../../infra/access/report";
+import { ACCESS_RULESET_FILE } from "../../infra/access/files";
+import { renderMeshFiles } from "../../infra/render/files";
 import { covers, formatSet, parseService, setOf, subtract, type Probe, type ServiceItem } from "../../infra/access/services";
 import { parseCidr, formatPrefix, containsIp, parseIPv4 } from "../../infra/cidr";
 import { parseMeshConfig } from "../../infra/config";
@@ -303,4 +305,13 @@ test("wgmesh-firewall.sh is shellcheck clean", () => {
   if (!shellcheck) assert.fail("shellcheck not found: install it (scripts/setup.sh does)");
   const r = spawnSync(shellcheck, ["--shell=bash", "--severity=style", join(REPO, "infra", "render", "wgmesh-firewall.sh")], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test("render writes each node's ruleset beside its wg0.conf when access is declared, and none for a flat mesh", () => {
+  const files = renderMeshFiles(prodWith(), { project: "wg-mesh", stack: "prod", ephemeralKeys: false });
+  const rulesets = files.filter((f) => f.path.endsWith(`/${ACCESS_RULESET_FILE}`));
+  assert.equal(rulesets.length, 12);
+  assert.ok(rulesets.every((f) => !f.secret && f.content.includes("table inet wgmesh {")));
+  const flat = renderMeshFiles(planMesh(parseMeshConfig(prodRaw())), { project: "wg-mesh", stack: "prod", ephemeralKeys: false });
+  assert.equal(flat.filter((f) => f.path.endsWith(ACCESS_RULESET_FILE)).length, 0);
 });
