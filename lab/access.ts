@@ -10,7 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatProbe, type Probe } from "../infra/access/services";
-import { verdictText, type FilterModel, type FlowVerdict, type PathOfPair } from "../infra/access/simulate";
+import { FilterModel, verdictText, type FlowVerdict, type PathOfPair } from "../infra/access/simulate";
+import { compileAccess } from "../infra/access/compile";
+import { renderRuleset, rulesetHeader } from "../infra/access/nft";
+import type { MeshPlan } from "../infra/model";
 import { BATCH_PINGER, parseBatchReplies, pingerInterpreter } from "./batch-ping";
 import { LabError } from "./errors";
 import { mapLimited, run, tool } from "./exec";
@@ -263,4 +266,40 @@ export async function compareFlows(a: LabAccess, filter: FilterModel, pairs: Rea
   }
   for (const [node, set] of dropped) for (const t of set) if (!expectedDrops.has(t)) out.disagreements.push(`${node} dropped ${t}, which the simulator lets through (a flow it allows, or the reply of one)`);
   return out;
+}
+
+/** Probes for a policy: its rules' and tests' ports (a range's ends), tcp/22, tcp/443, udp/53 and ICMP echo; at most `max`. */
+export function probesForPolicy(plan: MeshPlan, max = 10): Probe[] {
+  const access = plan.spec.access;
+  const items = [...(access?.rules.flatMap((r) => r.services) ?? []), ...(access?.tests.flatMap((t) => [...t.accept, ...t.deny]) ?? [])];
+  const out = new Map<string, Probe>();
+  const add = (p: Probe) => out.set(formatProbe(p), p);
+  for (const p of [{ proto: "tcp", port: 22 }, { proto: "tcp", port: 443 }, { proto: "udp", port: 53 }, { proto: "icmp" }] as Probe[]) add(p);
+  for (const i of items) {
+    if (i.kind !== "ports") continue;
+    add({ proto: i.proto, port: Math.max(1, i.range.lo) });
+    if (i.range.hi !== i.range.lo && i.range.hi < 65535) add({ proto: i.proto, port: i.range.hi });
+  }
+  return [...out.values()].slice(0, max);
+}
+
+/**
+ * A planned mesh's access policy on a running lab: every node's ruleset applied with wgmesh-firewall,
+ * listeners on the probed ports, and every ordered pair's probes held to the simulator. The rulesets
+ * stay applied (a kept lab keeps them); the listeners and the scratch folder go.
+ */
+export async function checkAccessInLab(lab: Lab, plan: MeshPlan, pairs: ReadonlyMap<string, PathOfPair>): Promise<FlowComparison & { probes: Probe[] }> {
+  const a = new LabAccess(lab);
+  try {
+    const compiled = compileAccess(plan, { iface: a.ifaceOf });
+    if (!compiled) throw new LabError("lab: the stack declares no access policy");
+    await a.apply(new Map([...compiled.rulesets].map(([n, r]) => [n, renderRuleset(r, rulesetHeader(n, compiled.spec.rules.length))])));
+    const probes = probesForPolicy(plan);
+    const ports = (proto: "tcp" | "udp") => [...new Set(probes.flatMap((p) => (p.proto === proto ? [p.port] : [])))];
+    await a.startServers(ports("tcp"), ports("udp"));
+    const filter = new FilterModel(compiled.rulesets, new Map(plan.nodes.map((n) => [n.name, n.address])));
+    return { ...(await compareFlows(a, filter, pairs, plan.nodes.map((n) => n.name), probes)), probes };
+  } finally {
+    await a.close();
+  }
 }
