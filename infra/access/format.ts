@@ -34,7 +34,7 @@ export function accessLines(r: AccessReport): string[] {
     out.push(...table(r.matrix.names, r.matrix.cells));
   }
   out.push(`  pairs no rule allows: ${r.noRule.pairs} of ${r.pairs}${r.noRule.pairs > 0 ? ` (${r.echo === "all" ? "ICMP echo only" : "ICMP echo only between neighbours"})` : ""}`);
-  for (const s of r.noRule.bySource) out.push(`    ${s.from} -> ${s.to.join(", ")}`);
+  for (const s of r.noRule.bySource) out.push(`    ${s.from} -> ${s.to.join(", ")}${s.more > 0 ? ` and ${s.more} more` : ""}`);
   if (r.noRule.sourcesOmitted > 0) out.push(`    and from ${r.noRule.sourcesOmitted} more nodes`);
   if (r.tests.length > 0) {
     out.push(`  tests: ${r.tests.length - r.failedTests} of ${r.tests.length} hold`);

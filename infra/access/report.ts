@@ -17,8 +17,9 @@ import { covers, formatService, intersect, isEmpty, probeIn, setOf, setParts, su
 const MATRIX_NODES_MAX = 20;
 /** Failing pairs named per test before the rest are counted. */
 const TEST_EXAMPLES = 5;
-/** Sources listed among the pairs no rule allows before the rest are counted. */
+/** Sources listed among the pairs no rule allows before the rest are counted, and destinations per source. */
 const NO_RULE_SOURCES = 30;
+const NO_RULE_TARGETS = 15;
 
 export interface TestFailure {
   from: string;
@@ -45,7 +46,7 @@ export interface AccessReport {
   /** Rows may open to columns: the services every pair gets, a `*` on those only some pairs get. */
   matrix?: { axis: "groups" | "nodes"; names: string[]; cells: string[][] };
   /** Ordered pairs no declared rule allows anything between (ICMP echo may still pass), by source. */
-  noRule: { pairs: number; bySource: { from: string; to: string[] }[]; sourcesOmitted: number };
+  noRule: { pairs: number; bySource: { from: string; to: string[]; /** Destinations beyond those listed. */ more: number }[]; sourcesOmitted: number };
   tests: TestResult[];
   failedTests: number;
   rulesets: { nodes: number; forwarding: number; largest?: { node: string; bytes: number } };
@@ -66,15 +67,18 @@ export function testText(test: AccessTest): string {
   return `${endText(test.from)} -> ${endText(test.to)}: ${parts.join("; ")}`;
 }
 
+/** A matrix cell: the distinct allowed sets (by id) of its pairs, and how many pairs. */
 interface Cell {
-  union: ServiceSet;
-  inter: ServiceSet;
+  ids: Set<number>;
   pairs: number;
 }
 
-function cellText(c: Cell | undefined): string {
+function cellText(c: Cell | undefined, sets: readonly ServiceSet[]): string {
   if (!c || c.pairs === 0) return "";
-  const parts = setParts(c.union).map((p) => (covers(c.inter, p.set) ? p.text : `${p.text}*`));
+  const all = [...c.ids].map((id) => sets[id] as ServiceSet);
+  const unionSet = all.reduce((acc, x) => union(acc, x));
+  const inter = all.reduce((acc, x) => intersect(acc, x));
+  const parts = setParts(unionSet).map((p) => (covers(inter, p.set) ? p.text : `${p.text}*`));
   return parts.length === 0 ? "-" : parts.join(" ");
 }
 
@@ -86,11 +90,16 @@ export function rulesetSizes(compiled: CompiledAccess): { node: string; bytes: n
 export class AccessEvaluator {
   readonly filter: FilterModel;
   private readonly axis: { kind: "groups" | "nodes"; names: string[]; members: Set<string>[] } | undefined;
-  private readonly cells = new Map<string, Cell>();
-  private readonly noRule = new Map<string, string[]>();
+  /** Per node, the axis entries it belongs to. */
+  private readonly axisOf = new Map<string, number[]>();
+  private readonly cells = new Map<number, Cell>();
+  /** Per source, its first destinations no rule allows, and how many there are. */
+  private readonly noRule = new Map<string, { to: string[]; count: number }>();
   private noRulePairs = 0;
   private readonly ruleCount: number[];
-  private readonly tests: { test: AccessTest; from: Set<string>; to: Set<string>; accept: ServiceSet[]; deny: ServiceSet[]; result: TestResult }[];
+  /** Per pair of policy classes, the indices of the rules that apply. */
+  private readonly classRules = new Map<number, number[]>();
+  private readonly tests: { test: AccessTest; from: Set<string>; to: Set<string>; accept: ServiceSet[]; deny: ServiceSet[]; result: TestResult; failing: Map<number, boolean> }[];
   private pairs = 0;
 
   constructor(
@@ -106,6 +115,7 @@ export class AccessEvaluator {
       const names = plan.nodes.map((n) => n.name);
       this.axis = { kind: "nodes", names, members: names.map((n) => new Set([n])) };
     }
+    if (this.axis) for (const n of plan.nodes) this.axisOf.set(n.name, this.axis.members.flatMap((m, i) => (m.has(n.name) ? [i] : [])));
     this.ruleCount = compiled.spec.rules.map(() => 0);
     this.tests = compiled.spec.tests.map((test) => ({
       test,
@@ -114,66 +124,92 @@ export class AccessEvaluator {
       accept: test.accept.map((s) => setOf([s])),
       deny: test.deny.map((s) => setOf([s])),
       result: { index: test.index, text: testText(test), pairs: 0, failures: 0, examples: [] },
+      failing: new Map(),
     }));
+  }
+
+  private rulesOf(from: string, to: string): number[] {
+    const { policy } = this.compiled;
+    const a = policy.classOf.get(from);
+    const b = policy.classOf.get(to);
+    if (a === undefined || b === undefined) return policy.rulesFor(from, to).map((r) => r.rule.index);
+    const key = a * policy.classes.length + b;
+    let list = this.classRules.get(key);
+    if (!list) {
+      list = policy.rulesFor(from, to).map((r) => r.rule.index);
+      this.classRules.set(key, list);
+    }
+    return list;
   }
 
   /** One ordered pair, as the WireGuard simulator carried it. */
   onPair = (pair: PathOfPair): void => {
     this.pairs++;
-    const allowed = this.filter.allowed(pair);
-    const { policy } = this.compiled;
-    const byRules = policy.rulesFor(pair.from, pair.to);
-    for (const r of byRules) this.ruleCount[r.rule.index] = (this.ruleCount[r.rule.index] ?? 0) + 1;
-    if (byRules.length === 0) {
+    const id = this.filter.allowedId(pair);
+    const rules = this.rulesOf(pair.from, pair.to);
+    for (const r of rules) this.ruleCount[r] = (this.ruleCount[r] ?? 0) + 1;
+    if (rules.length === 0) {
       this.noRulePairs++;
-      const list = this.noRule.get(pair.from) ?? [];
-      list.push(pair.to);
-      this.noRule.set(pair.from, list);
+      const entry = this.noRule.get(pair.from) ?? { to: [], count: 0 };
+      if (entry.to.length < NO_RULE_TARGETS) entry.to.push(pair.to);
+      entry.count++;
+      this.noRule.set(pair.from, entry);
     }
     if (this.axis) {
-      const rows = this.axis.members.flatMap((m, i) => (m.has(pair.from) ? [i] : []));
-      const cols = this.axis.members.flatMap((m, i) => (m.has(pair.to) ? [i] : []));
-      for (const r of rows) for (const c of cols) {
-        const key = `${r},${c}`;
-        const cell = this.cells.get(key);
-        if (!cell) this.cells.set(key, { union: allowed, inter: allowed, pairs: 1 });
-        else this.cells.set(key, { union: union(cell.union, allowed), inter: intersect(cell.inter, allowed), pairs: cell.pairs + 1 });
+      const width = this.axis.names.length;
+      for (const r of this.axisOf.get(pair.from) ?? []) {
+        for (const c of this.axisOf.get(pair.to) ?? []) {
+          const key = r * width + c;
+          const cell = this.cells.get(key);
+          if (cell) {
+            cell.ids.add(id);
+            cell.pairs++;
+          } else this.cells.set(key, { ids: new Set([id]), pairs: 1 });
+        }
       }
     }
     for (const t of this.tests) {
       if (!t.from.has(pair.from) || !t.to.has(pair.to)) continue;
       t.result.pairs++;
+      let fails = t.failing.get(id);
+      if (fails === undefined) {
+        const allowed = this.filter.table.sets[id] as ServiceSet;
+        fails = t.accept.some((x) => !isEmpty(subtract(x, allowed))) || t.deny.some((x) => !isEmpty(intersect(x, allowed)));
+        t.failing.set(id, fails);
+      }
+      if (!fails) continue;
+      const allowed = this.filter.table.sets[id] as ServiceSet;
       t.test.accept.forEach((item, i) => {
         const missing = subtract(t.accept[i] as ServiceSet, allowed);
         if (isEmpty(missing)) return;
-        this.fail(t.result, pair, formatService(item), "allowed", verdictText(this.filter.verdict(pair, probeIn(missing) ?? { proto: "icmp" })));
+        this.fail(t.result, pair, formatService(item), "allowed", () => verdictText(this.filter.verdict(pair, probeIn(missing) ?? { proto: "icmp" })));
       });
       t.test.deny.forEach((item, i) => {
         const passing = intersect(t.deny[i] as ServiceSet, allowed);
         if (isEmpty(passing)) return;
-        this.fail(t.result, pair, formatService(item), "denied", verdictText(this.filter.verdict(pair, probeIn(passing) ?? { proto: "icmp" })));
+        this.fail(t.result, pair, formatService(item), "denied", () => verdictText(this.filter.verdict(pair, probeIn(passing) ?? { proto: "icmp" })));
       });
     }
   };
 
-  private fail(result: TestResult, pair: PathOfPair, service: string, expected: TestFailure["expected"], found: string): void {
+  private fail(result: TestResult, pair: PathOfPair, service: string, expected: TestFailure["expected"], found: () => string): void {
     result.failures++;
-    if (result.examples.length < TEST_EXAMPLES) result.examples.push({ from: pair.from, to: pair.to, service, expected, found });
+    if (result.examples.length < TEST_EXAMPLES) result.examples.push({ from: pair.from, to: pair.to, service, expected, found: found() });
   }
 
   report(): AccessReport {
     const { spec, policy } = this.compiled;
     const sizes = rulesetSizes(this.compiled);
     const largest = [...sizes].sort((a, b) => b.bytes - a.bytes || (a.node < b.node ? -1 : 1))[0];
-    const sources = [...this.noRule.entries()].map(([from, to]) => ({ from, to }));
+    const sources = [...this.noRule.entries()].map(([from, e]) => ({ from, to: e.to, more: e.count - e.to.length }));
     const tests = this.tests.map((t) => t.result);
+    const sets = this.filter.table.sets;
+    const width = this.axis?.names.length ?? 0;
     return {
       echo: spec.echo,
       groups: spec.groups.map((g) => ({ name: g.name, members: [...policy.book.group(g.name)] })),
       rules: spec.rules.map((r) => ({ number: ruleNumber(r), text: ruleText(r), pairs: this.ruleCount[r.index] ?? 0 })),
-      ...(this.axis
-        ? { matrix: { axis: this.axis.kind, names: this.axis.names, cells: this.axis.names.map((_, r) => this.axis?.names.map((__, c) => cellText(this.cells.get(`${r},${c}`))) ?? []) } }
-        : {}),
+      ...(this.axis ? { matrix: { axis: this.axis.kind, names: this.axis.names, cells: this.axis.names.map((_, r) => this.axis?.names.map((__, c) => cellText(this.cells.get(r * width + c), sets)) ?? []) } } : {}),
       noRule: { pairs: this.noRulePairs, bySource: sources.slice(0, NO_RULE_SOURCES), sourcesOmitted: Math.max(0, sources.length - NO_RULE_SOURCES) },
       tests,
       failedTests: tests.filter((t) => t.failures > 0).length,
