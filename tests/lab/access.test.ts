@@ -25,7 +25,7 @@ import { configsFromPlan } from "../../lab/from-plan";
 import { Lab } from "../../lab/lab";
 import { findOnPath, labBlocker } from "../../lab/preflight";
 import { leftoversOfLab } from "../../lab/teardown";
-import { parsePrometheusText } from "../support/prometheus-text";
+import { parsePrometheusText, promtool } from "../support/prometheus-text";
 import { PROD_POLICY, prodWith } from "../support/prod-access";
 
 const blocker = labBlocker() ?? (findOnPath("nft") ? undefined : "nft not found: apt-get install nftables (scripts/setup.sh does)");
@@ -85,7 +85,10 @@ labTest("prod with a policy: every flow the simulator allows connects, every flo
   // What the metrics read: per-rule counters, drops counted where they happened.
   const m = await a.runFirewall("ireland", ["metrics"]);
   assert.equal(m.code, 0, m.stderr);
-  const families = parsePrometheusText(readFileSync(join(a.metricsDir("ireland"), "wgmesh-access.prom"), "utf8"));
+  const text = readFileSync(join(a.metricsDir("ireland"), "wgmesh-access.prom"), "utf8");
+  const lint = promtool(["check", "metrics"], text);
+  assert.equal(lint.code, 0, lint.output);
+  const families = parsePrometheusText(text);
   const value = (name: string, labels: Record<string, string>): number | undefined => {
     const sample = families.find((f) => f.name === name)?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
     return sample ? Number(sample.value) : undefined;
