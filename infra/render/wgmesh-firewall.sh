@@ -61,14 +61,26 @@ write_atomically() {
   mv -f -- "$tmp" "$target"
 }
 
-# A ruleset wg-mesh wrote touches its own table only: at the top level, comments, `table inet
-# wgmesh ...`, `delete table inet wgmesh` and closing braces; no include anywhere.
+# A ruleset wg-mesh wrote touches its own table only: outside every brace, nothing but comments,
+# `table inet wgmesh {}`, `delete table inet wgmesh` and `table inet wgmesh {`; no include anywhere.
+# A guard against a wrong file, not a security boundary: the file comes from the node's own vault.
 check_ruleset_file() {
   local file=$1 bad
   [[ -f $file && -r $file ]] || fail "$file: no such readable file"
   if grep -qE '^[[:space:]]*include[[:space:]]' -- "$file"; then fail "$file includes another file; wgmesh-firewall applies only the ruleset wg-mesh renders"; fi
-  bad=$(grep -nvE '^([[:space:]]|#|$|\}|table inet wgmesh( \{\}| \{)$|delete table inet wgmesh$)' -- "$file" | head -n 1 || true)
-  if [[ -n $bad ]]; then fail "$file line ${bad%%:*} is outside table $TABLE; wgmesh-firewall changes nothing but its own table"; fi
+  bad=$(awk '
+    {
+      line = $0
+      sub(/#.*/, "", line)
+      text = line
+      gsub(/^[[:space:]]+|[[:space:]]+$/, "", text)
+      if (depth == 0 && text != "" && text != "table inet wgmesh {}" && text != "delete table inet wgmesh" && text != "table inet wgmesh {") { print NR; exit }
+      opens = gsub(/\{/, "{", line); closes = gsub(/\}/, "}", line)
+      depth += opens - closes
+      if (depth < 0) { print NR; exit }
+    }
+  ' "$file")
+  if [[ -n $bad ]]; then fail "$file line $bad is outside table $TABLE; wgmesh-firewall changes nothing but its own table"; fi
 }
 
 cmd_apply() {

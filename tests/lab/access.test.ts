@@ -12,7 +12,7 @@
 import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileAccess, FilterModel, renderRuleset, rulesetHeader, type CompiledAccess } from "../../infra/access";
 import { accessReportOf } from "../../infra/access/report";
@@ -131,6 +131,15 @@ labTest("a changed policy is applied in place: pings between neighbours lose not
   assert.match(drift.stdout, /^access: the live table inet wgmesh differs from the ruleset applied \(changed by hand\?\): wgmesh-firewall apply /m);
   await a.apply(new Map([["hkg", readFileSync(file, "utf8")]]));
   assert.equal((await a.runFirewall("hkg", ["check", file])).code, 0, "re-applying the config's ruleset fixes it");
+  // A file that would touch another table, even tucked inside ours, is refused and changes nothing.
+  const foreign = `${file}.foreign`;
+  writeFileSync(foreign, readFileSync(file, "utf8").replace(/\n\}\n$/, "\n}\n\ttable ip nat {\n\t}\n"));
+  const refused = await a.runFirewall("hkg", ["apply", foreign]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /line \d+ is outside table inet wgmesh; wgmesh-firewall changes nothing but its own table/);
+  const tables = await (await import("../../lab/exec")).run("ip", ["netns", "exec", info.get("hkg")?.namespace as string, "nft", "list", "tables"]);
+  assert.equal(tables.stdout.trim(), "table inet wgmesh");
+  assert.equal((await a.runFirewall("hkg", ["check", file])).code, 0);
   // Removed everywhere: every flow connects again.
   await a.remove(changed.nodes.map((n) => n.name));
   const flows: Flow[] = [
