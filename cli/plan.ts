@@ -252,7 +252,7 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.json) {
     const pairs: unknown[] | undefined = listAll ? [] : undefined;
     const summary = simulatePlanSummary(plan, listAll ? { onPair: (p) => pairs?.push(toJsonPair(p, main, other)) } : {});
-    const access = accessSection(plan).report;
+    const access = accessSection(plan, { flows: listAll }).report;
     out.line(JSON.stringify({ ...(planToJson(opts.stack, plan, summary, pairs, other?.plan) as object), access: access ?? null }, null, 2));
     out.flush();
     return planExit(summary, access?.failedTests ?? 0);

@@ -18,8 +18,8 @@ export { accessLines, FLAT_MESH_LINE } from "./format";
 export const ACCESS_TEST_FAILED_EXIT = 3;
 
 /** What `wgmesh plan` prints about access, and the report behind it (none for a flat mesh). */
-export function accessSection(plan: MeshPlan): { lines: string[]; report?: AccessReport } {
-  const report = accessReportOf(plan);
+export function accessSection(plan: MeshPlan, options: { flows?: boolean } = {}): { lines: string[]; report?: AccessReport } {
+  const report = accessReportOf(plan, options);
   return report ? { lines: accessLines(report), report } : { lines: [FLAT_MESH_LINE] };
 }
 

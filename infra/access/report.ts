@@ -11,7 +11,7 @@ import { compileAccess, type CompiledAccess } from "./compile";
 import { EVERY_NODE, ruleNumber, type AccessRule, type AccessTest } from "./model";
 import { renderRuleset, rulesetHeader } from "./nft";
 import { FilterModel, verdictText, type PathOfPair } from "./simulate";
-import { covers, formatService, intersect, isEmpty, probeIn, setOf, setParts, subtract, union, type ServiceSet } from "./services";
+import { covers, formatSet, formatService, intersect, isEmpty, probeIn, setOf, setParts, subtract, union, type ServiceSet } from "./services";
 
 /** Axes of the matrix when no group is declared: every node, up to this many. */
 const MATRIX_NODES_MAX = 20;
@@ -39,6 +39,21 @@ export interface TestResult {
   examples: TestFailure[];
 }
 
+/** One ordered pair under the policy: what passes end to end, and each declared rule's services judged on its path. */
+export interface PairFlows {
+  from: string;
+  to: string;
+  /** Everything that passes from `from` to `to`, e.g. "tcp/443, icmp", or "nothing". */
+  allowed: string;
+  rules: {
+    rule: number;
+    /** Whether the rule names this pair (from in its from, to in its to). */
+    applies: boolean;
+    /** Each service of the rule, probed on this pair: "allowed by rule 1", or "dropped at ireland (...)". */
+    services: { service: string; verdict: string }[];
+  }[];
+}
+
 export interface AccessReport {
   echo: string;
   groups: { name: string; members: string[] }[];
@@ -52,6 +67,8 @@ export interface AccessReport {
   rulesets: { nodes: number; forwarding: number; largest?: { node: string; bytes: number } };
   /** Ordered pairs judged. */
   pairs: number;
+  /** Every ordered pair x every rule, when asked for (plan --json on a small mesh, or with --pairs). */
+  flows?: PairFlows[];
 }
 
 function endText(refs: readonly string[]): string {
@@ -101,11 +118,15 @@ export class AccessEvaluator {
   private readonly classRules = new Map<number, number[]>();
   private readonly tests: { test: AccessTest; from: Set<string>; to: Set<string>; accept: ServiceSet[]; deny: ServiceSet[]; result: TestResult; failing: Map<number, boolean> }[];
   private pairs = 0;
+  private readonly flows: PairFlows[] | undefined;
 
+  /** `withFlows`: keep every pair's verdict per rule (memory grows with the square of the mesh). */
   constructor(
     plan: MeshPlan,
     readonly compiled: CompiledAccess,
+    withFlows = false,
   ) {
+    this.flows = withFlows ? [] : undefined;
     this.filter = new FilterModel(compiled.rulesets, new Map(plan.nodes.map((n) => [n.name, n.address])));
     const { book } = compiled.policy;
     if (compiled.spec.groups.length > 0) {
@@ -147,6 +168,18 @@ export class AccessEvaluator {
     this.pairs++;
     const id = this.filter.allowedId(pair);
     const rules = this.rulesOf(pair.from, pair.to);
+    if (this.flows) {
+      this.flows.push({
+        from: pair.from,
+        to: pair.to,
+        allowed: formatSet(this.filter.table.sets[id] as ServiceSet),
+        rules: this.compiled.spec.rules.map((r) => ({
+          rule: ruleNumber(r),
+          applies: rules.includes(r.index),
+          services: r.services.map((item) => ({ service: formatService(item), verdict: verdictText(this.filter.verdict(pair, probeIn(setOf([item])) ?? { proto: "icmp" })) })),
+        })),
+      });
+    }
     for (const r of rules) this.ruleCount[r] = (this.ruleCount[r] ?? 0) + 1;
     if (rules.length === 0) {
       this.noRulePairs++;
@@ -215,15 +248,16 @@ export class AccessEvaluator {
       failedTests: tests.filter((t) => t.failures > 0).length,
       rulesets: { nodes: this.compiled.rulesets.size, forwarding: [...this.compiled.rulesets.values()].filter((r) => r.forward).length, ...(largest ? { largest } : {}) },
       pairs: this.pairs,
+      ...(this.flows ? { flows: this.flows } : {}),
     };
   }
 }
 
 /** The access report of a plan, with its own pass of the WireGuard simulator; undefined for a flat mesh. */
-export function accessReportOf(plan: MeshPlan): AccessReport | undefined {
+export function accessReportOf(plan: MeshPlan, options: { flows?: boolean } = {}): AccessReport | undefined {
   const compiled = compileAccess(plan);
   if (!compiled) return undefined;
-  const evaluator = new AccessEvaluator(plan, compiled);
+  const evaluator = new AccessEvaluator(plan, compiled, options.flows ?? false);
   simulatePlanSummary(plan, { maxFailures: 0, onPair: evaluator.onPair });
   return evaluator.report();
 }

@@ -253,6 +253,13 @@ test("plan: the matrix, the pairs no rule allows and the tests; a failing test i
   assert.deepEqual(report.matrix?.cells[1], ["", "", "tcp/443 icmp", "tcp/443 icmp"].map((c, i) => (i < 2 ? "-" : c)));
   assert.equal(report.matrix?.cells[0]?.[2], "tcp/443* icmp*", "only the APAC backends of all backends reach the APAC POP");
   assert.equal(report.noRule.pairs, 108);
+  // Every ordered pair x every rule, on request (plan --json on a small mesh).
+  const flows = accessReportOf(prodWith(), { flows: true })?.flows ?? [];
+  assert.equal(flows.length, 132);
+  const pair = (from: string, to: string) => flows.find((f) => f.from === from && f.to === to);
+  assert.deepEqual(pair("gru", "ireland")?.rules[0], { rule: 1, applies: true, services: [{ service: "tcp/443", verdict: "allowed by rule 1" }, { service: "icmp", verdict: "allowed (echo-neighbours)" }] });
+  assert.deepEqual(pair("nrt", "sin")?.rules[2], { rule: 3, applies: false, services: [{ service: "tcp/22", verdict: "dropped at hkg (forward: no rule allows nrt -> sin tcp/22)" }] });
+  assert.equal(pair("ireland", "nrt")?.allowed, "tcp/22, icmp");
   const failing = accessReportOf(prodWith({ ...PROD_POLICY, tests: [{ from: "gru", to: "hkg", accept: ["tcp/443"] }, { from: "hub", to: "backends", deny: ["tcp/22"] }] }));
   assert.equal(failing?.failedTests, 2);
   assert.deepEqual(failing?.tests.map((t) => t.examples[0]), [
