@@ -19,6 +19,7 @@ import { resilienceLine, resilienceProblems, type FailureReport, type Resilience
 import { placementOf } from "../infra/render/wgquick";
 import { explainRotation } from "../infra/rotation";
 import { UserError } from "../infra/errors";
+import { ACCESS_TEST_FAILED_EXIT, accessSection } from "../infra/access";
 import { action } from "./errors";
 import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
@@ -298,9 +299,10 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.json) {
     const pairs: unknown[] | undefined = listAll ? [] : undefined;
     const summary = simulatePlanSummary(plan, listAll ? { onPair: (p) => pairs?.push(toJsonPair(p, main, other)) } : {});
-    out.line(JSON.stringify(planToJson(opts.stack, plan, summary, pairs, other?.plan, resilience), null, 2));
+    const access = accessSection(plan, { flows: listAll }).report;
+    out.line(JSON.stringify({ ...(planToJson(opts.stack, plan, summary, pairs, other?.plan, resilience) as object), access: access ?? null }, null, 2));
     out.flush();
-    return summary.reachable === summary.total && resilient ? 0 : 1;
+    return planExit(summary, access?.failedTests ?? 0, resilient);
   }
   for (const line of headerLines(opts.stack, plan, listAll)) out.line(line);
   if (other) for (const line of compareLines(main, other, listAll)) out.line(line);
@@ -329,9 +331,18 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   for (const line of resilienceLines(resilience, listAll ? FAILURES_LISTED : FAILURES_LISTED_LARGE)) out.line(line);
   for (const p of resilienceProblems(resilience, plan.spec.resilience === "node")) out.line(`${p.path}: ${p.message}`);
   out.line("");
+  const access = accessSection(plan);
+  for (const line of access.lines) out.line(line);
+  out.line("");
   out.line(summaryLine(summary));
   out.flush();
-  return summary.reachable === summary.total && resilient ? 0 : 1;
+  return planExit(summary, access.report?.failedTests ?? 0, resilient);
+}
+
+/** 1 when a pair is unreachable or a declared resilience does not hold, else 3 when an access test fails, else 0. */
+function planExit(summary: SimulationSummary, failedTests: number, resilient: boolean): number {
+  if (summary.reachable !== summary.total || !resilient) return 1;
+  return failedTests > 0 ? ACCESS_TEST_FAILED_EXIT : 0;
 }
 
 function parseTopology(value: string): TopologyMode {

@@ -3,6 +3,7 @@
  * plain data, built from the plan and the simulation, nothing secret.
  */
 import type { ResilienceReport } from "./simulate/resilience";
+import { accessSummary, type AccessSummary } from "./access/summary";
 import type { ImportedMesh } from "./imports";
 import type { Cloud, MeshPlan, Role } from "./model";
 import { placementOf } from "./render/wgquick";
@@ -116,6 +117,8 @@ export interface MeshSummary {
   transit: { [node: string]: TransitReport };
   /** The key epoch every key was made for. */
   keyEpoch: number;
+  /** The access policy inside the mesh (infra/access): whether one is declared, and its size. */
+  access: AccessSummary;
   /** Single failures: how many the mesh survives, and the nodes and links whose loss cuts pairs. */
   resilience: ResilienceSummary;
 }
@@ -213,6 +216,7 @@ export function summarize(plan: MeshPlan, report: Pick<SimulationSummary, "reach
     importedFrom: imported.map((i) => ({ stack: i.stack, nodes: i.mesh.nodes.map((n) => n.name) })),
     transit: transitReport(plan),
     keyEpoch: plan.spec.keyEpoch,
+    access: accessSummary(plan.spec.access),
     resilience: resilienceSummary(resilience),
   };
 }

@@ -1,3 +1,4 @@
+import type { AccessSpec } from "./access/model";
 import type { LatencySpec } from "./latency/model";
 
 /**
@@ -143,6 +144,8 @@ export interface MeshSpec {
   resilience?: "node";
   /** The bound on a failover path's stretch that the plan reports misses of; default 2.0. */
   failoverMaxStretch?: number;
+  /** Who may reach whom inside the mesh (infra/access); absent for a flat mesh. */
+  access?: AccessSpec;
 }
 
 /** One problem found in a config, as `path: message`. */

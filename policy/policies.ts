@@ -23,6 +23,8 @@ import type { NodeReport } from "../infra/mesh-report";
 import { readableUserData } from "../infra/render/cloudinit";
 import { coversPort, ingressRules, isOnlyPort, isWorld } from "./rules";
 import { HOST_COMPONENTS, MESH, NODE_COMPONENTS, T } from "./types";
+import { accessDeclaredIn, environmentListed } from "../infra/access/summary";
+import { parseUrn } from "../stacks/synth/urns";
 
 export const DEFAULT_WIREGUARD_PORT = DEFAULT_LISTEN_PORT;
 
@@ -296,22 +298,50 @@ export const wireguardSourcesArePeers: StackValidationPolicy = {
   },
 };
 
+export const accessPolicyRequired: StackValidationPolicy = {
+  name: "wg-access-policy-required",
+  description: "In the stacks named in environments (a * matches any run of characters), every Mesh declares an access policy (access under wg-mesh:mesh); without one every node reaches every other on every port.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: { environments: { type: "array", items: { type: "string" }, default: [], description: "Stack names (such as prod, or prod-*) whose meshes must declare access" } },
+  },
+  validateStack: (args, report) => {
+    const { environments } = args.getConfig<{ environments: string[] }>();
+    if (environments.length === 0) return;
+    for (const r of args.resources) {
+      if (r.type !== MESH) continue;
+      const { stack } = parseUrn(r.urn);
+      if (!environmentListed(stack, environments)) continue;
+      // Unknown until the plan is (a mesh with peerStacks, in preview): judged at update, when it is.
+      if (accessDeclaredIn(r.props.summary) !== false) continue;
+      report(`${r.name}: stack ${stack} is one of the environments that must declare access (${environments.join(", ")}), but its mesh has no access policy, so every node reaches every other on every port; declare access under wg-mesh:mesh (docs/access.md)`, r.urn);
+    }
+  },
+};
+
 /**
  * A mesh with a single point of failure: a node (or, asked, a link) whose loss cuts pairs until
  * someone redeploys. Read from the Mesh's summary, which the stack program fills from the same walk
- * of every single failure that `wgmesh plan` prints. Off by default (most meshes have one); set to
- * mandatory in a stack's policy config ({"wg-no-single-point-of-failure": "mandatory"}) it makes
- * `resilience: node` (or another layout without one) a requirement there.
+ * of every single failure that `wgmesh plan` prints. In the stacks named in environments it makes
+ * `resilience: node` (or another layout without one) a requirement; elsewhere it checks nothing.
  */
 export const noSinglePointOfFailure: StackValidationPolicy = {
   name: "wg-no-single-point-of-failure",
-  description: "No node of a mesh is a single point of failure (its loss cuts other pairs); with links: true, no link either. resilience: node gives a mesh none.",
-  enforcementLevel: "disabled",
-  configSchema: { properties: { links: { type: "boolean", default: false, description: "Count links whose loss cuts pairs too" } } },
+  description: "In the stacks named in environments (a * matches any run of characters), no node of a mesh is a single point of failure (its loss cuts other pairs); with links: true, no link either. resilience: node gives a mesh none.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      environments: { type: "array", items: { type: "string" }, default: [], description: "Stack names (such as prod, or prod-*) whose meshes must survive any single node failure" },
+      links: { type: "boolean", default: false, description: "Count links whose loss cuts pairs too" },
+    },
+  },
   validateStack: (args, report) => {
-    const { links } = args.getConfig<{ links: boolean }>();
+    const { environments, links } = args.getConfig<{ environments: string[]; links: boolean }>();
+    if (environments.length === 0) return;
     for (const r of args.resources) {
       if (r.type !== MESH) continue;
+      const { stack } = parseUrn(r.urn);
+      if (!environmentListed(stack, environments)) continue;
       const summary = r.props.summary as { resilience?: { singlePoints?: unknown; mode?: unknown } } | undefined;
       const points = summary?.resilience?.singlePoints;
       // Unknown in a preview that cannot plan yet (a mesh with peerStacks): judged at update.
@@ -319,9 +349,9 @@ export const noSinglePointOfFailure: StackValidationPolicy = {
       const counted = points.filter((p): p is string => typeof p === "string" && (links || / down: /.test(p)));
       if (counted.length === 0) continue;
       const fix = summary?.resilience?.mode === "node" ? "resilience: node repairs node failures; a link between a node and its primary home cannot be repaired by its two ends alone (docs/failover.md)" : "declare resilience: node (docs/failover.md)";
-      report(`${counted.length} single point${counted.length === 1 ? "" : "s"} of failure (${counted.slice(0, 5).join("; ")}${counted.length > 5 ? "; ..." : ""}); ${fix}`, r.urn);
+      report(`stack ${stack} must survive any single failure (${environments.join(", ")}), but its mesh has ${counted.length} single point${counted.length === 1 ? "" : "s"} of failure (${counted.slice(0, 5).join("; ")}${counted.length > 5 ? "; ..." : ""}); ${fix}`, r.urn);
     }
   },
 };
 
-export const policies = [noWorldIngress, sshAdminOnly, imdsv2, disksEncrypted, vaultReadOneSecret, oneSecretPerVault, noKeyInUserData, wireguardSourcesArePeers, noSinglePointOfFailure];
+export const policies = [noWorldIngress, sshAdminOnly, imdsv2, disksEncrypted, vaultReadOneSecret, oneSecretPerVault, noKeyInUserData, wireguardSourcesArePeers, accessPolicyRequired, noSinglePointOfFailure];

@@ -8,6 +8,7 @@ import { vaultLocatorFor } from "../vault";
 import { renderCloudInit } from "./cloudinit";
 import { FAILOVER_FILE } from "../failover/format";
 import { offlineEndpoints, placeholderKeys, renderAll, renderAllFailover, throwAwayKeys } from "./mesh";
+import { ACCESS_RULESET_FILE, renderAccessRulesets } from "../access/files";
 
 export interface RenderedFile {
   /** Relative, `/`-separated. */
@@ -23,10 +24,13 @@ export function renderMeshFiles(plan: MeshPlan, opts: { project: string; stack: 
   const configs = renderAll(plan, keys, offlineEndpoints(plan));
   const failover = renderAllFailover(plan, keys);
   const files: RenderedFile[] = [];
+  const rulesets = renderAccessRulesets(plan);
   for (const node of plan.spec.nodes) {
     files.push({ path: `${node.name}/wg0.conf`, content: configs[node.name] as string, secret: opts.ephemeralKeys });
     const table = failover[node.name];
     if (table !== undefined) files.push({ path: `${node.name}/${FAILOVER_FILE}`, content: table, secret: false });
+    const ruleset = rulesets.get(node.name);
+    if (ruleset !== undefined) files.push({ path: `${node.name}/${ACCESS_RULESET_FILE}`, content: ruleset, secret: false });
     const vault = vaultLocatorFor(node, opts.project, opts.stack);
     if (vault) files.push({ path: `${node.name}/cloud-init.yaml`, content: renderCloudInit({ node: node.name, vault }), secret: false });
   }
