@@ -19,7 +19,6 @@ import { placementOf } from "../infra/render/wgquick";
 import { explainRotation } from "../infra/rotation";
 import { UserError } from "../infra/errors";
 import { action } from "./errors";
-import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
 import { printWarnings } from "./warnings";
 import { OutputWriter } from "./writer";
@@ -229,18 +228,25 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
   };
 }
 
+/** The drawing code (d3-geo, the world atlas), loaded only for a picture: most plans draw none. */
+function pictures(): typeof import("../workspace/pictures") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("../workspace/pictures") as typeof import("../workspace/pictures");
+}
+
 export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
   if (opts.rotation && (opts.mermaid || opts.json)) throw new UserError("--rotation chooses what is printed, as --mermaid and --json do; use one");
-  const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
+  const draw = opts.diagram !== undefined || opts.map !== undefined || opts.mermaid ? pictures() : undefined;
+  const targets = draw ? draw.checkPictureTargets({ diagram: opts.diagram, map: opts.map }) : [];
   const loaded = loadStack(opts.stack);
   printWarnings(loaded);
   const { plan } = loaded;
   // Everything is drawn before anything is written, so a failure leaves no picture half-made.
-  const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
-  for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
+  const drawn = draw ? targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? draw.diagramSvg(opts.stack, plan) : draw.mapSvg(opts.stack, plan) })) : [];
+  for (const p of drawn) process.stderr.write(`${p.kind}: ${p.file} (${draw?.writePicture(p.file, p.svg)})\n`);
   if (opts.rotation || opts.mermaid) {
-    process.stdout.write(opts.rotation ? `${explainRotation(opts.stack, plan).join("\n")}\n` : mermaidBlock(opts.stack, plan));
+    process.stdout.write(opts.rotation ? `${explainRotation(opts.stack, plan).join("\n")}\n` : pictures().mermaidBlock(opts.stack, plan));
     const summary = simulatePlanSummary(plan, { maxFailures: 0 });
     return summary.reachable === summary.total ? 0 : 1;
   }

@@ -5,7 +5,7 @@
 # (`systemd-analyze verify`), curl and jq (the sync script), python3-botocore (checks the AWS
 # signature), openssl (the vault stand-ins' test CA); python3 (also the lab's batch pinger) and
 # prometheus (promtool checks the metrics file and the alert rules); Node.js 22 or newer when the
-# machine's is older (scripts/node-runtime.sh); then npm ci.
+# machine's is older (scripts/node-runtime.sh); then npm ci and npm run build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -50,3 +50,6 @@ if [ -L node_modules ]; then
 elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The package as it ships (dist/: the compiled CLI, components, plugin schema and policy pack); npm run
+# build does nothing when dist/ is up to date with the sources.
+npm run build --silent

@@ -8,13 +8,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { readFileSync } from "node:fs";
-import type { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
-import { meshComponentProvider } from "../../components/provider";
+import { MeshPackageProvider } from "../../components/package-provider";
+import { inferPackageSchema } from "../../components/provider";
 import { generateKeyPair } from "../../infra/keys";
 import { parseWgQuick } from "../../infra/wgquick";
 import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
 import { runUnderMocks, type MockRun } from "../../stacks/synth/run";
 import { input, isSecretValue, ofType, PROJECT, REPO, runStackFile } from "../support/pulumi";
+import { csharpNamespace, type SdkNames } from "../support/sdk-names";
 
 interface Property {
   type?: string;
@@ -43,13 +44,14 @@ interface Schema {
   types: Record<string, TypeSpec>;
 }
 
-let provider: ComponentProvider;
+let provider: MeshPackageProvider;
 let schema: Schema;
 
-before(async () => {
-  provider = meshComponentProvider();
-  // The analyzer reads the TypeScript sources once; construct reuses what it found.
-  schema = JSON.parse(await provider.getSchema()) as Schema;
+before(() => {
+  // The schema as npm run build ships it, and the provider the plugin serves it with.
+  const text = JSON.stringify(inferPackageSchema());
+  provider = new MeshPackageProvider(text);
+  schema = JSON.parse(text) as Schema;
 });
 
 /** Every $ref a property uses, depth first. */
@@ -102,6 +104,22 @@ test("role, cloud and topology are enums with their values, used where the decla
   for (const key of ["maxStretch", "maxPeers", "latency"]) assert.ok(mesh[key]?.description?.trim(), `Mesh.${key} is documented`);
   assert.equal(mesh.latency?.$ref, "#/types/wg-mesh:index:LatencyDeclaration");
   assert.ok(!(schema.types["wg-mesh:index:NodeDeclaration"]?.required ?? []).includes("site"), "a node's site may be left out");
+});
+
+test("the schema names its namespace and the C# SDK's, so a path, the registry and a git URL all give Pulumi.WgMesh", async () => {
+  const served = JSON.parse(await provider.getSchema()) as Schema & SdkNames;
+  assert.deepEqual(served, schema);
+  for (const source of [{ kind: "path" }, { kind: "registry" }, { kind: "git", url: "https://github.com/acme/wg-mesh@v0.1.0" }] as const) {
+    assert.equal(csharpNamespace(served, source), "Pulumi.WgMesh", source.kind);
+  }
+  // The oracle itself: without the names the schema sets, a git URL's owner would win.
+  const { namespace: _namespace, language: _language, ...bare } = served;
+  assert.equal(csharpNamespace(bare, { kind: "git", url: "https://github.com/acme/wg-mesh@v0.1.0" }), "Acme.WgMesh");
+  assert.equal(csharpNamespace(bare, { kind: "path" }), "Pulumi.WgMesh");
+});
+
+test("construct refuses a type the package does not have, naming the ones it has", async () => {
+  await assert.rejects(provider.construct("x", "wg-mesh:index:Gateway", {}, {}), /^Error: wg-mesh has no component "wg-mesh:index:Gateway"; it has wg-mesh:index:Mesh, wg-mesh:index:Hub, wg-mesh:index:Pop, wg-mesh:index:Backend$/);
 });
 
 test("nothing in the schema carries a private key: no input or output is one", () => {
