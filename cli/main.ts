@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => (program: Command) => void> = {
   synth: () => (require("./synth") as typeof import("./synth")).registerSynthCommand,
   diff: () => (require("./diff") as typeof import("./diff")).registerDiffCommand,
   doctor: () => (require("./doctor") as typeof import("./doctor")).registerDoctorCommand,
+  init: () => (require("./init") as typeof import("./init")).registerInitCommand,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

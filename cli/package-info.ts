@@ -5,10 +5,21 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-export function packageVersion(): string {
+export interface PackageInfo {
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+}
+
+export function packageInfo(): PackageInfo {
   for (let dir = dirname(__dirname); dir !== dirname(dir); dir = dirname(dir)) {
     const file = join(dir, "package.json");
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+    if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as PackageInfo;
   }
   throw new Error(`wg-mesh's package.json is not above ${__dirname}`);
+}
+
+export function packageVersion(): string {
+  return packageInfo().version;
 }

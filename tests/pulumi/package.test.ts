@@ -15,6 +15,7 @@ import { parseWgQuick } from "../../infra/wgquick";
 import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
 import { runUnderMocks, type MockRun } from "../../stacks/synth/run";
 import { input, isSecretValue, ofType, PROJECT, REPO, runStackFile } from "../support/pulumi";
+import { readCsharpMesh, readmeBlock, type SchemaForCsharp } from "../support/readme-examples";
 import { csharpNamespace, type SdkNames } from "../support/sdk-names";
 
 interface Property {
@@ -116,6 +117,21 @@ test("the schema names its namespace and the C# SDK's, so a path, the registry a
   const { namespace: _namespace, language: _language, ...bare } = served;
   assert.equal(csharpNamespace(bare, { kind: "git", url: "https://github.com/acme/wg-mesh@v0.1.0" }), "Acme.WgMesh");
   assert.equal(csharpNamespace(bare, { kind: "path" }), "Pulumi.WgMesh");
+});
+
+test("the README's C# program: its classes, properties and enum members are the schema's, and its Mesh, made through construct, carries every pair", async () => {
+  const program = readmeBlock("csharp", "using Pulumi.WgMesh;");
+  const cs = readCsharpMesh(program, schema as unknown as SchemaForCsharp);
+  assert.deepEqual(cs.problems, []);
+  assert.ok(cs.usings.includes(csharpNamespace(schema, { kind: "git", url: "https://github.com/acme/wg-mesh@v0.1.0" })));
+  assert.ok(cs.outputsRead.length > 0 && "nodes" in cs.args, "the program declares nodes and reads outputs");
+  // The reader holds names to the schema: a misspelt property or enum member is caught.
+  assert.match(readCsharpMesh(program.replace("Overlay =", "Overlays ="), schema as unknown as SchemaForCsharp).problems.join("\n"), /MeshArgs\.Overlays: not a property/);
+  assert.match(readCsharpMesh(program.replace("Role.Hub", "Role.Hubs"), schema as unknown as SchemaForCsharp).problems.join("\n"), /Role\.Hubs is not an enum member/);
+  const run = await runUnderMocks({ project: PROJECT, stack: "csharp", program: async () => (await provider.construct("mesh", "wg-mesh:index:Mesh", cs.args, {})).state });
+  const reachable = (run.outputs.summary as { reachable: string }).reachable;
+  assert.match(reachable, /^(\d+) of \1 ordered pairs reachable$/);
+  assert.notEqual(reachable, "0 of 0 ordered pairs reachable");
 });
 
 test("construct refuses a type the package does not have, naming the ones it has", async () => {
