@@ -3,6 +3,10 @@ import { Command } from "commander";
 import { packageVersion } from "./package-info";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
+function nodeCommands(): (program: Command) => void {
+  return (require("./nodes") as typeof import("./nodes")).registerNodeCommands;
+}
+
 /**
  * Each command's module, loaded only when it is the one run (or for the help): a command's module
  * brings the engine stages it uses, and `wgmesh --version` or `wgmesh plan` need not load the lab,
@@ -17,6 +21,8 @@ const COMMANDS: Record<string, () => (program: Command) => void> = {
   diff: () => (require("./diff") as typeof import("./diff")).registerDiffCommand,
   doctor: () => (require("./doctor") as typeof import("./doctor")).registerDoctorCommand,
   init: () => (require("./init") as typeof import("./init")).registerInitCommand,
+  "add-node": nodeCommands,
+  "remove-node": nodeCommands,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -36,7 +42,9 @@ export function buildProgram(commands: readonly string[] = Object.keys(COMMANDS)
     .version(packageVersion(), "-V, --version", "print the version of wg-mesh")
     .showHelpAfterError("(run wgmesh --help for usage)")
     .configureOutput({ outputError: (str, write) => write(str) });
-  for (const [name, load] of Object.entries(COMMANDS)) if (commands.includes(name)) load()(program);
+  // One module may register several commands (add-node and remove-node): each loader runs once.
+  const loaders = new Set(Object.entries(COMMANDS).flatMap(([name, load]) => (commands.includes(name) ? [load] : [])));
+  for (const load of loaders) load()(program);
   return program;
 }
 
