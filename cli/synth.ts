@@ -32,7 +32,10 @@ export function registerSynthCommand(program: Command): void {
     .action(
       action(async (opts: { stack: string; json?: boolean }) => {
         // Pulumi's runtime and the cloud SDKs load only when synth runs: every other command starts without them.
-        const [{ synthesize }, { formatCounts }] = await Promise.all([import("../stacks/synth/synthesize"), import("../stacks/synth/tree")]);
+        /* eslint-disable @typescript-eslint/no-require-imports */
+        const { synthesize } = require("../stacks/synth/synthesize") as typeof import("../stacks/synth/synthesize");
+        const { formatCounts } = require("../stacks/synth/tree") as typeof import("../stacks/synth/tree");
+        /* eslint-enable @typescript-eslint/no-require-imports */
         const { json, tree } = await synthesize(opts.stack);
         process.stdout.write(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${formatSynth(json, tree, formatCounts(json.counts))}\n`);
       }),

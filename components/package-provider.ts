@@ -5,16 +5,22 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { ConstructResult, Provider } from "@pulumi/pulumi/provider";
+import { ROLES } from "../infra/model";
 import { PACKAGE_NAME } from "./package-name";
+import { roleType } from "./roles";
 import type { PackageSchema } from "./package-schema";
 
 type ComponentClass = new (name: string, args: never, opts?: pulumi.ComponentResourceOptions) => pulumi.ComponentResource;
 
 /** The components by type token, loaded at the first construct: serving the schema needs none of them. */
 function componentClasses(): Record<string, ComponentClass> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Mesh, Hub, Pop, Backend } = require("./index") as typeof import("./index");
-  return Object.fromEntries(Object.entries({ Mesh, Hub, Pop, Backend }).map(([name, cls]) => [`${PACKAGE_NAME}:index:${name}`, cls as unknown as ComponentClass]));
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Mesh } = require("./mesh") as typeof import("./mesh");
+  const { ROLE_CLASSES } = require("./mesh-node") as typeof import("./mesh-node");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const classes: Record<string, ComponentClass> = { [`${PACKAGE_NAME}:index:Mesh`]: Mesh as unknown as ComponentClass };
+  for (const role of ROLES) classes[roleType(role)] = ROLE_CLASSES[role] as unknown as ComponentClass;
+  return classes;
 }
 
 export class MeshPackageProvider implements Provider {

@@ -7,7 +7,9 @@
  * @acme/wg-mesh), while a local path or the registry leave the default. With it named, the C# SDK is
  * Pulumi.WgMesh however the package is added.
  */
+import { ROLES } from "../infra/model";
 import { PACKAGE_NAME } from "./package-name";
+import { NODE_CLASS, ROLE_COMPONENTS, roleType } from "./roles";
 
 /** Pulumi's documented default namespace, so that every way of adding the package gives the names a path gives. */
 export const PACKAGE_NAMESPACE = "pulumi";
@@ -25,12 +27,20 @@ export interface PackageSchema {
   [key: string]: unknown;
 }
 
-/** The inferred schema with the package's namespace and the C# SDK's names set explicitly. */
+/**
+ * The inferred schema with a component per role where the analyzer saw the one node class (each with
+ * its role's description), and the package's namespace and the C# SDK's names set explicitly.
+ */
 export function publishedSchema(inferred: PackageSchema): PackageSchema {
   if (inferred.name !== PACKAGE_NAME) throw new Error(`the analyzer named the package ${JSON.stringify(inferred.name)}, not ${PACKAGE_NAME}`);
+  const nodeToken = `${PACKAGE_NAME}:index:${NODE_CLASS}`;
+  const { [nodeToken]: node, ...others } = inferred.resources;
+  if (!node) throw new Error(`the analyzer found no ${NODE_CLASS}`);
+  const resources = { ...others, ...Object.fromEntries(ROLES.map((role) => [roleType(role), { ...node, description: ROLE_COMPONENTS[role].description }])) };
   const language = inferred.language ?? {};
   return {
     ...inferred,
+    resources,
     namespace: PACKAGE_NAMESPACE,
     language: {
       ...language,

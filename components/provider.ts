@@ -14,11 +14,12 @@ import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
 import { generateSchema } from "@pulumi/pulumi/provider/experimental/schema";
 import { PACKAGE_NAME } from "./package-name";
 import { publishedSchema, type PackageSchema } from "./package-schema";
+import { NODE_CLASS } from "./roles";
 
 export { PACKAGE_NAME } from "./package-name";
 
-/** The components the package serves, by class name, as components/index.ts exports them. */
-export const PACKAGE_COMPONENTS = ["Mesh", "Hub", "Pop", "Backend"] as const;
+/** The classes the analyzer reads: the Mesh, and the one node class every role is made of. */
+export const PACKAGE_COMPONENTS = ["Mesh", NODE_CLASS] as const;
 
 const ROOT = join(__dirname, "..");
 

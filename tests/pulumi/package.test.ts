@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { readFileSync } from "node:fs";
+import { MeshNode, ROLE_CLASSES } from "../../components/mesh-node";
 import { MeshPackageProvider } from "../../components/package-provider";
+import { ROLE_COMPONENTS, roleType } from "../../components/roles";
+import { ROLES } from "../../infra/model";
 import { inferPackageSchema } from "../../components/provider";
 import { generateKeyPair } from "../../infra/keys";
 import { parseWgQuick } from "../../infra/wgquick";
@@ -85,6 +88,18 @@ test("the schema names Mesh, Hub, Pop and Backend, each with typed, documented i
   const mesh = schema.resources["wg-mesh:index:Mesh"] as ResourceSpec;
   assert.deepEqual([...(mesh.requiredInputs ?? [])].sort(), ["hub", "nodes", "overlay", "regions", "topology"]);
   assert.deepEqual(Object.keys(mesh.properties).sort(), ["externalConfigs", "keyRotation", "meshExport", "nodes", "summary"]);
+});
+
+test("Hub, Pop and Backend are one class in three roles: the schema's three entries differ only by their role's description", () => {
+  for (const role of ROLES) assert.equal(Object.getPrototypeOf(ROLE_CLASSES[role]), MeshNode, role);
+  const specs = ROLES.map((role) => schema.resources[roleType(role)] as ResourceSpec);
+  assert.deepEqual(specs.map((s) => s.description), ROLES.map((role) => ROLE_COMPONENTS[role].description));
+  const { description: _h, ...hub } = specs[0] as ResourceSpec;
+  for (const s of specs.slice(1)) {
+    const { description: _d, ...rest } = s;
+    assert.deepEqual(rest, hub);
+  }
+  assert.ok(!(`wg-mesh:index:${MeshNode.name}` in schema.resources), "the class itself is not a component of the package");
 });
 
 test("role, cloud and topology are enums with their values, used where the declaration names them", () => {
