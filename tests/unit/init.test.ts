@@ -38,8 +38,13 @@ test("every site init offers is placed, on each cloud, in its own metro by the s
   }
 });
 
-test("the program init writes is the README's TypeScript example", () => {
+test("the program init writes is the README's TypeScript example, and the README's stack is the start of init's", async (t) => {
   assert.equal(programText(), readmeBlock("typescript", 'from "wg-mesh"'));
+  const dir = tempDir(t);
+  await runInit(dir, { yes: true });
+  const stack = readFileSync(join(dir, "Pulumi.dev.yaml"), "utf8");
+  const shown = readmeBlock("yaml", "wg-mesh:mesh:").replace(/\n {8}\.\.\.\n$/, "\n");
+  assert.ok(stack.includes(`\n${shown}`) && shown.split("\n").length > 20, shown);
 });
 
 test("with flags: Pulumi.yaml, package.json on wg-mesh and the SDK versions it was built with, the program, and a stack that plans", async (t) => {
