@@ -10,7 +10,8 @@
  * (3) the component plugin, started from the installed package as Pulumi's language host starts it,
  *     serves the schema `npm run build` made from these sources;
  * (4) that schema names its namespace, so a path, the registry and a git URL all give C# Pulumi.WgMesh,
- *     which the README's C# example uses (tests/pulumi/package.test.ts checks the rest of it).
+ *     which the README's C# example uses (tests/pulumi/package.test.ts checks the rest of it);
+ * and the policy pack ships as `pulumi preview --policy-pack node_modules/wg-mesh/dist/policy` loads it.
  * One install serves every step (about a minute or two); npm takes the dependencies from its cache.
  */
 import { after, before, test } from "node:test";
@@ -24,6 +25,7 @@ import { labBlocker } from "../../lab/preflight";
 import { readmeBlock } from "../support/readme-examples";
 import { REPO } from "../support/pulumi";
 import { csharpNamespace, type SdkNames } from "../support/sdk-names";
+import { policies as sourcePolicies } from "../../policy/policies";
 
 const STACK = "dev";
 let root: string;
@@ -130,4 +132,15 @@ test("the plugin, started from the installed package as the language host starts
     assert.equal(ns, "Pulumi.WgMesh", source.kind);
     assert.match(usings, new RegExp(`^using ${ns.replace(".", "\\.")};$`, "m"));
   }
+});
+
+test("the policy pack ships as Pulumi loads it: PulumiPolicy.yaml, package.json main, its modules from the consumer's node_modules, the same policies", () => {
+  const dir = join(project, "node_modules", "wg-mesh", "dist", "policy");
+  assert.match(readFileSync(join(dir, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
+  const main = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { main: string }).main;
+  assert.equal(main, "index.js");
+  for (const m of ["@pulumi/pulumi/cmd/run-policy-pack", "@pulumi/policy"]) assert.ok(require.resolve(m, { paths: [dir] }).startsWith(join(project, "node_modules")), m);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const shipped = (require(join(dir, "policies.js")) as { policies: { name: string }[] }).policies;
+  assert.deepEqual(shipped.map((p) => p.name), sourcePolicies.map((p) => p.name));
 });
