@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Cloud, Role } from "../infra/model";
 import { buildMeshNode, type MeshNodeArgs } from "./node";
-import { roleType } from "./roles";
+import { NODE_TYPES } from "./type-tokens";
 
 /** A node of a WireGuard mesh in one role: its key, its wg0.conf in its cloud's vault, its host. Made as a Hub, Pop or Backend. */
 export class MeshNode extends pulumi.ComponentResource {
@@ -43,7 +43,7 @@ export class MeshNode extends pulumi.ComponentResource {
 
   constructor(name: string, args: MeshNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     const role = (new.target as typeof MeshNode).role;
-    super(roleType(role), name, {}, opts);
+    super(NODE_TYPES[role], name, {}, opts);
     const fields = buildMeshNode(this, role, name, args, opts);
     Object.assign(this, fields);
     const { nodeName: _name, cloud: _cloud, ...outputs } = fields;
@@ -58,17 +58,17 @@ export type PopArgs = MeshNodeArgs;
 /** A backend's placement, address and peers. */
 export type BackendArgs = MeshNodeArgs;
 
-/** A MeshNode in the hub role (ROLE_COMPONENTS.hub). */
+/** A MeshNode in the hub role (ROLE_DESCRIPTIONS.hub). */
 export class Hub extends MeshNode {
   static override readonly role: Role = "hub";
 }
 
-/** A MeshNode in the pop role (ROLE_COMPONENTS.pop). */
+/** A MeshNode in the pop role (ROLE_DESCRIPTIONS.pop). */
 export class Pop extends MeshNode {
   static override readonly role: Role = "pop";
 }
 
-/** A MeshNode in the backend role (ROLE_COMPONENTS.backend). */
+/** A MeshNode in the backend role (ROLE_DESCRIPTIONS.backend). */
 export class Backend extends MeshNode {
   static override readonly role: Role = "backend";
 }

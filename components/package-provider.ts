@@ -7,7 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ConstructResult, Provider } from "@pulumi/pulumi/provider";
 import { ROLES } from "../infra/model";
 import { PACKAGE_NAME } from "./package-name";
-import { roleType } from "./roles";
+import { MESH_TYPE, NODE_TYPES } from "./type-tokens";
 import type { PackageSchema } from "./package-schema";
 
 type ComponentClass = new (name: string, args: never, opts?: pulumi.ComponentResourceOptions) => pulumi.ComponentResource;
@@ -18,8 +18,8 @@ function componentClasses(): Record<string, ComponentClass> {
   const { Mesh } = require("./mesh") as typeof import("./mesh");
   const { ROLE_CLASSES } = require("./mesh-node") as typeof import("./mesh-node");
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const classes: Record<string, ComponentClass> = { [`${PACKAGE_NAME}:index:Mesh`]: Mesh as unknown as ComponentClass };
-  for (const role of ROLES) classes[roleType(role)] = ROLE_CLASSES[role] as unknown as ComponentClass;
+  const classes: Record<string, ComponentClass> = { [MESH_TYPE]: Mesh as unknown as ComponentClass };
+  for (const role of ROLES) classes[NODE_TYPES[role]] = ROLE_CLASSES[role] as unknown as ComponentClass;
   return classes;
 }
 

@@ -9,7 +9,8 @@
  */
 import { ROLES } from "../infra/model";
 import { PACKAGE_NAME } from "./package-name";
-import { NODE_CLASS, ROLE_COMPONENTS, roleType } from "./roles";
+import { NODE_CLASS, ROLE_DESCRIPTIONS } from "./roles";
+import { NODE_TYPES } from "./type-tokens";
 
 /** Pulumi's documented default namespace, so that every way of adding the package gives the names a path gives. */
 export const PACKAGE_NAMESPACE = "pulumi";
@@ -36,7 +37,7 @@ export function publishedSchema(inferred: PackageSchema): PackageSchema {
   const nodeToken = `${PACKAGE_NAME}:index:${NODE_CLASS}`;
   const { [nodeToken]: node, ...others } = inferred.resources;
   if (!node) throw new Error(`the analyzer found no ${NODE_CLASS}`);
-  const resources = { ...others, ...Object.fromEntries(ROLES.map((role) => [roleType(role), { ...node, description: ROLE_COMPONENTS[role].description }])) };
+  const resources = { ...others, ...Object.fromEntries(ROLES.map((role) => [NODE_TYPES[role], { ...node, description: ROLE_DESCRIPTIONS[role] }])) };
   const language = inferred.language ?? {};
   return {
     ...inferred,

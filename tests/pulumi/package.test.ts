@@ -10,7 +10,8 @@ import { parse } from "yaml";
 import { readFileSync } from "node:fs";
 import { MeshNode, ROLE_CLASSES } from "../../components/mesh-node";
 import { MeshPackageProvider } from "../../components/package-provider";
-import { ROLE_COMPONENTS, roleType } from "../../components/roles";
+import { ROLE_DESCRIPTIONS } from "../../components/roles";
+import { NODE_TYPES } from "../../components/type-tokens";
 import { ROLES } from "../../infra/model";
 import { inferPackageSchema } from "../../components/provider";
 import { generateKeyPair } from "../../infra/keys";
@@ -92,8 +93,8 @@ test("the schema names Mesh, Hub, Pop and Backend, each with typed, documented i
 
 test("Hub, Pop and Backend are one class in three roles: the schema's three entries differ only by their role's description", () => {
   for (const role of ROLES) assert.equal(Object.getPrototypeOf(ROLE_CLASSES[role]), MeshNode, role);
-  const specs = ROLES.map((role) => schema.resources[roleType(role)] as ResourceSpec);
-  assert.deepEqual(specs.map((s) => s.description), ROLES.map((role) => ROLE_COMPONENTS[role].description));
+  const specs = ROLES.map((role) => schema.resources[NODE_TYPES[role]] as ResourceSpec);
+  assert.deepEqual(specs.map((s) => s.description), ROLES.map((role) => ROLE_DESCRIPTIONS[role]));
   const { description: _h, ...hub } = specs[0] as ResourceSpec;
   for (const s of specs.slice(1)) {
     const { description: _d, ...rest } = s;
