@@ -4,7 +4,49 @@
  * name); the config checker (infra/config) turns it into a validated MeshSpec or says what is wrong.
  * The doc comments here become the component package's schema, so they speak to whoever writes it.
  */
-import type { Cloud, Role, Topology } from "./model";
+
+/** What a node does in the mesh. */
+export const Role = {
+  /** Every node links to it; it forwards between them and needs a fixed public endpoint. */
+  Hub: "hub",
+  /** An edge point of presence: the backends of its area link to it directly. */
+  Pop: "pop",
+  /** A leaf; it may sit behind NAT and dial out. */
+  Backend: "backend",
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** Where a node runs. */
+export const Cloud = {
+  /** An EC2 instance. */
+  Aws: "aws",
+  /** A Compute Engine instance. */
+  Gcp: "gcp",
+  /** An Azure virtual machine. */
+  Azure: "azure",
+  /** A machine wg-mesh does not run: its wg0.conf is a secret output, installed by hand. */
+  External: "external",
+} as const;
+export type Cloud = (typeof Cloud)[keyof typeof Cloud];
+
+/** Which pairs of nodes get a direct WireGuard link. */
+export const Topology = {
+  /** Every node to the hub. */
+  Hub: "hub",
+  /** Every node to the hub, and each POP directly to the backends of its area. */
+  Regional: "regional",
+  /** Every pair. */
+  Full: "full",
+  /** wg-mesh chooses the links from the latency model: every pair within maxStretch of its direct round trip, no node above maxPeers. */
+  Auto: "auto",
+} as const;
+export type Topology = (typeof Topology)[keyof typeof Topology];
+/** The planner's name for it. */
+export type TopologyMode = Topology;
+
+export const ROLES: readonly Role[] = Object.values(Role);
+export const CLOUDS: readonly Cloud[] = Object.values(Cloud);
+export const TOPOLOGIES: readonly Topology[] = Object.values(Topology);
 
 /** Where an AWS node runs. */
 export interface AwsPlacement {

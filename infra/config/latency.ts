@@ -3,61 +3,16 @@
  * `latency` block (sites of one's own and measured round trips that override the model), and
  * each node's site, which may be left out for a cloud node and is then taken from its region.
  */
-import { z } from "zod";
 import { LatencyModel, type LatencySpec } from "../latency/model";
 import { siteOfPlacement } from "../latency/regions";
 import type { ConfigIssue } from "../model";
 import { quote } from "../quote";
 import { closest, formatPath } from "./issues";
 import type { Placement } from "./placement";
-import type { RawNode } from "./schema";
+import type { RawMesh, RawNode } from "./schema";
 import { checkSite, SITE_CODE } from "./semantics";
 
-const shown = (v: unknown): string => (typeof v === "string" ? quote(v) : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : String(v));
-const expect = (what: string) => (iss: { input?: unknown }) => (iss.input === undefined ? `is required: ${what}` : `must be ${what}, not ${shown(iss.input)}`);
-const degrees = (what: string, limit: number) =>
-  z
-    .number({ error: expect(`${what} in degrees, from -${limit} to ${limit}`) })
-    .min(-limit, { error: `must be at least -${limit} (${what} in degrees)` })
-    .max(limit, { error: `must be at most ${limit} (${what} in degrees)` });
-
-export const latencySchema = z.strictObject(
-  {
-    sites: z
-      .record(z.string(), z.strictObject({ lat: degrees("latitude", 90), lon: degrees("longitude", 180) }, { error: expect("{ lat, lon }: where the site is") }), {
-        error: expect("a map of site code to { lat, lon }"),
-      })
-      .optional(),
-    rttMs: z
-      .record(
-        z.string(),
-        z.record(
-          z.string(),
-          z
-            .number({ error: expect("a round trip in milliseconds") })
-            .positive({ error: "must be above 0 (a round trip in milliseconds)" })
-            .max(10_000, { error: "must be at most 10000 (a round trip in milliseconds)" }),
-          { error: expect("a map of site code to round trip in ms, such as { fra: 9 }") },
-        ),
-        { error: expect("a map of site code to { other site: round trip in ms }") },
-      )
-      .optional(),
-  },
-  { error: expect("a map with sites and rttMs") },
-);
-
-export const maxStretchSchema = z
-  .number({ error: expect("a number from 1 to 10: how much longer than direct a pair's path may be") })
-  .min(1, { error: "must be at least 1 (1 = every pair at its direct round trip)" })
-  .max(10, { error: "must be at most 10" });
-
-export const maxPeersSchema = z
-  .number({ error: expect("a whole number from 2 to 1000 (peers per node)") })
-  .int({ error: "must be a whole number from 2 to 1000 (peers per node)" })
-  .min(2, { error: "must be at least 2 (peers per node)" })
-  .max(1000, { error: "must be at most 1000 (peers per node)" });
-
-type RawLatency = z.infer<typeof latencySchema>;
+type RawLatency = NonNullable<RawMesh["latency"]>;
 
 /** maxStretch and maxPeers only mean something to topology auto. */
 export function checkAutoSettings(top: { topology?: string; maxStretch?: number; maxPeers?: number }, issues: ConfigIssue[]): void {

@@ -9,7 +9,6 @@ import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../dec
 import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
 import { hasUnprintable, quote } from "../quote";
 import { keysOf } from "./issues";
-import { latencySchema, maxPeersSchema, maxStretchSchema } from "./latency";
 import { DEFAULT_ROTATION_MARGIN } from "../rotation";
 
 export const DEFAULT_LISTEN_PORT = 51820;
@@ -60,6 +59,48 @@ const text = (what: string, max = 255) =>
         return `${quote(v)} holds ${unprintableNames(v)}; write one plain line${clean ? `, such as ${quote(clean)}` : ""}`;
       },
     });
+
+const degrees = (what: string, limit: number) =>
+  z
+    .number({ error: expect(`${what} in degrees, from -${limit} to ${limit}`) })
+    .min(-limit, { error: `must be at least -${limit} (${what} in degrees)` })
+    .max(limit, { error: `must be at most ${limit} (${what} in degrees)` });
+
+export const latencySchema = z.strictObject(
+  {
+    sites: z
+      .record(z.string(), z.strictObject({ lat: degrees("latitude", 90), lon: degrees("longitude", 180) }, { error: expect("{ lat, lon }: where the site is") }), {
+        error: expect("a map of site code to { lat, lon }"),
+      })
+      .optional(),
+    rttMs: z
+      .record(
+        z.string(),
+        z.record(
+          z.string(),
+          z
+            .number({ error: expect("a round trip in milliseconds") })
+            .positive({ error: "must be above 0 (a round trip in milliseconds)" })
+            .max(10_000, { error: "must be at most 10000 (a round trip in milliseconds)" }),
+          { error: expect("a map of site code to round trip in ms, such as { fra: 9 }") },
+        ),
+        { error: expect("a map of site code to { other site: round trip in ms }") },
+      )
+      .optional(),
+  },
+  { error: expect("a map with sites and rttMs") },
+);
+
+export const maxStretchSchema = z
+  .number({ error: expect("a number from 1 to 10: how much longer than direct a pair's path may be") })
+  .min(1, { error: "must be at least 1 (1 = every pair at its direct round trip)" })
+  .max(10, { error: "must be at most 10" });
+
+export const maxPeersSchema = z
+  .number({ error: expect("a whole number from 2 to 1000 (peers per node)") })
+  .int({ error: "must be a whole number from 2 to 1000 (peers per node)" })
+  .min(2, { error: "must be at least 2 (peers per node)" })
+  .max(1000, { error: "must be at most 1000 (peers per node)" });
 
 /** A map with a fixed set of keys, so a typo is an error and not an ignored setting. */
 const block = <T extends z.core.$ZodLooseShape>(shape: T, what: string) => z.strictObject(shape, { error: expect(what) });
