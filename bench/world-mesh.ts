@@ -6,7 +6,7 @@
  * `wg-mesh:mesh` as a user would write it, so the bench can time validation too.
  */
 import { formatIPv4 } from "../infra/cidr";
-import { CLOUD_REGION_SITES, SHIPPED_SITES } from "../infra/latency/data";
+import { CLOUD_REGION_SITES, SHIPPED_REGIONS, SHIPPED_SITES } from "../infra/latency/data";
 import type { TopologyMode } from "../infra/model";
 
 export interface WorldMeshOptions {
@@ -95,7 +95,7 @@ export function worldMeshConfig(nodes: number, opts: WorldMeshOptions): Record<s
       const node: Record<string, unknown> = { role, region: site, site, address: formatIPv4(base + 1 + k) };
       const place = here.length > 0 && !natted ? here[(k + i) % here.length] : undefined;
       if (place?.cloud === "aws") Object.assign(node, { cloud: "aws", aws: { region: place.region } });
-      else if (place?.cloud === "gcp") Object.assign(node, { cloud: "gcp", gcp: { zone: `${place.region}-a` } });
+      else if (place?.cloud === "gcp") Object.assign(node, { cloud: "gcp", gcp: { zone: `${place.region}-${SHIPPED_REGIONS.gcpZones.get(place.region)?.[0] ?? "a"}` } });
       else if (place?.cloud === "azure") Object.assign(node, { cloud: "azure", azure: { location: place.region } });
       else Object.assign(node, { cloud: "external", external: natted ? {} : { endpoint: formatIPv4(0xc6120000 + i * 256 + k + 1) } });
       nodeMap[name] = node;

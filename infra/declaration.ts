@@ -192,6 +192,33 @@ export interface LatencyDeclaration {
   rttMs?: { [code: string]: { [other: string]: number } };
 }
 
+/** An AWS region or Azure location that wg-mesh's cloud catalogue does not list (it is newer than the package). */
+export interface ExtraRegion {
+  /** The site code of its metro (a shipped one or one of latency.sites); without it, each node there gives its own site. */
+  site?: string;
+}
+
+/** A GCP region that wg-mesh's cloud catalogue does not list, or zones it does not list yet. */
+export interface ExtraGcpRegion {
+  /** The site code of its metro (a shipped one or one of latency.sites); without it, each node there gives its own site. */
+  site?: string;
+  /** The letters of its zones, such as [a, b, c]; without them any letter is taken. */
+  zones?: string[];
+}
+
+/**
+ * Cloud regions newer than wg-mesh's catalogue (infra/latency/cloud-regions.json, which states the day it was
+ * checked): every node's region, zone or location must be in one or the other.
+ */
+export interface ExtraRegions {
+  /** AWS region name, such as ap-southeast-9, to its metro. */
+  aws?: { [region: string]: ExtraRegion };
+  /** GCP region name, such as asia-southeast9, to its metro and zones. */
+  gcp?: { [region: string]: ExtraGcpRegion };
+  /** Azure location name, such as taiwannorth, to its metro. */
+  azure?: { [location: string]: ExtraRegion };
+}
+
 /** A whole mesh: its address plan, its nodes and how they link. */
 export interface MeshDeclaration {
   /** The overlay's CIDR: every overlay address lives in it, such as 10.50.0.0/16. */
@@ -224,6 +251,8 @@ export interface MeshDeclaration {
   maxPeers?: number;
   /** Sites of one's own and measured round trips, on top of the latency data wg-mesh ships. */
   latency?: LatencyDeclaration;
+  /** Cloud regions, GCP zones and Azure locations newer than wg-mesh's catalogue. */
+  extraRegions?: ExtraRegions;
   /** The address plan: region name to its subnet and area. */
   regions: { [name: string]: RegionDeclaration };
   /** The nodes, by name; the name is used in cloud resource names (1-24 of a-z, 0-9 and -). */

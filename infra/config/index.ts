@@ -5,7 +5,9 @@
 import type { z } from "zod";
 import { MeshConfigError, type ConfigIssue, type MeshSpec } from "../model";
 import { formatPath, issuesFromZod } from "./issues";
-import { checkAutoSettings, checkLatency, checkSitesPlaceable, nodeSite } from "./latency";
+import { LatencyModel } from "../latency/model";
+import { checkExtraRegions } from "./catalogue";
+import { checkAutoSettings, checkLatency, nodeSite } from "./latency";
 import { checkPlacement } from "./placement";
 import {
   checkAddresses,
@@ -74,6 +76,11 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   }
   const { regions, prefixes } = checkRegions(rawRegions, overlay, issues);
 
+  // Sites and regions a node may name: the shipped ones, and the declaration's own.
+  const latency = checkLatency(top.latency, issues);
+  const model = new LatencyModel(latency);
+  const catalogue = checkExtraRegions(top.extraRegions, (code) => model.knowsSite(code), () => model.siteCodes, issues);
+
   const allNames = entries(raw.nodes).map(([name]) => name);
   const nodes: ParsedNode[] = [];
   for (const [name, value] of entries(raw.nodes)) {
@@ -85,8 +92,8 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
       r = nodeSchema.safeParse(withoutUnknownKeys(value, r.error));
       if (!r.success) continue;
     }
-    const placement = checkPlacement(name, r.data, top.defaults, issues);
-    const site = nodeSite(name, r.data, placement, issues);
+    const placement = checkPlacement(name, r.data, top.defaults, catalogue, issues);
+    const site = nodeSite(name, r.data, placement, catalogue, model, issues);
     nodes.push({ name, raw: { ...r.data, site }, placement });
   }
   if (isPlainObject(raw.nodes) && allNames.length === 0) issues.push({ path: "nodes", message: "declare at least the hub" });
@@ -102,8 +109,6 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   checkEndpointOutsideOverlay(nodes, overlay, issues);
   const links = checkLinks(nodes, allNames, importsNodes, issues);
   checkAutoSettings(top, issues);
-  const latency = checkLatency(top.latency, issues);
-  checkSitesPlaceable(top.topology, nodes.map((n) => ({ name: n.name, site: n.raw.site })), latency, issues);
 
   if (issues.length > 0 || !whole.success) throw new MeshConfigError(dedupe(issues));
   const m = whole.data;

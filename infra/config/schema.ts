@@ -220,6 +220,29 @@ export const defaultsSchema = block(
   "a map of placement defaults per cloud (aws, gcp, azure)",
 );
 
+/** A region the catalogue lacks: its metro, and for GCP its zones' letters. */
+const extraRegionSchema = block({ site: text("the site code of the region's metro, such as fra", 64).optional() }, "a map such as { site: fra }, or {}");
+const extraGcpRegionSchema = block(
+  {
+    site: extraRegionSchema.shape.site,
+    zones: z
+      .array(z.string({ error: expect("a zone letter such as a") }).regex(/^[a-z]$/, { error: (iss) => `must be one zone letter (a-z), not ${describeValue(iss.input)}` }), { error: expect("a list of zone letters such as [a, b, c]") })
+      .max(26, { error: "lists more than 26 zone letters" })
+      .optional(),
+  },
+  "a map such as { site: bkk, zones: [a, b, c] }",
+);
+const extraMap = <T extends z.ZodType>(value: T, what: string) => z.record(z.string(), value, { error: expect(`a map of ${what} to { site }`) });
+
+export const extraRegionsSchema = block(
+  {
+    aws: extraMap(extraRegionSchema, "AWS region").optional(),
+    gcp: extraMap(extraGcpRegionSchema, "GCP region").optional(),
+    azure: extraMap(extraRegionSchema, "Azure location").optional(),
+  },
+  "a map of clouds (aws, gcp, azure) to the regions they opened after wg-mesh's catalogue",
+);
+
 const namedMap = (what: string) => z.record(z.string(), z.unknown(), { error: expect(`a map of ${what} by name`) });
 
 /** The top level. Regions and nodes are checked entry by entry so one bad node does not hide the others' problems. */
@@ -248,6 +271,7 @@ export const meshSchema = block(
     maxStretch: maxStretchSchema.optional(),
     maxPeers: maxPeersSchema.optional(),
     latency: latencySchema.optional(),
+    extraRegions: extraRegionsSchema.optional(),
     regions: namedMap("regions"),
     nodes: namedMap("nodes"),
   },

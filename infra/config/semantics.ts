@@ -232,8 +232,11 @@ export function checkPeerStacks(stacks: string[] | undefined, issues: ConfigIssu
   });
 }
 
-export function checkSite(name: string, site: string, issues: ConfigIssue[]): void {
-  if (!SITE_CODE.test(site)) issues.push({ path: `nodes.${name}.site`, message: `${quote(site)} is not a location code; write 2-16 of a-z, 0-9 and -, such as hkg` });
+/** False (with an issue) when the node's site is not shaped like a site code. */
+export function checkSite(name: string, site: string, issues: ConfigIssue[]): boolean {
+  if (SITE_CODE.test(site)) return true;
+  issues.push({ path: `nodes.${name}.site`, message: `${quote(site)} is not a location code; write 2-16 of a-z, 0-9 and -, such as hkg` });
+  return false;
 }
 
 export function checkEndpointOutsideOverlay(nodes: ParsedNode[], overlay: Prefix | undefined, issues: ConfigIssue[]): void {

@@ -115,7 +115,7 @@ test("imported nodes are checked like local ones: an address clash is named by p
   if (hkg) hkg.address = "10.50.5.1";
   const spec = split("eu", [APAC]);
   spec.regions.push({ name: "apac-pop", subnet: "10.50.5.0/24", area: "apac" });
-  spec.nodes.push({ name: "x", role: "backend", region: "apac-pop", site: "xx", address: "10.50.5.1", cloud: "external", external: { endpoint: "192.0.2.1" }, links: [] });
+  spec.nodes.push({ name: "x", role: "backend", region: "apac-pop", site: "hkg", address: "10.50.5.1", cloud: "external", external: { endpoint: "192.0.2.1" }, links: [] });
   await assert.rejects(
     runMesh(spec, { stack: "eu", stackOutputs: { [APAC]: { mesh: clashing } } }),
     (err: Error) => {

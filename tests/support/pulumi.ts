@@ -213,7 +213,8 @@ const node = (name: string, role: Role, region: string, address: string, cloud: 
   name,
   role,
   region,
-  site: name,
+  // Every node in one metro: the plan is the topology's, and the site is one the config accepts.
+  site: "dub",
   address,
   cloud,
   links: [],
