@@ -1,8 +1,8 @@
 /** The project on disk, found as the Pulumi CLI finds it: its name, its stack files, and a stack planned from its file. */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parse } from "yaml";
-import { loadStackConfig } from "../infra/config";
+import { loadStackConfig, readStackYaml } from "../infra/config";
 import { MeshConfigError, type ConfigIssue, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
 import { userDataIssues } from "../infra/plan/sizes";
@@ -46,7 +46,7 @@ export function loadStack(name: string, dir = projectDir()): LoadedStack {
   const label = `Pulumi.${name}.yaml`;
   try {
     const warnings: ConfigIssue[] = [];
-    const spec = loadStackConfig(readFileSync(file, "utf8"), label, warnings);
+    const spec = loadStackConfig(readFileSync(file), label, warnings);
     const plan = planMesh(spec);
     // User data names the node's vault, which names the project and stack: checked here, where both are known.
     const tooBig = userDataIssues(spec, projectNameOr(dir, "wg-mesh"), name);
@@ -66,7 +66,7 @@ interface RawStackFile {
 export function projectName(dir = projectDir()): string {
   const file = ["Pulumi.yaml", "Pulumi.yml"].map((f) => join(dir, f)).find(existsSync);
   if (!file) throw new UserError(`no Pulumi.yaml in ${dir} or above; run wgmesh inside the project`);
-  const name = (parse(readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
+  const name = (parse(readFileSync(file, "utf8"), { logLevel: "silent" }) as { name?: unknown } | null)?.name;
   if (typeof name !== "string" || name === "") throw new UserError(`${file}: has no project name`);
   return name;
 }
@@ -77,7 +77,8 @@ export function projectName(dir = projectDir()): string {
  * marked placeholder.
  */
 export function stackConfig(file: string): { config: Record<string, string>; secretKeys: string[] } {
-  const raw = (parse(readFileSync(file, "utf8")) as RawStackFile | null)?.config ?? {};
+  // Read as `wgmesh plan` reads it (UTF-16, a byte-order mark), so the two never see different files.
+  const raw = (readStackYaml(readFileSync(file), basename(file)) as RawStackFile | null)?.config ?? {};
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(raw)) {

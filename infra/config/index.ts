@@ -162,13 +162,19 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
 }
 
 /**
- * A Pulumi.<stack>.yaml file's text: YAML problems with their line, then the `wg-mesh:mesh`
- * value validated. `file` names the file in messages; warnings (see parseMeshConfig) are
- * pushed to `warnings`.
+ * A Pulumi.<stack>.yaml file (its bytes, or its text): YAML problems with their line, then the
+ * `wg-mesh:mesh` value validated. `file` names the file in messages; warnings (see
+ * parseMeshConfig) are pushed to `warnings`.
  */
-export function loadStackConfig(text: string, file: string, warnings: ConfigIssue[] = []): MeshSpec {
-  const data = readStackYaml(text, file);
-  const config = isPlainObject(data) ? data.config : undefined;
+export function loadStackConfig(input: string | Uint8Array, file: string, warnings: ConfigIssue[] = []): MeshSpec {
+  const data = readStackYaml(input, file);
+  if (data === null || data === undefined) {
+    throw new MeshConfigError([{ path: file, message: `is empty; a stack file is a map with config: ${CONFIG_KEY}: (see "Declaring a mesh" in the README)` }]);
+  }
+  if (!isPlainObject(data)) {
+    throw new MeshConfigError([{ path: `${file}:1:1`, message: `is ${describeValue(data)}, not a map; a stack file is a map with config: ${CONFIG_KEY}: (see "Declaring a mesh" in the README)` }]);
+  }
+  const config = data.config;
   if (!isPlainObject(config) || !(CONFIG_KEY in config)) {
     throw new MeshConfigError([{ path: `${file}: config.${CONFIG_KEY}`, message: `is missing; declare the mesh under config: ${CONFIG_KEY}: (see the README)` }]);
   }
@@ -180,14 +186,16 @@ export function loadStackConfig(text: string, file: string, warnings: ConfigIssu
   if (holdsSecureValue(mesh)) {
     issues.push({ path: CONFIG_KEY, message: "holds a secure: value; the mesh declaration has no secrets (keys are generated), so write it in plain text" });
   }
+  let spec: MeshSpec;
   try {
-    const spec = parseMeshConfig(mesh, warnings);
-    if (issues.length > 0) throw new MeshConfigError(issues);
-    return spec;
+    spec = parseMeshConfig(mesh, warnings);
   } catch (err) {
     if (err instanceof MeshConfigError) throw new MeshConfigError([...issues, ...err.issues]);
     throw err;
   }
+  if (issues.length > 0) throw new MeshConfigError(issues);
+  return spec;
 }
 
 export { endpointProblem, isEndpointHost } from "./placement";
+export { readStackYaml } from "./yaml";
