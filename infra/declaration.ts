@@ -241,6 +241,11 @@ export interface MeshDeclaration {
   presharedKeys?: boolean;
   /** CIDRs allowed to SSH in; empty or absent closes port 22. */
   adminCidrs?: string[];
+  /**
+   * The widest range adminCidrs may hold, as a prefix length; default 16 (65,536 addresses). A wider admin range is
+   * refused unless this says so: set it to that range's prefix length to open SSH to it on purpose.
+   */
+  widestAdminCidr?: number;
   /** Other stacks whose nodes join this mesh, by full name (org/project/stack). */
   peerStacks?: string[];
   /** Placement values shared by every node of a cloud. */

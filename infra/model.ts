@@ -78,6 +78,8 @@ export interface MeshSpec {
   rotationMargin?: number;
   presharedKeys: boolean;
   adminCidrs: string[];
+  /** The widest admin range the declaration allows, as a prefix length; absent means the default (16). */
+  widestAdminCidr?: number;
   regions: RegionSpec[];
   nodes: NodeSpec[];
   peerStacks: string[];

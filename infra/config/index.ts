@@ -12,6 +12,7 @@ import { checkPlacement } from "./placement";
 import {
   checkAddresses,
   checkAdminCidrs,
+  checkEndpointDocumentation,
   checkEndpointOutsideOverlay,
   checkHub,
   checkKeepalive,
@@ -63,7 +64,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   const top = topLevelFields(raw);
 
   const overlay = checkOverlay(top.overlay, issues);
-  checkAdminCidrs(top.adminCidrs, issues, warnings);
+  checkAdminCidrs(top.adminCidrs, top.widestAdminCidr, issues, warnings);
   checkPeerStacks(top.peerStacks, issues);
 
   const rawRegions: [string, RawRegion][] = [];
@@ -107,6 +108,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   checkPops(nodes, issues);
   checkKeepalive(top.persistentKeepalive, nodes, issues);
   checkEndpointOutsideOverlay(nodes, overlay, issues);
+  checkEndpointDocumentation(nodes, warnings);
   const links = checkLinks(nodes, allNames, importsNodes, issues);
   checkAutoSettings(top, issues);
 
@@ -128,6 +130,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     nodes: nodes.map((n) => toNodeSpec(n, links.get(n.name) ?? [])),
     ...(m.maxStretch !== undefined ? { maxStretch: m.maxStretch } : {}),
     ...(m.maxPeers !== undefined ? { maxPeers: m.maxPeers } : {}),
+    ...(m.widestAdminCidr !== undefined ? { widestAdminCidr: m.widestAdminCidr } : {}),
     ...(latency ? { latency } : {}),
   };
 }

@@ -263,6 +263,7 @@ export const meshSchema = block(
       .array(text("a CIDR such as 203.0.113.0/24", 64), { error: expect("a list of CIDRs allowed to SSH in") })
       .max(1000, { error: "lists more than 1000 CIDRs; aggregate them" })
       .default([]),
+    widestAdminCidr: int("the widest admin range taken, as a prefix length; default 16", 1, 32).optional(),
     peerStacks: z
       .array(text("a stack name such as acme/wg-mesh/prod-apac", 256), { error: expect("a list of stack names") })
       .max(100, { error: "lists more than 100 stacks" })

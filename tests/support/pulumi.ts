@@ -42,6 +42,7 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     ...(spec.rotationMargin !== undefined ? { rotationMargin: spec.rotationMargin } : {}),
     presharedKeys: spec.presharedKeys,
     adminCidrs: spec.adminCidrs,
+    ...(spec.widestAdminCidr !== undefined ? { widestAdminCidr: spec.widestAdminCidr } : {}),
     peerStacks: spec.peerStacks,
     regions: Object.fromEntries(spec.regions.map((r) => [r.name, { subnet: r.subnet, area: r.area }])),
     nodes: Object.fromEntries(
