@@ -136,6 +136,11 @@ export interface NodeDeclaration {
   external?: ExternalPlacement;
   /** The MTU of the node's own network; default 1460 on GCP, 1500 elsewhere. */
   underlayMtu?: number;
+  /**
+   * Whether it may carry other nodes' traffic (forward between its peers); default: whether its role is in the mesh's
+   * transitRoles. A node behind NAT never does, and the hub always does.
+   */
+  transit?: boolean;
   /** Extra direct links from this node (in YAML a bare node name is short for { peer: name }). */
   links?: LinkDeclaration[];
 }
@@ -239,6 +244,11 @@ export interface MeshDeclaration {
   rotationMargin?: number;
   /** One PresharedKey per link; default false. */
   presharedKeys?: boolean;
+  /**
+   * The roles whose nodes may carry other nodes' traffic, in every topology (auto included); default [hub, pop].
+   * Backends run workloads, so by default they do not; a node's own transit setting overrides its role's.
+   */
+  transitRoles?: Role[];
   /** CIDRs allowed to SSH in; empty or absent closes port 22. */
   adminCidrs?: string[];
   /**

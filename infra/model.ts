@@ -54,6 +54,8 @@ export interface NodeSpec {
   external?: ExternalNodePlacement;
   /** Underlay MTU of the node's network; defaults per cloud (gcp 1460, others 1500). */
   underlayMtu?: number;
+  /** Whether it may carry others' traffic, when the declaration says so for this node; absent: its role decides (transitRoles). */
+  transit?: boolean;
   links: ExtraLinkSpec[];
 }
 
@@ -78,6 +80,8 @@ export interface MeshSpec {
   rotationMargin?: number;
   presharedKeys: boolean;
   adminCidrs: string[];
+  /** The roles whose nodes may carry others' traffic; absent means hub and pop (infra/plan/transit.ts). */
+  transitRoles?: Role[];
   /** The widest admin range the declaration allows, as a prefix length; absent means the default (16). */
   widestAdminCidr?: number;
   regions: RegionSpec[];

@@ -21,6 +21,7 @@ import {
   checkOverlay,
   checkPeerStacks,
   checkPops,
+  checkTransit,
   checkRegionName,
   checkRegions,
   toNodeSpec,
@@ -106,6 +107,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   const importsNodes = (top.peerStacks ?? []).length > 0;
   if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, importsNodes, issues);
   checkPops(nodes, issues);
+  checkTransit(top.transitRoles, top.hub, nodes, issues);
   checkKeepalive(top.persistentKeepalive, nodes, issues);
   checkEndpointOutsideOverlay(nodes, overlay, issues);
   checkEndpointDocumentation(nodes, warnings);
@@ -131,6 +133,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     ...(m.maxStretch !== undefined ? { maxStretch: m.maxStretch } : {}),
     ...(m.maxPeers !== undefined ? { maxPeers: m.maxPeers } : {}),
     ...(m.widestAdminCidr !== undefined ? { widestAdminCidr: m.widestAdminCidr } : {}),
+    ...(m.transitRoles !== undefined ? { transitRoles: [...m.transitRoles] } : {}),
     ...(latency ? { latency } : {}),
   };
 }

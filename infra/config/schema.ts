@@ -189,6 +189,7 @@ export const nodeSchema = block(
     azure: azurePlacementSchema.optional(),
     external: externalPlacementSchema.optional(),
     underlayMtu: int("the MTU of the node's own network; GCP VPCs default to 1460", 576, 9216).optional(),
+    transit: z.boolean({ error: expect("true or false: whether it may carry others' traffic") }).optional(),
     links: z.array(linkSchema, { error: expect("a list of node names or { peer, weight }") }).max(1000, { error: "lists more than 1000 links; a node links to at most every other node" }).optional(),
   },
   "a map with role, region, site, address and cloud",
@@ -263,6 +264,10 @@ export const meshSchema = block(
       .array(text("a CIDR such as 203.0.113.0/24", 64), { error: expect("a list of CIDRs allowed to SSH in") })
       .max(1000, { error: "lists more than 1000 CIDRs; aggregate them" })
       .default([]),
+    transitRoles: z
+      .array(z.enum(ROLES, { error: expect(`one of ${ROLES.join(", ")}`) }), { error: expect("a list of roles whose nodes may carry others' traffic, such as [hub, pop]") })
+      .max(ROLES.length * 2, { error: `lists more than ${ROLES.length * 2} roles; there are ${ROLES.length}` })
+      .optional(),
     widestAdminCidr: int("the widest admin range taken, as a prefix length; default 16", 1, 32).optional(),
     peerStacks: z
       .array(text("a stack name such as acme/wg-mesh/prod-apac", 256), { error: expect("a list of stack names") })

@@ -146,6 +146,24 @@ export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames:
   }
 }
 
+/** transitRoles: each role once, the hub's among them; a node's own transit: never on a node behind NAT, never false on the hub. */
+export function checkTransit(roles: readonly string[] | undefined, hub: string | undefined, nodes: ParsedNode[], issues: ConfigIssue[]): void {
+  if (roles !== undefined) {
+    roles.forEach((r, i) => {
+      if (roles.indexOf(r) !== i) issues.push({ path: `transitRoles[${i}]`, message: `${r} is listed twice; remove one` });
+    });
+    if (!roles.includes("hub")) issues.push({ path: "transitRoles", message: `must include hub: the hub carries its spokes' traffic in every topology; write [hub${roles.filter((r) => r !== "hub").map((r) => `, ${r}`).join("")}]` });
+  }
+  for (const n of nodes) {
+    if (n.raw.transit === true && n.raw.cloud === "external" && !n.raw.external?.endpoint) {
+      issues.push({ path: `nodes.${n.name}.transit`, message: "a node behind NAT never carries others' traffic (it is reachable only while its keepalives hold a mapping open); remove transit, or give it an endpoint" });
+    }
+    if (n.raw.transit === false && (n.name === hub || n.raw.role === "hub")) {
+      issues.push({ path: `nodes.${n.name}.transit`, message: "the hub carries its spokes' traffic in every topology; remove transit: false" });
+    }
+  }
+}
+
 export function checkPops(nodes: ParsedNode[], issues: ConfigIssue[]): void {
   for (const n of nodes) {
     if (n.raw.role === "pop" && n.raw.cloud === "external" && !n.raw.external?.endpoint) {
@@ -309,6 +327,7 @@ export function toNodeSpec(n: ParsedNode, links: ExtraLinkSpec[]): NodeSpec {
     cloud: raw.cloud,
     ...n.placement,
     ...(raw.underlayMtu !== undefined ? { underlayMtu: raw.underlayMtu } : {}),
+    ...(raw.transit !== undefined ? { transit: raw.transit } : {}),
     links,
   };
 }

@@ -43,6 +43,7 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     presharedKeys: spec.presharedKeys,
     adminCidrs: spec.adminCidrs,
     ...(spec.widestAdminCidr !== undefined ? { widestAdminCidr: spec.widestAdminCidr } : {}),
+    ...(spec.transitRoles !== undefined ? { transitRoles: spec.transitRoles } : {}),
     peerStacks: spec.peerStacks,
     regions: Object.fromEntries(spec.regions.map((r) => [r.name, { subnet: r.subnet, area: r.area }])),
     nodes: Object.fromEntries(
@@ -59,6 +60,7 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
           ...(n.azure ? { azure: n.azure } : {}),
           ...(n.cloud === "external" ? { external: n.external?.endpoint ? { endpoint: n.external.endpoint } : {} } : {}),
           ...(n.underlayMtu !== undefined ? { underlayMtu: n.underlayMtu } : {}),
+          ...(n.transit !== undefined ? { transit: n.transit } : {}),
           links: n.links.map((l) => ({ peer: l.peer, ...(l.weight !== undefined ? { weight: l.weight } : {}) })),
         },
       ]),
