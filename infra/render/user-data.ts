@@ -20,10 +20,14 @@ export function awsUserDataBytes(document: string): number {
   return gzip(document).length;
 }
 
+/** User data bytes as cloud-init reads them: gunzipped when they start with gzip's magic (as cloud-init tests), as text. */
+export function gunzippedText(bytes: Buffer): string {
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
+}
+
 /** The document back from AWS's userDataBase64 (for tests and the policy pack). */
 export function documentOfAwsUserData(base64: string): string {
-  const bytes = Buffer.from(base64, "base64");
-  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
+  return gunzippedText(Buffer.from(base64, "base64"));
 }
 
 /** The user data as the node's cloud is sent it: base64 of the gzip on AWS, the document elsewhere. */
