@@ -59,8 +59,9 @@ export function unknownSiteMessage(site: string, known: readonly string[]): stri
   return `unknown site ${quote(site)}; ${guess ? `did you mean ${guess}? Or ` : ""}declare it under latency.sites with its lat and lon`;
 }
 
-function newer(catalogue: CloudCatalogue, where: string): string {
-  return `if it is newer than wg-mesh's catalogue (${catalogue.date}), add it under ${where}`;
+/** The closing advice, after "did you mean X?" or after the problem itself. */
+function newer(catalogue: CloudCatalogue, where: string, guess: string | undefined): string {
+  return `${guess ? `did you mean ${guess}? If` : "if"} it is newer than wg-mesh's catalogue (${catalogue.date}), add it under ${where}`;
 }
 
 /** Why `name` is not a region (or location) of `cloud`, or undefined when the catalogue has it. */
@@ -68,7 +69,7 @@ export function unknownRegion(cloud: CatalogueCloud, name: string, catalogue: Cl
   if (catalogue.regions[cloud].has(name)) return undefined;
   const n = NAMES[cloud];
   const guess = closest(name, [...catalogue.regions[cloud].keys()]);
-  return `unknown ${n.cloud} ${n.kind} ${quote(name)}; ${guess ? `did you mean ${guess}? ` : ""}${newer(catalogue, `extraRegions.${cloud}`)}`;
+  return `unknown ${n.cloud} ${n.kind} ${quote(name)}; ${newer(catalogue, `extraRegions.${cloud}`, guess)}`;
 }
 
 /** Why `zone` (already in the shape region-letter) is not a GCP zone, or undefined when it is. */
@@ -78,10 +79,10 @@ export function unknownGcpZone(zone: string, catalogue: CloudCatalogue): string 
   if (!catalogue.regions.gcp.has(parts.region)) {
     const zones = [...catalogue.gcpZones].flatMap(([region, letters]) => (letters ?? []).map((l) => `${region}-${l}`));
     const guess = closest(zone, zones);
-    return `unknown GCP zone ${quote(zone)}: there is no region ${parts.region}; ${guess ? `did you mean ${guess}? ` : ""}${newer(catalogue, "extraRegions.gcp")}`;
+    return `unknown GCP zone ${quote(zone)}: there is no region ${parts.region}; ${newer(catalogue, "extraRegions.gcp", guess)}`;
   }
   const letters = catalogue.gcpZones.get(parts.region);
   if (letters === undefined || letters.includes(parts.letter)) return undefined;
   const guess = closest(zone, letters.map((l) => `${parts.region}-${l}`));
-  return `unknown GCP zone ${quote(zone)}: ${parts.region}'s zones are ${letters.join(", ")}; ${guess ? `did you mean ${guess}? ` : ""}${newer(catalogue, `extraRegions.gcp.${parts.region}.zones`)}`;
+  return `unknown GCP zone ${quote(zone)}: ${parts.region}'s zones are ${letters.join(", ")}; ${newer(catalogue, `extraRegions.gcp.${parts.region}.zones`, guess)}`;
 }

@@ -53,7 +53,7 @@ test("the mesh output is public data only: nodes, regions, overlay, port, hub, t
   const { eu1 } = await twoUpdates();
   const mesh = meshOf(eu1);
   assert.deepEqual(Object.keys(mesh).sort(), ["hub", "links", "listenPort", "nodes", "overlay", "regions", "topology"]);
-  assert.deepEqual(Object.keys(mesh.nodes[0] ?? {}).sort(), ["address", "endpoint", "name", "publicKey", "region", "role", "site", "underlayMtu"]);
+  assert.deepEqual(Object.keys(mesh.nodes[0] ?? {}).sort(), ["address", "endpoint", "name", "publicKey", "region", "role", "site", "transit", "underlayMtu"]);
   assert.deepEqual(mesh.nodes.map((n) => n.name), ["ireland", "gru", "iad", "ord", "lax", "lhr", "fra", "cdg"]);
   assert.deepEqual(mesh.regions.map((r) => r.name), ["central", "south-america", "north-america", "europe"]);
 });

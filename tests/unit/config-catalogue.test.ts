@@ -39,7 +39,7 @@ test("the catalogue states the day it was checked, and knows zones for every GCP
 
 test("an unknown AWS region, Azure location or GCP zone is one line at the node's key with the closest real one, with or without site", () => {
   const cases: [string, (n: Raw["nodes"]) => void, RegExp][] = [
-    ["nodes.ireland.aws.region", (n) => void ((n.ireland as Raw).aws = { region: "eu-west-9" }), /^unknown AWS region "eu-west-9"; did you mean eu-west-1\? if it is newer than wg-mesh's catalogue \(\d{4}-\d\d-\d\d\), add it under extraRegions\.aws$/],
+    ["nodes.ireland.aws.region", (n) => void ((n.ireland as Raw).aws = { region: "eu-west-9" }), /^unknown AWS region "eu-west-9"; did you mean eu-west-1\? If it is newer than wg-mesh's catalogue \(\d{4}-\d\d-\d\d\), add it under extraRegions\.aws$/],
     ["nodes.nrt.azure.location", (n) => void ((n.nrt as Raw).azure = { location: "japaneast2" }), /^unknown Azure location "japaneast2"; did you mean japaneast\? .*extraRegions\.azure$/],
     ["nodes.hkg.gcp.zone", (n) => void ((n.hkg as Raw).gcp = { project: "edgeproxy-prod", zone: "europe-west3-q" }), /^unknown GCP zone "europe-west3-q": europe-west3's zones are a, b, c; did you mean europe-west3-a\? .*extraRegions\.gcp\.europe-west3\.zones$/],
     ["nodes.hkg.gcp.zone", (n) => void ((n.hkg as Raw).gcp = { project: "edgeproxy-prod", zone: "europe-west33-a" }), /^unknown GCP zone "europe-west33-a": there is no region europe-west33; did you mean europe-west3-a\? .*extraRegions\.gcp$/],
