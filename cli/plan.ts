@@ -20,9 +20,11 @@ import { summaryLine, type PairResult, type SimulationSummary } from "../infra/s
 import { simulatePlanSummary } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
 import { explainRotation } from "../infra/rotation";
+import { meshCost } from "../infra/cost";
+import { formatCost } from "./cost";
 import { UserError } from "../infra/errors";
+import { ACCESS_TEST_FAILED_EXIT, accessSection } from "../infra/access";
 import { action } from "./errors";
-import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
 import { printWarnings } from "./warnings";
 import { OutputWriter } from "./writer";
@@ -41,6 +43,7 @@ export interface PlanCommandOptions {
   map?: string;
   mermaid?: boolean;
   rotation?: boolean;
+  cost?: boolean;
 }
 
 /** A plan and how to read latency off it. */
@@ -318,18 +321,32 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
   };
 }
 
+/** The drawing code (d3-geo, the world atlas), loaded only for a picture: most plans draw none. */
+function pictures(): typeof import("../workspace/pictures") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("../workspace/pictures") as typeof import("../workspace/pictures");
+}
+
 export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
   if (opts.rotation && (opts.mermaid || opts.json)) throw new UserError("--rotation chooses what is printed, as --mermaid and --json do; use one");
-  const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
+  if (opts.cost && (opts.rotation || opts.mermaid)) throw new UserError("--cost chooses what is printed, as --rotation and --mermaid do; use one");
+  const draw = opts.diagram !== undefined || opts.map !== undefined || opts.mermaid ? pictures() : undefined;
+  const targets = draw ? draw.checkPictureTargets({ diagram: opts.diagram, map: opts.map }) : [];
   const loaded = loadStack(opts.stack);
   printWarnings(loaded);
   const { plan } = loaded;
   // Everything is drawn before anything is written, so a failure leaves no picture half-made.
-  const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
-  for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
+  const drawn = draw ? targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? draw.diagramSvg(opts.stack, plan) : draw.mapSvg(opts.stack, plan) })) : [];
+  for (const p of drawn) process.stderr.write(`${p.kind}: ${p.file} (${draw?.writePicture(p.file, p.svg)})\n`);
+  if (opts.cost) {
+    const cost = meshCost(plan.spec);
+    process.stdout.write(opts.json ? `${JSON.stringify(cost, null, 2)}\n` : `${formatCost(opts.stack, cost).join("\n")}\n`);
+    const summary = simulatePlanSummary(plan, { maxFailures: 0 });
+    return summary.reachable === summary.total ? 0 : 1;
+  }
   if (opts.rotation || opts.mermaid) {
-    process.stdout.write(opts.rotation ? `${explainRotation(opts.stack, plan).join("\n")}\n` : mermaidBlock(opts.stack, plan));
+    process.stdout.write(opts.rotation ? `${explainRotation(opts.stack, plan).join("\n")}\n` : pictures().mermaidBlock(opts.stack, plan));
     const summary = simulatePlanSummary(plan, { maxFailures: 0 });
     return summary.reachable === summary.total ? 0 : 1;
   }
@@ -340,9 +357,10 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.json) {
     const pairs: unknown[] | undefined = listAll ? [] : undefined;
     const summary = simulatePlanSummary(plan, listAll ? { onPair: (p) => pairs?.push(toJsonPair(p, main, other)) } : {});
-    out.line(JSON.stringify(planToJson(opts.stack, plan, summary, pairs, other?.plan), null, 2));
+    const access = accessSection(plan, { flows: listAll }).report;
+    out.line(JSON.stringify({ ...(planToJson(opts.stack, plan, summary, pairs, other?.plan) as object), access: access ?? null }, null, 2));
     out.flush();
-    return summary.reachable === summary.total ? 0 : 1;
+    return planExit(summary, access?.failedTests ?? 0);
   }
   for (const line of headerLines(opts.stack, plan, listAll)) out.line(line);
   if (other) for (const line of compareLines(main, other, listAll)) out.line(line);
@@ -369,9 +387,18 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
     }
   }
   out.line("");
+  const access = accessSection(plan);
+  for (const line of access.lines) out.line(line);
+  out.line("");
   out.line(summaryLine(summary));
   out.flush();
-  return summary.reachable === summary.total ? 0 : 1;
+  return planExit(summary, access.report?.failedTests ?? 0);
+}
+
+/** 1 when a pair is unreachable, else 3 when an access test fails, else 0. */
+function planExit(summary: SimulationSummary, failedTests: number): number {
+  if (summary.reachable !== summary.total) return 1;
+  return failedTests > 0 ? ACCESS_TEST_FAILED_EXIT : 0;
 }
 
 function parseTopology(value: string): TopologyMode {
@@ -391,5 +418,6 @@ export function registerPlanCommand(program: Command): void {
     .option("--map <file.svg>", "also draw the mesh on a world map: nodes at their sites, links as arcs coloured by round trip")
     .option("--mermaid", "print the mesh as a Mermaid flowchart (a ```mermaid block for a pull-request comment) instead of the plan")
     .option("--rotation", "explain what bumping keyEpoch will do, step by step and when, instead of the plan")
+    .option("--cost", "estimate the monthly cost per node (VM, public IPv4, disk, vault secret and reads) from the shipped price table, instead of the plan")
     .action(action((opts: PlanCommandOptions) => runPlanCommand(opts)));
 }

@@ -27,16 +27,14 @@ import { DEFAULT_ROTATION_MARGIN, KEPT_ROTATION_KEY, keptRotationInstant, notBef
 import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
-import { Backend } from "./backend";
 import { enableGcpApis } from "./gcp-apis";
 import { azureImage, azureImageMismatch, azureVmSize, gcpImageProblem } from "../infra/host-defaults";
 import { MeshRunError } from "./errors";
-import { Hub } from "./hub";
+import { MeshNode, ROLE_CLASSES } from "./mesh-node";
 import { PresharedKeys } from "./keys";
 import { userDataOf, type MeshNodeArgs, type MeshNodeFields, type WireGuardPeer } from "./node";
 import { userDataProblem } from "../infra/render/user-data-limits";
 import { readPeerMeshes } from "./peer-stacks";
-import { Pop } from "./pop";
 import { withShallowTraces } from "./shallow-traces";
 import { asRunError, provePlan, type ProvenPlan } from "./prove";
 
@@ -48,7 +46,7 @@ interface MeshState extends ProvenPlan {
   imported: ImportedMesh[];
 }
 
-type NodeComponent = Hub | Pop | Backend;
+type NodeComponent = MeshNode;
 
 interface Wired {
   node: NodeSpec;
@@ -156,7 +154,7 @@ export class Mesh extends pulumi.ComponentResource {
           // Before the Mesh component each node was a component at the stack's root named after the node.
           { name: node.name, parent: pulumi.rootStackResource },
           // A node whose role changes keeps its key, its VM and its address: only the component's type differs.
-          ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
+          ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: NODE_TYPES[r] })),
         ],
         ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
         ...(apis ? { dependsOn: apis } : {}),
@@ -320,17 +318,8 @@ function ownCopy(err: unknown): Error {
 /** Small enough that a batch's resources are a few MB, large enough that turns of the event loop are few. */
 const NODES_PER_BATCH = 50;
 
-const ROLE_TYPE: Readonly<Record<Role, string>> = NODE_TYPES;
-
 function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulumi.ComponentResourceOptions): NodeComponent {
-  switch (role) {
-    case "hub":
-      return new Hub(name, args, opts);
-    case "pop":
-      return new Pop(name, args, opts);
-    case "backend":
-      return new Backend(name, args, opts);
-  }
+  return new ROLE_CLASSES[role](name, args, opts);
 }
 
 /**

@@ -52,15 +52,21 @@ export function loadStack(name: string, dir = projectDir()): LoadedStack {
     const known = knownStacks(dir);
     throw new UserError(`--stack ${name}: no Pulumi.${name}.yaml in ${dir}${known.length ? `; stacks here: ${known.join(", ")}` : ""}`);
   }
-  const label = `Pulumi.${name}.yaml`;
+  // Bytes, not text: a UTF-16 file (with its byte-order mark) reads as the Pulumi CLI reads it.
+  return { name, file, ...planStackText(readFileSync(file), name, dir) };
+}
+
+/** A stack file's text checked and planned as loadStack does it, for text not (yet) on disk. */
+export function planStackText(text: string | Uint8Array, stack: string, dir = projectDir()): Omit<LoadedStack, "name" | "file"> {
+  const label = `Pulumi.${stack}.yaml`;
   try {
     const warnings: ConfigIssue[] = [];
-    const spec = loadStackConfig(readFileSync(file), label, warnings);
+    const spec = loadStackConfig(text, label, warnings);
     const plan = planMesh(spec);
     // User data names the node's vault, which names the project and stack: checked here, where both are known.
-    const tooBig = userDataIssues(spec, projectNameOr(dir, "wg-mesh"), name);
+    const tooBig = userDataIssues(spec, projectNameOr(dir, "wg-mesh"), stack);
     if (tooBig.length > 0) throw new MeshConfigError(tooBig);
-    return { name, file, spec, plan, warnings };
+    return { spec, plan, warnings };
   } catch (err) {
     if (err instanceof MeshConfigError) throw new MeshConfigError(err.issues, label);
     throw err;

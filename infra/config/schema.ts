@@ -10,6 +10,7 @@ import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
 import { hasUnprintable, quote } from "../quote";
 import { keysOf } from "./issues";
 import { DEFAULT_ROTATION_MARGIN } from "../rotation";
+import { accessSchema } from "../access/schema";
 
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE = 25;
@@ -280,6 +281,7 @@ export const meshSchema = block(
     extraRegions: extraRegionsSchema.optional(),
     regions: namedMap("regions"),
     nodes: namedMap("nodes"),
+    access: accessSchema.optional(),
   },
   "a map with overlay, topology, hub, regions and nodes",
 );

@@ -21,6 +21,7 @@ import { interfaceChanges, peerChanges, type FieldChange, type PeerChange } from
 import { hostChange, type HostChange } from "./host";
 import { KeyBook } from "./keys";
 import { syncOutcome, type SyncOutcome } from "./sync";
+import { diffAccess, type AccessDiff } from "../access/diff";
 
 export type { FieldChange, PeerChange } from "./changes";
 export type { HostChange, HostEffect } from "./host";
@@ -112,6 +113,8 @@ export interface MeshDiff {
     lost: PairLoss[];
     pathsChanged: PathChange[];
   };
+  /** Flows opened and closed, rulesets that change, the new policy's failing tests (infra/access); absent when neither side declares access. */
+  access?: AccessDiff;
 }
 
 interface Side {
@@ -337,12 +340,14 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan): MeshDiff {
     : undefined;
 
   const settings = settingsChanges(basePlan, headPlan);
-  const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0;
+  const access = diffAccess(basePlan, headPlan, base.report.pairs, head.report.pairs);
+  const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0 || Boolean(access?.changed);
   const breaksReachability = lost.length > 0 || head.report.reachable < head.report.total;
+  const breaksAccessTests = (access?.failingTests.length ?? 0) > 0;
   return {
     changed,
     breaksReachability,
-    exitCode: breaksReachability ? 3 : changed ? 1 : 0,
+    exitCode: breaksReachability || breaksAccessTests ? 3 : changed ? 1 : 0,
     settings,
     nodesAdded,
     nodesRemoved,
@@ -356,6 +361,7 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan): MeshDiff {
       lost,
       pathsChanged,
     },
+    ...(access ? { access } : {}),
   };
 }
 

@@ -264,3 +264,11 @@ export function publicIps(run: MockRun): Record<string, string> {
   const nodes = run.outputs.nodes as Record<string, { publicIp: string | null }>;
   return Object.fromEntries(Object.entries(nodes).flatMap(([n, r]) => (r.publicIp ? [[n, r.publicIp]] : [])));
 }
+
+/** Whether an input holds a value the preview cannot know, at any depth (inside a secret's wrapper too). */
+export function containsUnknown(value: unknown): boolean {
+  if (pulumi.isUnknown(value)) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
