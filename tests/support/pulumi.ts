@@ -42,6 +42,8 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     ...(spec.rotationMargin !== undefined ? { rotationMargin: spec.rotationMargin } : {}),
     presharedKeys: spec.presharedKeys,
     adminCidrs: spec.adminCidrs,
+    ...(spec.widestAdminCidr !== undefined ? { widestAdminCidr: spec.widestAdminCidr } : {}),
+    ...(spec.transitRoles !== undefined ? { transitRoles: spec.transitRoles } : {}),
     peerStacks: spec.peerStacks,
     regions: Object.fromEntries(spec.regions.map((r) => [r.name, { subnet: r.subnet, area: r.area }])),
     nodes: Object.fromEntries(
@@ -58,6 +60,7 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
           ...(n.azure ? { azure: n.azure } : {}),
           ...(n.cloud === "external" ? { external: n.external?.endpoint ? { endpoint: n.external.endpoint } : {} } : {}),
           ...(n.underlayMtu !== undefined ? { underlayMtu: n.underlayMtu } : {}),
+          ...(n.transit !== undefined ? { transit: n.transit } : {}),
           links: n.links.map((l) => ({ peer: l.peer, ...(l.weight !== undefined ? { weight: l.weight } : {}) })),
         },
       ]),
@@ -213,7 +216,8 @@ const node = (name: string, role: Role, region: string, address: string, cloud: 
   name,
   role,
   region,
-  site: name,
+  // Every node in one metro: the plan is the topology's, and the site is one the config accepts.
+  site: "dub",
   address,
   cloud,
   links: [],
