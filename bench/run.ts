@@ -122,7 +122,7 @@ function comparisonTable(rows: readonly ComparisonRow[]): string {
       String(r.maxPeers),
       String(r.links),
       `${r.peersMax}${r.peersMax > r.maxPeers ? " OVER" : ""}`,
-      `${((100 * r.withinBound) / Math.max(1, r.pairs)).toFixed(2)}%`,
+      r.connected ? `${((100 * r.withinBound) / Math.max(1, r.pairs)).toFixed(2)}%` : "not connected",
       r.stretchMax.toFixed(2),
       `${r.ms}ms`,
     ]),

@@ -48,7 +48,23 @@ export function buildProgram(commands: readonly string[] = Object.keys(COMMANDS)
   return program;
 }
 
+/**
+ * Node prints a library's process warnings ("(node:1234) Warning: ...") to stderr, between wgmesh's
+ * own lines. Whatever the engine or a library notices that a user should act on, wgmesh says in its
+ * own words; the runtime's own notes are for developers, shown with WGMESH_DEBUG=1.
+ */
+function keepRuntimeWarningsToDebug(): void {
+  if (process.listeners("warning").includes(debugWarning)) return;
+  process.removeAllListeners("warning");
+  process.on("warning", debugWarning);
+}
+
+function debugWarning(warning: Error): void {
+  if (process.env.WGMESH_DEBUG) process.stderr.write(`wgmesh (debug): ${warning.name}: ${warning.message}\n`);
+}
+
 export function main(argv: string[]): Promise<void> {
+  keepRuntimeWarningsToDebug();
   const program = buildProgram(commandsFor(argv));
   // No command at all is a question, not a mistake: the help, and success.
   if (argv.length <= 2) {

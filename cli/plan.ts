@@ -8,11 +8,14 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { latencyModelFor } from "../infra/latency/model";
 import { formatBytes } from "../infra/limits";
-import { TOPOLOGIES, type LatencyReport, type MeshPlan, type PairLatency, type TopologyMode } from "../infra/model";
+import { TOPOLOGIES, type LatencyReport, type MeshPlan, type NodeSpec, type PairLatency, type TopologyMode } from "../infra/model";
 import { planMesh } from "../infra/plan";
 import { ADDITIVE_SLACK_MS, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH } from "../infra/plan/auto";
 import { pairLatency, routeSites, type RouteSites } from "../infra/plan/latency";
 import { configSizes } from "../infra/plan/sizes";
+import { behindNat, transitPermission } from "../infra/plan/transit";
+import { TRANSIT_COST_MAX_NODES, transitCost, type LatencyFigures, type TransitCost } from "../infra/plan/transit-cost";
+import { transitReport, type TransitReport } from "../infra/mesh-report";
 import { summaryLine, type PairResult, type SimulationSummary } from "../infra/simulate";
 import { simulatePlanFailures, simulatePlanSummary } from "../infra/simulate/plan";
 import { resilienceLine, resilienceProblems, type FailureReport, type ResilienceReport } from "../infra/simulate/resilience";
@@ -154,9 +157,87 @@ function nodeLines(plan: MeshPlan, listAll: boolean): string[] {
   return out;
 }
 
+/** Pairs shown per forwarding node; the count is whole. */
+const TRANSIT_EXAMPLES_SHOWN = 3;
+
+const fig = (f: LatencyFigures): string => `${count(f.withinBound)} of ${count(f.pairs)} pairs within the bound, stretch median ${f.median.toFixed(2)}, p90 ${f.p90.toFixed(2)}, max ${f.max.toFixed(2)}`;
+
+/** Who may not forward, by what decides it. */
+function keptLine(plan: MeshPlan): string | undefined {
+  const byRole = new Map<string, number>();
+  const byNode: string[] = [];
+  let natted = 0;
+  for (const n of plan.spec.nodes) {
+    const p = transitPermission(n, plan.spec);
+    if (p.may) continue;
+    if (p.by === "nat") natted++;
+    else if (p.by === "node") byNode.push(n.name);
+    else byRole.set(n.role, (byRole.get(n.role) ?? 0) + 1);
+  }
+  const roles = plan.spec.transitRoles ? `transitRoles: ${plan.spec.transitRoles.join(", ")}` : "by default only hub and pop nodes do";
+  const parts = [
+    ...[...byRole].map(([role, k]) => `${count(k)} ${role}${k === 1 ? "" : "s"} (${roles})`),
+    ...(byNode.length > 0 ? [`${byNode.slice(0, 5).join(", ")}${byNode.length > 5 ? ` and ${byNode.length - 5} more` : ""} (their own transit: false)`] : []),
+    ...(natted > 0 ? [`${count(natted)} behind NAT (never)`] : []),
+  ];
+  return parts.length > 0 ? `  may not forward: ${parts.join("; ")}` : undefined;
+}
+
+function costLines(cost: TransitCost | undefined, plan: MeshPlan): string[] {
+  if (!cost) return [];
+  if (!cost.compared) {
+    const here = plan.latency ? `; this plan: ${fig({ withinBound: plan.latency.withinBound, pairs: plan.latency.pairs, median: plan.latency.stretch.median, p90: plan.latency.stretch.p90, max: plan.latency.stretch.max })}` : "";
+    return [`  what keeping ${count(cost.kept.length)} public nodes from forwarding costs under auto is not computed above ${TRANSIT_COST_MAX_NODES} nodes (it plans the mesh twice)${here}`];
+  }
+  if (cost.wouldForward.length === 0) return [`  keeping ${count(cost.kept.length)} public nodes from forwarding costs nothing here: with every public node allowed, auto would not route through them`];
+  const names = `${cost.wouldForward.slice(0, 5).join(", ")}${cost.wouldForward.length > 5 ? ` and ${cost.wouldForward.length - 5} more` : ""}`;
+  const out = [`  the restriction binds: with every public node allowed to forward, auto would route through ${count(cost.wouldForward.length)} of them (${names})`];
+  if (cost.here && cost.unrestricted) out.push(`    this plan:        ${fig(cost.here)}`, `    every public node: ${fig(cost.unrestricted)}`);
+  return out;
+}
+
+/** Every node that forwards, why it may, and which pairs cross it; then who may not, and under auto what that costs. */
+export function transitLines(plan: MeshPlan, report: { [node: string]: TransitReport } = transitReport(plan), cost: TransitCost | undefined = transitCost(plan)): string[] {
+  const forwarding = plan.nodes.filter((n) => n.forwarding);
+  const out = ["", `Transit: ${count(forwarding.length)} of ${count(plan.nodes.length)} nodes forward others' traffic`];
+  const w = Math.max(0, ...forwarding.map((n) => n.name.length));
+  const byName = new Map(plan.spec.nodes.map((n) => [n.name, n]));
+  for (const n of [...forwarding].sort((a, b) => (report[b.name]?.pairs ?? 0) - (report[a.name]?.pairs ?? 0) || (a.name < b.name ? -1 : 1))) {
+    const r = report[n.name] ?? { pairs: 0, examples: [] };
+    const spec = byName.get(n.name);
+    const why = spec ? transitPermission(spec, plan.spec).why : "";
+    const e = r.examples.slice(0, TRANSIT_EXAMPLES_SHOWN).join(", ");
+    out.push(`  ${n.name.padEnd(w)}  ${n.role.padEnd(7)}  ${count(r.pairs)} ordered pairs cross it${e ? `, e.g. ${e}` : ""}; ${why}`);
+  }
+  const kept = keptLine(plan);
+  if (kept) out.push(kept);
+  out.push(...costLines(cost, plan));
+  return out;
+}
+
+/** The same as JSON: each forwarding node's pairs (count and a few) and why it may; what the restriction costs. */
+function transitJson(plan: MeshPlan, report: { [node: string]: TransitReport }, cost: TransitCost | undefined): unknown {
+  const byName = new Map(plan.spec.nodes.map((n) => [n.name, n]));
+  return {
+    forwarding: Object.fromEntries(
+      plan.nodes
+        .filter((n) => n.forwarding)
+        .map((n) => [n.name, { pairs: report[n.name]?.pairs ?? 0, examples: (report[n.name]?.examples ?? []).slice(0, 10), why: transitPermission(byName.get(n.name) as NodeSpec, plan.spec).why }]),
+    ),
+    mayNot: Object.fromEntries(
+      plan.spec.nodes.flatMap((n) => {
+        const p = transitPermission(n, plan.spec);
+        return p.may ? [] : [[n.name, { by: p.by, why: p.why, publicEndpoint: !behindNat(n) }]];
+      }),
+    ),
+    ...(cost ? { cost } : {}),
+  };
+}
+
 function headerLines(stack: string, plan: MeshPlan, listAll: boolean): string[] {
   const out = [`Stack ${stack}: ${plan.nodes.length} nodes, topology ${plan.spec.topology}, ${plan.links.length} links, MTU ${plan.mtu} (${plan.mtuReason})`];
   out.push(...nodeLines(plan, listAll));
+  out.push(...transitLines(plan));
   if (plan.skippedLinks.length > 0 && (listAll || plan.spec.topology !== "auto")) {
     out.push("", "Links not made");
     const shown = listAll ? plan.skippedLinks : plan.skippedLinks.slice(0, COMPARE_LISTED);
@@ -268,6 +349,7 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
       peers: n.peers.map((p) => ({ name: p.name, allowedIps: p.allowedIps, endpoint: p.dialsPeer })),
     })),
     ...(plan.latency ? { latency: plan.latency } : {}),
+    transit: transitJson(plan, transitReport(plan), transitCost(plan)),
     ...(other ? { compare: { topology: other.spec.topology, links: other.links.length, ...(other.latency ? { latency: other.latency } : {}) } } : {}),
     ...(pairs ? { pairs } : { unreachable: summary.failures }),
     reachable: summary.reachable,

@@ -14,6 +14,7 @@ import { MESH_TYPE, NODE_TYPES } from "./type-tokens";
 import * as command from "@pulumi/command";
 import { parseMeshConfig } from "../infra/config";
 import type { MeshDeclaration } from "../infra/declaration";
+import { issueLines } from "../infra/problem-lines";
 import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import { crossStackDrift, mergePeerMeshes, type ImportedMesh, type PeerMesh } from "../infra/imports";
 import { possibleLocalLinks } from "../infra/local-links";
@@ -97,7 +98,7 @@ export class Mesh extends pulumi.ComponentResource {
       throw asRunError(err, `the declaration of Mesh ${name}`);
     }
     // Allowed but probably unwise (an admin range of millions of addresses): shown by pulumi, not fatal.
-    for (const w of warnings) void pulumi.log.warn(`${w.path}: ${w.message}`, this);
+    for (const line of issueLines(warnings)) void pulumi.log.warn(line, this);
     claimNodeNames(name, spec);
     refuseWhatCloudsWouldRefuse(spec);
     const localNames = new Set(spec.nodes.map((n) => n.name));

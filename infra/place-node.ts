@@ -11,7 +11,7 @@
 import { formatIPv4, formatPrefix, overlaps, parsePrefix, type Prefix } from "./cidr";
 import { UserError } from "./errors";
 import { latencyModelFor } from "./latency/model";
-import { CLOUD_REGION_SITES } from "./latency/data";
+import { SHIPPED_REGIONS } from "./latency/data";
 import { siteOfPlacement } from "./latency/regions";
 import type { Cloud, MeshSpec, RegionSpec, Role } from "./model";
 import { quote } from "./quote";
@@ -50,7 +50,10 @@ function placementFor(req: NodeRequest): Record<string, string> {
     case "azure":
       return { location: req.region };
     case "gcp":
-      if (CLOUD_REGION_SITES.gcp.has(req.region)) throw new UserError(`--region ${quote(req.region)}: a GCP node goes in a zone; give one of ${req.region}'s zones, such as ${req.region}-b`);
+      if (SHIPPED_REGIONS.gcp.has(req.region)) {
+        const letters = SHIPPED_REGIONS.gcpZones.get(req.region) ?? ["b"];
+        throw new UserError(`--region ${quote(req.region)}: a GCP node goes in a zone; give one of ${req.region}'s zones (${letters.map((l) => `${req.region}-${l}`).join(", ")})`);
+      }
       return { zone: req.region };
   }
 }

@@ -26,7 +26,7 @@ import { configSizeIssues } from "./sizes";
 import { candidateLinks, linkId, linkWeight, type CandidateLinks, type NodeFacts } from "./topology";
 import { failoverTables } from "./failover";
 import { resilientLinks } from "./resilient";
-import { noTransitReason, transitRefusals } from "./transit";
+import { transitPermission, transitRefusals } from "./transit";
 
 export { linkId } from "./topology";
 
@@ -60,6 +60,8 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
   }
   if (!hubFacts.hasPublicEndpoint) {
     issues.push({ path: `nodes.${spec.hub}.external.endpoint`, message: "the hub must be reachable: give it a public endpoint" });
+  } else if (!transitPermission(hubFacts.spec, spec).may) {
+    issues.push({ path: `nodes.${spec.hub}.transit`, message: `the hub carries its spokes' traffic, but ${transitPermission(hubFacts.spec, spec).why}; let the hub carry transit` });
   }
 
   const candidates: CandidateLinks = options.links
@@ -71,10 +73,9 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
   const model = latencyModelFor(spec);
   let layout: ResilienceLayout | undefined;
   if (spec.resilience === "node" && !options.links) {
-    const resilient = resilientLinks(spec, facts, candidates.links, (a, b) => linkWeight(model, facts.get(a) as NodeFacts, facts.get(b) as NodeFacts), (name) => {
-      const f = facts.get(name) as NodeFacts;
-      return f.hasPublicEndpoint && f.spec.role !== "backend";
-    });
+    const resilient = resilientLinks(spec, facts, candidates.links, (a, b) => linkWeight(model, facts.get(a) as NodeFacts, facts.get(b) as NodeFacts), (name) =>
+      transitPermission((facts.get(name) as NodeFacts).spec, spec).may,
+    );
     candidates.links = resilient.links;
     candidates.skipped.push(...resilient.skipped);
     issues.push(...resilient.issues);
@@ -84,7 +85,7 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
   // Paths never cross a node that does not carry others' traffic (transit.ts says which and why);
   // in a resilient mesh only the core does, so that nodes outside it never choose between homes.
   const noTransit = new Set(
-    spec.nodes.filter((n) => (layout ? !inCore.has(n.name) : noTransitReason(facts.get(n.name) as NodeFacts, spec.topology) !== undefined)).map((n) => n.name),
+    spec.nodes.filter((n) => (layout ? !inCore.has(n.name) : !transitPermission(n, spec).may)).map((n) => n.name),
   );
   const carrying = candidates.links.filter((l) => !l.backup);
   const apsp = allPairsShortestPaths(names, carrying, { noTransit });
