@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { loadStackConfig } from "../infra/config";
 import { planMesh } from "../infra/plan";
 import { configsFromPlan } from "../lab/from-plan";
-import { runFailover, waitForWatchdogsBack } from "../lab/failover";
+import { percentile, runFailover, waitForWatchdogsBack } from "../lab/failover";
 import { Lab } from "../lab/lab";
 
 export interface FailoverBench {
@@ -20,10 +20,6 @@ export interface FailoverBench {
   backOnPrimaryMs: number[];
   notRecovered: number;
   steady: { seconds: number; lossRate: number; switches: number };
-}
-
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 }
 
 export async function benchFailover(steadySeconds: number): Promise<FailoverBench> {
@@ -53,7 +49,7 @@ export async function benchFailover(steadySeconds: number): Promise<FailoverBenc
       mesh: "prod, resilience: node",
       failures: core.map((c) => `${c} down`),
       recoveries: recoveries.length,
-      recoveryMs: { p50: percentile(recoveries, 0.5), p99: percentile(recoveries, 0.99), max: recoveries.at(-1) ?? 0 },
+      recoveryMs: recoveries.length > 0 ? { p50: percentile(recoveries, 0.5), p99: percentile(recoveries, 0.99), max: recoveries.at(-1) as number } : { p50: 0, p99: 0, max: 0 },
       backOnPrimaryMs: back,
       notRecovered,
       steady: { seconds: steadySeconds, lossRate: 0.05, switches },

@@ -80,7 +80,8 @@ export function parseSteadyPings(output: string): Map<string, Sample[]> {
   return out;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
+/** The q-quantile of sorted values (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
 

@@ -21,7 +21,7 @@ import { renderAllFailover } from "../../infra/render/mesh";
 import type { Failure } from "../../infra/simulate/failures";
 import { simulatePlanFailures } from "../../infra/simulate/plan";
 import { failureLabel, type FailureReport } from "../../infra/simulate/resilience";
-import { formatFailoverRun, RECOVERY_PROMISE_MS, runFailover, switchedNodes, waitForWatchdogsBack, type FailoverRun } from "../../lab/failover";
+import { formatFailoverRun, percentile, RECOVERY_PROMISE_MS, runFailover, switchedNodes, waitForWatchdogsBack, type FailoverRun } from "../../lab/failover";
 import { configsFromPlan } from "../../lab/from-plan";
 import { Lab } from "../../lab/lab";
 import { labBlocker } from "../../lab/preflight";
@@ -67,7 +67,7 @@ async function failEach(lab: Lab, plan: MeshPlan, failures: Failure[], intervalM
 
 function recoveryFigures(runs: readonly Measured[]): string {
   const all = runs.flatMap((m) => m.run.pairs.filter((p) => p.lost > 0 && p.recoveryMs !== undefined).map((p) => p.recoveryMs as number)).sort((a, b) => a - b);
-  const at = (q: number) => ((all[Math.min(all.length - 1, Math.ceil(q * all.length) - 1)] ?? 0) / 1000).toFixed(1);
+  const at = (q: number) => (all.length > 0 ? percentile(all, q) / 1000 : 0).toFixed(1);
   return `${all.length} pair recoveries: p50 ${at(0.5)} s, p99 ${at(0.99)} s, max ${at(1)} s; back on the planned paths after ${runs.map((m) => ((m.run.backOnPrimaryMs ?? 0) / 1000).toFixed(1)).join(", ")} s`;
 }
 
