@@ -1,18 +1,15 @@
 /**
- * A failure on the lab, measured: every ordered pair pings at a steady rate (steady-ping.py, one
- * per namespace), one node dies or one link's UDP is cut, and later comes back. Per pair: packets
+ * A failure on the lab, measured: every ordered pair pings at a steady rate (batch-ping.py --steady,
+ * one per namespace), one node dies or one link's UDP is cut, and later comes back. Per pair: packets
  * lost while it was down, the time from the failure to the pair answering for good, and packets
  * lost after the return; and from the watchdogs' logs, who switched when, and when the last one
  * went back to its wg0.conf (every pair back on its planned path).
  */
-import { join } from "node:path";
 import type { Failure } from "../infra/simulate/failures";
-import { pingerInterpreter } from "./batch-ping";
+import { BATCH_PINGER, pingerInterpreter } from "./batch-ping";
 import { LabError } from "./errors";
 import { mapLimited, run, sleep } from "./exec";
 import type { Lab } from "./lab";
-
-export const STEADY_PINGER = join(__dirname, "steady-ping.py");
 
 export interface FailoverRunOptions {
   /** Between two requests of one pair. Default 250 ms. */
@@ -68,7 +65,7 @@ interface Sample {
   answered: boolean;
 }
 
-/** The pinger's lines, `ADDRESS ROUND SENT_MS TTL RTT_MS`, per address in the order sent. */
+/** The steady pinger's lines, `ADDRESS ROUND SENT_MS TTL RTT_MS`, per address in the order sent. */
 export function parseSteadyPings(output: string): Map<string, Sample[]> {
   const out = new Map<string, Sample[]>();
   for (const m of output.matchAll(/^(\d{1,3}(?:\.\d{1,3}){3}) (\d+) (\d+) (\d+|-) ([\d.]+|-)$/gm)) {
@@ -116,14 +113,14 @@ export async function runFailover(lab: Lab, failure: Failure, opts: FailoverRunO
   const afterMs = opts.afterMs ?? 45_000;
   const timeoutMs = opts.timeoutMs ?? 1000;
   const python = pingerInterpreter();
-  if (!python) throw new LabError("lab --fail pings with lab/steady-ping.py, which needs python3; install it (apt-get install python3)");
+  if (!python) throw new LabError("lab --fail pings with lab/batch-ping.py, which needs python3; install it (apt-get install python3)");
   const nodes = lab.nodeInfo().filter((n) => n.overlay !== undefined);
   const byAddress = new Map(nodes.map((n) => [n.overlay as string, n.name]));
   if (failure.kind === "node" && !nodes.some((n) => n.name === failure.node)) throw new LabError(`lab --fail: no node named ${failure.node}`);
   const durationMs = beforeMs + outageMs + afterMs;
   const pinging = mapLimited(nodes, nodes.length, async (n) => {
     const targets = nodes.filter((t) => t !== n).map((t) => t.overlay as string);
-    const args = ["netns", "exec", n.namespace, ...python, STEADY_PINGER, (intervalMs / 1000).toFixed(3), (durationMs / 1000).toFixed(3), (timeoutMs / 1000).toFixed(3), ...targets];
+    const args = ["netns", "exec", n.namespace, ...python, BATCH_PINGER, "--steady", (intervalMs / 1000).toFixed(3), (durationMs / 1000).toFixed(3), (timeoutMs / 1000).toFixed(3), ...targets];
     const r = await run("ip", args, { timeoutMs: durationMs + timeoutMs + 60_000 });
     return [n.name, parseSteadyPings(r.stdout)] as const;
   });

@@ -191,9 +191,10 @@ function newScratch(graph: Graph): Scratch {
   };
 }
 
-export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[], opts: PathOptions = {}): AllPairsPaths {
+/** Names sorted (indices are into them), the graph, the nodes that never forward, and scratch space. */
+function prepare(nodeNames: readonly string[], edges: readonly GraphEdge[], opts: PathOptions) {
   const names = [...nodeNames].sort();
-  const index = new Map(names.map((n, i) => [n, i]));
+  const index = new Map(names.map((name, i) => [name, i]));
   const graph = buildGraph(names, index, edges);
   const n = names.length;
   const noTransit = new Uint8Array(n);
@@ -201,7 +202,11 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
     const i = index.get(name);
     if (i !== undefined) noTransit[i] = 1;
   }
-  const scratch = newScratch(graph);
+  return { names, index, graph, n, noTransit, scratch: newScratch(graph) };
+}
+
+export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[], opts: PathOptions = {}): AllPairsPaths {
+  const { names, index, graph, n, noTransit, scratch } = prepare(nodeNames, edges, opts);
   const nextHop = new Int32Array(n * n);
   // A node with one link reaches everything through its neighbour, on the neighbour's own
   // paths (the order of paths survives adding the same first edge), so its row is copied from
@@ -250,16 +255,7 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
  * exactly as it was in the whole graph.
  */
 export function firstHopRows(nodeNames: readonly string[], edges: readonly GraphEdge[], sources: readonly string[], opts: PathOptions = {}): Map<string, Int32Array> {
-  const names = [...nodeNames].sort();
-  const index = new Map(names.map((n, i) => [n, i]));
-  const graph = buildGraph(names, index, edges);
-  const n = names.length;
-  const noTransit = new Uint8Array(n);
-  for (const name of opts.noTransit ?? []) {
-    const i = index.get(name);
-    if (i !== undefined) noTransit[i] = 1;
-  }
-  const scratch = newScratch(graph);
+  const { index, graph, n, noTransit, scratch } = prepare(nodeNames, edges, opts);
   const rows = new Map<string, Int32Array>();
   for (const source of sources) {
     const s = index.get(source);

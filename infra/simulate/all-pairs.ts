@@ -84,29 +84,9 @@ export class AllPairs {
    * given, receives the node indices it crosses (both ends). Only for pairs covers() accepts.
    */
   trip(a: number, b: number, path?: number[]): boolean {
-    const n = this.n;
-    const stamp = ++this.stamp;
-    this.seen[a] = stamp;
-    path?.push(a);
-    let at = a;
-    let ttl = DEFAULT_TTL;
-    for (;;) {
-      if (at === b) return true;
-      if (at !== a) {
-        if (!this.forwarding[at] || --ttl === 0) return false;
-      }
-      const row = at * n;
-      if (!this.routed[row + b]) return false;
-      const next = this.peer[row + b] as number;
-      if (next < 0) return false;
-      if (!this.canHandshake(at, next)) return false;
-      if (this.peer[next * n + a] !== at) return false;
-      if (this.seen[next] === stamp) return false;
-      this.seen[next] = stamp;
-      path?.push(next);
-      at = next;
-    }
+    return tripUnder(this, a, b, AS_WRITTEN, path);
   }
+
 }
 
 /**
@@ -123,7 +103,10 @@ export interface Scenario {
   cutB: number;
 }
 
-/** The trip() rules under a scenario; kept apart from trip() so the common case stays lean. */
+/** The files as they are: no node switched, none dead, no link cut. */
+const AS_WRITTEN: Scenario = { peerRows: [], routedRows: [], dead: -1, cutA: -1, cutB: -1 };
+
+/** The trip() rules, under a scenario (failures.ts) or the files as written. */
 export function tripUnder(fast: AllPairs, a: number, b: number, sc: Scenario, path?: number[]): boolean {
   const n = fast.n;
   const stamp = ++fast.stamp;

@@ -26,7 +26,7 @@ import { configsFromPlan } from "../../lab/from-plan";
 import { Lab } from "../../lab/lab";
 import { labBlocker } from "../../lab/preflight";
 import { leftoversOfLab } from "../../lab/teardown";
-import { randomMeshSpec } from "../support/random-mesh";
+import { randomResilientSpec } from "../support/random-mesh";
 
 const blocker = labBlocker();
 if (blocker) process.stderr.write(`\n*** SKIPPING the failover lab tests: ${blocker} ***\n\n`);
@@ -156,11 +156,7 @@ test("differential: on random resilient meshes, after each single failure the la
   let meshes = 0;
   const disagreements: string[] = [];
   for (let seed = 1; cases < wanted && seed < 500; seed++) {
-    const spec = randomMeshSpec(seed, { minNodes: 5, maxNodes: 9, topologies: ["hub", "regional"], natChance: 0.1 });
-    spec.resilience = "node";
-    spec.nodes.forEach((n, i) => {
-      if (i > 0 && i < 3) n.role = "pop";
-    });
+    const spec = randomResilientSpec(seed, { minNodes: 5, maxNodes: 9, topologies: ["hub", "regional"], natChance: 0.1 });
     let plan: MeshPlan;
     try {
       plan = planMesh(spec);

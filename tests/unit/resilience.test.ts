@@ -17,7 +17,7 @@ import { simulateFailures, type Failure, type FailureOutcome } from "../../infra
 import { simulatePlanFailures } from "../../infra/simulate/plan";
 import { resilienceLine } from "../../infra/simulate/resilience";
 import { parseWgQuick } from "../../infra/wgquick";
-import { randomMeshSpec } from "../support/random-mesh";
+import { randomMeshSpec, randomResilientSpec } from "../support/random-mesh";
 import { seedSpec } from "../support/seed-spec";
 
 interface Files {
@@ -146,11 +146,7 @@ test("today's prod, failure by failure, as the simulator proper sees the files e
 test("random resilient meshes: every single node failure survived, and the walk agrees with the simulator on every failure", () => {
   let planned = 0;
   for (let seed = 1; planned < 25 && seed < 400; seed++) {
-    const spec = randomMeshSpec(seed, { minNodes: 4, maxNodes: 12, topologies: ["hub", "regional", "full"] });
-    spec.resilience = "node";
-    spec.nodes.forEach((n, i) => {
-      if (i > 0 && i < 3) n.role = "pop";
-    });
+    const spec = randomResilientSpec(seed, { minNodes: 4, maxNodes: 12, topologies: ["hub", "regional", "full"] });
     let plan: MeshPlan;
     try {
       plan = planMesh(spec);
