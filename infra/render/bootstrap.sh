@@ -78,7 +78,7 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     cd "$WORK"
     # What the first boot's apt may have failed to install (a mirror hiccup, no route out yet).
     if ! command -v jq >/dev/null || ! command -v wg-quick >/dev/null; then
-      { apt-get -qq update && apt-get -qq install -y --no-install-recommends $PACKAGES; } >/dev/null
+      { apt-get -qq update && apt-get -qq install -y --no-install-recommends $PACKAGES; } >/dev/null || exit 1
     fi
     get "$CONFIG_SECRET" >config
     read -r v s _ < <(sed -n -E 's/^#@wgmesh agent ([0-9]+\.[0-9]+\.[0-9]+) ([0-9a-f]{64}) [0-9]+$/\1 \2 _/p' config) ||
@@ -88,7 +88,7 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
       { echo "no node agent: $AGENT_SECRET is not agent $v (sha256 ${s:0:12})" >&2; exit 1; }
     base64 -d agent | gzip -dc >agent.set
     awk '/^#@wgmesh /{o = $3 == "wgmesh-sync"; next} o && /^#[|]/{print substr($0, 3)}' agent.set >install
-    bash install --install "$WORK/agent.set" "$v" "$s"
+    bash install --install "$WORK/agent.set" "$v" "$s" "$WORK/config"
     cd /
     rm -rf -- "$WORK"
   fi

@@ -939,15 +939,15 @@ self_check() {
   printf 'agent %s: self-check passed\n' "$AGENT_VERSION"
 }
 
-# `wgmesh-sync --install SET VERSION SHA256`: how the bootstrap installs the first agent, from the agent
-# set it fetched and checked against the sha256 the config names.
+# `wgmesh-sync --install SET VERSION SHA256 ENTRY`: how the bootstrap installs the first agent, from the
+# agent set it fetched and checked against the sha256 the config entry it fetched names.
 install_from() {
   exec 9>"$LOCK"
   flock -w 120 9 || fail "another wgmesh-sync has held $LOCK for 2 minutes; not running beside it"
   if [[ $(readlink -- "$LIB/current" 2>/dev/null) == "agents/$2" ]]; then return 0; fi
   mkdir -p -- "$LIB"
   unpack_agent "$1" "$2" "$3" || fail "no node agent yet: $reason; the next run tries again"
-  fetch_secret "$CONFIG_SECRET" "$WORK/payload" || fail "no node agent yet: could not fetch the config from $SOURCE: $reason"
+  cp -- "$4" "$WORK/payload"
   WANT_SHA=$3
   activate "$2" "$WORK/payload" '' || fail "no node agent yet: $reason; the next run tries again"
   printf 'wgmesh-sync: node %s: installed agent %s from %s\n' "$WGMESH_NODE" "$2" "$SOURCE" | tee -a "${WGMESH_CONSOLE:-/dev/console}" >&2 2>/dev/null || :
@@ -1062,7 +1062,7 @@ main() {
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   case ${1:-} in
     --self-check) self_check "${2:-}" ;;
-    --install) install_from "${2:-}" "${3:-}" "${4:-}" ;;
+    --install) install_from "${2:-}" "${3:-}" "${4:-}" "${5:-}" ;;
     *)
       trap 'finish_run $?; rm -rf -- "$WORK"' EXIT
       main
