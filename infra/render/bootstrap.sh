@@ -17,7 +17,7 @@
 # never set on a node: WGMESH_LIB_DIR (where agents live) and WGMESH_TEST_CURLRC (a curl config pointing
 # the vault's real host names at local stand-ins).
 # The values are for the agent, which sources this file; the template defines get() once per vault.
-# shellcheck disable=SC2034,SC2317
+# shellcheck disable=SC2034,SC2086,SC2317
 set -euo pipefail
 umask 077
 export LC_ALL=C

@@ -69,7 +69,7 @@ function renderDocument(opts: DeliveryOptions): string {
   };
   const comment = [
     "#cloud-config",
-    `# wg-mesh node ${node}: the bootstrap, which installs the node agent from the node's vault. No key in here.`,
+    `# wg-mesh node ${node}: the bootstrap of its node agent. No key in here.`,
   ].join("\n");
   return `${comment}\n${stringify(document, { blockQuote: "literal", lineWidth: 0, indentSeq: false })}`;
 }

@@ -202,8 +202,8 @@ function runLengths(lengths: readonly number[]): [number, number][] {
 /** Raw DEFLATE: the whole input in one final block with Huffman codes made for it (BTYPE 10). */
 export function deflate(data: Uint8Array): Buffer {
   const toks = tokens(data);
-  const litFreq = new Array<number>(286).fill(0);
-  const distFreq = new Array<number>(30).fill(0);
+  const litFreq: number[] = new Array<number>(286).fill(0);
+  const distFreq: number[] = new Array<number>(30).fill(0);
   for (const t of toks) {
     if ("literal" in t) litFreq[t.literal] = (litFreq[t.literal] as number) + 1;
     else {
@@ -215,7 +215,7 @@ export function deflate(data: Uint8Array): Buffer {
   }
   litFreq[256] = 1;
   // A block without matches still describes one distance code.
-  if (distFreq.every((f) => f === 0)) distFreq[0] = 1;
+  if (!distFreq.some((f) => f > 0)) distFreq[0] = 1;
   const litLengths = codeLengths(litFreq, 15);
   const distLengths = codeLengths(distFreq, 15);
   const litCodes = canonicalCodes(litLengths);

@@ -24,11 +24,13 @@ function lineStartsInString(script: string): boolean[] {
     }
     if (quote === "'") {
       if (c === "'") quote = undefined;
-    } else if (quote === '"') {
-      if (c === "\\") i++;
-      else if (c === '"') quote = undefined;
-    } else if (c === "\\") {
-      i++;
+    } else if (quote === '"' || c === "\\") {
+      // A backslash escapes the next character; one before a newline continues the line, whose
+      // successor still starts a line of its own.
+      if (c === "\\") {
+        i++;
+        if (script[i] === "\n") atLineStart = true;
+      } else if (c === '"') quote = undefined;
     } else if (c === "'" || c === '"') {
       quote = c;
     } else if (c === "#" && (i === 0 || /[\s;|&(]/.test(script[i - 1] as string))) {

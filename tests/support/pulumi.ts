@@ -166,7 +166,10 @@ export function deliveredConfigs(run: MockRun): Record<string, string> {
 /** The user data each VM boots with, decoded, by node. */
 export function userDataByNode(run: MockRun): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = documentOfAwsUserData(input<string>(r, "userDataBase64"));
+  for (const r of ofType(run, "aws:ec2/instance:Instance")) {
+    const plain = (unwrapSecrets(r.inputs) as Record<string, unknown>).userData;
+    out[nodeOf(r.name, /-vm$/)] = typeof plain === "string" ? plain : documentOfAwsUserData(input<string>(r, "userDataBase64"));
+  }
   for (const r of ofType(run, "gcp:compute/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<Record<string, string>>(r, "metadata")["user-data"] as string;
   for (const r of ofType(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine")) {
     out[nodeOf(r.name, /-vm$/)] = Buffer.from(input<string>(r, "customData"), "base64").toString("utf8");

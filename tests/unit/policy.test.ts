@@ -8,6 +8,7 @@ import * as p from "../../policy/policies";
 import { runPolicies, type AnyPolicy, type HarnessResource } from "../support/policy-harness";
 import { gzipSync } from "node:zlib";
 import { renderCloudInit } from "../../infra/render/cloudinit";
+import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 
 const STACK = "urn:pulumi:prod::wg-mesh::pulumi:pulumi:Stack::wg-mesh-prod";
 
@@ -111,9 +112,9 @@ test("wg-no-key-in-user-data: a PrivateKey line or a key-shaped value in user da
   assert.deepEqual(await violations(p.noKeyInUserData, [aws(hidden)]), ["iad-vm: userData has a wg-quick PrivateKey line; deliver wg0.conf through the vault"]);
   const gzipped = child("iad", "aws:ec2/instance:Instance", "iad-vm", { userDataBase64: gzipSync(`#!/bin/bash\necho 'PresharedKey = ${key}'\n`).toString("base64") });
   assert.equal((await violations(p.noKeyInUserData, [gzipped])).length, 1);
-  // wg-mesh's own user data, script compressed, is clean however its base64 happens to look.
+  // wg-mesh's own user data, the bootstrap, is clean.
   for (const node of ["ireland", "gru", "iad", "cdg", "nrt", "hkg"]) {
-    const own = renderCloudInit({ node, vault: { kind: "aws-secretsmanager", region: "eu-west-1", secretName: `wg-mesh/prod/${node}/wg0.conf` } });
+    const own = renderCloudInit({ node, vault: vaultLocatorFor({ name: node, cloud: "aws", aws: { region: "eu-west-1" } }, "wg-mesh", "prod") as VaultLocator });
     assert.deepEqual(await violations(p.noKeyInUserData, [aws(own)]), [], node);
   }
 });
