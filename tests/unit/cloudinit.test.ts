@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { gzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { CLOUD_INIT_PACKAGES, cloudInitFiles, expandCloudInit, renderCloudInit, shippedBootstrap } from "../../infra/render/cloudinit";
 import { SIZE_LIMITS } from "../../infra/limits";
@@ -260,7 +261,7 @@ test("AWS user data is the document as it is, which cloud-init's own reader take
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, text);
   assert.equal(documentOfAwsUserData(Buffer.from(text).toString("base64")), text);
-  assert.equal(documentOfAwsUserData(require("node:zlib").gzipSync(text).toString("base64")), text);
+  assert.equal(documentOfAwsUserData(gzipSync(text).toString("base64")), text);
 });
 
 test("user data over the 4 KB budget is refused in one line naming the node, its size and the limit", () => {
