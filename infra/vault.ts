@@ -29,6 +29,18 @@ export function awsAgentSecretName(n: VaultNaming): string {
   return `${n.project}/${n.stack}/${n.node}/agent`;
 }
 
+/**
+ * The node path of a secret name the AWS host makes (`<project>/<stack>/<node>`), and which of the two
+ * it is; undefined for any other name. The policy pack holds a node's read grant to these.
+ */
+export function awsSecretOf(name: string): { node: string; which: "config" | "agent" } | undefined {
+  const m = /^(.+\/.+\/[^/]+)\/(wg0\.conf|agent)$/.exec(name);
+  if (!m) return undefined;
+  const naming = { project: "p", stack: "s", node: "n" };
+  const which = awsSecretName(naming).endsWith(`/${m[2]}`) ? "config" : awsAgentSecretName(naming).endsWith(`/${m[2]}`) ? "agent" : undefined;
+  return which ? { node: m[1] as string, which } : undefined;
+}
+
 export function gcpSecretId(n: VaultNaming): string {
   // Secret Manager ids: letters, digits, '-' and '_', at most 255.
   return `${n.project}-${n.stack}-${n.node}-wg0`.replace(/[^A-Za-z0-9_-]/g, "-");

@@ -3,7 +3,6 @@
  * stack program under the mock runtime): zero violations. And the same resources with one hand
  * edit each are caught, so the zero above is not a pack that looks at nothing.
  */
-import { awsUserDataBase64, documentOfAwsUserData } from "../../infra/render/user-data";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
@@ -42,9 +41,22 @@ for (const stack of ["prod", "staging"]) {
     );
     assert.deepEqual(await caught(edited("aws:ec2/instance:Instance", (p) => (p.metadataOptions = { httpTokens: "optional" }))), ["wg-imdsv2"]);
     assert.deepEqual(
-      await caught(edited("aws:ec2/instance:Instance", (p) => (p.userDataBase64 = awsUserDataBase64(`${documentOfAwsUserData(String(p.userDataBase64))}\nPrivateKey = x\n`)))),
+      await caught(edited("aws:ec2/instance:Instance", (p) => (p.userData = `${String(p.userData)}\nPrivateKey = x\n`))),
       ["wg-no-key-in-user-data"],
     );
+    // A node's read grant reaching another node's agent.
+    const rolePolicies = resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy");
+    if (rolePolicies.length >= 2) {
+      const other = (JSON.parse(String(rolePolicies[1]?.props.policy)) as { Statement: { Resource: string[] }[] }).Statement[0]?.Resource[1] as string;
+      assert.deepEqual(
+        await caught(edited("aws:iam/rolePolicy:RolePolicy", (p) => {
+          const doc = JSON.parse(String(p.policy)) as { Statement: { Resource: string[] }[] };
+          (doc.Statement[0] as { Resource: string[] }).Resource[1] = other;
+          p.policy = JSON.stringify(doc);
+        })),
+        ["wg-vault-read-one-secret"],
+      );
+    }
     assert.deepEqual(
       await caught(edited("gcp:compute/firewall:Firewall", (p) => {
         if (Array.isArray(p.sourceRanges)) p.sourceRanges = [...(p.sourceRanges as string[]), "198.51.100.77/32"];
