@@ -8,18 +8,40 @@
  * and Node.js to the next, or every `pulumi up` from another laptop would write every node's agent
  * secret anew. The sha256 is of the value as stored, so a node checks it before decompressing a byte.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { gzip } from "./gzip";
 import { fileProblem, HEADER, seal, sha256, fileLines, type SetFile } from "./fileset";
 import { NODE_COMMAND_NAME, shippedNodeCommand } from "./node-command";
 import { shipScript } from "./shipped";
 import { renderAgentSyncScript } from "./sync-script";
 
+const VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
+
+/** Where the agent's version is kept: a data file, so `wgmesh diff` reads the version any git ref released. */
+export const AGENT_VERSION_FILE = "infra/render/agent-version.json";
+
 /**
  * The agent's version. A node replaces its agent when its config names another version, and refuses
- * one older than its own: change the agent's files, raise this (tests/unit/agent.test.ts holds the
- * files to the version they were released as).
+ * one older than its own: change the agent's files, raise it (tests/unit/agent.test.ts holds the
+ * agent to the version and sha256 it was released as).
  */
-export const AGENT_VERSION = "0.2.0";
+export const AGENT_VERSION: string = agentRelease(readFileSync(join(__dirname, "agent-version.json"), "utf8")).version;
+
+/** The version and sha256 an agent-version.json gives, from its text (this tree's or a git ref's). */
+export function agentRelease(text: string): { version: string; sha256: string } {
+  const release = JSON.parse(text) as { version?: unknown; sha256?: unknown };
+  if (typeof release.version !== "string" || !VERSION.test(release.version)) throw new Error(`${AGENT_VERSION_FILE}: version ${JSON.stringify(release.version)} is not MAJOR.MINOR.PATCH`);
+  return { version: release.version, sha256: String(release.sha256 ?? "") };
+}
+
+/** -1, 0 or 1 as dotted version a is older than, the same as or newer than b. */
+export function compareVersions(a: string, b: string): number {
+  const x = a.split(".").map(Number);
+  const y = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0) ? -1 : 1;
+  return 0;
+}
 
 /** What a config says about its agent: the payload's `#@wgmesh agent VERSION SHA256 BYTES` line. */
 export interface AgentRef {
@@ -34,7 +56,6 @@ export interface AgentBundle extends AgentRef {
   files: SetFile[];
 }
 
-const VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
 /** The agent's own files; units go in unit/, apply hooks in hooks/ (docs/node-agent.md). */
 const AGENT_FILE = /^(wgmesh-sync|wgmesh|unit\/[a-z0-9][a-z0-9._-]*\.(service|timer|path)|hooks\/[a-z0-9][a-z0-9._-]*)$/;
 
