@@ -2,7 +2,8 @@
  * The other side of `wgmesh diff`: a stack's declaration as it was at a git ref, or as a file someone
  * gives, planned offline. Every problem is a one-line error naming where the declaration came from.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadStackConfig } from "../infra/config";
 import { UserError } from "../infra/errors";
 import { MeshConfigError, type MeshPlan } from "../infra/model";
@@ -14,7 +15,7 @@ export interface BaseStack {
   plan: MeshPlan;
   /** How the diff names the base: the ref (or merge base) or the file. */
   label: string;
-  /** The node agent the base's code deploys; undefined from before node agents, null when unknown (a base file). */
+  /** The node agent the base's code deploys; undefined from before node agents, null when it cannot be told (a base file, a project that is not wg-mesh's own tree). */
   agentVersion: string | undefined | null;
 }
 
@@ -35,8 +36,11 @@ export function loadBaseStack(stack: string, dir: string, from: { file: string }
     const at = readStackFileAt(dir, file, from.ref);
     text = at.text;
     label = at.label;
-    const release = readFileAtOrUndefined(dir, at.commit, AGENT_VERSION_FILE);
-    agentVersion = release === undefined ? undefined : agentRelease(release).version;
+    // Only a project that is wg-mesh's own tree carries the agent's version; elsewhere it cannot be told.
+    if (existsSync(join(dir, AGENT_VERSION_FILE))) {
+      const release = readFileAtOrUndefined(dir, at.commit, AGENT_VERSION_FILE);
+      agentVersion = release === undefined ? undefined : agentRelease(release).version;
+    }
   }
   const source = `${file} at ${label}`;
   try {
