@@ -86,7 +86,7 @@ test("the node agent: a base that released another agent, or none (before agents
   // Against main, which has no agent-version.json: the first agent, taken by today's sync script.
   const first = wgmesh(["diff", "--stack", "prod", "--base", "main"], dir);
   assert.equal(first.code, 1, first.stderr);
-  assert.match(first.stdout, /^  agent \S+ on 12 nodes, in place, no tunnel restart: the sync script of their user data applies the new entry in place and installs the bootstrap from it; its next run installs the agent$/m);
+  assert.match(first.stdout, /^ {2}agent \S+ on 12 nodes, in place, no tunnel restart: the sync script of their user data applies the new entry in place and installs the bootstrap from it; its next run installs the agent$/m);
   // A newer agent at the base: every node would refuse the older one, exit 3.
   writeFileSync(file, JSON.stringify({ version: "99.0.0", sha256: "" }));
   run("git", ["commit", "-qam", "agent 99"], dir);
