@@ -539,6 +539,13 @@ export class Lab {
     });
   }
 
+  /** A node's vault entry for a wg0.conf text, as the stack program makes it (for tests that write the vault by hand). */
+  vaultEntry(name: string, wgConf: string): string {
+    const node = this.mustGet(name);
+    const bootstrap = shippedBootstrap({ node: node.name, vault: labVault(this.syncPaths(node)), interfaceName: node.iface });
+    return renderPayload({ node: node.name, interfaceName: node.iface, config: wgConf, agent: this.agent, bootstrap });
+  }
+
   /**
    * A new node agent for every node, as a deploy of a new wg-mesh writes it: each node's vault gets the
    * agent, then its config entry naming it. Nothing runs: the nodes' timers (runTimers) or sync() take it.

@@ -130,15 +130,17 @@ check_vault() {
 # the agent's runs found: a newer agent that failed its self-check and was rolled back, one that cannot
 # be fetched, or a node on another agent for more than two timer periods.
 check_agent() {
-  local since=${STATE_OF[agent_behind_since]:-} problem=${STATE_OF[agent_problem]:-}
-  if [[ -n $problem && ${STATE_OF[agent_expected]:-} == "$WANT_VERSION" ]]; then
-    problem "agent: $problem; fix: release a fixed agent under a new version (pulumi up writes it to every node's vault; wgmesh diff lists the change)"
-    return
-  fi
-  [[ $WANT_VERSION != "$AGENT_VERSION" ]] || return 0
+  local since=${STATE_OF[agent_behind_since]:-} why=${STATE_OF[agent_problem]:-} late=0
+  if [[ ${STATE_OF[agent_expected]:-} != "$WANT_VERSION" ]]; then why='' since=''; fi
+  [[ $WANT_VERSION != "$AGENT_VERSION" || -n $why ]] || return 0
   if version_lt "$WANT_VERSION" "$AGENT_VERSION"; then
     problem "runs agent $AGENT_VERSION, but $SOURCE names the older $WANT_VERSION, which every run refuses (agents never go back); fix: release that agent as a version above $AGENT_VERSION"
-  elif [[ -n $since && ${STATE_OF[agent_expected]:-} == "$WANT_VERSION" ]] && ((PERIOD > 0 && NOW - since > 2 * PERIOD)); then
+    return
+  fi
+  if [[ -n $since ]] && ((PERIOD > 0 && NOW - since > 2 * PERIOD)); then late=1; fi
+  if [[ -n $why ]]; then
+    problem "agent: $why; fix: release a fixed agent under a new version (pulumi up writes it to every node's vault; wgmesh diff lists the change)"
+  elif ((late)); then
     problem "runs agent $AGENT_VERSION, but its config names $WANT_VERSION since $(ago $((NOW - since))), more than two timer periods; fix: journalctl -u wgmesh-sync -n 20 says why, then systemctl start wgmesh-sync"
   else
     note "runs agent $AGENT_VERSION; its config names $WANT_VERSION, which the next run installs"

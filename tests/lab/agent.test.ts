@@ -171,6 +171,12 @@ syncTest("an agent secret that is not the agent the config names is not installe
     assert.equal(b.state().listenPort, 51935);
     const d = doctor(b);
     assert.match(d.output, new RegExp(`agent: agent ${NEXT} not installed: agent secret`));
+    // Behind for more than two timer periods with no reason recorded (runs that never got as far as the
+    // agent, say): a finding of its own. The doctor is told the timer runs every second.
+    const file = join(b.confDir, `${b.iface}.state`);
+    const since = Math.floor(Date.now() / 1000) - 600;
+    writeFileSync(file, readFileSync(file, "utf8").replace(/^agent_problem=.*$/m, "agent_problem=").replace(/^agent_behind_since=\d+$/m, `agent_behind_since=${since}`));
+    assert.match(doctor(b).output, new RegExp(`: runs agent ${AGENT_VERSION.replace(/\./g, "\\.")}, but its config names ${NEXT.replace(/\./g, "\\.")} since 10 min ago, more than two timer periods; fix: journalctl -u wgmesh-sync -n 20 says why, then systemctl start wgmesh-sync`));
     // Once the vault holds it whole, the next run installs it.
     writeFileSync(b.agentFile, b.agent.value);
     assert.equal(b.run().code, 0);
