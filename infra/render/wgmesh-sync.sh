@@ -890,7 +890,8 @@ agent_step() {
     return 0
   fi
   if ! activate "$WANT_VERSION" "$WORK/payload" "$AGENT_VERSION"; then
-    agent_problem "$reason"
+    log "$reason"
+    AGENT_PROBLEM="agent $WANT_VERSION failed its self-check ($(sed -n 2p -- "$failed")) and was rolled back; running $AGENT_VERSION"
     return 0
   fi
   log "agent $AGENT_VERSION -> $WANT_VERSION: installed, passed its self-check, current"
