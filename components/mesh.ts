@@ -394,12 +394,13 @@ function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<Mesh
     vaultSecretRef: c.vaultSecretRef,
     instance: c.instanceId,
     ssh: c.sshHint,
+    bootstrap: c.bootstrapCheck,
     wireguardFrom: c.wireguardFrom,
   });
   // The state goes in by apply, never through all(): all() copies every plain object of its inputs'
   // values, and a copy of the whole plan per node made a preview of 1,000 nodes hold a million nodes.
   return state.apply((s) =>
-    pulumi.all([hosts, outputs]).apply(([endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, wireguardFrom }]) => {
+    pulumi.all([hosts, outputs]).apply(([endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, bootstrap, wireguardFrom }]) => {
       const vault = vaultReport(locator, vaultSecretRef);
       const imported = new Map(s.plan.spec.nodes.flatMap((n) => (n.external?.endpoint ? [[n.name, endpointHost(n.external.endpoint)] as const] : [])));
       const peers = nodeConfigPlan(s.plan, node.name).peers.map((p) => {
@@ -419,6 +420,7 @@ function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<Mesh
         ...(vaultSecretRef !== undefined ? { vaultSecretRef } : {}),
         ...(instance !== undefined ? { instance } : {}),
         ssh,
+        ...(bootstrap !== undefined ? { bootstrap } : {}),
         wireguardFrom,
       };
     }),

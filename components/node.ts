@@ -98,6 +98,7 @@ export interface MeshNodeFields {
   wireguardFrom: pulumi.Output<string[]>;
   externalConfig: pulumi.Output<string | undefined>;
   instanceId: pulumi.Output<string | undefined>;
+  bootstrapCheck: pulumi.Output<string | undefined>;
 }
 
 export const DEFAULT_LISTEN_PORT = 51820;
@@ -180,6 +181,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
       // An external node is configured by hand, so its file is what it exports (still secret).
       externalConfig: config,
       instanceId: pulumi.output<string | undefined>(undefined),
+      bootstrapCheck: pulumi.output<string | undefined>(undefined),
     };
   }
 
@@ -221,6 +223,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     wireguardFrom,
     externalConfig: pulumi.output<string | undefined>(undefined),
     instanceId: host.instanceId,
+    bootstrapCheck: host.bootstrapCheck,
   };
 }
 

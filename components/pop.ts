@@ -30,6 +30,8 @@ export class Pop extends pulumi.ComponentResource {
   declare readonly externalConfig: pulumi.Output<string | undefined>;
   /** Its VM as the cloud's console names it: EC2 instance id, GCP instance name or Azure VM id; absent for an external node. */
   declare readonly instanceId: pulumi.Output<string | undefined>;
+  /** A command that shows whether its VM ran its bootstrap, without the node's network or its agent; absent for an external node. */
+  declare readonly bootstrapCheck: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PopArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:index:Pop", name, {}, opts);

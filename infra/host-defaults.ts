@@ -36,6 +36,19 @@ export function gcpImage(machineType: string, chosen?: string): string {
   return /^(t2a|c4a)-/.test(machineType) ? "ubuntu-os-cloud/ubuntu-2404-lts-arm64" : "ubuntu-os-cloud/ubuntu-2404-lts-amd64";
 }
 
+/**
+ * Google's public image projects whose images do not run cloud-init (they have the guest
+ * environment, which ignores the `user-data` a node's bootstrap travels in): a node booted from one
+ * never runs its bootstrap. Ubuntu's (the default) and Container-Optimized OS's do run it.
+ */
+const GCP_PROJECTS_WITHOUT_CLOUD_INIT = ["debian-cloud", "centos-cloud", "rocky-linux-cloud", "almalinux-cloud", "rhel-cloud", "rhel-sap-cloud", "suse-cloud", "suse-sap-cloud", "opensuse-cloud", "fedora-coreos-cloud", "windows-cloud"];
+
+/** The image project of a GCP image that does not run cloud-init, or undefined. */
+export function gcpImageWithoutCloudInit(image: string): string | undefined {
+  const project = /^(?:(?:https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/)?([a-z0-9-]+)\//.exec(image)?.[1];
+  return project && GCP_PROJECTS_WITHOUT_CLOUD_INIT.includes(project) ? project : undefined;
+}
+
 export const AZURE_DEFAULT_IMAGE = "Canonical:ubuntu-24_04-lts:server:latest";
 export const AZURE_DEFAULT_ARM_IMAGE = "Canonical:ubuntu-24_04-lts:server-arm64:latest";
 

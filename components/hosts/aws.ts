@@ -20,6 +20,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
+  readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:aws:Host", name, {}, opts);
@@ -129,11 +130,12 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     this.publicIp = eip.publicIp;
     this.vaultSecretRef = secret.arn;
     this.instanceId = instance.id;
+    this.bootstrapCheck = pulumi.interpolate`aws ec2 get-console-output --instance-id ${instance.id} --region ${place.region} --latest --output text | grep -E 'Cloud-init|wgmesh-sync'`;
     this.sshHint = sshHint(
       args.adminCidrs,
       pulumi.interpolate`aws ec2-instance-connect ssh --instance-id ${instance.id} --region ${place.region} --os-user ${SSH_USER.aws}`,
     );
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId, bootstrapCheck: this.bootstrapCheck });
   }
 
   /**

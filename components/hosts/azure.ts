@@ -22,6 +22,7 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
+  readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: AzureHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:azure:Host", name, {}, opts);
@@ -156,12 +157,14 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
 
     this.publicIp = ip.ipAddress;
     this.instanceId = vm.id;
+    // No boot console to read without boot diagnostics (turning them on would update every VM): the VM agent runs the look instead.
+    this.bootstrapCheck = pulumi.interpolate`az vm run-command invoke -g ${resourceGroupName} -n ${vm.name} --command-id RunShellScript --scripts 'cloud-init status --long; readlink /usr/local/lib/wgmesh/current; journalctl -u wgmesh-sync -n 5 --no-pager'`;
     this.vaultSecretRef = secret.versionlessId;
     this.sshHint = sshHint(
       args.adminCidrs,
       pulumi.interpolate`az vm user update -g ${resourceGroupName} -n ${vm.name} -u ${SSH_USER.azure} --ssh-key-value ~/.ssh/id_rsa.pub && ssh ${SSH_USER.azure}@${ip.ipAddress}`,
     );
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId, bootstrapCheck: this.bootstrapCheck });
   }
 
   private newSubnet(name: string, cidr: string, resourceGroupName: pulumi.Output<string>, location: string, tags: Record<string, string>): pulumi.Output<string> {

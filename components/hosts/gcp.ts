@@ -21,6 +21,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
+  readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("wg-mesh:gcp:Host", name, {}, opts);
@@ -131,9 +132,10 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
 
     this.publicIp = address.address;
     this.instanceId = instance.name;
+    this.bootstrapCheck = pulumi.interpolate`gcloud compute instances get-serial-port-output ${instance.name} --zone ${place.zone} --project ${project} | grep -E 'Cloud-init|wgmesh-sync'`;
     this.vaultSecretRef = secret.id;
     this.sshHint = sshHint(args.adminCidrs, pulumi.interpolate`gcloud compute ssh ${instance.name} --zone ${place.zone} --project ${project}`);
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId, bootstrapCheck: this.bootstrapCheck });
   }
 }
 

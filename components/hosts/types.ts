@@ -68,4 +68,10 @@ export interface HostOutputs {
   sshHint: pulumi.Output<string>;
   /** What the cloud's console calls the VM: an EC2 instance id, a GCP instance name, an Azure VM id. */
   instanceId: pulumi.Output<string>;
+  /**
+   * A command that shows, without the node's network or its agent, whether it ran its bootstrap:
+   * the boot console's cloud-init and wgmesh-sync lines (AWS, GCP), or cloud-init's status and the
+   * agent installed (Azure, through the VM agent). docs/node-agent.md says how to read it.
+   */
+  bootstrapCheck: pulumi.Output<string>;
 }

@@ -33,6 +33,21 @@ export function bootstrapHook(sha: string): string {
   ].join("; ");
 }
 
+/**
+ * The same by hand, for a node whose sync script missed the hook: the entry's bootstrap copy, read from
+ * the wg0.conf that script installed, put in place of the script; the next timer run installs the agent.
+ * docs/node-agent.md gives it (tests/unit/agent.test.ts holds the page to this).
+ */
+export function manualBootstrapCommand(conf = "/etc/wireguard/wg0.conf", target = SYNC_SCRIPT_PATH, start = true): string {
+  return [
+    `awk 'index($0,"@wgmesh file ${BOOTSTRAP_FILE} ")==2{o=1;next} index($0,"@wgmesh ")==2{o=0} o{print substr($0,3)}' ${conf} >${target}.new`,
+    `bash -n ${target}.new`,
+    `chmod 755 ${target}.new`,
+    `mv ${target}.new ${target}`,
+    ...(start ? ["systemctl start wgmesh-sync"] : []),
+  ].join(" && ");
+}
+
 export interface PayloadInput {
   node: string;
   /** wg-quick interface name; wg0 by default. */

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { AGENT_VERSION, agentFiles, renderAgentBundle } from "../../infra/render/agent";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { sha256, type SetFile } from "../../infra/render/fileset";
-import { renderPayload } from "../../infra/render/payload";
+import { manualBootstrapCommand, renderPayload } from "../../infra/render/payload";
 import { fillTemplate } from "../../infra/render/sync-script";
 import { fileVault } from "../../infra/vault";
 import { assertNoKeyIn, config, sleepMs, syncTest, withBench, type Bench, type Run } from "../support/sync-bench";
@@ -295,5 +295,25 @@ syncTest("a node on today's sync script takes the first entry in place, installs
     assert.equal(after.ifindex, before.ifindex);
     assert.equal(readFileSync(b.console, "utf8"), `wgmesh-sync: node bench: installed agent ${AGENT_VERSION} from file ${b.vaultFile}\n`);
     assert.equal(doctor(b).code, 0, doctor(b).output);
+  });
+});
+
+syncTest("a node whose sync script missed the hook moves by the one command the docs give, without a restart", () => {
+  withBench((b) => {
+    writeFileSync(b.script, legacyScript(b), { mode: 0o700 });
+    b.publishRaw(config(b));
+    assert.equal(b.run().code, 0);
+    const before = b.state();
+    // The entry installed as the old script installs it, its hook never run.
+    b.publish(config(b));
+    writeFileSync(join(b.confDir, `${b.iface}.conf`), readFileSync(b.vaultFile, "utf8"), { mode: 0o600 });
+    const r = spawnSync("bash", ["-c", manualBootstrapCommand(join(b.confDir, `${b.iface}.conf`), b.script, false)], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(b.script, "utf8"), b.bootstrap());
+    const moved = b.run();
+    assert.equal(moved.code, 0, moved.output);
+    assert.equal(b.agentVersion(), AGENT_VERSION);
+    assert.equal(b.installedConfig(), config(b));
+    assert.deepEqual(b.state(), before);
   });
 });

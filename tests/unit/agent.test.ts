@@ -11,7 +11,7 @@ import { gunzipSync } from "node:zlib";
 import { AGENT_VERSION, agentFiles, agentProblem, agentRelease, agentSetText, compareVersions, renderAgentBundle } from "../../infra/render/agent";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { parseSealed, seal, sha256 } from "../../infra/render/fileset";
-import { bootstrapHook, extraFileProblems, parsePayload, renderPayload } from "../../infra/render/payload";
+import { bootstrapHook, extraFileProblems, manualBootstrapCommand, parsePayload, renderPayload } from "../../infra/render/payload";
 import { fileVault } from "../../infra/vault";
 import { parseWgQuick } from "../../infra/wgquick";
 
@@ -119,4 +119,9 @@ test("a sealed text is refused cut short, altered, or with a file that does not 
   assert.throws(() => parseSealed(lying), /file a does not match its sha256/);
   const twice = seal(`#@wgmesh file a 0600 ${sha256("")}\n#@wgmesh file a 0600 ${sha256("")}\n`);
   assert.throws(() => parseSealed(twice), /file a comes twice/);
+});
+
+test("docs/node-agent.md gives the by-hand move to the bootstrap as the engine makes it", () => {
+  const page = readFileSync(join(__dirname, "..", "..", "docs", "node-agent.md"), "utf8");
+  assert.ok(page.includes(`sudo bash -c '${manualBootstrapCommand().replace(/'/g, "'\\''")}'`), "the command in the page is manualBootstrapCommand()");
 });
