@@ -19,6 +19,7 @@ import { possibleLocalLinks } from "../infra/local-links";
 import { buildMeshExport, type MeshExport } from "../infra/mesh-export";
 import { plannedFacts, summarize, vaultReport, type MeshSummary, type NodeReport } from "../infra/mesh-report";
 import { vaultLocatorFor } from "../infra/vault";
+import { nodeFiles } from "../infra/render/node-files";
 import { ROLES, type ConfigIssue, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
 import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
 import { DEFAULT_ROTATION_MARGIN, notBeforeOf, type KeyRotation } from "../infra/rotation";
@@ -139,6 +140,8 @@ export class Mesh extends pulumi.ComponentResource {
         mtu: own.apply((i) => i.mtu),
         forwarding: own.apply((i) => i.forwarding),
         comments: own.apply((i) => i.header),
+        // What rides with each cloud node's wg0.conf (infra/render/node-files.ts): a feature's table or ruleset.
+        ...(node.cloud !== "external" ? { files: state.apply((s) => nodeFiles(s.plan, node.name)) } : {}),
         peers,
         // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
         wireguardFrom: sources,

@@ -106,6 +106,8 @@ interface LabNode {
   running: boolean;
   notes: string[];
   skipped: SkippedHook[];
+  /** Files riding with its config through its vault (as nodeFiles gives a deployed node's). */
+  files?: Record<string, string>;
 }
 
 interface RelayLink extends RelayPorts {
@@ -524,7 +526,7 @@ export class Lab {
     if (!existsSync(paths.script)) writeFileSync(paths.script, bootstrap, { mode: 0o700 });
     writeFileSync(paths.agentVault, this.agent.value, { mode: 0o600 });
     const config = formatWgQuick(this.labConfig(node), header ? { header } : {});
-    writeFileSync(paths.vault, renderPayload({ node: node.name, interfaceName: node.iface, config, agent: this.agent, bootstrap }), { mode: 0o600 });
+    writeFileSync(paths.vault, renderPayload({ node: node.name, interfaceName: node.iface, config, files: node.files ?? {}, agent: this.agent, bootstrap }), { mode: 0o600 });
   }
 
   /** One run of the node's wgmesh-sync, as its timer starts it; a failed run is an answer, not an error. */
@@ -567,16 +569,18 @@ export class Lab {
   }
 
   /**
-   * A node's new config into its vault only, as `pulumi up` writes it; the node's timer applies it
-   * (runTimers or sync()). The node keeps its key (rotate() changes keys).
+   * A node's new config into its vault only, as `pulumi up` writes it, with the files riding with it
+   * (kept as they were when not given); the node's timer applies it (runTimers or sync()). The node
+   * keeps its key (rotate() changes keys).
    */
-  async publish(name: string, config: WgQuickConfig): Promise<void> {
+  async publish(name: string, config: WgQuickConfig, files?: Record<string, string>): Promise<void> {
     this.assertOpen();
     const node = this.mustGet(name);
     if (publicKeyOf(name, config) !== node.publicKey) throw new LabError(`lab: ${name}: publish keeps the node's key; rotate() changes keys`);
     const unknown = interpretHooks(config.iface).skipped[0];
     if (unknown) throw new LabError(`lab: ${name}: its sync would run ${unknown.hook} = ${plainText(unknown.command, 120)}; the lab runs no hook but the forwarding pair`);
     node.config = config;
+    if (files !== undefined) node.files = files;
     this.publishConfig(node);
     await this.syncRelayLinks();
   }
