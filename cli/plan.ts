@@ -77,6 +77,13 @@ function pairLine(pair: PairResult, main: Planned, other?: Planned): string {
   return line;
 }
 
+/** Whether the other topology sends the pair the same way (known only where the model has figures for it). */
+function samePath(pair: PairResult, main: Planned, other: Planned): boolean {
+  const here = latencyOf(main, pair.from, pair.to);
+  const there = latencyOf(other, pair.from, pair.to);
+  return here !== undefined && there !== undefined && arrow(here.path) === arrow(there.path);
+}
+
 function sourcesText(r: LatencyReport): string {
   const named: Record<string, string> = { config: "stack config", "azure-2025": "Azure 2025 table", "aws-2023": "AWS 2023 table", "same-site": "same site", estimate: "great-circle estimate" };
   return Object.entries(r.sources)
@@ -260,8 +267,16 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   let summary: SimulationSummary;
   if (listAll) {
     out.line("");
-    out.line(other ? `Paths (and under topology ${other.plan.spec.topology})` : "Paths");
-    summary = simulatePlanSummary(plan, { onPair: (p) => out.line(pairLine(p, main, other)) });
+    out.line(other ? `Paths that differ under topology ${other.plan.spec.topology}` : "Paths");
+    // Under --compare only the pairs the other topology routes differently are listed; the rest are counted.
+    let same = 0;
+    summary = simulatePlanSummary(plan, {
+      onPair: (p) => {
+        if (other && p.reachable && samePath(p, main, other)) same++;
+        else out.line(pairLine(p, main, other));
+      },
+    });
+    if (other) out.line(`  ${same === 0 ? "no" : count(same)} other pair${same === 1 ? " takes" : "s take"} the same path under both`);
   } else {
     summary = simulatePlanSummary(plan, { maxFailures: 20 });
     if (summary.failures.length > 0) {

@@ -1,5 +1,6 @@
 /** A backend: a leaf of the mesh. It may sit behind NAT (an external node without endpoint), in which case it dials out and PersistentKeepalive holds its NAT mapping open. */
 import * as pulumi from "@pulumi/pulumi";
+import { NODE_TYPES } from "./type-tokens";
 import type { Cloud } from "../infra/model";
 import { buildMeshNode, type MeshNodeArgs } from "./node";
 
@@ -34,7 +35,7 @@ export class Backend extends pulumi.ComponentResource {
   declare readonly bootstrapCheck: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: BackendArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:index:Backend", name, {}, opts);
+    super(NODE_TYPES.backend, name, {}, opts);
     const fields = buildMeshNode(this, "backend", name, args, opts);
     Object.assign(this, fields);
     const { nodeName: _name, cloud: _cloud, ...outputs } = fields;

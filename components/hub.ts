@@ -1,5 +1,6 @@
 /** The hub: every node links to it, it forwards between them, and everyone dials its fixed endpoint. */
 import * as pulumi from "@pulumi/pulumi";
+import { NODE_TYPES } from "./type-tokens";
 import type { Cloud } from "../infra/model";
 import { buildMeshNode, type MeshNodeArgs } from "./node";
 
@@ -34,7 +35,7 @@ export class Hub extends pulumi.ComponentResource {
   declare readonly bootstrapCheck: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: HubArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:index:Hub", name, {}, opts);
+    super(NODE_TYPES.hub, name, {}, opts);
     const fields = buildMeshNode(this, "hub", name, args, opts);
     Object.assign(this, fields);
     const { nodeName: _name, cloud: _cloud, ...outputs } = fields;

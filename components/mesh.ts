@@ -10,7 +10,8 @@
  * stacks' outputs, and only those inputs (peers, MTU, forwarding) wait with it, never a resource.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as time from "@pulumiverse/time";
+import { MESH_TYPE, NODE_TYPES } from "./type-tokens";
+import * as command from "@pulumi/command";
 import { parseMeshConfig } from "../infra/config";
 import type { MeshDeclaration } from "../infra/declaration";
 import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
@@ -22,13 +23,13 @@ import { vaultLocatorFor } from "../infra/vault";
 import { nodeFiles } from "../infra/render/node-files";
 import { ROLES, type ConfigIssue, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
 import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
-import { DEFAULT_ROTATION_MARGIN, notBeforeOf, type KeyRotation } from "../infra/rotation";
+import { DEFAULT_ROTATION_MARGIN, KEPT_ROTATION_KEY, keptRotationInstant, notBeforeOf, ROTATION_CLOCK_SCRIPT, rotationInstantOf, type KeyRotation } from "../infra/rotation";
 import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
 import { Backend } from "./backend";
 import { enableGcpApis } from "./gcp-apis";
-import { azureImage, azureImageMismatch, azureVmSize } from "../infra/host-defaults";
+import { azureImage, azureImageMismatch, azureVmSize, gcpImageProblem } from "../infra/host-defaults";
 import { MeshRunError } from "./errors";
 import { Hub } from "./hub";
 import { PresharedKeys } from "./keys";
@@ -90,7 +91,7 @@ export class Mesh extends pulumi.ComponentResource {
   declare readonly keyRotation: pulumi.Output<KeyRotation>;
 
   constructor(name: string, args: MeshArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:index:Mesh", name, {}, opts);
+    super(MESH_TYPE, name, {}, opts);
     let spec: MeshSpec;
     const warnings: ConfigIssue[] = [];
     try {
@@ -120,8 +121,7 @@ export class Mesh extends pulumi.ComponentResource {
     const azureUnderlay = needsVnet ? underlayCidr(spec) : undefined;
     const iface = state.apply((s) => Object.fromEntries(spec.nodes.map((n) => [n.name, nodeConfigPlan(s.plan, n.name).iface])));
     // The deploy that changes keyEpoch fixes the time; every later deploy keeps it, so no config is rewritten for it.
-    const rotationTime = new time.Static(`${name}-key-rotation`, { triggers: { keyEpoch: String(spec.keyEpoch) } }, { parent: this });
-    const notBefore = rotationTime.rfc3339.apply((at) => notBeforeOf(at, spec.rotationMargin ?? DEFAULT_ROTATION_MARGIN));
+    const notBefore = rotationInstant(name, spec, this).apply((at) => notBeforeOf(at, spec.rotationMargin ?? DEFAULT_ROTATION_MARGIN));
 
     const presharedKeys = spec.presharedKeys
       ? new PresharedKeys(`${name}-preshared-keys`, { links: possibleLocalLinks(spec), keyEpoch: spec.keyEpoch }, { parent: this, aliases: [{ name: "preshared-keys", parent: pulumi.rootStackResource }] }).byLink
@@ -274,6 +274,42 @@ export class Mesh extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * The instant of the deploy that set the current keyEpoch. A local.Command (@pulumi/command, Pulumi's
+ * own provider) runs the clock (infra/rotation.ts ROTATION_CLOCK_SCRIPT) only when its inputs change,
+ * and they change with keyEpoch alone, so every other deploy reads the instant from the stack's state.
+ * A stack made when the instant lived in a @pulumiverse/time Static carries it over once through the
+ * KEPT_ROTATION_KEY config (docs/rotation-clock.md): the new resource is a new type from another
+ * provider, which the engine would replace even under an alias, so only its inputs can carry the old
+ * instant. With that set, the instant is known to the program itself, in previews too.
+ */
+function rotationInstant(name: string, spec: MeshSpec, parent: pulumi.Resource): pulumi.Output<string> {
+  let kept: string | undefined;
+  try {
+    kept = keptRotationInstant(new pulumi.Config("wg-mesh").get(KEPT_ROTATION_KEY.slice("wg-mesh:".length)), spec.keyEpoch, spec.rotationMargin ?? DEFAULT_ROTATION_MARGIN);
+  } catch (err) {
+    throw new MeshRunError((err as Error).message);
+  }
+  const epoch = String(spec.keyEpoch);
+  const clock = new command.local.Command(
+    `${name}-key-rotation`,
+    {
+      create: ROTATION_CLOCK_SCRIPT,
+      update: ROTATION_CLOCK_SCRIPT,
+      environment: { WGMESH_KEY_EPOCH: epoch, ...(kept ? { WGMESH_ROTATION_KEPT: `${epoch} ${kept}` } : {}) },
+      triggers: [epoch],
+    },
+    { parent },
+  );
+  return kept !== undefined ? pulumi.output(kept) : clock.stdout.apply((out) => {
+    try {
+      return rotationInstantOf(out, spec.keyEpoch);
+    } catch (err) {
+      throw new MeshRunError((err as Error).message);
+    }
+  });
+}
+
 /** The same failure as a new error (a RunError stays one, so Pulumi prints its message alone). */
 function ownCopy(err: unknown): Error {
   if (!(err instanceof Error)) return new MeshRunError(String(err));
@@ -286,7 +322,7 @@ function ownCopy(err: unknown): Error {
 /** Small enough that a batch's resources are a few MB, large enough that turns of the event loop are few. */
 const NODES_PER_BATCH = 50;
 
-const ROLE_TYPE: Record<Role, string> = { hub: "wg-mesh:index:Hub", pop: "wg-mesh:index:Pop", backend: "wg-mesh:index:Backend" };
+const ROLE_TYPE: Readonly<Record<Role, string>> = NODE_TYPES;
 
 function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulumi.ComponentResourceOptions): NodeComponent {
   switch (role) {
@@ -327,7 +363,8 @@ function refuseWhatCloudsWouldRefuse(spec: MeshSpec): void {
     const tooLarge = text === undefined ? undefined : userDataProblem(node.name, node.cloud, text);
     const size = node.azure ? azureVmSize(node.role, node.azure.vmSize) : undefined;
     const mismatch = node.azure && size ? azureImageMismatch(azureImage(node.azure.image, size), size) : undefined;
-    return [...(tooLarge ? [tooLarge] : []), ...(mismatch ? [`nodes.${node.name}.azure.image: ${mismatch}`] : [])];
+    const image = node.gcp?.image === undefined ? undefined : gcpImageProblem(node.gcp.image);
+    return [...(tooLarge ? [tooLarge] : []), ...(mismatch ? [`nodes.${node.name}.azure.image: ${mismatch}`] : []), ...(image ? [`nodes.${node.name}.gcp.image: ${image}`] : [])];
   });
   if (problems.length > 0) throw new MeshRunError([...problems, `${problems.length} problem${problems.length === 1 ? "" : "s"} a cloud would refuse; nothing was deployed`].join("\n"));
 }

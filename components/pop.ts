@@ -1,5 +1,6 @@
 /** An edge POP: backends of its area link to it directly, so it forwards and needs a fixed endpoint. */
 import * as pulumi from "@pulumi/pulumi";
+import { NODE_TYPES } from "./type-tokens";
 import type { Cloud } from "../infra/model";
 import { buildMeshNode, type MeshNodeArgs } from "./node";
 
@@ -34,7 +35,7 @@ export class Pop extends pulumi.ComponentResource {
   declare readonly bootstrapCheck: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PopArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:index:Pop", name, {}, opts);
+    super(NODE_TYPES.pop, name, {}, opts);
     const fields = buildMeshNode(this, "pop", name, args, opts);
     Object.assign(this, fields);
     const { nodeName: _name, cloud: _cloud, ...outputs } = fields;

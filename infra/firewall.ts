@@ -9,6 +9,14 @@ import type { Cloud, MeshPlan } from "./model";
 
 export const ANYWHERE = "0.0.0.0/0";
 
+/** How the three clouds' firewalls spell "anyone": CIDRs, AWS and GCP; "*", "Internet" and "Any", Azure's NSG tags. */
+const WORLD_SOURCES: ReadonlySet<string> = new Set([ANYWHERE, "::/0", "*", "internet", "any"]);
+
+/** Whether a firewall rule's source admits the whole internet. */
+export function isWorldSource(source: string): boolean {
+  return WORLD_SOURCES.has(source.toLowerCase());
+}
+
 export interface WireguardSources {
   /** CIDRs for the rule: each peer's /32, or ANYWHERE; empty when the node has no peer. */
   cidrs: string[];

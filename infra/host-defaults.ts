@@ -19,6 +19,26 @@ export function azureVmSize(role: Role, chosen?: string): string {
   return chosen ?? (TRANSIT.has(role) ? "Standard_B2s" : "Standard_B1s");
 }
 
+/** EC2's burstable families: T2, T3, T3a, T4g (and any later T generation). */
+export function awsBurstable(instanceType: string): boolean {
+  return /^t\d+[a-z]*\./.test(instanceType);
+}
+
+/**
+ * CPU credits for a burstable instance: always "standard". EC2 launches T3, T3a and T4g as
+ * "unlimited" unless told otherwise (RunInstances CreditSpecification: "Default: standard (T2
+ * instances) or unlimited (T3/T3a/T4g instances)", and so the @pulumi/aws type's own comment), and
+ * an unlimited hub or POP forwarding steady traffic above its baseline (20% of each vCPU on a
+ * t3.small) is billed for surplus credits: a bill nobody chose. Standard keeps the instance's price
+ * the price; above its credits it is held to its baseline instead, so a node that forwards hard
+ * needs a non-burstable instanceType (c7i.large, c7g.medium). The setting changes in place
+ * (ModifyInstanceCreditSpecification; CloudFormation: "Update requires: No interruption").
+ * Undefined for other families, which have no credits and refuse the setting.
+ */
+export function awsCreditSpecification(instanceType: string): { cpuCredits: "standard" } | undefined {
+  return awsBurstable(instanceType) ? { cpuCredits: "standard" } : undefined;
+}
+
 /** Graviton families carry a "g" after the generation (t4g, c7gn, m6gd). */
 export function awsArchitecture(instanceType: string): "arm64" | "amd64" {
   return /^[a-z]+\d+g[a-z]*\./.test(instanceType) ? "arm64" : "amd64";
@@ -37,16 +57,69 @@ export function gcpImage(machineType: string, chosen?: string): string {
 }
 
 /**
- * Google's public image projects whose images do not run cloud-init (they have the guest
- * environment, which ignores the `user-data` a node's bootstrap travels in): a node booted from one
- * never runs its bootstrap. Ubuntu's (the default) and Container-Optimized OS's do run it.
+ * Public image projects whose images cannot run a node's bootstrap: it is a #cloud-config document
+ * in the `user-data` metadata key, which only cloud-init reads, and it installs wireguard-tools, curl,
+ * jq and iptables with the system's package manager. A VM from one of these boots, runs nothing of
+ * it, and never brings its tunnel up. Sources, each checked:
+ * - debian-cloud: Google's image maintainer asked Debian's image builder not to add cloud-init to the
+ *   GCE images (it conflicts with Google's guest agent): andsens/bootstrap-vz#469.
+ * - rhel-cloud, rhel-sap-cloud, rocky-linux-cloud, centos-cloud: "Default RHEL 9 and Rocky Linux 9
+ *   images on GCE do not have cloud-init installed" (kubernetes/kops#16697; CentOS the same build).
+ * - almalinux-cloud: the AWS and Azure images carry cloud-init, the GCP ones do not
+ *   (AlmaLinux/cloud-images#325).
+ * - fedora-coreos-cloud: Ignition reads user-data, not cloud-init (coreos/fedora-coreos-tracker#380).
+ * - cos-cloud: Container-Optimized OS runs cloud-init, but has no package manager and a read-only
+ *   root, so the bootstrap's packages cannot be installed.
+ * - windows-cloud, windows-sql-cloud: Windows.
+ * Ubuntu (ubuntu-os-cloud, ubuntu-os-pro-cloud) runs cloud-init and is what the bootstrap is tested on;
+ * images of other projects are taken as given.
  */
-const GCP_PROJECTS_WITHOUT_CLOUD_INIT = ["debian-cloud", "centos-cloud", "rocky-linux-cloud", "almalinux-cloud", "rhel-cloud", "rhel-sap-cloud", "suse-cloud", "suse-sap-cloud", "opensuse-cloud", "fedora-coreos-cloud", "windows-cloud"];
+const GCP_NO_BOOTSTRAP: Readonly<Record<string, string>> = {
+  "debian-cloud": "Google's Debian images do not include cloud-init",
+  "rhel-cloud": "Google's RHEL images do not include cloud-init",
+  "rhel-sap-cloud": "Google's RHEL images do not include cloud-init",
+  "rocky-linux-cloud": "Google's Rocky Linux images do not include cloud-init",
+  "centos-cloud": "Google's CentOS images do not include cloud-init",
+  "almalinux-cloud": "AlmaLinux's GCP images do not include cloud-init",
+  "fedora-coreos-cloud": "Fedora CoreOS reads user-data with Ignition, not cloud-init",
+  "cos-cloud": "Container-Optimized OS has no package manager to install wireguard-tools with",
+  "windows-cloud": "it is a Windows image",
+  "windows-sql-cloud": "it is a Windows image",
+};
 
-/** The image project of a GCP image that does not run cloud-init, or undefined. */
-export function gcpImageWithoutCloudInit(image: string): string | undefined {
-  const project = /^(?:(?:https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/)?([a-z0-9-]+)\//.exec(image)?.[1];
-  return project && GCP_PROJECTS_WITHOUT_CLOUD_INIT.includes(project) ? project : undefined;
+/**
+ * The project an image reference names, as the Google provider resolves it: a URL or
+ * `projects/P/global/images/...`, `P/name`, or a bare name, which the provider looks up in the public
+ * project its prefix names (debian-12 in debian-cloud, cos-stable in cos-cloud).
+ */
+export function gcpImageProject(image: string): string | undefined {
+  const path = /projects\/([^/]+)\/global\/images\//.exec(image);
+  if (path) return path[1];
+  const parts = image.split("/");
+  if (parts.length === 2 && parts[0] !== "global") return parts[0];
+  if (parts.length > 1) return undefined;
+  const prefixes: [RegExp, string][] = [
+    [/^windows-sql-/, "windows-sql-cloud"],
+    [/^windows-/, "windows-cloud"],
+    [/^rhel-sap-/, "rhel-sap-cloud"],
+    [/^rhel-/, "rhel-cloud"],
+    [/^centos-/, "centos-cloud"],
+    [/^rocky-linux-/, "rocky-linux-cloud"],
+    [/^almalinux-/, "almalinux-cloud"],
+    [/^fedora-coreos-/, "fedora-coreos-cloud"],
+    [/^debian-/, "debian-cloud"],
+    [/^cos-/, "cos-cloud"],
+    [/^ubuntu-/, "ubuntu-os-cloud"],
+  ];
+  return prefixes.find(([re]) => re.test(image))?.[1];
+}
+
+/** Why a chosen GCP image would leave the node without its tunnel, or undefined when it is not known to. */
+export function gcpImageProblem(image: string): string | undefined {
+  const project = gcpImageProject(image);
+  const why = project === undefined ? undefined : GCP_NO_BOOTSTRAP[project];
+  if (why === undefined) return undefined;
+  return `${JSON.stringify(image)} cannot run the node's bootstrap (a #cloud-config in user-data): ${why}, so the VM would boot without its tunnel; use an Ubuntu LTS image (ubuntu-os-cloud/ubuntu-2404-lts-amd64) or leave image out`;
 }
 
 export const AZURE_DEFAULT_IMAGE = "Canonical:ubuntu-24_04-lts:server:latest";

@@ -8,8 +8,15 @@ import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 const PKCS8_X25519_HEADER = Buffer.from("302e020100300506032b656e04220420", "hex");
 const KEY_BYTES = 32;
 
+/**
+ * A WireGuard key as `wg genkey` and `wg pubkey` print it: 32 bytes in base64, so 43 characters whose
+ * last carries 4 bits and then "=". Unanchored, for scans of text that may hold one.
+ */
+export const KEY_TEXT = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=/;
+const WHOLE_KEY = new RegExp(`^${KEY_TEXT.source}$`);
+
 export function isWireGuardKey(text: string): boolean {
-  return /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$/.test(text);
+  return WHOLE_KEY.test(text);
 }
 
 function decodeKey(base64: string, what: string): Buffer {

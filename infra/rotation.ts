@@ -42,6 +42,60 @@ export function notBeforeOf(at: string | Date, marginSeconds: number): string {
   return new Date(Math.ceil(ms / 1000) * 1000 + marginSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/**
+ * The rotation instant's clock, run by @pulumi/command's local.Command on the machine that runs
+ * `pulumi up` (POSIX sh and date; Linux and macOS) as its create and its update command alike. It
+ * prints "EPOCH INSTANT", and the instant it prints is, in order:
+ * - the one carried over (WGMESH_ROTATION_KEPT, "EPOCH INSTANT") when its epoch is this one: a stack
+ *   whose instant lived in a time.Static before keeps it (see keptRotationInstant);
+ * - the one it printed last time (PULUMI_COMMAND_STDOUT, which the provider sets on update) when that
+ *   was for this epoch: an update for any other reason (a new wg-mesh, a changed environment) keeps it;
+ * - now, in UTC whole seconds: the deploy that bumps keyEpoch (its trigger) fixes a new instant.
+ * Its inputs change only with keyEpoch, so any other `pulumi up` does not run it at all.
+ */
+export const ROTATION_CLOCK_SCRIPT = [
+  "set -eu",
+  'epoch="$WGMESH_KEY_EPOCH"',
+  "set -- ${WGMESH_ROTATION_KEPT:-}",
+  'if [ "${1:-}" = "$epoch" ] && [ -n "${2:-}" ]; then echo "$epoch $2"; exit 0; fi',
+  "set -- ${PULUMI_COMMAND_STDOUT:-}",
+  'if [ "${1:-}" = "$epoch" ] && [ -n "${2:-}" ]; then echo "$epoch $2"; exit 0; fi',
+  'echo "$epoch $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
+].join("\n");
+
+/** The instant the clock printed for `keyEpoch`; an error naming what it printed otherwise. */
+export function rotationInstantOf(stdout: string, keyEpoch: number): string {
+  const m = /^(\d+) (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)$/.exec(stdout.trim());
+  if (!m || Number(m[1]) !== keyEpoch) throw new Error(`the key rotation clock printed ${JSON.stringify(stdout.trim().slice(0, 80))}, not "${keyEpoch} YYYY-MM-DDTHH:MM:SSZ"; it needs sh and date where pulumi up runs`);
+  return m[2] as string;
+}
+
+/** The stack config key that carries an instant over once (an upgrade from time.Static). */
+export const KEPT_ROTATION_KEY = "wg-mesh:keyRotationToKeep";
+
+/**
+ * The rotation instant to keep, from the value of KEPT_ROTATION_KEY: the stack's own keyRotation
+ * output as `pulumi stack output keyRotation --json` prints it. Its instant is its notBefore less the
+ * margin. Undefined when it is for another key epoch (an old setting, harmless after a bump); an
+ * error in one line when it is not that output.
+ */
+export function keptRotationInstant(value: string | undefined, keyEpoch: number, marginSeconds: number): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const fix = `set it to this stack's keyRotation output: pulumi config set ${KEPT_ROTATION_KEY} "$(pulumi stack output keyRotation --json)"`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error(`${KEPT_ROTATION_KEY}: ${JSON.stringify(value.slice(0, 80))} is not JSON; ${fix}`);
+  }
+  const r = parsed as Partial<KeyRotation> | null;
+  if (!r || typeof r !== "object" || !Number.isInteger(r.keyEpoch) || typeof r.notBefore !== "string" || !NOT_BEFORE.test(r.notBefore)) {
+    throw new Error(`${KEPT_ROTATION_KEY}: expected {"keyEpoch": N, "notBefore": "YYYY-MM-DDTHH:MM:SSZ"}; ${fix}`);
+  }
+  if (r.keyEpoch !== keyEpoch) return undefined;
+  return new Date(Date.parse(r.notBefore) - marginSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 /** "2 min", "90 s", "1 h 5 min": a margin as people say it. */
 export function formatSeconds(seconds: number): string {
   if (seconds < 120) return `${seconds} s`;

@@ -2,40 +2,50 @@
  * What the components promise, as CrossGuard policies, so a hand edit cannot drift from it.
  * Each policy's enforcement level is its default; any can be set per stack with
  * `pulumi preview --policy-pack policy --policy-pack-config FILE` ({"wg-imdsv2": "advisory"},
- * or {"wg-ssh-admin-only": {"enforcementLevel": "mandatory", "adminCidrs": ["203.0.113.0/24"]}}).
+ * or {"wg-ssh-admin-only": {"enforcementLevel": "mandatory", "adminCidrs": ["203.0.113.0/24"]}};
+ * `npx tsx policy/stack-config.ts --stack prod` writes the one CI passes).
  *
  * Resource policies read a resource's inputs; stack policies see every resource and find each
  * one's mesh node through its parents (the wg-mesh:index:Hub, Pop or Backend component, whose
- * outputs name the node's publicIp).
+ * outputs name the node's publicIp), and the mesh's plan through the Mesh component's `nodes`
+ * output (each node's cloud and planned peers with their endpoints).
+ *
+ * Every rule the program follows is the program's own function, imported: which sources count as
+ * the world and when the WireGuard port must be open to it (infra/firewall.ts), the default port
+ * (infra/config/schema.ts), the shape of a key (infra/keys.ts), user data as a node runs it
+ * (infra/render/cloudinit.ts), the type tokens (./types.ts).
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { DEFAULT_LISTEN_PORT } from "../infra/config/schema";
+import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
+import { KEY_TEXT } from "../infra/keys";
+import type { NodeReport } from "../infra/mesh-report";
+import { readableUserData } from "../infra/render/cloudinit";
 import { AZURE_AGENT_SECRET_NAME, AZURE_SECRET_NAME, awsSecretOf } from "../infra/vault";
 import { coversPort, ingressRules, isOnlyPort, isWorld } from "./rules";
-import { userDataText } from "./user-data";
+import { HOST_COMPONENTS, MESH, NODE_COMPONENTS, T } from "./types";
 
-export const DEFAULT_WIREGUARD_PORT = 51820;
+export const DEFAULT_WIREGUARD_PORT = DEFAULT_LISTEN_PORT;
 
-const NODE_TYPE = /^wg-mesh:index:(Hub|Pop|Backend)$/;
-const HOST_TYPE = /^wg-mesh:(aws|gcp|azure):Host$/;
-/** A WireGuard key as `wg genkey`/`wg pubkey` print it: 32 bytes in base64. */
-const KEY_SHAPE = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=/;
 const KEY_LINE = /^\s*(PrivateKey|PresharedKey)\s*=/im;
 
 const wireguardPortSchema = { type: "integer", minimum: 1, maximum: 65535, default: DEFAULT_WIREGUARD_PORT } as const;
 
 function nodeOf(r: PolicyResource): PolicyResource | undefined {
-  for (let p = r.parent; p; p = p.parent) if (NODE_TYPE.test(p.type)) return p;
+  for (let p = r.parent; p; p = p.parent) if (NODE_COMPONENTS.has(p.type)) return p;
   return undefined;
 }
 
+/** The node's name in its mesh: its component is named `<mesh>-<node>` beneath the Mesh. */
 function nodeName(node: PolicyResource): string {
-  return node.name;
+  const mesh = node.parent?.type === MESH ? node.parent.name : undefined;
+  return mesh !== undefined && node.name.startsWith(`${mesh}-`) ? node.name.slice(mesh.length + 1) : node.name;
 }
 
 /** Nodes with no cloud host: external ones. */
 function externalNodes(resources: PolicyResource[]): PolicyResource[] {
-  const withHost = new Set(resources.filter((r) => HOST_TYPE.test(r.type)).map((r) => r.parent?.urn));
-  return resources.filter((r) => NODE_TYPE.test(r.type) && !withHost.has(r.urn));
+  const withHost = new Set(resources.filter((r) => HOST_COMPONENTS.has(r.type)).map((r) => r.parent?.urn));
+  return resources.filter((r) => NODE_COMPONENTS.has(r.type) && !withHost.has(r.urn));
 }
 
 function publicIpOf(node: PolicyResource): string | undefined {
@@ -43,19 +53,55 @@ function publicIpOf(node: PolicyResource): string | undefined {
   return typeof ip === "string" && /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? ip : undefined;
 }
 
+/** The plan's view of a node, from its Mesh's `nodes` output; undefined for a node made outside a Mesh, or in a preview that does not know it yet. */
+function reportOf(node: PolicyResource): NodeReport | undefined {
+  const mesh = node.parent?.type === MESH ? node.parent : undefined;
+  const nodes = mesh?.props.nodes as Record<string, NodeReport> | undefined;
+  const report = nodes && typeof nodes === "object" ? nodes[nodeName(node)] : undefined;
+  return report && Array.isArray(report.peers) ? report : undefined;
+}
+
+/** The SSH sources the node's own firewall admits: on AWS they share the security group's rule budget with WireGuard's. */
+function sshSources(node: PolicyResource, resources: PolicyResource[]): string[] {
+  const sources = new Set<string>();
+  for (const r of resources) {
+    if (nodeOf(r)?.urn !== node.urn) continue;
+    for (const rule of ingressRules(r.type, r.props)) if (coversPort(rule, 22, "tcp")) for (const s of rule.sources) if (!isWorld(s)) sources.add(s);
+  }
+  return [...sources];
+}
+
+/**
+ * Why the program opens this node's WireGuard port to the world, by the program's own rule
+ * (infra/firewall.ts sourcesFromPeers over the planned peers, with the cloud's rule limit), or
+ * undefined when it admits each peer's /32 instead. A node made outside a Mesh falls back to the
+ * mesh-wide reason: some node of it has no fixed address.
+ */
+function worldBecause(node: PolicyResource, resources: PolicyResource[]): string | undefined {
+  const report = reportOf(node);
+  if (report) {
+    const peers = report.peers.map((p) => (typeof p.endpoint === "string" ? { name: p.name, endpoint: p.endpoint } : { name: p.name }));
+    return sourcesFromPeers(peers, sourceLimit(report.cloud, sshSources(node, resources))).openBecause;
+  }
+  const unfixed = externalNodes(resources).filter((n) => publicIpOf(n) === undefined);
+  return unfixed.length > 0 ? `${nodeName(unfixed[0] as PolicyResource)} has no fixed address` : undefined;
+}
+
 export const noWorldIngress: StackValidationPolicy = {
   name: "wg-no-world-ingress",
-  description: "No ingress from 0.0.0.0/0, except the WireGuard UDP port of a mesh where a peer has no fixed address (behind NAT, or known by a DNS name).",
+  description: "No ingress from 0.0.0.0/0, except the WireGuard UDP port of a node the program opens to the world: a peer without a fixed address (behind NAT, or known by a DNS name), or more peers than one firewall rule holds.",
   enforcementLevel: "mandatory",
   configSchema: { properties: { wireguardPort: wireguardPortSchema } },
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     const { wireguardPort } = args.getConfig<{ wireguardPort: number }>();
-    const unfixed = externalNodes(args.resources).filter((n) => publicIpOf(n) === undefined);
     for (const r of args.resources) {
       for (const rule of ingressRules(r.type, r.props)) {
         if (!rule.sources.some(isWorld)) continue;
-        if (isOnlyPort(rule, wireguardPort) && nodeOf(r) !== undefined && unfixed.length > 0) continue;
-        const why = isOnlyPort(rule, wireguardPort) ? "no node of this mesh is behind NAT or known only by name, so every peer has a fixed IP to admit instead" : "only the WireGuard UDP port may ever be open to the world";
+        const node = nodeOf(r);
+        if (isOnlyPort(rule, wireguardPort) && node !== undefined && worldBecause(node, args.resources) !== undefined) continue;
+        const why = isOnlyPort(rule, wireguardPort)
+          ? "every peer of this node has a fixed IP and they fit one rule, so the program admits each as /32 instead"
+          : "only the WireGuard UDP port may ever be open to the world";
         report(`${r.name} ${rule.where}: admits ${rule.sources.filter(isWorld).join(", ")} (${rule.protocol}${rule.ports ? ` ${rule.ports.map(([a, b]) => (a === b ? a : `${a}-${b}`)).join(",")}` : ", every port"}); ${why}`, r.urn);
       }
     }
@@ -66,15 +112,18 @@ export const sshAdminOnly: ResourceValidationPolicy = {
   name: "wg-ssh-admin-only",
   description: "SSH (TCP 22) only from the declared admin CIDRs (adminCidrs in the mesh config), never from the world.",
   enforcementLevel: "mandatory",
-  configSchema: { properties: { adminCidrs: { type: "array", items: { type: "string" }, default: [] } } },
+  // No default: without a config the pack cannot tell "no admin CIDRs" from "not told", and checks the world only.
+  configSchema: { properties: { adminCidrs: { type: "array", items: { type: "string" }, description: "The stack's adminCidrs (policy/stack-config.ts writes them); [] means SSH is closed" } } },
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    const { adminCidrs } = args.getConfig<{ adminCidrs: string[] }>();
+    const { adminCidrs } = args.getConfig<{ adminCidrs?: string[] }>();
     for (const rule of ingressRules(args.type, args.props)) {
       if (!coversPort(rule, 22, "tcp")) continue;
       const world = rule.sources.filter(isWorld);
       if (world.length > 0) report(`${rule.where}: SSH is open to ${world.join(", ")}; list the admin CIDRs instead`);
-      const stray = adminCidrs.length > 0 ? rule.sources.filter((s) => !isWorld(s) && !adminCidrs.includes(s)) : [];
-      if (stray.length > 0) report(`${rule.where}: SSH admits ${stray.join(", ")}, which is not in adminCidrs (${adminCidrs.join(", ")})`);
+      const stray = adminCidrs === undefined ? [] : rule.sources.filter((s) => !isWorld(s) && !adminCidrs.includes(s));
+      if (stray.length > 0) {
+        report(`${rule.where}: SSH admits ${stray.join(", ")}, ${adminCidrs && adminCidrs.length > 0 ? `which is not in adminCidrs (${adminCidrs.join(", ")})` : "but adminCidrs is empty, so SSH is closed in this stack"}`);
+      }
     }
   },
 };
@@ -84,7 +133,7 @@ export const imdsv2: ResourceValidationPolicy = {
   description: "EC2 instances require IMDSv2 (metadataOptions.httpTokens = required): the sync unit's credentials come from the metadata service.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
-    if (args.type !== "aws:ec2/instance:Instance") return;
+    if (args.type !== T.awsInstance) return;
     const tokens = (args.props.metadataOptions as { httpTokens?: unknown } | undefined)?.httpTokens;
     if (tokens !== "required") report(`metadataOptions.httpTokens is ${JSON.stringify(tokens ?? "unset")}; set it to "required" (IMDSv2 only)`);
   },
@@ -95,13 +144,13 @@ export const disksEncrypted: ResourceValidationPolicy = {
   description: "Disks are encrypted at rest: EC2 root and EBS volumes explicitly (GCP persistent disks and Azure managed disks always are).",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
-    if (args.type === "aws:ec2/instance:Instance") {
+    if (args.type === T.awsInstance) {
       const root = args.props.rootBlockDevice as { encrypted?: unknown } | undefined;
       if (root?.encrypted !== true) report("rootBlockDevice.encrypted is not true; encrypt the root disk");
       const ebs = Array.isArray(args.props.ebsBlockDevices) ? (args.props.ebsBlockDevices as { encrypted?: unknown; deviceName?: unknown }[]) : [];
       for (const d of ebs) if (d.encrypted !== true) report(`ebsBlockDevices ${String(d.deviceName ?? "")}: encrypted is not true`);
     }
-    if (args.type === "aws:ebs/volume:Volume" && args.props.encrypted !== true) report("encrypted is not true; encrypt the volume");
+    if (args.type === T.awsEbsVolume && args.props.encrypted !== true) report("encrypted is not true; encrypt the volume");
   },
 };
 
@@ -139,8 +188,8 @@ export const vaultReadOneSecret: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     switch (args.type) {
-      case "aws:iam/rolePolicy:RolePolicy":
-      case "aws:iam/policy:Policy": {
+      case T.awsRolePolicy:
+      case T.awsIamPolicy: {
         const st = statements(args.props.policy);
         if (!st) return; // unknown until the secret's ARN exists
         for (const s of st) {
@@ -157,11 +206,11 @@ export const vaultReadOneSecret: ResourceValidationPolicy = {
         }
         return;
       }
-      case "gcp:projects/iAMMember:IAMMember":
-      case "gcp:projects/iAMBinding:IAMBinding":
+      case T.gcpProjectIamMember:
+      case T.gcpProjectIamBinding:
         if (/^roles\/(secretmanager\.|owner$|editor$|viewer$)/.test(String(args.props.role))) report(`${String(args.props.role)} on the whole project reaches every secret; grant roles/secretmanager.secretAccessor on the one secret`);
         return;
-      case "azure:keyvault/accessPolicy:AccessPolicy": {
+      case T.azureAccessPolicy: {
         for (const key of ["keyPermissions", "certificatePermissions", "storagePermissions"]) {
           const granted = list(args.props[key] as string[] | undefined);
           if (granted.length > 0) report(`${key} ${granted.join(", ")}: the vault holds the node's config and agent; grant nothing else`);
@@ -180,10 +229,10 @@ export const oneSecretPerVault: StackValidationPolicy = {
   description: `A Key Vault a node may read holds exactly its config (${AZURE_SECRET_NAME}) and its node agent (${AZURE_AGENT_SECRET_NAME}), so its vault-wide Get reaches those only.`,
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
-    const vaults = args.resources.filter((r) => r.type === "azure:keyvault/keyVault:KeyVault");
+    const vaults = args.resources.filter((r) => r.type === T.azureKeyVault);
     const allowed = [AZURE_SECRET_NAME, AZURE_AGENT_SECRET_NAME];
     for (const v of vaults) {
-      const inside = args.resources.filter((r) => r.type === "azure:keyvault/secret:Secret" && (r.dependencies.some((d) => d.urn === v.urn) || r.props.keyVaultId === v.props.id));
+      const inside = args.resources.filter((r) => r.type === T.azureKeyVaultSecret && (r.dependencies.some((d) => d.urn === v.urn) || r.props.keyVaultId === v.props.id));
       const names = inside.map((r) => String(r.props.name ?? r.name)).sort();
       if (names.length !== allowed.length || names.some((n, i) => n !== [...allowed].sort()[i])) {
         report(`${v.name} holds ${inside.length === 0 ? "no secret" : names.join(", ")}; a node's vault holds its ${AZURE_SECRET_NAME} and ${AZURE_AGENT_SECRET_NAME} and nothing else`, v.urn);
@@ -194,7 +243,7 @@ export const oneSecretPerVault: StackValidationPolicy = {
 
 function decoded(value: unknown, base64: boolean): string | undefined {
   if (typeof value !== "string") return undefined;
-  return userDataText(base64 ? Buffer.from(value, "base64") : Buffer.from(value, "utf8"));
+  return readableUserData(base64 ? Buffer.from(value, "base64") : Buffer.from(value, "utf8"));
 }
 
 export const noKeyInUserData: ResourceValidationPolicy = {
@@ -205,29 +254,34 @@ export const noKeyInUserData: ResourceValidationPolicy = {
     const fields: [string, string | undefined][] = [];
     const p = args.props;
     switch (args.type) {
-      case "aws:ec2/instance:Instance":
+      case T.awsInstance:
         fields.push(["userData", decoded(p.userData, false)], ["userDataBase64", decoded(p.userDataBase64, true)]);
         break;
-      case "aws:ec2/launchTemplate:LaunchTemplate":
+      case T.awsLaunchTemplate:
         fields.push(["userData", decoded(p.userData, true)]);
         break;
-      case "gcp:compute/instance:Instance":
-      case "gcp:compute/instanceTemplate:InstanceTemplate":
+      case T.gcpInstance:
+      case T.gcpInstanceTemplate:
         fields.push(["metadataStartupScript", decoded(p.metadataStartupScript, false)]);
         for (const [k, v] of Object.entries((p.metadata as Record<string, unknown> | undefined) ?? {})) fields.push([`metadata.${k}`, decoded(v, false)]);
         break;
-      case "azure:compute/linuxVirtualMachine:LinuxVirtualMachine":
-      case "azure:compute/virtualMachine:VirtualMachine":
+      case T.azureLinuxVirtualMachine:
+      case T.azureVirtualMachine:
         fields.push(["customData", decoded(p.customData, true)], ["userData", decoded(p.userData, true)]);
         break;
     }
     for (const [field, text] of fields) {
       if (text === undefined) continue;
       if (KEY_LINE.test(text)) report(`${field} has a wg-quick ${KEY_LINE.exec(text)?.[1]} line; deliver wg0.conf through the vault`);
-      else if (KEY_SHAPE.test(text)) report(`${field} holds a value shaped like a WireGuard key; keys belong in the vault only`);
+      else if (KEY_TEXT.test(text)) report(`${field} holds a value shaped like a WireGuard key; keys belong in the vault only`);
     }
   },
 };
+
+/** Every peer address the plan gives the mesh's nodes, those of peerStacks' nodes included: the IPs its firewalls may admit. */
+function plannedPeerIps(nodes: PolicyResource[]): string[] {
+  return nodes.flatMap((n) => (reportOf(n)?.peers ?? []).flatMap((p) => (typeof p.endpoint === "string" ? [endpointHost(p.endpoint).replace(/^\[|\]$/g, "")] : [])));
+}
 
 export const wireguardSourcesArePeers: StackValidationPolicy = {
   name: "wg-wireguard-sources-are-peers",
@@ -236,14 +290,14 @@ export const wireguardSourcesArePeers: StackValidationPolicy = {
   configSchema: {
     properties: {
       wireguardPort: wireguardPortSchema,
-      extraPeerIps: { type: "array", items: { type: "string" }, default: [], description: "Public IPs of peers from other stacks (peerStacks)" },
+      extraPeerIps: { type: "array", items: { type: "string" }, default: [], description: "Public IPs of peers the plan does not name (nodes made outside a Mesh); peerStacks' nodes are read from the Mesh's plan" },
     },
   },
   validateStack: (args, report) => {
     const { wireguardPort, extraPeerIps } = args.getConfig<{ wireguardPort: number; extraPeerIps: string[] }>();
-    const nodes = args.resources.filter((r) => NODE_TYPE.test(r.type));
+    const nodes = args.resources.filter((r) => NODE_COMPONENTS.has(r.type));
     const ipOf = new Map(nodes.map((n) => [n.urn, publicIpOf(n)]));
-    const meshIps = new Set([...[...ipOf.values()].filter((x): x is string => x !== undefined), ...extraPeerIps]);
+    const meshIps = new Set([...[...ipOf.values()].filter((x): x is string => x !== undefined), ...plannedPeerIps(nodes), ...extraPeerIps]);
     for (const r of args.resources) {
       const node = nodeOf(r);
       if (!node) continue;

@@ -4,6 +4,8 @@
  * firewall `allows` on INGRESS rules that are not disabled, Azure NSG Inbound Allow rules.
  * A value Pulumi does not know yet (preview) is skipped, as the policy SDK recommends.
  */
+import { isWorldSource } from "../infra/firewall";
+import { T } from "./types";
 
 export interface IngressRule {
   /** "tcp", "udp", or "all". */
@@ -15,11 +17,8 @@ export interface IngressRule {
   where: string;
 }
 
-export const WORLD = new Set(["0.0.0.0/0", "::/0", "*", "internet", "any"]);
-
-export function isWorld(source: string): boolean {
-  return WORLD.has(source.toLowerCase());
-}
+/** What counts as the whole internet is the program's own definition (infra/firewall.ts). */
+export const isWorld = isWorldSource;
 
 type Props = Record<string, unknown>;
 
@@ -55,13 +54,13 @@ function awsRule(r: Props, where: string): IngressRule {
 
 export function ingressRules(type: string, props: Props): IngressRule[] {
   switch (type) {
-    case "aws:ec2/securityGroup:SecurityGroup":
+    case T.awsSecurityGroup:
       return (Array.isArray(props.ingress) ? (props.ingress as Props[]) : []).map((r, i) => awsRule(r, `ingress[${i}]`));
-    case "aws:ec2/securityGroupRule:SecurityGroupRule":
+    case T.awsSecurityGroupRule:
       return props.type === "ingress" ? [awsRule(props, "rule")] : [];
-    case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+    case T.awsSecurityGroupIngressRule:
       return [awsRule(props, "rule")];
-    case "gcp:compute/firewall:Firewall": {
+    case T.gcpFirewall: {
       if (props.disabled === true || String(props.direction ?? "INGRESS").toUpperCase() !== "INGRESS") return [];
       const sources = strings(props.sourceRanges);
       return (Array.isArray(props.allows) ? (props.allows as Props[]) : []).map((a, i) => {
@@ -70,9 +69,9 @@ export function ingressRules(type: string, props: Props): IngressRule[] {
         return { protocol, ...(ports.length > 0 ? { ports: ports.map((p) => portRange(p) ?? [0, 65535]) } : {}), sources, where: `allows[${i}]` };
       });
     }
-    case "azure:network/networkSecurityGroup:NetworkSecurityGroup":
+    case T.azureNetworkSecurityGroup:
       return (Array.isArray(props.securityRules) ? (props.securityRules as Props[]) : []).flatMap((r, i) => azureRule(r, `securityRules[${i}] ${String(r.name ?? "")}`.trim()));
-    case "azure:network/networkSecurityRule:NetworkSecurityRule":
+    case T.azureNetworkSecurityRule:
       return azureRule(props, "rule");
     default:
       return [];

@@ -28,18 +28,27 @@ export function knownStacks(dir = process.cwd()): string[] {
     .filter((s): s is string => s !== undefined);
 }
 
-/** Like the Pulumi CLI: the project is the nearest folder up from here holding Pulumi.yaml. */
-export function projectDir(from = process.cwd()): string {
+/** Like the Pulumi CLI: the project is the nearest folder up from here holding Pulumi.yaml; undefined when none does. */
+export function findProjectDir(from = process.cwd()): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, "Pulumi.yaml")) || existsSync(join(dir, "Pulumi.yml"))) return dir;
-    if (dirname(dir) === dir) return from;
+    if (dirname(dir) === dir) return undefined;
   }
 }
+
+/** The project folder, or the folder itself when no Pulumi.yaml is above it (a stack file alone still plans). */
+export function projectDir(from = process.cwd()): string {
+  return findProjectDir(from) ?? from;
+}
+
+export const NO_PROJECT = "no Pulumi.yaml found in this folder or above; run wgmesh inside the project (the folder holding Pulumi.yaml and its Pulumi.<stack>.yaml files)";
 
 export function loadStack(name: string, dir = projectDir()): LoadedStack {
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new UserError(`--stack ${quote(name)}: a stack name is 1-100 letters, digits, '-', '_' and '.'`);
   const file = stackFile(name, dir);
   if (!existsSync(file)) {
+    // Outside any project the stack file is not the thing missing: the project is.
+    if (findProjectDir(dir) === undefined) throw new UserError(`--stack ${name}: ${NO_PROJECT}`);
     const known = knownStacks(dir);
     throw new UserError(`--stack ${name}: no Pulumi.${name}.yaml in ${dir}${known.length ? `; stacks here: ${known.join(", ")}` : ""}`);
   }
@@ -65,7 +74,7 @@ interface RawStackFile {
 /** The project name from Pulumi.yaml, as the CLI would pass it. */
 export function projectName(dir = projectDir()): string {
   const file = ["Pulumi.yaml", "Pulumi.yml"].map((f) => join(dir, f)).find(existsSync);
-  if (!file) throw new UserError(`no Pulumi.yaml in ${dir} or above; run wgmesh inside the project`);
+  if (!file) throw new UserError(NO_PROJECT);
   const name = (parse(readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
   if (typeof name !== "string" || name === "") throw new UserError(`${file}: has no project name`);
   return name;

@@ -4,9 +4,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { HOST_TYPES } from "../type-tokens";
 import { MeshRunError } from "../errors";
 import { cloudName } from "../names";
-import { awsArchitecture, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
+import { awsArchitecture, awsCreditSpecification, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
 import { sshHint } from "./ssh";
 import type { AwsHostArgs, HostOutputs } from "./types";
 
@@ -23,7 +24,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
   readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:aws:Host", name, {}, opts);
+    super(HOST_TYPES.aws, name, {}, opts);
     const child = { parent: this, provider: args.provider };
     const tags = { ...args.tags, Name: `wg-mesh ${args.nodeName}` };
     const place = args.placement;
@@ -108,6 +109,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       {
         ami,
         instanceType,
+        // Never unlimited CPU credits by surprise (see awsCreditSpecification).
+        ...(awsCreditSpecification(instanceType) ? { creditSpecification: awsCreditSpecification(instanceType) } : {}),
         subnetId: network.subnetId,
         vpcSecurityGroupIds: [sg.id],
         iamInstanceProfile: profile.name,

@@ -5,6 +5,7 @@
  */
 import * as azure from "@pulumi/azure";
 import * as pulumi from "@pulumi/pulumi";
+import { HOST_TYPES } from "../type-tokens";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { AZURE_VAULT_SUFFIX_LENGTH, AZURE_VAULT_TAG, azureVaultName } from "../../infra/vault";
@@ -25,7 +26,7 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
   readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: AzureHostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:azure:Host", name, {}, opts);
+    super(HOST_TYPES.azure, name, {}, opts);
     const child = { parent: this };
     const place = args.placement;
     const { location } = place;

@@ -5,10 +5,12 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { HOST_TYPES } from "../type-tokens";
 import { gcpServiceAccountId } from "../../infra/vault";
 import { enableGcpApis } from "../gcp-apis";
 import { cloudName } from "../names";
-import { gcpImage, gcpMachineType } from "../../infra/host-defaults";
+import { gcpImage, gcpImageProblem, gcpMachineType } from "../../infra/host-defaults";
+import { MeshRunError } from "../errors";
 import { sshHint } from "./ssh";
 import type { GcpHostArgs, HostOutputs } from "./types";
 
@@ -24,9 +26,12 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
   readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("wg-mesh:gcp:Host", name, {}, opts);
+    super(HOST_TYPES.gcp, name, {}, opts);
     const place = args.placement;
     const { project } = place;
+    // A Hub, Pop or Backend made on its own gets the Mesh's refusal too.
+    const imageProblem = place.image === undefined ? undefined : gcpImageProblem(place.image);
+    if (imageProblem) throw new MeshRunError(`${args.nodeName}: gcp.image: ${imageProblem}`);
     // Every resource here waits for the project's APIs: enabled here, or by whoever made this host (the
     // Mesh, once per project) and handed them over as dependsOn.
     const apis = args.enableApis ? enableGcpApis(name, project, { parent: this }) : [];

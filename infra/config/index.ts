@@ -4,7 +4,6 @@
  */
 import type { z } from "zod";
 import { MeshConfigError, type ConfigIssue, type MeshSpec } from "../model";
-import { gcpImageWithoutCloudInit } from "../host-defaults";
 import { formatPath, issuesFromZod } from "./issues";
 import { checkAutoSettings, checkLatency, checkSitesPlaceable, nodeSite } from "./latency";
 import { checkPlacement } from "./placement";
@@ -89,13 +88,6 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     const placement = checkPlacement(name, r.data, top.defaults, issues);
     const site = nodeSite(name, r.data, placement, issues);
     nodes.push({ name, raw: { ...r.data, site }, placement });
-    const noCloudInit = placement.gcp?.image ? gcpImageWithoutCloudInit(placement.gcp.image) : undefined;
-    if (noCloudInit) {
-      warnings.push({
-        path: `nodes.${name}.gcp.image`,
-        message: `${noCloudInit} images do not run cloud-init, so this node would never run its bootstrap and never join the mesh; leave image out (Ubuntu LTS) or use one with cloud-init (docs/node-agent.md, "A node that never ran its bootstrap")`,
-      });
-    }
   }
   if (isPlainObject(raw.nodes) && allNames.length === 0) issues.push({ path: "nodes", message: "declare at least the hub" });
   if (isPlainObject(raw.regions) && rawRegions.length === 0 && entries(raw.regions).length === 0) issues.push({ path: "regions", message: "declare at least one region" });

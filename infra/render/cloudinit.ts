@@ -9,6 +9,7 @@
 import { gunzipSync } from "node:zlib";
 import { parse, stringify } from "yaml";
 import { shipScript } from "./shipped";
+import { gunzippedText } from "./user-data";
 import {
   checkedInterfaceName,
   checkedNodeName,
@@ -131,13 +132,38 @@ function decodedContent(f: WriteFilesEntry): string {
 }
 
 function writeFiles(text: string): WriteFilesEntry[] {
-  const doc = parse(text) as { write_files?: WriteFilesEntry[] } | null;
-  return doc?.write_files ?? [];
+  const doc = parse(text) as { write_files?: unknown } | null;
+  return Array.isArray(doc?.write_files) ? (doc.write_files as WriteFilesEntry[]) : [];
 }
 
 /** The files a user data document writes, their content decoded as cloud-init decodes it. */
 export function cloudInitFiles(text: string): WrittenFile[] {
   return writeFiles(text).map((f) => ({ path: f.path, permissions: f.permissions ?? "0644", content: decodedContent(f) }));
+}
+
+/**
+ * User data as a node runs it, for a scan that must find what cloud-init would write: the bytes
+ * gunzipped if they are gzip and, for #cloud-config, the document with each encoded file's content
+ * replaced by a marker (compressed bytes hide a key, and base64 can look like one) followed by every
+ * file decoded. Whatever does not decode (not YAML, a broken gzip) is returned as it came, so a scan
+ * still reads it.
+ */
+export function readableUserData(bytes: Buffer): string {
+  let text: string;
+  try {
+    text = gunzippedText(bytes);
+  } catch {
+    return bytes.toString("utf8");
+  }
+  if (!text.startsWith("#cloud-config")) return text;
+  try {
+    const files = writeFiles(text);
+    let outline = text;
+    for (const f of files) if (f.encoding && f.content) outline = outline.split(f.content).join("(decoded below)");
+    return [outline, ...files.map(decodedContent)].join("\n");
+  } catch {
+    return text;
+  }
 }
 
 /**

@@ -7,8 +7,12 @@
  */
 import { gunzipSync } from "node:zlib";
 
+/** User data bytes as cloud-init reads them: gunzipped when they start with gzip's magic (as cloud-init tests), as text. */
+export function gunzippedText(bytes: Buffer): string {
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
+}
+
 /** The document back from AWS's userData or userDataBase64 (plain, or gzip as older stacks sent it). */
 export function documentOfAwsUserData(base64: string): string {
-  const bytes = Buffer.from(base64, "base64");
-  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
+  return gunzippedText(Buffer.from(base64, "base64"));
 }

@@ -1,10 +1,13 @@
 /**
  * `wgmesh lint`: the simulation as lines a person can act on, causes before effects. First
- * every file's parse problems and the entries skipped, then the findings (the root causes:
- * a key misspelt, a peer missing, a PresharedKey on one side), then the ordered pairs that
- * fail, grouped by where and why they die, then `N of M ordered pairs reachable`.
+ * every file's parse problems and the entries skipped, then the findings (a key misspelt, a
+ * peer missing, a PresharedKey on one side), then the root causes the drops add up to (the
+ * AllowedIPs each config lacks, over every node that lacks them, each with its fix and the pairs
+ * it explains: ./root-causes.ts), then the ordered pairs no cause explains, grouped by where and
+ * why they die, then `N of M ordered pairs reachable`.
  */
 import type { ConfigSet } from "./mesh-model";
+import { rootCauseLines, rootCauses, type RootCause } from "./root-causes";
 import { simulate } from "./simulate";
 import type { Direction, Finding, PairResult, SimulationReport } from "./types";
 
@@ -33,8 +36,11 @@ export interface LintReport {
   skipped: string[];
   /** Finding lines, most serious first. */
   causes: string[];
+  /** The AllowedIPs defects the unreachable pairs add up to, each with its fix (empty without the configs). */
+  rootCauses: RootCause[];
+  /** Every failing pair grouped by where and why (those of a root cause included; --json lists them). */
   groups: PairGroup[];
-  /** Every line above in order: parse problems, skipped, causes, one line per group. */
+  /** Every line above in order: parse problems, skipped, findings, root causes (two lines each), one line per group no root cause explains. */
   problems: string[];
   /** `N of M ordered pairs reachable`. */
   summary: string;
@@ -120,22 +126,26 @@ export function pairGroups(simulation: SimulationReport): PairGroup[] {
   return [...groupPairs(unreachable), ...groupPairs(large)];
 }
 
-export function lintReport(simulation: SimulationReport, input: LintInput = {}): LintReport {
+export function lintReport(simulation: SimulationReport, input: LintInput = {}, configs?: ConfigSet): LintReport {
   const parseProblems = [...(input.parseProblems ?? [])];
   const skipped = [...(input.skipped ?? [])];
   const causes = simulation.findings.map(findingLine);
   const groups = pairGroups(simulation);
-  const problems = [...parseProblems, ...skipped, ...causes, ...groups.map(groupLine)];
+  const roots = configs ? rootCauses(simulation, configs) : { causes: [], explained: new Set<string>() };
+  const unexplained = groups
+    .map((g) => (g.kind === "unreachable" ? { ...g, pairs: g.pairs.filter((p) => !roots.explained.has(`${p.from}\u0000${p.to}`)) } : g))
+    .filter((g) => g.pairs.length > 0);
+  const problems = [...parseProblems, ...skipped, ...causes, ...roots.causes.flatMap((c, i) => rootCauseLines(c, i, roots.causes.length)), ...unexplained.map(groupLine)];
   const ok =
     parseProblems.length === 0 &&
     simulation.reachable === simulation.total &&
     !simulation.pairs.some((p) => p.largePacket && !p.largePacket.reachable) &&
     !simulation.findings.some((f) => f.severity === "error");
-  return { parseProblems, skipped, causes, groups, problems, summary: summaryLine(simulation), ok, simulation };
+  return { parseProblems, skipped, causes, rootCauses: roots.causes, groups, problems, summary: summaryLine(simulation), ok, simulation };
 }
 
 export function lintConfigs(configs: ConfigSet, input: LintInput = {}): LintReport {
-  return lintReport(simulate(configs, input.down ? { down: input.down } : {}), input);
+  return lintReport(simulate(configs, input.down ? { down: input.down } : {}), input, configs);
 }
 
 export interface LintJson {
@@ -148,6 +158,7 @@ export interface LintJson {
   unreachable: { from: string; to: string; direction: string; at: string; reason: string; path: string[]; returnPath: string[] }[];
   largePackets: { from: string; to: string; size: number; at: string; reason: string }[];
   findings: Finding[];
+  rootCauses: RootCause[];
   groups: PairGroup[];
   problems: string[];
 }
@@ -176,6 +187,7 @@ export function lintToJson(report: LintReport): LintJson {
       .filter((p) => p.largePacket && !p.largePacket.reachable)
       .map((p) => ({ from: p.from, to: p.to, size: p.largePacket?.size ?? 0, at: p.largePacket?.at ?? p.from, reason: p.largePacket?.reason ?? "" })),
     findings: s.findings,
+    rootCauses: report.rootCauses,
     groups: report.groups,
     problems: report.problems,
   };

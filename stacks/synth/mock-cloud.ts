@@ -197,12 +197,18 @@ export class MockCloud implements pulumi.runtime.Mocks {
         this.tlsPrivateKeys.set(args.name, marker);
         return out(`${args.name}-${h.slice(0, 8)}`, { ...key, privateKeyPem: marker, privateKeyOpenssh: marker, privateKeyPemPkcs8: marker });
       }
-      case "time:index/static:Static": {
-        // As the provider does: the time of the update that created it, kept until a trigger changes.
-        const keepers = JSON.stringify(inputs.triggers ?? {});
-        const seconds = parseInt(createHash("sha256").update(`${this.options.stack}/${args.name}/${keepers}`).digest("hex").slice(0, 7), 16) % (365 * 86400);
-        const at = new Date(Date.UTC(2025, 0, 1) + seconds * 1000);
-        return out(at.toISOString().replace(/\.\d{3}Z$/, "Z"), { rfc3339: at.toISOString().replace(/\.\d{3}Z$/, "Z"), unix: at.getTime() / 1000 });
+      case "command:local:Command": {
+        // The rotation clock (infra/rotation.ts ROTATION_CLOCK_SCRIPT) as it runs on create: the instant
+        // carried over when it is for this epoch, or the time of the update that creates it, which a
+        // mock stands in for with one drawn from the stack, the name and the epoch. (The script itself is
+        // run for real in tests/unit/rotation-clock.test.ts.)
+        const env = (inputs.environment ?? {}) as Record<string, string>;
+        const epoch = String(env.WGMESH_KEY_EPOCH ?? "");
+        const [keptEpoch, keptAt] = String(env.WGMESH_ROTATION_KEPT ?? "").split(" ");
+        if (keptEpoch === epoch && keptAt) return out(`${args.name}-${h.slice(0, 8)}`, { stdout: `${epoch} ${keptAt}`, stderr: "" });
+        const seconds = parseInt(createHash("sha256").update(`${this.options.stack}/${args.name}/${epoch}`).digest("hex").slice(0, 7), 16) % (365 * 86400);
+        const at = new Date(Date.UTC(2025, 0, 1) + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+        return out(`${args.name}-${h.slice(0, 8)}`, { stdout: `${epoch} ${at}`, stderr: "" });
       }
       case "random:index/randomBytes:RandomBytes": {
         const keepers = JSON.stringify(inputs.keepers ?? {});

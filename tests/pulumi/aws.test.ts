@@ -101,6 +101,8 @@ test("instances require IMDSv2, encrypt the root volume, boot Ubuntu LTS and tak
     // A running instance has no use for new user data; replacing or restarting it for one would cut its tunnels.
     assert.deepEqual(vm.ignoreChanges, ["ami", "userData", "userDataBase64"]);
     assert.equal(input(vm, "instanceType"), node === "app1" ? "t3.micro" : "t3.small", "hubs and POPs carry traffic: one size up");
+    // EC2 launches T3 as unlimited unless told: a forwarding hub would be billed for surplus credits.
+    assert.deepEqual(input(vm, "creditSpecification"), { cpuCredits: "standard" }, `${node}: standard CPU credits, never unlimited by surprise`);
     assert.deepEqual(input(vm, "vpcSecurityGroupIds"), [one(run, "aws:ec2/securityGroup:SecurityGroup", `${node}-sg`).id]);
     assert.equal(input(vm, "iamInstanceProfile"), one(run, "aws:iam/instanceProfile:InstanceProfile", `${node}-profile`).id);
   }
@@ -133,6 +135,8 @@ test("a chosen AMI, instance type, VPC and subnet are used as given; an Arm type
   assert.equal(hub.inputs.subnetId, undefined);
   assert.equal(input(one(run, "aws:ec2/securityGroup:SecurityGroup", "hub1-sg"), "vpcId"), "vpc-default-eu-west-1");
   assert.equal(input(one(run, "aws:ec2/instance:Instance", "pop1-vm"), "instanceType"), "t4g.small");
+  assert.deepEqual(input(one(run, "aws:ec2/instance:Instance", "pop1-vm"), "creditSpecification"), { cpuCredits: "standard" }, "a chosen T4g is held to standard credits too");
+  assert.equal(vm.inputs.creditSpecification, undefined, "a non-burstable type has no credits to specify (EC2 refuses the setting)");
   assert.deepEqual(amiPatterns(run).sort(), [
     "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
     "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-*",

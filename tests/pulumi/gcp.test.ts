@@ -161,3 +161,20 @@ test("a given network and subnetwork are used for the instance and the firewall 
   for (const rule of Object.values(firewalls(run, "app1"))) assert.equal(rule.network, app?.network);
   for (const rule of Object.values(firewalls(run, "pop1"))) assert.equal(rule.network, "edge-net");
 });
+
+test("a chosen image known not to run the bootstrap is refused before anything exists, naming the node and why; Ubuntu and other projects' images pass", async () => {
+  const withImages = (images: Record<string, string>): ReturnType<typeof oneCloudSpec> => {
+    const spec = oneCloudSpec("gcp");
+    return { ...spec, nodes: spec.nodes.map((n) => (n.gcp && images[n.name] ? { ...n, gcp: { ...n.gcp, image: images[n.name] as string } } : n)) };
+  };
+  await assert.rejects(runMesh(withImages({ hub1: "debian-cloud/debian-12", pop1: "projects/cos-cloud/global/images/family/cos-stable", app1: "rocky-linux-9" })), (err) => {
+    const lines = (err as Error).message.split("\n");
+    assert.deepEqual(lines.map((l) => l.replace(/: ".*/, "")), ["nodes.hub1.gcp.image", "nodes.pop1.gcp.image", "nodes.app1.gcp.image", "3 problems a cloud would refuse; nothing was deployed"]);
+    assert.match(lines[0] ?? "", /Google's Debian images do not include cloud-init, so the VM would boot without its tunnel; use an Ubuntu LTS image/);
+    assert.match(lines[1] ?? "", /Container-Optimized OS has no package manager/);
+    assert.match(lines[2] ?? "", /"rocky-linux-9" .*Rocky Linux images do not include cloud-init/);
+    return true;
+  });
+  const run = await runMesh(withImages({ hub1: "ubuntu-os-cloud/ubuntu-2204-lts", app1: "my-images/golden-wireguard-7" }));
+  assert.equal(input<{ initializeParams: { image: string } }>(one(run, "gcp:compute/instance:Instance", "app1-vm"), "bootDisk").initializeParams.image, "my-images/golden-wireguard-7");
+});

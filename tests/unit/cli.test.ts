@@ -100,6 +100,24 @@ test("an unknown stack names the stacks that exist, in one line", () => {
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
+test("outside any project: one line saying no Pulumi.yaml was found here or above, for every command that reads a stack", () => {
+  const outside = mkdtempSync(join(tmpdir(), "wgmesh-outside-"));
+  try {
+    for (const args of [["plan", "--stack", "prod"], ["synth", "--stack", "prod"], ["diff", "--stack", "prod"], ["render", "--stack", "prod", "--out", join(outside, "out")]]) {
+      const r = wgmesh(args, outside);
+      assert.notEqual(r.code, 0, args.join(" "));
+      assert.equal(r.stderr, "wgmesh: --stack prod: no Pulumi.yaml found in this folder or above; run wgmesh inside the project (the folder holding Pulumi.yaml and its Pulumi.<stack>.yaml files)\n", args.join(" "));
+      assert.equal(r.stdout, "");
+    }
+    assert.deepEqual(readdirSync(outside), [], "nothing written");
+    // Inside a project whose stack file is missing, the stack file is what is named.
+    writeFileSync(join(outside, "Pulumi.yaml"), "name: wg-mesh\nruntime: nodejs\n");
+    assert.match(wgmesh(["plan", "--stack", "prod"], outside).stderr, /^wgmesh: --stack prod: no Pulumi\.prod\.yaml in /);
+  } finally {
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
+
 test("render: wg0.conf and cloud-init.yaml per node; placeholders by default, real keys (mode 600) with --ephemeral-keys", () => {
   const out = mkdtempSync(join(tmpdir(), "wgmesh-render-"));
   try {

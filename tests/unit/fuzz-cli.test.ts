@@ -403,7 +403,14 @@ function folderWith(c: FolderCase): string {
 
 function folderLineNamesWhere(dir: string, nodes: string[]): (line: string) => boolean {
   const node = `(${nodes.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`;
-  const forms = [new RegExp(`^${node}( <-> ${node})?: `), new RegExp(`^(reply )?dropped at ${node}: `), new RegExp(`^reachable, but full-size packets are dropped at ${node}: `)];
+  const forms = [
+    new RegExp(`^${node}( <-> ${node})?: `),
+    new RegExp(`^(reply )?dropped at ${node}: `),
+    new RegExp(`^reachable, but full-size packets are dropped at ${node}: `),
+    // A root cause names its nodes first, and its fix follows it indented.
+    new RegExp(`^cause \\d+ of \\d+: ${node}[, ]`),
+    /^ {2}fix: /,
+  ];
   return (line) => line.startsWith(dir) || line.startsWith(`"${dir}`) || line.startsWith(`wgmesh: "${dir}`) || /^\d+ of \d+ ordered pairs reachable$/.test(line) || forms.some((f) => f.test(line));
 }
 

@@ -48,6 +48,16 @@ test("plan --stack prod --compare hub: the seed's HKG rows, through the hub agai
   assert.match(r.stdout, /^ {2}hkg -> sin: hkg -> sin \(direct\) {2}36 ms, direct 36 ms, x1\.00; hub: hkg -> ireland -> sin 362 ms, x10\.06$/m);
   assert.match(r.stdout, /^ {2}hkg -> syd: hkg -> syd \(direct\) {2}122 ms, direct 122 ms, x1\.00; hub: hkg -> ireland -> syd 452 ms, x3\.70$/m);
   assert.match(r.stdout, /^Compared with topology hub \(11 links, max 11 peers per node; here 14 and 11\)$/m);
+  // Only the pairs hub routes differently are listed; the ones it routes the same are counted.
+  const rows = (r.stdout.split("Paths that differ under topology hub\n")[1] ?? "").split("\n\n")[0]?.split("\n") ?? [];
+  const listed = rows.filter((l) => /^ {2}\w+ -> \w+: /.test(l));
+  assert.equal(listed.length, 12, rows.join("\n"));
+  for (const l of listed) {
+    const m = /^ {2}\w+ -> \w+: (.+?) {2}.*; hub: (.+?) \d/.exec(l);
+    assert.ok(m && m[1]?.replace(" (direct)", "") !== m[2], `a listed pair differs: ${l}`);
+  }
+  assert.equal(rows.at(-1), "  120 other pairs take the same path under both");
+  assert.doesNotMatch(r.stdout, /^ {2}gru -> iad: /m, "a pair both topologies send through the hub is not listed");
   const bad = wgmesh(["plan", "--stack", "prod", "--compare", "star"]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /must be one of hub, regional, full, auto/);

@@ -33,7 +33,7 @@ test("wg-no-world-ingress: WireGuard open to the world only with a peer behind N
   const open = [...meshNode("ireland", "198.18.0.1"), sg("ireland", [wg(["0.0.0.0/0"])])];
   assert.deepEqual(await violations(p.noWorldIngress, [...open, ...meshNode("laptop", null, "external")]), []);
   const [v] = await violations(p.noWorldIngress, open);
-  assert.match(v ?? "", /ireland-sg ingress\[0\]: admits 0\.0\.0\.0\/0 \(udp 51820\); no node of this mesh is behind NAT/);
+  assert.match(v ?? "", /ireland-sg ingress\[0\]: admits 0\.0\.0\.0\/0 \(udp 51820\); every peer of this node has a fixed IP and they fit one rule/);
   const sshWorld = [...meshNode("ireland", "198.18.0.1"), ...meshNode("laptop", null, "external"), sg("ireland", [ssh(["0.0.0.0/0"])])];
   assert.match((await violations(p.noWorldIngress, sshWorld))[0] ?? "", /\(tcp 22\); only the WireGuard UDP port may ever be open/);
   const gcpAll = child("fra", "gcp:compute/firewall:Firewall", "fra-open", { direction: "INGRESS", allows: [{ protocol: "all" }], sourceRanges: ["0.0.0.0/0"] });
@@ -172,4 +172,10 @@ test("the pack loads the way `pulumi preview --policy-pack policy` loads it: Pul
   // The analyzer resolves the runner from the pack's folder, and the pack its SDK, from the project's node_modules.
   for (const m of ["@pulumi/pulumi/cmd/run-policy-pack", "@pulumi/policy", "typescript"]) assert.ok(require.resolve(m, { paths: [dir] }), m);
   assert.match(readFileSync(join(dir, main), "utf8"), /new PolicyPack\("wg-mesh", \{ enforcementLevel: "mandatory", policies \}\)/);
+});
+
+test("wg-ssh-admin-only with adminCidrs configured as [] (SSH closed): any SSH rule is caught; with no config only the world is", async () => {
+  const rule = sg("ireland", [ssh(["192.0.2.0/24"])]);
+  assert.deepEqual(await violations(p.sshAdminOnly, [rule], { adminCidrs: [] }), ["ireland-sg: ingress[0]: SSH admits 192.0.2.0/24, but adminCidrs is empty, so SSH is closed in this stack"]);
+  assert.deepEqual(await violations(p.sshAdminOnly, [rule]), []);
 });
