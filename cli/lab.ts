@@ -18,6 +18,9 @@ import { compareWithModel, formatModelComparison, modelLatencyTable } from "../l
 import type { PingMatrix } from "../lab/ping";
 import { assertLabCanRun } from "../lab/preflight";
 import { assertFolderClearOfLab, assertStackClearOfLab } from "../lab/underlay-clash";
+import { checkAccessInLab, type FlowComparison } from "../lab/access";
+import { formatProbe, type Probe } from "../infra/access/services";
+import { simulate } from "../infra/simulate";
 
 export interface LabCommandOptions {
   stack?: string;
@@ -112,6 +115,15 @@ function jsonReport(lab: Lab, matrix: PingMatrix, disagreements: Disagreement[] 
   };
 }
 
+function accessLabLines(a: FlowComparison & { probes: readonly Probe[] }): string[] {
+  const where = [...a.droppedAt].map(([n, k]) => `${n} ${k}`).join(", ");
+  return [
+    `Access: every node's ruleset applied with nft; ${a.flows} flows tried (every ordered pair x ${a.probes.map(formatProbe).join(", ")})`,
+    `  ${a.allowed} allowed by the simulator, ${a.denied} denied (dropped at ${where || "no node"}); ${a.disagreements.length === 0 ? "the lab agrees on every flow" : `${a.disagreements.length} disagreements:`}`,
+    ...a.disagreements.map((d) => `  ${d}`),
+  ];
+}
+
 export async function runLabCommand(opts: LabCommandOptions): Promise<number> {
   try {
     return await labCommand(opts);
@@ -140,11 +152,13 @@ async function labCommand(opts: LabCommandOptions): Promise<number> {
     const matrix = await lab.pingMatrix();
     const disagreements = input.plan ? compareWithPlan(input.plan, matrix) : undefined;
     const versusModel = opts.latency === true && input.plan ? compareWithModel(input.plan, matrix, scale) : undefined;
+    // The stack's access policy (docs/access.md), after the matrix of the flat mesh: applied with real nft, every flow held to the simulator.
+    const access = input.plan?.spec.access ? await checkAccessInLab(lab, input.plan, new Map(simulate(input.configs).pairs.map((p) => [`${p.from}>${p.to}`, p]))) : undefined;
     if (opts.keep) lab.keep();
-    if (opts.json) process.stdout.write(`${JSON.stringify({ ...(jsonReport(lab, matrix, disagreements) as object), ...(versusModel ? { model: versusModel } : {}) }, null, 2)}\n`);
-    else process.stdout.write(`${textReport(lab, matrix, latency !== undefined, disagreements)}${versusModel ? `\n\n${formatModelComparison(versusModel).join("\n")}` : ""}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ...(jsonReport(lab, matrix, disagreements) as object), ...(versusModel ? { model: versusModel } : {}), ...(access ? { access: { ...access, droppedAt: Object.fromEntries(access.droppedAt) } } : {}) }, null, 2)}\n`);
+    else process.stdout.write(`${textReport(lab, matrix, latency !== undefined, disagreements)}${versusModel ? `\n\n${formatModelComparison(versusModel).join("\n")}` : ""}${access ? `\n\n${accessLabLines(access).join("\n")}` : ""}\n`);
     if (opts.keep) process.stderr.write(`${describeKept(lab).join("\n")}\n`);
-    return matrix.reachable === matrix.total ? 0 : 1;
+    return matrix.reachable === matrix.total && (access?.disagreements.length ?? 0) === 0 ? 0 : 1;
   } finally {
     if (!opts.keep) lab.down();
   }

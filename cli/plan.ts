@@ -18,6 +18,7 @@ import { simulatePlanSummary } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
 import { explainRotation } from "../infra/rotation";
 import { UserError } from "../infra/errors";
+import { ACCESS_TEST_FAILED_EXIT, accessSection } from "../infra/access";
 import { action } from "./errors";
 import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
@@ -258,9 +259,10 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.json) {
     const pairs: unknown[] | undefined = listAll ? [] : undefined;
     const summary = simulatePlanSummary(plan, listAll ? { onPair: (p) => pairs?.push(toJsonPair(p, main, other)) } : {});
-    out.line(JSON.stringify(planToJson(opts.stack, plan, summary, pairs, other?.plan), null, 2));
+    const access = accessSection(plan, { flows: listAll }).report;
+    out.line(JSON.stringify({ ...(planToJson(opts.stack, plan, summary, pairs, other?.plan) as object), access: access ?? null }, null, 2));
     out.flush();
-    return summary.reachable === summary.total ? 0 : 1;
+    return planExit(summary, access?.failedTests ?? 0);
   }
   for (const line of headerLines(opts.stack, plan, listAll)) out.line(line);
   if (other) for (const line of compareLines(main, other, listAll)) out.line(line);
@@ -287,9 +289,18 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
     }
   }
   out.line("");
+  const access = accessSection(plan);
+  for (const line of access.lines) out.line(line);
+  out.line("");
   out.line(summaryLine(summary));
   out.flush();
-  return summary.reachable === summary.total ? 0 : 1;
+  return planExit(summary, access.report?.failedTests ?? 0);
+}
+
+/** 1 when a pair is unreachable, else 3 when an access test fails, else 0. */
+function planExit(summary: SimulationSummary, failedTests: number): number {
+  if (summary.reachable !== summary.total) return 1;
+  return failedTests > 0 ? ACCESS_TEST_FAILED_EXIT : 0;
 }
 
 function parseTopology(value: string): TopologyMode {

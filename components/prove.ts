@@ -9,6 +9,7 @@ import { planMesh } from "../infra/plan";
 import { simulatePlanSummary } from "../infra/simulate/plan";
 import { pairProblemLine, summaryLine } from "../infra/simulate/lint";
 import type { SimulationSummary } from "../infra/simulate";
+import { accessTestRefusals } from "../infra/access/report";
 
 export interface ProvenPlan {
   plan: MeshPlan;
@@ -43,5 +44,8 @@ export function provePlan(spec: MeshSpec, simulator: (plan: MeshPlan) => Simulat
   if (report.reachable < report.total) {
     throw new MeshRunError([...lines, `${summaryLine(report)} in the simulator; nothing was deployed (run wgmesh plan to see every path)`].join("\n"));
   }
+  // The access policy's own tests (infra/access), held on every simulated path like reachability.
+  const failing = accessTestRefusals(plan);
+  if (failing.length > 0) throw new MeshRunError([...failing, "the access policy's tests fail in the simulator; nothing was deployed (run wgmesh plan to see them)"].join("\n"));
   return { plan, report };
 }

@@ -4,6 +4,7 @@
  * name); the config checker (infra/config) turns it into a validated MeshSpec or says what is wrong.
  * The doc comments here become the component package's schema, so they speak to whoever writes it.
  */
+import type { AccessEcho } from "./access/model";
 import type { Cloud, Role, Topology } from "./model";
 
 /** Where an AWS node runs. */
@@ -150,6 +151,60 @@ export interface LatencyDeclaration {
   rttMs?: { [code: string]: { [other: string]: number } };
 }
 
+/** A named set of nodes for access rules: the nodes matching every attribute list given (any value within one list), plus the nodes and groups it names. */
+export interface AccessGroupDeclaration {
+  /** Nodes of these roles. */
+  roles?: Role[];
+  /** Nodes in these address-plan regions. */
+  regions?: string[];
+  /** Nodes in regions of these areas. */
+  areas?: string[];
+  /** Nodes on these clouds. */
+  clouds?: Cloud[];
+  /** Nodes at these sites. */
+  sites?: string[];
+  /** These nodes, by name, whatever their attributes. */
+  nodes?: string[];
+  /** Every member of these other groups. */
+  groups?: string[];
+}
+
+/** An allow rule: who may open connections to whom, on what; replies pass with the connection. */
+export interface AccessRuleDeclaration {
+  /** Sources: group names, node names, or * for every node. */
+  from: string[];
+  /** Destinations: group names, node names, or * for every node. */
+  to: string[];
+  /** Services: tcp/443, tcp/8000-8100, udp/53, tcp, udp, icmp (echo), or any. */
+  allow: string[];
+}
+
+/** An assertion the policy must hold, checked in the simulator on every ordered pair it names; wgmesh plan exits 3 and nothing deploys when it does not. */
+export interface AccessTestDeclaration {
+  /** Sources: group names, node names, or *. */
+  from: string[];
+  /** Destinations: group names, node names, or *. */
+  to: string[];
+  /** Services every pair must get, such as tcp/443. */
+  accept?: string[];
+  /** Services no pair may get, such as tcp/22. */
+  deny?: string[];
+}
+
+/** Who may reach whom inside the mesh, enforced by nftables on every node; without it the mesh is flat (every flow allowed). */
+export interface AccessDeclaration {
+  /** Named sets of nodes, by name (1-40 of a-z, 0-9 and -, not a node's name). */
+  groups?: { [name: string]: AccessGroupDeclaration };
+  /** Allow rules, in order; a flow no rule allows is dropped at the first node that receives it. */
+  rules?: AccessRuleDeclaration[];
+  /** Assertions the policy must hold. */
+  tests?: AccessTestDeclaration[];
+  /** Which ICMP echo (ping) passes without a rule: all (default) or neighbours (direct neighbours only). */
+  echo?: AccessEcho;
+  /** Groups or nodes admins SSH from over the mesh: each other node must keep tcp/22 from them. */
+  adminFrom?: string[];
+}
+
 /** A whole mesh: its address plan, its nodes and how they link. */
 export interface MeshDeclaration {
   /** The overlay's CIDR: every overlay address lives in it, such as 10.50.0.0/16. */
@@ -186,4 +241,6 @@ export interface MeshDeclaration {
   regions: { [name: string]: RegionDeclaration };
   /** The nodes, by name; the name is used in cloud resource names (1-24 of a-z, 0-9 and -). */
   nodes: { [name: string]: NodeDeclaration };
+  /** Who may reach whom inside the mesh (groups, allow rules, tests); absent, every node reaches every other on every port. */
+  access?: AccessDeclaration;
 }

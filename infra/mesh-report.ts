@@ -2,6 +2,7 @@
  * What a deployed mesh tells its operators (the Mesh component's `nodes` and `summary` outputs):
  * plain data, built from the plan and the simulation, nothing secret.
  */
+import { accessSummary, type AccessSummary } from "./access/summary";
 import type { ImportedMesh } from "./imports";
 import type { Cloud, MeshPlan, Role } from "./model";
 import { placementOf } from "./render/wgquick";
@@ -117,6 +118,8 @@ export interface MeshSummary {
   transit: { [node: string]: TransitReport };
   /** The key epoch every key was made for. */
   keyEpoch: number;
+  /** The access policy inside the mesh (infra/access): whether one is declared, and its size. */
+  access: AccessSummary;
 }
 
 /** At most this many pairs are listed per transit node; the count is always whole. */
@@ -189,5 +192,6 @@ export function summarize(plan: MeshPlan, report: Pick<SimulationSummary, "reach
     importedFrom: imported.map((i) => ({ stack: i.stack, nodes: i.mesh.nodes.map((n) => n.name) })),
     transit: transitReport(plan),
     keyEpoch: plan.spec.keyEpoch,
+    access: accessSummary(plan.spec.access),
   };
 }

@@ -1,3 +1,4 @@
+import type { AccessSpec } from "./access/model";
 import type { LatencySpec } from "./latency/model";
 
 /**
@@ -129,6 +130,8 @@ export interface MeshSpec {
   maxPeers?: number;
   /** The config's own sites and measured round trips, on top of the shipped latency data. */
   latency?: LatencySpec;
+  /** Who may reach whom inside the mesh (infra/access); absent for a flat mesh. */
+  access?: AccessSpec;
 }
 
 /** One problem found in a config, as `path: message`. */

@@ -3,12 +3,13 @@
 # lab and the key test, shellcheck for the sync unit, graphviz for mesh drawings, and what the
 # delivery tests run for real: cloud-init (`cloud-init schema`, its write_files module), systemd
 # (`systemd-analyze verify`), curl and jq (the sync script), python3-botocore (checks the AWS
-# signature), openssl (the vault stand-ins' test CA); python3 (also the lab's batch pinger) and
-# prometheus (promtool checks the metrics file and the alert rules); then npm ci.
+# signature), openssl (the vault stand-ins' test CA); python3 (also the lab's batch pinger and flow
+# probes), nftables (the access rulesets, applied in the lab's namespaces) and prometheus (promtool
+# checks the metrics file and the alert rules); then npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in wireguard-tools wireguard-go iproute2 iputils-ping iptables shellcheck graphviz procps \
+for pkg in wireguard-tools wireguard-go iproute2 iputils-ping iptables nftables shellcheck graphviz procps \
   curl jq cloud-init systemd python3 python3-botocore openssl prometheus; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done

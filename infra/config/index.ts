@@ -25,6 +25,7 @@ import {
 } from "./semantics";
 import { describeValue, meshSchema, nodeSchema, regionSchema, type RawMesh, type RawRegion } from "./schema";
 import { readStackYaml } from "./yaml";
+import { checkAccess } from "../access/check";
 
 export const CONFIG_KEY = "wg-mesh:mesh";
 
@@ -104,6 +105,10 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   checkAutoSettings(top, issues);
   const latency = checkLatency(top.latency, issues);
   checkSitesPlaceable(top.topology, nodes.map((n) => ({ name: n.name, site: n.raw.site })), latency, issues);
+  // Access rules (infra/access): groups resolved over the nodes that parsed, with their regions' areas.
+  const areaOf = new Map(rawRegions.map(([name, r]) => [name, r.area ?? name]));
+  const accessNodes = nodes.map((n) => ({ name: n.name, role: n.raw.role, region: n.raw.region, area: areaOf.get(n.raw.region) ?? n.raw.region, cloud: n.raw.cloud, site: n.raw.site ?? "" }));
+  const access = checkAccess(raw.access, { nodes: accessNodes, regions: [...knownRegions], importsNodes }, issues, warnings);
 
   if (issues.length > 0 || !whole.success) throw new MeshConfigError(dedupe(issues));
   const m = whole.data;
@@ -124,6 +129,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     ...(m.maxStretch !== undefined ? { maxStretch: m.maxStretch } : {}),
     ...(m.maxPeers !== undefined ? { maxPeers: m.maxPeers } : {}),
     ...(latency ? { latency } : {}),
+    ...(access ? { access } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { hasUnprintable, quote } from "../quote";
 import { keysOf } from "./issues";
 import { latencySchema, maxPeersSchema, maxStretchSchema } from "./latency";
 import { DEFAULT_ROTATION_MARGIN } from "../rotation";
+import { accessSchema } from "../access/schema";
 
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_KEEPALIVE = 25;
@@ -209,6 +210,7 @@ export const meshSchema = block(
     latency: latencySchema.optional(),
     regions: namedMap("regions"),
     nodes: namedMap("nodes"),
+    access: accessSchema.optional(),
   },
   "a map with overlay, topology, hub, regions and nodes",
 );

@@ -4,6 +4,7 @@
  * Keys are never printed; offline endpoint placeholders read as "<node>'s public IP".
  */
 import type { FieldChange, MeshDiff, NodeDiff, PeerChange, Reach } from "./index";
+import { accessDiffLines } from "../access/diff";
 
 export interface DiffLabels {
   stack: string;
@@ -92,6 +93,7 @@ function headline(d: MeshDiff): string {
   if (changed > 0) parts.push(`${plural(changed, "node")} changed`);
   if (d.settings.length > 0) parts.push(`${plural(d.settings.length, "mesh setting")} changed`);
   if (d.agent) parts.push(d.agent.before === "none" ? `agent ${d.agent.after} on ${plural(d.agent.nodes, "node")}` : `agent ${d.agent.before} -> ${d.agent.after} on ${plural(d.agent.nodes, "node")}`);
+  if (d.access?.changed) parts.push(`access ${d.access.policy === "unchanged" ? "flows changed" : `policy ${d.access.policy}`}`);
   return parts.length > 0 ? parts.join(", ") : "no change";
 }
 
@@ -132,6 +134,7 @@ export function formatDiffText(d: MeshDiff, labels: DiffLabels): string {
   const r = d.reachability;
   if (r.lost.length > 0) out.push("", "Pairs that stop being reachable", ...r.lost.map((l) => `  ${l.from} -> ${l.to}${l.when === "meanwhile" ? " (until installed by hand)" : ""}: ${l.why}`));
   if (r.pathsChanged.length > 0) out.push("", "Paths that change", ...r.pathsChanged.map((p) => `  ${pathLine(p)}`));
+  if (d.access?.changed) out.push("", ...accessDiffLines(d.access));
   return out.join("\n");
 }
 
@@ -147,13 +150,15 @@ function fence(lines: string[], lang: string): string[] {
 
 export function formatDiffMarkdown(d: MeshDiff, labels: DiffLabels): string {
   const r = d.reachability;
-  const status = d.breaksReachability
-    ? "❌ **this change breaks reachability**"
-    : d.agent?.backwards
-      ? "❌ **every node refuses an older agent**"
-      : d.changed
-        ? "✅ every pair stays reachable"
-        : "no change to the mesh";
+  const testsFail = (d.access?.failingTests.length ?? 0) > 0 ? " · ❌ **the access policy's tests fail**" : "";
+  const status =
+    (d.breaksReachability
+      ? "❌ **this change breaks reachability**"
+      : d.agent?.backwards
+        ? "❌ **every node refuses an older agent**"
+        : d.changed
+          ? "✅ every pair stays reachable"
+          : "no change to the mesh") + testsFail;
   const out = [
     `### wg-mesh diff: stack \`${md(labels.stack)}\``,
     "",
@@ -187,6 +192,10 @@ export function formatDiffMarkdown(d: MeshDiff, labels: DiffLabels): string {
   }
   if (r.pathsChanged.length > 0) {
     out.push("", `<details><summary>${plural(r.pathsChanged.length, "path")} change${r.pathsChanged.length === 1 ? "s" : ""}</summary>`, "", ...fence(r.pathsChanged.map(pathLine), "text"), "", "</details>");
+  }
+  if (d.access?.changed) {
+    const [title, ...rest] = accessDiffLines(d.access);
+    out.push("", `**${md(title ?? "")}**`, "", ...rest.map((l) => `- ${md(l.trim())}`));
   }
   return out.join("\n");
 }

@@ -22,6 +22,7 @@ import { hostChange, type HostChange } from "./host";
 import { KeyBook } from "./keys";
 import { syncOutcome, type SyncOutcome } from "./sync";
 import { compareVersions } from "../render/agent";
+import { diffAccess, type AccessDiff } from "../access/diff";
 
 export type { FieldChange, PeerChange } from "./changes";
 export type { HostChange, HostEffect } from "./host";
@@ -133,6 +134,8 @@ export interface MeshDiff {
     lost: PairLoss[];
     pathsChanged: PathChange[];
   };
+  /** Flows opened and closed, rulesets that change, the new policy's failing tests (infra/access); absent when neither side declares access. */
+  access?: AccessDiff;
 }
 
 interface Side {
@@ -394,12 +397,14 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan, opts: { agent
 
   const settings = settingsChanges(basePlan, headPlan, legacyMtu);
   const agent = agentChange(opts.agent, basePlan, headPlan);
-  const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0 || agent !== undefined;
+  const access = diffAccess(basePlan, headPlan, base.report.pairs, head.report.pairs);
+  const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0 || agent !== undefined || Boolean(access?.changed);
   const breaksReachability = lost.length > 0 || head.report.reachable < head.report.total;
+  const breaksAccessTests = (access?.failingTests.length ?? 0) > 0;
   return {
     changed,
     breaksReachability,
-    exitCode: breaksReachability || agent?.backwards ? 3 : changed ? 1 : 0,
+    exitCode: breaksReachability || breaksAccessTests || agent?.backwards ? 3 : changed ? 1 : 0,
     ...(agent ? { agent } : {}),
     settings,
     nodesAdded,
@@ -414,6 +419,7 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan, opts: { agent
       lost,
       pathsChanged,
     },
+    ...(access ? { access } : {}),
   };
 }
 

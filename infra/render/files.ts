@@ -6,6 +6,7 @@ import type { MeshPlan } from "../model";
 import { vaultLocatorFor } from "../vault";
 import { renderCloudInit } from "./cloudinit";
 import { offlineEndpoints, placeholderKeys, renderAll, throwAwayKeys } from "./mesh";
+import { ACCESS_RULESET_FILE, renderAccessRulesets } from "../access/files";
 
 export interface RenderedFile {
   /** Relative, `/`-separated. */
@@ -20,8 +21,11 @@ export function renderMeshFiles(plan: MeshPlan, opts: { project: string; stack: 
   const keys = opts.ephemeralKeys ? throwAwayKeys(plan) : placeholderKeys(plan);
   const configs = renderAll(plan, keys, offlineEndpoints(plan));
   const files: RenderedFile[] = [];
+  const rulesets = renderAccessRulesets(plan);
   for (const node of plan.spec.nodes) {
     files.push({ path: `${node.name}/wg0.conf`, content: configs[node.name] as string, secret: opts.ephemeralKeys });
+    const ruleset = rulesets.get(node.name);
+    if (ruleset !== undefined) files.push({ path: `${node.name}/${ACCESS_RULESET_FILE}`, content: ruleset, secret: false });
     const vault = vaultLocatorFor(node, opts.project, opts.stack);
     if (vault) files.push({ path: `${node.name}/cloud-init.yaml`, content: renderCloudInit({ node: node.name, vault }), secret: false });
   }
