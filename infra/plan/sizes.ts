@@ -21,6 +21,8 @@ const LONGEST_IPV4 = "255.255.255.255";
 /** Pulumi takes project and stack names of up to 100 characters; the bootstrap's copy names its vault's secrets with them. */
 const LONGEST_PROJECT = "p".repeat(100);
 const LONGEST_STACK = "s".repeat(100);
+const LONGEST_AWS_REGION = "ap-southeast-4";
+const LONGEST_GCP_PROJECT = `p${"r".repeat(28)}j`;
 
 export interface ConfigSize {
   node: string;
@@ -49,14 +51,16 @@ export function configSizes(plan: MeshPlan): ConfigSize[] {
     ...(plan.spec.presharedKeys ? { presharedKeys: Object.fromEntries(plan.links.map((l) => [l.id, KEY_STAND_IN])) } : {}),
   };
   const agent = renderAgentBundle();
-  const specs = new Map(plan.spec.nodes.map((n) => [n.name, n]));
   return plan.nodes.map((node) => {
     const limit = vaultLimit(node.cloud);
     const config = renderNodeConfig(plan, node.name, keys);
     const files = nodeFiles(plan, node.name);
     const filesBytes = Object.values(files).reduce((sum, f) => sum + Buffer.byteLength(f, "utf8"), 0);
-    const vault = vaultLocatorFor(specs.get(node.name) ?? node, LONGEST_PROJECT, LONGEST_STACK);
-    const entry = vault ? renderPayload({ node: node.name, config, files, agent, bootstrap: shippedBootstrap({ node: node.name, vault }) }) : config;
+    // The longest names each cloud takes, not the node's placement, and a stand-in of the node's name as
+    // long as it (the config checker judges the name itself): what is measured is an upper bound.
+    const name = "n".repeat(node.name.length);
+    const vault = vaultLocatorFor({ name, cloud: node.cloud, aws: { region: LONGEST_AWS_REGION }, gcp: { project: LONGEST_GCP_PROJECT } }, LONGEST_PROJECT, LONGEST_STACK);
+    const entry = vault ? renderPayload({ node: name, config, files, agent, bootstrap: shippedBootstrap({ node: name, vault }) }) : config;
     return { node: node.name, bytes: Buffer.byteLength(entry, "utf8"), config: Buffer.byteLength(config, "utf8"), files: filesBytes, ...(limit ? { limit } : {}) };
   });
 }
