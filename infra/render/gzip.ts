@@ -128,20 +128,22 @@ export function codeLengths(freq: readonly number[], limit: number): number[] {
     nodes = [{ weight: x.weight + y.weight, order: order++, symbols: [...x.symbols, ...y.symbols] }, ...nodes.slice(2)];
   }
   if (Math.max(...lengths) <= limit) return lengths;
+  // Clamp the long codes to the limit, then shorten the Kraft sum back to one unit at a time: each step drops one code
+  // at the limit and splits the longest shorter code into two one bit longer (the number of codes stays the same).
   const count = new Array<number>(limit + 1).fill(0);
-  let overflow = 0;
   for (const s of used) {
-    const l = lengths[s] as number;
-    if (l > limit) overflow++;
-    count[Math.min(l, limit)] = (count[Math.min(l, limit)] as number) + 1;
+    const l = Math.min(lengths[s] as number, limit);
+    count[l] = (count[l] as number) + 1;
   }
-  while (overflow > 0) {
+  let kraft = 0;
+  for (let bits = 1; bits <= limit; bits++) kraft += (count[bits] as number) * 2 ** (limit - bits);
+  while (kraft > 2 ** limit) {
+    count[limit] = (count[limit] as number) - 1;
     let bits = limit - 1;
     while (count[bits] === 0) bits--;
     count[bits] = (count[bits] as number) - 1;
     count[bits + 1] = (count[bits + 1] as number) + 2;
-    count[limit] = (count[limit] as number) - 1;
-    overflow -= 2;
+    kraft--;
   }
   // The most frequent symbols take the shortest lengths.
   const byUse = [...used].sort((x, y) => (freq[y] as number) - (freq[x] as number) || x - y);

@@ -50,4 +50,19 @@ test("Huffman code lengths: never above the limit, and a complete prefix code (K
   while (fib.length < 25) fib.push((fib.at(-1) as number) + (fib.at(-2) as number));
   assert.equal(Math.max(...codeLengths(fib, 15)), 15);
   assert.deepEqual(codeLengths(fib, 15), codeLengths(fib, 15), "the same every time");
+  // Skewed frequencies (powers and Fibonacci-like runs) make the limit bite; one found by the property once is kept.
+  const complete = (freq: number[], limit: number): void => {
+    const lengths = codeLengths(freq, limit);
+    assert.ok(Math.max(...lengths) <= limit, `${freq} limit ${limit}: ${lengths}`);
+    assert.equal(lengths.reduce((sum, l) => sum + (l > 0 ? 2 ** -l : 0), 0), 1, `${freq} limit ${limit}: ${lengths}`);
+  };
+  complete([1, 1, 1, 1, 3, 5, 8, 13, 21, 34, 55], 7);
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 2, maxLength: 40 }), fc.integer({ min: 7, max: 15 }), (exps, limit) => {
+      const freq = exps.map((e) => 2 ** e);
+      fc.pre(freq.length <= 2 ** limit);
+      complete(freq, limit);
+    }),
+    { numRuns: 300 },
+  );
 });
