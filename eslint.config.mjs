@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "out/**", "cli/bin.js"] },
+  { ignores: ["node_modules/**", "out/**", "dist/**", ".dist.wgmesh-tmp-*/**", "cli/bin.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

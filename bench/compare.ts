@@ -5,8 +5,9 @@
  */
 import { parseMeshConfig } from "../infra/config";
 import { latencyModelFor } from "../infra/latency/model";
-import type { MeshPlan } from "../infra/model";
+import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
 import { planMesh } from "../infra/plan";
+import { behindNat, mayCarryTransit } from "../infra/plan/transit";
 import { greedySpanner } from "./greedy-spanner";
 import { worldMeshConfig, type WorldMeshOptions } from "./world-mesh";
 
@@ -21,6 +22,18 @@ export interface ComparisonRow {
   pairs: number;
   stretchMax: number;
   ms: number;
+  /** False when the design's links leave some node with no path (only transit nodes relay). */
+  connected: boolean;
+}
+
+/** The plan with exactly these links, or undefined when they leave some node with no path. */
+export function planConnected(spec: MeshSpec, links: readonly { a: string; b: string; rttMs: number }[]): MeshPlan | undefined {
+  try {
+    return planMesh(spec, { checkSizes: false, links: links.map((l) => ({ a: l.a, b: l.b, weight: l.rttMs })) });
+  } catch (err) {
+    if (err instanceof MeshConfigError && err.issues.some((i) => i.path === "topology" && / has no path to /.test(i.message))) return undefined;
+    throw err;
+  }
 }
 
 export function compareWithGreedy(nodes: number, opts: Omit<WorldMeshOptions, "topology"> = {}): ComparisonRow[] {
@@ -28,8 +41,10 @@ export function compareWithGreedy(nodes: number, opts: Omit<WorldMeshOptions, "t
   const maxStretch = opts.maxStretch ?? 1.3;
   const spec = parseMeshConfig(worldMeshConfig(nodes, { ...opts, topology: "auto" }));
   const model = latencyModelFor(spec);
-  const sited = spec.nodes.map((n) => ({ name: n.name, site: n.site, public: !(n.cloud === "external" && !n.external?.endpoint) }));
-  const row = (design: ComparisonRow["design"], plan: MeshPlan, ms: number): ComparisonRow => ({
+  const sited = spec.nodes.map((n) => ({ name: n.name, site: n.site, public: !behindNat(n), transit: mayCarryTransit(n, spec) }));
+  const row = (design: ComparisonRow["design"], plan: MeshPlan | undefined, ms: number, links = 0): ComparisonRow =>
+    plan ? planned(design, plan, ms) : { nodes, maxPeers, maxStretch, design, links, peersMax: 0, withinBound: 0, pairs: nodes * (nodes - 1), stretchMax: 0, ms, connected: false };
+  const planned = (design: ComparisonRow["design"], plan: MeshPlan, ms: number): ComparisonRow => ({
     nodes,
     maxPeers,
     maxStretch,
@@ -40,6 +55,7 @@ export function compareWithGreedy(nodes: number, opts: Omit<WorldMeshOptions, "t
     pairs: plan.latency?.pairs ?? 0,
     stretchMax: plan.latency?.stretch.max ?? 0,
     ms,
+    connected: true,
   });
   const timed = <T>(fn: () => T): [T, number] => {
     const start = Date.now();
@@ -52,7 +68,7 @@ export function compareWithGreedy(nodes: number, opts: Omit<WorldMeshOptions, "t
     ["greedy, maxPeers", maxPeers],
   ] as const) {
     const [links, ms] = timed(() => greedySpanner(sited, model, { maxStretch, slackMs: 5 }, cap));
-    out.push(row(design, planMesh(spec, { checkSizes: false, links: links.map((l) => ({ a: l.a, b: l.b, weight: l.rttMs })) }), ms));
+    out.push(row(design, planConnected(spec, links), ms, links.length));
   }
   return out;
 }

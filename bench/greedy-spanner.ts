@@ -3,8 +3,8 @@
  * on the nodes themselves, under the same bound, rules and model. Pairs are taken by increasing
  * round trip and a pair whose best path is over its bound gets a direct link. "plain" ignores
  * maxPeers (the textbook algorithm); "capped" is its bounded-degree variant, which skips a link
- * when either end is full. Nodes behind NAT are never linked to each other and never carry
- * others' traffic, as in the planner. Distances are kept as a full matrix and updated per added
+ * when either end is full. Nodes behind NAT are never linked to each other, and only nodes that
+ * may carry transit (infra/plan/transit.ts) are ever inside a path, as in the planner. Distances are kept as a full matrix and updated per added
  * link, so this is for meshes of a few hundred nodes.
  */
 import type { LatencyModel } from "../infra/latency/model";
@@ -13,7 +13,10 @@ import { boundOf, type LatencyBound } from "../infra/plan/auto/bound";
 export interface SpannerNode {
   name: string;
   site: string;
+  /** Reachable at a public endpoint: a link needs one such end. */
   public: boolean;
+  /** May carry others' traffic. */
+  transit: boolean;
 }
 
 export interface SpannerLink {
@@ -44,10 +47,10 @@ export function greedySpanner(nodes: readonly SpannerNode[], model: LatencyModel
     links.push({ a: (nodes[i] as SpannerNode).name, b: (nodes[j] as SpannerNode).name, rttMs: d });
     degree[i]++;
     degree[j]++;
-    // Paths through the new link: s ... i - j ... t, with i (j) interior unless it is s (t); NAT nodes are never interior.
+    // Paths through the new link: s ... i - j ... t, with i (j) interior unless it is s (t); only transit nodes are ever interior.
     for (let s = 0; s < n; s++) {
-      colX[s] = s === i || (nodes[i] as SpannerNode).public ? (dist[s * n + i] as number) : Infinity;
-      colY[s] = s === j || (nodes[j] as SpannerNode).public ? (dist[s * n + j] as number) : Infinity;
+      colX[s] = s === i || (nodes[i] as SpannerNode).transit ? (dist[s * n + i] as number) : Infinity;
+      colY[s] = s === j || (nodes[j] as SpannerNode).transit ? (dist[s * n + j] as number) : Infinity;
     }
     const rowI = dist.slice(i * n, (i + 1) * n);
     const rowJ = dist.slice(j * n, (j + 1) * n);
@@ -56,8 +59,8 @@ export function greedySpanner(nodes: readonly SpannerNode[], model: LatencyModel
       const viaJ = (colY[s] as number) + d;
       if (viaI === Infinity && viaJ === Infinity) continue;
       for (let t = 0; t < n; t++) {
-        const tj = t === j || (nodes[j] as SpannerNode).public ? (rowJ[t] as number) : Infinity;
-        const ti = t === i || (nodes[i] as SpannerNode).public ? (rowI[t] as number) : Infinity;
+        const tj = t === j || (nodes[j] as SpannerNode).transit ? (rowJ[t] as number) : Infinity;
+        const ti = t === i || (nodes[i] as SpannerNode).transit ? (rowI[t] as number) : Infinity;
         const c = Math.min(viaI + tj, viaJ + ti);
         if (c < (dist[s * n + t] as number)) dist[s * n + t] = c;
       }

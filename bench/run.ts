@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: the engine (validate, plan, render, simulate every ordered pair) on prod and
+ * `npm run bench`: the package as users run it (the CLI's start, a plan of prod, the component plugin
+ * serving its schema), the engine (validate, plan, render, simulate every ordered pair) on prod and
  * on generated world meshes of 100, 1,000 and 5,000 nodes under each topology, auto against
  * the greedy spanner, `wgmesh synth` at 100 and 1,000 nodes, and the lab on real WireGuard at
  * 12 and 100 nodes (root only; said loudly and skipped otherwise). Prints a compact table with
@@ -18,6 +19,7 @@ import { loadStack } from "../workspace/project";
 import { compareWithGreedy, type ComparisonRow } from "./compare";
 import { formatEngineTable, runEngineCaseIsolated, table, type EngineCase, type EngineOutcome } from "./engine";
 import { benchLab, formatLabResults, type LabBenchResult } from "./lab";
+import { benchPackage, median } from "./package";
 import { OutputRefused, writeBenchJson } from "./output";
 import { benchSynth, type SynthFigures } from "./synth";
 import { worldMeshConfig } from "./world-mesh";
@@ -112,7 +114,7 @@ function comparisonTable(rows: readonly ComparisonRow[]): string {
       String(r.maxPeers),
       String(r.links),
       `${r.peersMax}${r.peersMax > r.maxPeers ? " OVER" : ""}`,
-      `${((100 * r.withinBound) / Math.max(1, r.pairs)).toFixed(2)}%`,
+      r.connected ? `${((100 * r.withinBound) / Math.max(1, r.pairs)).toFixed(2)}%` : "not connected",
       r.stretchMax.toFixed(2),
       `${r.ms}ms`,
     ]),
@@ -126,6 +128,11 @@ async function main(): Promise<void> {
   const loadStart = loadavg();
   const say = (text: string) => process.stdout.write(`${text}\n`);
   say(`wg-mesh bench, set ${setName}: ${cpus().length} CPUs, load average ${loadStart.map((l) => l.toFixed(1)).join(" ")} at start`);
+
+  say("\nThe package as built (dist/): each command a process of its own; the plugin as Pulumi's language host starts it");
+  const pkg = await benchPackage();
+  const ms = (xs: readonly number[]) => `${(median(xs) / 1000).toFixed(2)} s (${xs.map((x) => (x / 1000).toFixed(2)).join(", ")})`;
+  say(table([["what", "median (runs)"], ["wgmesh --version", ms(pkg.versionMs)], ["wgmesh plan --stack prod", ms(pkg.planProdMs)], ["plugin: start to schema served", ms(pkg.pluginSchemaMs)]]));
 
   say("\nEngine: validate (YAML) + plan + render (throw-away keys) + simulate every ordered pair; each case in its own process");
   const engine: EngineOutcome[] = [];
@@ -150,7 +157,12 @@ async function main(): Promise<void> {
   if (lab.skipped) say(`\n*** lab bench SKIPPED: ${lab.skipped} ***`);
   else if (lab.results.length > 0) say(`\nLab on real WireGuard (wireguard-go in network namespaces)\n${formatLabResults(lab.results)}`);
 
-  const targets = engineTargets(engine);
+  const targets: Target[] = [
+    { what: "wgmesh --version (built package), median", measured: `${(median(pkg.versionMs) / 1000).toFixed(2)} s`, limit: "0.3 s", met: median(pkg.versionMs) <= 300 },
+    { what: "wgmesh plan --stack prod (built package), median", measured: `${(median(pkg.planProdMs) / 1000).toFixed(2)} s`, limit: "1 s", met: median(pkg.planProdMs) <= 1000 },
+    { what: "component plugin: start to schema served, median", measured: `${(median(pkg.pluginSchemaMs) / 1000).toFixed(2)} s`, limit: "5 s", met: median(pkg.pluginSchemaMs) <= 5000 },
+    ...engineTargets(engine),
+  ];
   const lab100 = lab.results.find((r) => r.nodes === 100);
   if (lab100) targets.push({ what: "lab, 100 nodes: every ordered pair pinged", measured: `${(lab100.firstMatrixMs / 1000).toFixed(1)} s (${lab100.reachable} of ${lab100.pairs}, ${lab100.offPlan ?? "?"} off plan)`, limit: "30 s", met: lab100.firstMatrixMs <= 30_000 && lab100.reachable === lab100.pairs && lab100.offPlan === 0 });
   for (const s of synth) targets.push({ what: `synth, ${s.nodes} nodes, default heap`, measured: s.ok ? `${s.seconds.toFixed(1)} s, ${s.peakMb} MB` : `FAILED (${s.failure})`, limit: "completes", met: s.ok });
@@ -158,7 +170,7 @@ async function main(): Promise<void> {
   say(`\nTargets (load average ${loadEnd.map((l) => l.toFixed(1)).join(" ")} at the end; other load on the machine slows wall times)`);
   say(table([["target", "measured", "limit", ""], ...targets.map((t) => [t.what, t.measured, t.limit, t.met === undefined ? "" : t.met ? "met" : "NOT MET"])]));
 
-  const file = writeBenchJson(out, { set: setName, startedAt, machine: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadEnd }, engine, comparison, synth, lab, targets });
+  const file = writeBenchJson(out, { set: setName, startedAt, machine: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadEnd }, package: pkg, engine, comparison, synth, lab, targets });
   say(`\nwrote ${file}`);
   if (engine.some((o) => "error" in o || o.result.reachable !== o.result.total)) process.exitCode = 1;
 }

@@ -6,7 +6,7 @@
  * `wg-mesh:mesh` as a user would write it, so the bench can time validation too.
  */
 import { formatIPv4 } from "../infra/cidr";
-import { CLOUD_REGION_SITES, SHIPPED_SITES } from "../infra/latency/data";
+import { CLOUD_REGION_SITES, SHIPPED_REGIONS, SHIPPED_SITES } from "../infra/latency/data";
 import type { TopologyMode } from "../infra/model";
 
 export interface WorldMeshOptions {
@@ -16,7 +16,18 @@ export interface WorldMeshOptions {
   seed?: number;
   maxStretch?: number;
   maxPeers?: number;
+  /**
+   * Nodes per POP in a metro: a metro of k nodes gets ceil(k / nodesPerPop) POPs. Default: 4
+   * under topology auto, one POP per metro otherwise. Only the hub and POPs carry others'
+   * traffic (transitRoles' default), and at 16 peers each a metro needs about one router per
+   * four nodes for auto to keep every pair within its bound; the hub-and-spoke topologies route
+   * through the hub and their POPs alone, so their fleets keep one POP per metro.
+   */
+  nodesPerPop?: number;
 }
+
+/** An auto fleet's routers: one POP per this many nodes of a metro (see WorldMeshOptions.nodesPerPop). */
+export const AUTO_NODES_PER_POP = 4;
 
 /** The big cloud metros, then the next tier; every other shipped site has weight 1. */
 const PRIMARY = ["iad", "pdx", "cmh", "dub", "fra", "lhr", "ams", "nrt", "sin", "syd", "gru", "bom"];
@@ -90,12 +101,14 @@ export function worldMeshConfig(nodes: number, opts: WorldMeshOptions): Record<s
       const name = `${site}-${k}`;
       const isHub = hub === "" && site === "dub";
       if (isHub) hub = name;
-      const role = isHub ? "hub" : k === 0 ? "pop" : "backend";
+      const perPop = opts.nodesPerPop ?? (opts.topology === "auto" ? AUTO_NODES_PER_POP : undefined);
+      const pops = perPop ? Math.max(1, Math.ceil(count / perPop)) : 1;
+      const role = isHub ? "hub" : k < pops ? "pop" : "backend";
       const natted = role === "backend" && r() < natShare;
       const node: Record<string, unknown> = { role, region: site, site, address: formatIPv4(base + 1 + k) };
       const place = here.length > 0 && !natted ? here[(k + i) % here.length] : undefined;
       if (place?.cloud === "aws") Object.assign(node, { cloud: "aws", aws: { region: place.region } });
-      else if (place?.cloud === "gcp") Object.assign(node, { cloud: "gcp", gcp: { zone: `${place.region}-a` } });
+      else if (place?.cloud === "gcp") Object.assign(node, { cloud: "gcp", gcp: { zone: `${place.region}-${SHIPPED_REGIONS.gcpZones.get(place.region)?.[0] ?? "a"}` } });
       else if (place?.cloud === "azure") Object.assign(node, { cloud: "azure", azure: { location: place.region } });
       else Object.assign(node, { cloud: "external", external: natted ? {} : { endpoint: formatIPv4(0xc6120000 + i * 256 + k + 1) } });
       nodeMap[name] = node;

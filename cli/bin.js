@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so `npx wgmesh` works without a build step.
+// The CLI from the TypeScript sources through tsx, for work in a checkout and the tests; the package's
+// `wgmesh` bin is the compiled dist/cli/bin.js (npm run build).
 require("tsx/cjs");
-require("./main.ts").main(process.argv);
+require("./bin.ts");

@@ -1,15 +1,16 @@
 /** How the CLI fails: one line per problem on stderr, a non-zero exit, no stack trace. */
 import { ProblemsError } from "../infra/errors";
 import { MeshConfigError } from "../infra/model";
+import { capRepeatedLines, issueLines } from "../infra/problem-lines";
 
 export function reportFailure(err: unknown): number {
   if (err instanceof ProblemsError) {
-    for (const line of err.lines) process.stderr.write(`${line}\n`);
+    for (const line of capRepeatedLines(err.lines)) process.stderr.write(`${line}\n`);
     process.stderr.write(`${err.summary}\n`);
     return 2;
   }
   if (err instanceof MeshConfigError) {
-    for (const issue of err.issues) process.stderr.write(`${issue.path}: ${issue.message}\n`);
+    for (const line of issueLines(err.issues)) process.stderr.write(`${line}\n`);
     const n = err.issues.length;
     process.stderr.write(`${n} problem${n === 1 ? "" : "s"}${err.source ? ` in ${err.source}` : ""}; nothing was written\n`);
     return 2;

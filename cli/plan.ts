@@ -8,19 +8,23 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { latencyModelFor } from "../infra/latency/model";
 import { formatBytes } from "../infra/limits";
-import { TOPOLOGIES, type LatencyReport, type MeshPlan, type PairLatency, type TopologyMode } from "../infra/model";
+import { TOPOLOGIES, type LatencyReport, type MeshPlan, type NodeSpec, type PairLatency, type TopologyMode } from "../infra/model";
 import { planMesh } from "../infra/plan";
 import { ADDITIVE_SLACK_MS, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH } from "../infra/plan/auto";
 import { pairLatency, routeSites, type RouteSites } from "../infra/plan/latency";
 import { configSizes } from "../infra/plan/sizes";
+import { behindNat, transitPermission } from "../infra/plan/transit";
+import { TRANSIT_COST_MAX_NODES, transitCost, type LatencyFigures, type TransitCost } from "../infra/plan/transit-cost";
+import { transitReport, type TransitReport } from "../infra/mesh-report";
 import { summaryLine, type PairResult, type SimulationSummary } from "../infra/simulate";
 import { simulatePlanSummary } from "../infra/simulate/plan";
 import { placementOf } from "../infra/render/wgquick";
 import { explainRotation } from "../infra/rotation";
+import { meshCost } from "../infra/cost";
+import { formatCost } from "./cost";
 import { UserError } from "../infra/errors";
 import { ACCESS_TEST_FAILED_EXIT, accessSection } from "../infra/access";
 import { action } from "./errors";
-import { checkPictureTargets, diagramSvg, mapSvg, mermaidBlock, writePicture } from "../workspace/pictures";
 import { loadStack } from "../workspace/project";
 import { printWarnings } from "./warnings";
 import { OutputWriter } from "./writer";
@@ -39,6 +43,7 @@ export interface PlanCommandOptions {
   map?: string;
   mermaid?: boolean;
   rotation?: boolean;
+  cost?: boolean;
 }
 
 /** A plan and how to read latency off it. */
@@ -151,9 +156,87 @@ function nodeLines(plan: MeshPlan, listAll: boolean): string[] {
   return out;
 }
 
+/** Pairs shown per forwarding node; the count is whole. */
+const TRANSIT_EXAMPLES_SHOWN = 3;
+
+const fig = (f: LatencyFigures): string => `${count(f.withinBound)} of ${count(f.pairs)} pairs within the bound, stretch median ${f.median.toFixed(2)}, p90 ${f.p90.toFixed(2)}, max ${f.max.toFixed(2)}`;
+
+/** Who may not forward, by what decides it. */
+function keptLine(plan: MeshPlan): string | undefined {
+  const byRole = new Map<string, number>();
+  const byNode: string[] = [];
+  let natted = 0;
+  for (const n of plan.spec.nodes) {
+    const p = transitPermission(n, plan.spec);
+    if (p.may) continue;
+    if (p.by === "nat") natted++;
+    else if (p.by === "node") byNode.push(n.name);
+    else byRole.set(n.role, (byRole.get(n.role) ?? 0) + 1);
+  }
+  const roles = plan.spec.transitRoles ? `transitRoles: ${plan.spec.transitRoles.join(", ")}` : "by default only hub and pop nodes do";
+  const parts = [
+    ...[...byRole].map(([role, k]) => `${count(k)} ${role}${k === 1 ? "" : "s"} (${roles})`),
+    ...(byNode.length > 0 ? [`${byNode.slice(0, 5).join(", ")}${byNode.length > 5 ? ` and ${byNode.length - 5} more` : ""} (their own transit: false)`] : []),
+    ...(natted > 0 ? [`${count(natted)} behind NAT (never)`] : []),
+  ];
+  return parts.length > 0 ? `  may not forward: ${parts.join("; ")}` : undefined;
+}
+
+function costLines(cost: TransitCost | undefined, plan: MeshPlan): string[] {
+  if (!cost) return [];
+  if (!cost.compared) {
+    const here = plan.latency ? `; this plan: ${fig({ withinBound: plan.latency.withinBound, pairs: plan.latency.pairs, median: plan.latency.stretch.median, p90: plan.latency.stretch.p90, max: plan.latency.stretch.max })}` : "";
+    return [`  what keeping ${count(cost.kept.length)} public nodes from forwarding costs under auto is not computed above ${TRANSIT_COST_MAX_NODES} nodes (it plans the mesh twice)${here}`];
+  }
+  if (cost.wouldForward.length === 0) return [`  keeping ${count(cost.kept.length)} public nodes from forwarding costs nothing here: with every public node allowed, auto would not route through them`];
+  const names = `${cost.wouldForward.slice(0, 5).join(", ")}${cost.wouldForward.length > 5 ? ` and ${cost.wouldForward.length - 5} more` : ""}`;
+  const out = [`  the restriction binds: with every public node allowed to forward, auto would route through ${count(cost.wouldForward.length)} of them (${names})`];
+  if (cost.here && cost.unrestricted) out.push(`    this plan:        ${fig(cost.here)}`, `    every public node: ${fig(cost.unrestricted)}`);
+  return out;
+}
+
+/** Every node that forwards, why it may, and which pairs cross it; then who may not, and under auto what that costs. */
+export function transitLines(plan: MeshPlan, report: { [node: string]: TransitReport } = transitReport(plan), cost: TransitCost | undefined = transitCost(plan)): string[] {
+  const forwarding = plan.nodes.filter((n) => n.forwarding);
+  const out = ["", `Transit: ${count(forwarding.length)} of ${count(plan.nodes.length)} nodes forward others' traffic`];
+  const w = Math.max(0, ...forwarding.map((n) => n.name.length));
+  const byName = new Map(plan.spec.nodes.map((n) => [n.name, n]));
+  for (const n of [...forwarding].sort((a, b) => (report[b.name]?.pairs ?? 0) - (report[a.name]?.pairs ?? 0) || (a.name < b.name ? -1 : 1))) {
+    const r = report[n.name] ?? { pairs: 0, examples: [] };
+    const spec = byName.get(n.name);
+    const why = spec ? transitPermission(spec, plan.spec).why : "";
+    const e = r.examples.slice(0, TRANSIT_EXAMPLES_SHOWN).join(", ");
+    out.push(`  ${n.name.padEnd(w)}  ${n.role.padEnd(7)}  ${count(r.pairs)} ordered pairs cross it${e ? `, e.g. ${e}` : ""}; ${why}`);
+  }
+  const kept = keptLine(plan);
+  if (kept) out.push(kept);
+  out.push(...costLines(cost, plan));
+  return out;
+}
+
+/** The same as JSON: each forwarding node's pairs (count and a few) and why it may; what the restriction costs. */
+function transitJson(plan: MeshPlan, report: { [node: string]: TransitReport }, cost: TransitCost | undefined): unknown {
+  const byName = new Map(plan.spec.nodes.map((n) => [n.name, n]));
+  return {
+    forwarding: Object.fromEntries(
+      plan.nodes
+        .filter((n) => n.forwarding)
+        .map((n) => [n.name, { pairs: report[n.name]?.pairs ?? 0, examples: (report[n.name]?.examples ?? []).slice(0, 10), why: transitPermission(byName.get(n.name) as NodeSpec, plan.spec).why }]),
+    ),
+    mayNot: Object.fromEntries(
+      plan.spec.nodes.flatMap((n) => {
+        const p = transitPermission(n, plan.spec);
+        return p.may ? [] : [[n.name, { by: p.by, why: p.why, publicEndpoint: !behindNat(n) }]];
+      }),
+    ),
+    ...(cost ? { cost } : {}),
+  };
+}
+
 function headerLines(stack: string, plan: MeshPlan, listAll: boolean): string[] {
   const out = [`Stack ${stack}: ${plan.nodes.length} nodes, topology ${plan.spec.topology}, ${plan.links.length} links, MTU ${plan.mtu} (${plan.mtuReason})`];
   out.push(...nodeLines(plan, listAll));
+  out.push(...transitLines(plan));
   if (plan.skippedLinks.length > 0 && (listAll || plan.spec.topology !== "auto")) {
     out.push("", "Links not made");
     const shown = listAll ? plan.skippedLinks : plan.skippedLinks.slice(0, COMPARE_LISTED);
@@ -230,6 +313,7 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
       peers: n.peers.map((p) => ({ name: p.name, allowedIps: p.allowedIps, endpoint: p.dialsPeer })),
     })),
     ...(plan.latency ? { latency: plan.latency } : {}),
+    transit: transitJson(plan, transitReport(plan), transitCost(plan)),
     ...(other ? { compare: { topology: other.spec.topology, links: other.links.length, ...(other.latency ? { latency: other.latency } : {}) } } : {}),
     ...(pairs ? { pairs } : { unreachable: summary.failures }),
     reachable: summary.reachable,
@@ -237,18 +321,32 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
   };
 }
 
+/** The drawing code (d3-geo, the world atlas), loaded only for a picture: most plans draw none. */
+function pictures(): typeof import("../workspace/pictures") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("../workspace/pictures") as typeof import("../workspace/pictures");
+}
+
 export function runPlanCommand(opts: PlanCommandOptions): number {
   if (opts.mermaid && opts.json) throw new UserError("--mermaid and --json both choose what is printed; use one");
   if (opts.rotation && (opts.mermaid || opts.json)) throw new UserError("--rotation chooses what is printed, as --mermaid and --json do; use one");
-  const targets = checkPictureTargets({ diagram: opts.diagram, map: opts.map });
+  if (opts.cost && (opts.rotation || opts.mermaid)) throw new UserError("--cost chooses what is printed, as --rotation and --mermaid do; use one");
+  const draw = opts.diagram !== undefined || opts.map !== undefined || opts.mermaid ? pictures() : undefined;
+  const targets = draw ? draw.checkPictureTargets({ diagram: opts.diagram, map: opts.map }) : [];
   const loaded = loadStack(opts.stack);
   printWarnings(loaded);
   const { plan } = loaded;
   // Everything is drawn before anything is written, so a failure leaves no picture half-made.
-  const pictures = targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? diagramSvg(opts.stack, plan) : mapSvg(opts.stack, plan) }));
-  for (const p of pictures) process.stderr.write(`${p.kind}: ${p.file} (${writePicture(p.file, p.svg)})\n`);
+  const drawn = draw ? targets.map((t) => ({ ...t, svg: t.kind === "diagram" ? draw.diagramSvg(opts.stack, plan) : draw.mapSvg(opts.stack, plan) })) : [];
+  for (const p of drawn) process.stderr.write(`${p.kind}: ${p.file} (${draw?.writePicture(p.file, p.svg)})\n`);
+  if (opts.cost) {
+    const cost = meshCost(plan.spec);
+    process.stdout.write(opts.json ? `${JSON.stringify(cost, null, 2)}\n` : `${formatCost(opts.stack, cost).join("\n")}\n`);
+    const summary = simulatePlanSummary(plan, { maxFailures: 0 });
+    return summary.reachable === summary.total ? 0 : 1;
+  }
   if (opts.rotation || opts.mermaid) {
-    process.stdout.write(opts.rotation ? `${explainRotation(opts.stack, plan).join("\n")}\n` : mermaidBlock(opts.stack, plan));
+    process.stdout.write(opts.rotation ? `${explainRotation(opts.stack, plan).join("\n")}\n` : pictures().mermaidBlock(opts.stack, plan));
     const summary = simulatePlanSummary(plan, { maxFailures: 0 });
     return summary.reachable === summary.total ? 0 : 1;
   }
@@ -320,5 +418,6 @@ export function registerPlanCommand(program: Command): void {
     .option("--map <file.svg>", "also draw the mesh on a world map: nodes at their sites, links as arcs coloured by round trip")
     .option("--mermaid", "print the mesh as a Mermaid flowchart (a ```mermaid block for a pull-request comment) instead of the plan")
     .option("--rotation", "explain what bumping keyEpoch will do, step by step and when, instead of the plan")
+    .option("--cost", "estimate the monthly cost per node (VM, public IPv4, disk, vault secret and reads) from the shipped price table, instead of the plan")
     .action(action((opts: PlanCommandOptions) => runPlanCommand(opts)));
 }

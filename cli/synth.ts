@@ -3,11 +3,11 @@
  * a count per type: a preview a reviewer can read without the Pulumi CLI or cloud credentials.
  */
 import type { Command } from "commander";
-import { synthesize } from "../stacks/synth/synthesize";
-import { formatCounts, type SynthJson } from "../stacks/synth/tree";
+import type { SynthJson } from "../stacks/synth/tree";
 import { action } from "./errors";
 
-export function formatSynth(s: SynthJson, tree: string[]): string {
+/** The synthesis as text: the tree, the counts per type (formatCounts), the outputs and warnings. */
+export function formatSynth(s: SynthJson, tree: string[], counts: string[]): string {
   const summary = (s.outputs.summary ?? {}) as { reachable?: string };
   const out = [
     `Stack ${s.stack} (project ${s.project}) under Pulumi's mock runtime: ${s.total} resources; IDs and IPs are stand-ins, no cloud was called`,
@@ -15,7 +15,7 @@ export function formatSynth(s: SynthJson, tree: string[]): string {
     ...tree,
     "",
     "Resources by type",
-    ...formatCounts(s.counts),
+    ...counts,
     "",
     `Outputs: ${Object.keys(s.outputs).join(", ")}${summary.reachable ? ` (${summary.reachable})` : ""}`,
   ];
@@ -31,8 +31,13 @@ export function registerSynthCommand(program: Command): void {
     .option("--json", "print one JSON document instead of text")
     .action(
       action(async (opts: { stack: string; json?: boolean }) => {
+        // Pulumi's runtime and the cloud SDKs load only when synth runs: every other command starts without them.
+        /* eslint-disable @typescript-eslint/no-require-imports */
+        const { synthesize } = require("../stacks/synth/synthesize") as typeof import("../stacks/synth/synthesize");
+        const { formatCounts } = require("../stacks/synth/tree") as typeof import("../stacks/synth/tree");
+        /* eslint-enable @typescript-eslint/no-require-imports */
         const { json, tree } = await synthesize(opts.stack);
-        process.stdout.write(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${formatSynth(json, tree)}\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify(json, null, 2)}\n` : `${formatSynth(json, tree, formatCounts(json.counts))}\n`);
       }),
     );
 }

@@ -14,6 +14,7 @@ import { MESH_TYPE, NODE_TYPES } from "./type-tokens";
 import * as command from "@pulumi/command";
 import { parseMeshConfig } from "../infra/config";
 import type { MeshDeclaration } from "../infra/declaration";
+import { issueLines } from "../infra/problem-lines";
 import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import { crossStackDrift, mergePeerMeshes, type ImportedMesh, type PeerMesh } from "../infra/imports";
 import { possibleLocalLinks } from "../infra/local-links";
@@ -27,16 +28,14 @@ import { DEFAULT_ROTATION_MARGIN, KEPT_ROTATION_KEY, keptRotationInstant, notBef
 import { parsePrefix } from "../infra/cidr";
 import { underlayCidr } from "../infra/underlay";
 import { AwsProviders } from "./aws-providers";
-import { Backend } from "./backend";
 import { enableGcpApis } from "./gcp-apis";
 import { azureImage, azureImageMismatch, azureVmSize, gcpImageProblem } from "../infra/host-defaults";
 import { MeshRunError } from "./errors";
-import { Hub } from "./hub";
+import { MeshNode, ROLE_CLASSES } from "./mesh-node";
 import { PresharedKeys } from "./keys";
 import { userDataOf, type MeshNodeArgs, type MeshNodeFields, type WireGuardPeer } from "./node";
 import { userDataProblem } from "../infra/render/user-data-limits";
 import { readPeerMeshes } from "./peer-stacks";
-import { Pop } from "./pop";
 import { withShallowTraces } from "./shallow-traces";
 import { asRunError, provePlan, type ProvenPlan } from "./prove";
 
@@ -48,7 +47,7 @@ interface MeshState extends ProvenPlan {
   imported: ImportedMesh[];
 }
 
-type NodeComponent = Hub | Pop | Backend;
+type NodeComponent = MeshNode;
 
 interface Wired {
   node: NodeSpec;
@@ -100,7 +99,7 @@ export class Mesh extends pulumi.ComponentResource {
       throw asRunError(err, `the declaration of Mesh ${name}`);
     }
     // Allowed but probably unwise (an admin range of millions of addresses): shown by pulumi, not fatal.
-    for (const w of warnings) void pulumi.log.warn(`${w.path}: ${w.message}`, this);
+    for (const line of issueLines(warnings)) void pulumi.log.warn(line, this);
     claimNodeNames(name, spec);
     refuseWhatCloudsWouldRefuse(spec);
     const localNames = new Set(spec.nodes.map((n) => n.name));
@@ -158,7 +157,7 @@ export class Mesh extends pulumi.ComponentResource {
           // Before the Mesh component each node was a component at the stack's root named after the node.
           { name: node.name, parent: pulumi.rootStackResource },
           // A node whose role changes keeps its key, its VM and its address: only the component's type differs.
-          ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: ROLE_TYPE[r] })),
+          ...ROLES.filter((r) => r !== node.role).map((r) => ({ type: NODE_TYPES[r] })),
         ],
         ...(node.aws ? { providers: [providers.forRegion(node.aws.region)] } : {}),
         ...(apis ? { dependsOn: apis } : {}),
@@ -322,17 +321,8 @@ function ownCopy(err: unknown): Error {
 /** Small enough that a batch's resources are a few MB, large enough that turns of the event loop are few. */
 const NODES_PER_BATCH = 50;
 
-const ROLE_TYPE: Readonly<Record<Role, string>> = NODE_TYPES;
-
 function nodeComponent(role: Role, name: string, args: MeshNodeArgs, opts: pulumi.ComponentResourceOptions): NodeComponent {
-  switch (role) {
-    case "hub":
-      return new Hub(name, args, opts);
-    case "pop":
-      return new Pop(name, args, opts);
-    case "backend":
-      return new Backend(name, args, opts);
-  }
+  return new ROLE_CLASSES[role](name, args, opts);
 }
 
 /**

@@ -1,12 +1,11 @@
-/** `npm run schema`: the component package's schema, as `pulumi package get-schema` would print it. */
-import { meshComponentProvider } from "./provider";
+/**
+ * `npm run schema`: the component package's schema as it ships (package-schema.ts), as
+ * `pulumi package get-schema` would print it; with a file argument, written there (npm run build).
+ */
+import { writeFileSync } from "node:fs";
+import { inferPackageSchema } from "./provider";
 
-meshComponentProvider()
-  .getSchema()
-  .then(
-    (schema) => process.stdout.write(`${JSON.stringify(JSON.parse(schema), null, 2)}\n`),
-    (err: unknown) => {
-      process.stderr.write(`schema: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+const [out] = process.argv.slice(2);
+const text = `${JSON.stringify(inferPackageSchema(), null, 2)}\n`;
+if (out) writeFileSync(out, text);
+else process.stdout.write(text);

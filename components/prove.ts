@@ -5,6 +5,7 @@
  */
 import { MeshRunError } from "./errors";
 import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
+import { issueLines } from "../infra/problem-lines";
 import { planMesh } from "../infra/plan";
 import { simulatePlanSummary } from "../infra/simulate/plan";
 import { pairProblemLine, summaryLine } from "../infra/simulate/lint";
@@ -22,7 +23,7 @@ const LISTED_FAILURES = 50;
 
 export function configErrorLines(err: MeshConfigError, where: string): string {
   const n = err.issues.length;
-  return [...err.issues.map((i) => `${i.path}: ${i.message}`), `${n} problem${n === 1 ? "" : "s"} in ${where}; nothing was deployed`].join("\n");
+  return [...issueLines(err.issues), `${n} problem${n === 1 ? "" : "s"} in ${where}; nothing was deployed`].join("\n");
 }
 
 /** A MeshConfigError as a RunError (one line per issue); anything else as it is. */

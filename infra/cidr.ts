@@ -103,6 +103,27 @@ export const RESERVED_RANGES: readonly { prefix: string; what: string }[] = [
   { prefix: "240.0.0.0/4", what: "reserved (240.0.0.0/4, broadcast included)" },
 ];
 
+/**
+ * Ranges set aside for examples in documentation (RFC 5737): no real host has an address there,
+ * so a firewall rule for one admits nobody and an Endpoint in one is never answered. (IPv6's,
+ * 2001:db8::/32 of RFC 3849, is refused with every IPv6 value: wg-mesh's addresses are IPv4.)
+ */
+export const DOCUMENTATION_RANGES: readonly { prefix: string; what: string }[] = [
+  { prefix: "192.0.2.0/24", what: "TEST-NET-1 (192.0.2.0/24, RFC 5737)" },
+  { prefix: "198.51.100.0/24", what: "TEST-NET-2 (198.51.100.0/24, RFC 5737)" },
+  { prefix: "203.0.113.0/24", what: "TEST-NET-3 (203.0.113.0/24, RFC 5737)" },
+];
+
+/** The documentation range a prefix overlaps, if any. */
+export function documentationRangeOf(p: Prefix): string | undefined {
+  return DOCUMENTATION_RANGES.find((r) => overlaps(p, parsePrefix(r.prefix) as Prefix))?.what;
+}
+
+/** RFC 3849's documentation prefix, as people write it: said when an IPv6 value is refused. */
+export function isIPv6Documentation(text: string): boolean {
+  return /^2001:0?db8(:|$)/i.test(text.trim());
+}
+
 /** The reserved range a prefix overlaps, if any. */
 export function reservedRangeOf(p: Prefix): string | undefined {
   return RESERVED_RANGES.find((r) => overlaps(p, parsePrefix(r.prefix) as Prefix))?.what;

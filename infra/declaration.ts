@@ -5,7 +5,49 @@
  * The doc comments here become the component package's schema, so they speak to whoever writes it.
  */
 import type { AccessEcho } from "./access/model";
-import type { Cloud, Role, Topology } from "./model";
+
+/** What a node does in the mesh. */
+export const Role = {
+  /** Every node links to it; it forwards between them and needs a fixed public endpoint. */
+  Hub: "hub",
+  /** An edge point of presence: the backends of its area link to it directly. */
+  Pop: "pop",
+  /** A leaf; it may sit behind NAT and dial out. */
+  Backend: "backend",
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** Where a node runs. */
+export const Cloud = {
+  /** An EC2 instance. */
+  Aws: "aws",
+  /** A Compute Engine instance. */
+  Gcp: "gcp",
+  /** An Azure virtual machine. */
+  Azure: "azure",
+  /** A machine wg-mesh does not run: its wg0.conf is a secret output, installed by hand. */
+  External: "external",
+} as const;
+export type Cloud = (typeof Cloud)[keyof typeof Cloud];
+
+/** Which pairs of nodes get a direct WireGuard link. */
+export const Topology = {
+  /** Every node to the hub. */
+  Hub: "hub",
+  /** Every node to the hub, and each POP directly to the backends of its area. */
+  Regional: "regional",
+  /** Every pair. */
+  Full: "full",
+  /** wg-mesh chooses the links from the latency model: every pair within maxStretch of its direct round trip, no node above maxPeers. */
+  Auto: "auto",
+} as const;
+export type Topology = (typeof Topology)[keyof typeof Topology];
+/** The planner's name for it. */
+export type TopologyMode = Topology;
+
+export const ROLES: readonly Role[] = Object.values(Role);
+export const CLOUDS: readonly Cloud[] = Object.values(Cloud);
+export const TOPOLOGIES: readonly Topology[] = Object.values(Topology);
 
 /** Where an AWS node runs. */
 export interface AwsPlacement {
@@ -95,6 +137,11 @@ export interface NodeDeclaration {
   external?: ExternalPlacement;
   /** The MTU of the node's own network; default 1460 on GCP, 1500 elsewhere. */
   underlayMtu?: number;
+  /**
+   * Whether it may carry other nodes' traffic (forward between its peers); default: whether its role is in the mesh's
+   * transitRoles. A node behind NAT never does, and the hub always does.
+   */
+  transit?: boolean;
   /** Extra direct links from this node (in YAML a bare node name is short for { peer: name }). */
   links?: LinkDeclaration[];
 }
@@ -149,6 +196,33 @@ export interface LatencyDeclaration {
   sites?: { [code: string]: SiteDeclaration };
   /** Site code to { other site code: round trip in ms }. */
   rttMs?: { [code: string]: { [other: string]: number } };
+}
+
+/** An AWS region or Azure location that wg-mesh's cloud catalogue does not list (it is newer than the package). */
+export interface ExtraRegion {
+  /** The site code of its metro (a shipped one or one of latency.sites); without it, each node there gives its own site. */
+  site?: string;
+}
+
+/** A GCP region that wg-mesh's cloud catalogue does not list, or zones it does not list yet. */
+export interface ExtraGcpRegion {
+  /** The site code of its metro (a shipped one or one of latency.sites); without it, each node there gives its own site. */
+  site?: string;
+  /** The letters of its zones, such as [a, b, c]; without them any letter is taken. */
+  zones?: string[];
+}
+
+/**
+ * Cloud regions newer than wg-mesh's catalogue (infra/latency/cloud-regions.json, which states the day it was
+ * checked): every node's region, zone or location must be in one or the other.
+ */
+export interface ExtraRegions {
+  /** AWS region name, such as ap-southeast-9, to its metro. */
+  aws?: { [region: string]: ExtraRegion };
+  /** GCP region name, such as asia-southeast9, to its metro and zones. */
+  gcp?: { [region: string]: ExtraGcpRegion };
+  /** Azure location name, such as taiwannorth, to its metro. */
+  azure?: { [location: string]: ExtraRegion };
 }
 
 /** A named set of nodes for access rules: the nodes matching every attribute list given (any value within one list), plus the nodes and groups it names. */
@@ -225,8 +299,18 @@ export interface MeshDeclaration {
   rotationMargin?: number;
   /** One PresharedKey per link; default false. */
   presharedKeys?: boolean;
+  /**
+   * The roles whose nodes may carry other nodes' traffic, in every topology (auto included); default [hub, pop].
+   * Backends run workloads, so by default they do not; a node's own transit setting overrides its role's.
+   */
+  transitRoles?: Role[];
   /** CIDRs allowed to SSH in; empty or absent closes port 22. */
   adminCidrs?: string[];
+  /**
+   * The widest range adminCidrs may hold, as a prefix length; default 16 (65,536 addresses). A wider admin range is
+   * refused unless this says so: set it to that range's prefix length to open SSH to it on purpose.
+   */
+  widestAdminCidr?: number;
   /** Other stacks whose nodes join this mesh, by full name (org/project/stack). */
   peerStacks?: string[];
   /** Placement values shared by every node of a cloud. */
@@ -237,6 +321,8 @@ export interface MeshDeclaration {
   maxPeers?: number;
   /** Sites of one's own and measured round trips, on top of the latency data wg-mesh ships. */
   latency?: LatencyDeclaration;
+  /** Cloud regions, GCP zones and Azure locations newer than wg-mesh's catalogue. */
+  extraRegions?: ExtraRegions;
   /** The address plan: region name to its subnet and area. */
   regions: { [name: string]: RegionDeclaration };
   /** The nodes, by name; the name is used in cloud resource names (1-24 of a-z, 0-9 and -). */

@@ -160,6 +160,8 @@ function importedNode(n: MeshExport["nodes"][number], stack: string): NodeSpec {
     cloud: "external",
     external: { publicKey: n.publicKey, stack, ...(n.endpoint !== undefined ? { endpoint: n.endpoint } : {}) },
     underlayMtu: n.underlayMtu,
+    // Its own stack decides whether it carries transit; this one follows, so both plan the same paths.
+    ...(n.transit !== undefined ? { transit: n.transit } : {}),
     links: [],
   };
 }

@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { MeshPlan, MeshSpec, Role, TopologyMode } from "./model";
 import { ROLES, TOPOLOGIES } from "./model";
 import { isWireGuardKey } from "./keys";
+import { mayCarryTransit } from "./plan/transit";
 import { hasUnprintable } from "./quote";
 
 /** A node as other stacks see it. */
@@ -27,6 +28,8 @@ export interface ExportedNode {
   endpoint?: string;
   /** The MTU of its network, so that importing stacks derive the same tunnel MTU. */
   underlayMtu: number;
+  /** Whether it may carry others' traffic, as its own stack's declaration decides (absent in older outputs: its role decides). */
+  transit?: boolean;
 }
 
 /** A region as other stacks see it. */
@@ -83,6 +86,7 @@ export function buildMeshExport(spec: MeshSpec, plan: MeshPlan, publicKeys: Read
         publicKey,
         ...(endpoints[n.name] !== undefined ? { endpoint: endpoints[n.name] as string } : {}),
         underlayMtu: planned.get(n.name)?.underlayMtu ?? 1500,
+        transit: mayCarryTransit(n, spec),
       };
     }),
     links: plan.links.filter((l) => local.has(l.a) || local.has(l.b)).map((l) => l.id),
@@ -113,6 +117,7 @@ export const meshExportSchema = z.object({
       publicKey: z.string().refine(isWireGuardKey, { message: "is not a WireGuard public key (44 characters of base64)" }),
       endpoint: text.nullish().transform((e) => e ?? undefined),
       underlayMtu: z.number().int().min(576).max(9216),
+      transit: z.boolean().optional(),
     }),
   ),
   links: z.array(text).default([]),

@@ -7,49 +7,7 @@ import type { LatencySpec } from "./latency/model";
  * Plain data only, so every stage is a pure function from one of these to the next.
  */
 
-/** What a node does in the mesh. */
-export const Role = {
-  /** Every node links to it; it forwards between them and needs a fixed public endpoint. */
-  Hub: "hub",
-  /** An edge point of presence: the backends of its area link to it directly. */
-  Pop: "pop",
-  /** A leaf; it may sit behind NAT and dial out. */
-  Backend: "backend",
-} as const;
-export type Role = (typeof Role)[keyof typeof Role];
-
-/** Where a node runs. */
-export const Cloud = {
-  /** An EC2 instance. */
-  Aws: "aws",
-  /** A Compute Engine instance. */
-  Gcp: "gcp",
-  /** An Azure virtual machine. */
-  Azure: "azure",
-  /** A machine wg-mesh does not run: its wg0.conf is a secret output, installed by hand. */
-  External: "external",
-} as const;
-export type Cloud = (typeof Cloud)[keyof typeof Cloud];
-
-/** Which pairs of nodes get a direct WireGuard link. */
-export const Topology = {
-  /** Every node to the hub. */
-  Hub: "hub",
-  /** Every node to the hub, and each POP directly to the backends of its area. */
-  Regional: "regional",
-  /** Every pair. */
-  Full: "full",
-  /** wg-mesh chooses the links from the latency model: every pair within maxStretch of its direct round trip, no node above maxPeers. */
-  Auto: "auto",
-} as const;
-export type Topology = (typeof Topology)[keyof typeof Topology];
-/** The planner's name for it. */
-export type TopologyMode = Topology;
-
-export const ROLES: readonly Role[] = Object.values(Role);
-export const CLOUDS: readonly Cloud[] = Object.values(Cloud);
-export const TOPOLOGIES: readonly Topology[] = Object.values(Topology);
-
+export { Cloud, CLOUDS, Role, ROLES, Topology, TOPOLOGIES, type TopologyMode } from "./declaration";
 export type {
   AwsPlacement,
   AzurePlacement,
@@ -61,7 +19,7 @@ export type {
   PlacementDefaults,
   RegionDeclaration,
 } from "./declaration";
-import type { AwsPlacement, AzurePlacement, ExternalPlacement, GcpPlacement } from "./declaration";
+import type { AwsPlacement, AzurePlacement, Cloud, ExternalPlacement, GcpPlacement, Role, TopologyMode } from "./declaration";
 
 /** A GCP placement once validated: project and region are known. */
 export interface ResolvedGcpPlacement extends GcpPlacement {
@@ -97,6 +55,8 @@ export interface NodeSpec {
   external?: ExternalNodePlacement;
   /** Underlay MTU of the node's network; defaults per cloud (gcp 1460, others 1500). */
   underlayMtu?: number;
+  /** Whether it may carry others' traffic, when the declaration says so for this node; absent: its role decides (transitRoles). */
+  transit?: boolean;
   links: ExtraLinkSpec[];
 }
 
@@ -121,6 +81,10 @@ export interface MeshSpec {
   rotationMargin?: number;
   presharedKeys: boolean;
   adminCidrs: string[];
+  /** The roles whose nodes may carry others' traffic; absent means hub and pop (infra/plan/transit.ts). */
+  transitRoles?: Role[];
+  /** The widest admin range the declaration allows, as a prefix length; absent means the default (16). */
+  widestAdminCidr?: number;
   regions: RegionSpec[];
   nodes: NodeSpec[];
   peerStacks: string[];

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { extname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { LabError } from "./errors";
 import { tool } from "./exec";
@@ -26,6 +26,11 @@ interface Pending {
 }
 
 const REPO_ROOT = resolve(__dirname, "..");
+
+/** The relay as node runs it: relay.ts through tsx from the sources, relay.js from the built package. */
+function relayScript(): string[] {
+  return extname(__filename) === ".ts" ? ["--import", "tsx", join(__dirname, "relay.ts")] : [join(__dirname, "relay.js")];
+}
 const START_TIMEOUT_MS = 15_000;
 
 export class WanRelay {
@@ -46,7 +51,7 @@ export class WanRelay {
   static async start(namespace: string, workDir: string, tag: string, onSpawn: (child: ChildProcess) => void): Promise<WanRelay> {
     const logFile = join(workDir, "relay.log");
     const log = openSync(logFile, "a", 0o600);
-    const args = ["netns", "exec", namespace, process.execPath, "--import", "tsx", join(__dirname, "relay.ts"), "--bind", RELAY_ADDRESS, "--tag", tag];
+    const args = ["netns", "exec", namespace, process.execPath, ...relayScript(), "--bind", RELAY_ADDRESS, "--tag", tag];
     // Detached: a Ctrl-C at the terminal must reach the lab (which tears down in order), not the relay directly.
     const child = spawn(tool("ip"), args, { cwd: REPO_ROOT, detached: true, stdio: ["pipe", "pipe", log] });
     closeSync(log);

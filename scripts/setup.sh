@@ -5,7 +5,8 @@
 # (`systemd-analyze verify`), curl and jq (the sync script), python3-botocore (checks the AWS
 # signature), openssl (the vault stand-ins' test CA); python3 (also the lab's batch pinger and flow
 # probes), nftables (the access rulesets, applied in the lab's namespaces) and prometheus (promtool
-# checks the metrics file and the alert rules); then npm ci.
+# checks the metrics file and the alert rules); Node.js 22 or newer when the machine's is older
+# (scripts/node-runtime.sh); then npm ci and npm run build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -35,9 +36,13 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "wg-mesh's scripts/setup.sh installed cloud-init for its tests; this file keeps it from running at boot" >/etc/cloud/cloud-init.disabled
   fi
 fi
-if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  echo "setup: Node.js 20 or newer is required (node --version: $(node --version 2>/dev/null || echo none))" >&2
-  exit 1
+# Node.js 22 or newer (tested on 24 LTS): the machine's own when it is new enough, else Node's own
+# binary from the npm registry in a folder wg-mesh owns (scripts/node-runtime.sh says where).
+# shellcheck source=scripts/node-runtime.sh
+. scripts/node-runtime.sh
+if ! wgmesh_use_node; then
+  wgmesh_install_node
+  wgmesh_use_node || { echo "setup: Node.js $WGMESH_NODE_VERSION was installed in $(wgmesh_node_bin) but does not run" >&2; exit 1; }
 fi
 # A node_modules that is a link is an install shared with other checkouts (git worktrees): npm ci
 # here would empty it under them, so it is left to the checkout that owns it.
@@ -46,3 +51,6 @@ if [ -L node_modules ]; then
 elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The package as it ships (dist/: the compiled CLI, components, plugin schema and policy pack); npm run
+# build does nothing when dist/ is up to date with the sources.
+npm run build --silent

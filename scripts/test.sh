@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Node.js 22 or newer first on PATH: the machine's, or the one setup.sh installed.
+# shellcheck source=scripts/node-runtime.sh
+. scripts/node-runtime.sh
+wgmesh_need_node
 # The lab's differential test samples 20 of its 240 faulted topologies here (about 4 minutes);
 # WGMESH_DIFF_SAMPLE=240 runs them all (half an hour on 2 cores).
 export WGMESH_DIFF_SAMPLE="${WGMESH_DIFF_SAMPLE:-20}"

@@ -22,12 +22,12 @@ export interface BaseStack {
 /** `from.file`: a file to read; otherwise the stack file at `from.ref` (default: the merge base with the default branch). */
 export function loadBaseStack(stack: string, dir: string, from: { file: string } | { ref: string | undefined }): BaseStack {
   const file = `Pulumi.${stack}.yaml`;
-  let text: string;
+  let text: string | Uint8Array;
   let label: string;
   let agentVersion: string | undefined | null = null;
   if ("file" in from) {
     try {
-      text = readFileSync(from.file, "utf8");
+      text = readFileSync(from.file);
     } catch (err) {
       throw new UserError(`--base-file ${JSON.stringify(from.file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }

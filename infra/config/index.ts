@@ -5,11 +5,14 @@
 import type { z } from "zod";
 import { MeshConfigError, type ConfigIssue, type MeshSpec } from "../model";
 import { formatPath, issuesFromZod } from "./issues";
-import { checkAutoSettings, checkLatency, checkSitesPlaceable, nodeSite } from "./latency";
+import { LatencyModel } from "../latency/model";
+import { checkExtraRegions } from "./catalogue";
+import { checkAutoSettings, checkLatency, nodeSite } from "./latency";
 import { checkPlacement } from "./placement";
 import {
   checkAddresses,
   checkAdminCidrs,
+  checkEndpointDocumentation,
   checkEndpointOutsideOverlay,
   checkHub,
   checkKeepalive,
@@ -18,6 +21,7 @@ import {
   checkOverlay,
   checkPeerStacks,
   checkPops,
+  checkTransit,
   checkRegionName,
   checkRegions,
   toNodeSpec,
@@ -62,7 +66,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   const top = topLevelFields(raw);
 
   const overlay = checkOverlay(top.overlay, issues);
-  checkAdminCidrs(top.adminCidrs, issues, warnings);
+  checkAdminCidrs(top.adminCidrs, top.widestAdminCidr, issues, warnings);
   checkPeerStacks(top.peerStacks, issues);
 
   const rawRegions: [string, RawRegion][] = [];
@@ -75,6 +79,11 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   }
   const { regions, prefixes } = checkRegions(rawRegions, overlay, issues);
 
+  // Sites and regions a node may name: the shipped ones, and the declaration's own.
+  const latency = checkLatency(top.latency, issues);
+  const model = new LatencyModel(latency);
+  const catalogue = checkExtraRegions(top.extraRegions, (code) => model.knowsSite(code), () => model.siteCodes, issues);
+
   const allNames = entries(raw.nodes).map(([name]) => name);
   const nodes: ParsedNode[] = [];
   for (const [name, value] of entries(raw.nodes)) {
@@ -86,8 +95,8 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
       r = nodeSchema.safeParse(withoutUnknownKeys(value, r.error));
       if (!r.success) continue;
     }
-    const placement = checkPlacement(name, r.data, top.defaults, issues);
-    const site = nodeSite(name, r.data, placement, issues);
+    const placement = checkPlacement(name, r.data, top.defaults, catalogue, issues);
+    const site = nodeSite(name, r.data, placement, catalogue, model, issues);
     nodes.push({ name, raw: { ...r.data, site }, placement });
   }
   if (isPlainObject(raw.nodes) && allNames.length === 0) issues.push({ path: "nodes", message: "declare at least the hub" });
@@ -99,12 +108,12 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   const importsNodes = (top.peerStacks ?? []).length > 0;
   if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, importsNodes, issues);
   checkPops(nodes, issues);
+  checkTransit(top.transitRoles, top.hub, nodes, issues);
   checkKeepalive(top.persistentKeepalive, nodes, issues);
   checkEndpointOutsideOverlay(nodes, overlay, issues);
+  checkEndpointDocumentation(nodes, warnings);
   const links = checkLinks(nodes, allNames, importsNodes, issues);
   checkAutoSettings(top, issues);
-  const latency = checkLatency(top.latency, issues);
-  checkSitesPlaceable(top.topology, nodes.map((n) => ({ name: n.name, site: n.raw.site })), latency, issues);
   // Access rules (infra/access): groups resolved over the nodes that parsed, with their regions' areas.
   const areaOf = new Map(rawRegions.map(([name, r]) => [name, r.area ?? name]));
   const accessNodes = nodes.map((n) => ({ name: n.name, role: n.raw.role, region: n.raw.region, area: areaOf.get(n.raw.region) ?? n.raw.region, cloud: n.raw.cloud, site: n.raw.site ?? "" }));
@@ -128,6 +137,8 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     nodes: nodes.map((n) => toNodeSpec(n, links.get(n.name) ?? [])),
     ...(m.maxStretch !== undefined ? { maxStretch: m.maxStretch } : {}),
     ...(m.maxPeers !== undefined ? { maxPeers: m.maxPeers } : {}),
+    ...(m.widestAdminCidr !== undefined ? { widestAdminCidr: m.widestAdminCidr } : {}),
+    ...(m.transitRoles !== undefined ? { transitRoles: [...m.transitRoles] } : {}),
     ...(latency ? { latency } : {}),
     ...(access ? { access } : {}),
   };
@@ -163,13 +174,19 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
 }
 
 /**
- * A Pulumi.<stack>.yaml file's text: YAML problems with their line, then the `wg-mesh:mesh`
- * value validated. `file` names the file in messages; warnings (see parseMeshConfig) are
- * pushed to `warnings`.
+ * A Pulumi.<stack>.yaml file (its bytes, or its text): YAML problems with their line, then the
+ * `wg-mesh:mesh` value validated. `file` names the file in messages; warnings (see
+ * parseMeshConfig) are pushed to `warnings`.
  */
-export function loadStackConfig(text: string, file: string, warnings: ConfigIssue[] = []): MeshSpec {
-  const data = readStackYaml(text, file);
-  const config = isPlainObject(data) ? data.config : undefined;
+export function loadStackConfig(input: string | Uint8Array, file: string, warnings: ConfigIssue[] = []): MeshSpec {
+  const data = readStackYaml(input, file);
+  if (data === null || data === undefined) {
+    throw new MeshConfigError([{ path: file, message: `is empty; a stack file is a map with config: ${CONFIG_KEY}: (see "Declaring a mesh" in the README)` }]);
+  }
+  if (!isPlainObject(data)) {
+    throw new MeshConfigError([{ path: `${file}:1:1`, message: `is ${describeValue(data)}, not a map; a stack file is a map with config: ${CONFIG_KEY}: (see "Declaring a mesh" in the README)` }]);
+  }
+  const config = data.config;
   if (!isPlainObject(config) || !(CONFIG_KEY in config)) {
     throw new MeshConfigError([{ path: `${file}: config.${CONFIG_KEY}`, message: `is missing; declare the mesh under config: ${CONFIG_KEY}: (see the README)` }]);
   }
@@ -181,14 +198,16 @@ export function loadStackConfig(text: string, file: string, warnings: ConfigIssu
   if (holdsSecureValue(mesh)) {
     issues.push({ path: CONFIG_KEY, message: "holds a secure: value; the mesh declaration has no secrets (keys are generated), so write it in plain text" });
   }
+  let spec: MeshSpec;
   try {
-    const spec = parseMeshConfig(mesh, warnings);
-    if (issues.length > 0) throw new MeshConfigError(issues);
-    return spec;
+    spec = parseMeshConfig(mesh, warnings);
   } catch (err) {
     if (err instanceof MeshConfigError) throw new MeshConfigError([...issues, ...err.issues]);
     throw err;
   }
+  if (issues.length > 0) throw new MeshConfigError(issues);
+  return spec;
 }
 
 export { endpointProblem, isEndpointHost } from "./placement";
+export { readStackYaml } from "./yaml";

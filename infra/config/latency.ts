@@ -3,61 +3,17 @@
  * `latency` block (sites of one's own and measured round trips that override the model), and
  * each node's site, which may be left out for a cloud node and is then taken from its region.
  */
-import { z } from "zod";
 import { LatencyModel, type LatencySpec } from "../latency/model";
-import { siteOfPlacement } from "../latency/regions";
+import { siteOfPlacement, type CloudCatalogue } from "../latency/regions";
 import type { ConfigIssue } from "../model";
 import { quote } from "../quote";
-import { closest, formatPath } from "./issues";
+import { unknownGcpZone, unknownSiteMessage } from "./catalogue";
+import { formatPath } from "./issues";
 import type { Placement } from "./placement";
-import type { RawNode } from "./schema";
+import type { RawMesh, RawNode } from "./schema";
 import { checkSite, SITE_CODE } from "./semantics";
 
-const shown = (v: unknown): string => (typeof v === "string" ? quote(v) : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : String(v));
-const expect = (what: string) => (iss: { input?: unknown }) => (iss.input === undefined ? `is required: ${what}` : `must be ${what}, not ${shown(iss.input)}`);
-const degrees = (what: string, limit: number) =>
-  z
-    .number({ error: expect(`${what} in degrees, from -${limit} to ${limit}`) })
-    .min(-limit, { error: `must be at least -${limit} (${what} in degrees)` })
-    .max(limit, { error: `must be at most ${limit} (${what} in degrees)` });
-
-export const latencySchema = z.strictObject(
-  {
-    sites: z
-      .record(z.string(), z.strictObject({ lat: degrees("latitude", 90), lon: degrees("longitude", 180) }, { error: expect("{ lat, lon }: where the site is") }), {
-        error: expect("a map of site code to { lat, lon }"),
-      })
-      .optional(),
-    rttMs: z
-      .record(
-        z.string(),
-        z.record(
-          z.string(),
-          z
-            .number({ error: expect("a round trip in milliseconds") })
-            .positive({ error: "must be above 0 (a round trip in milliseconds)" })
-            .max(10_000, { error: "must be at most 10000 (a round trip in milliseconds)" }),
-          { error: expect("a map of site code to round trip in ms, such as { fra: 9 }") },
-        ),
-        { error: expect("a map of site code to { other site: round trip in ms }") },
-      )
-      .optional(),
-  },
-  { error: expect("a map with sites and rttMs") },
-);
-
-export const maxStretchSchema = z
-  .number({ error: expect("a number from 1 to 10: how much longer than direct a pair's path may be") })
-  .min(1, { error: "must be at least 1 (1 = every pair at its direct round trip)" })
-  .max(10, { error: "must be at most 10" });
-
-export const maxPeersSchema = z
-  .number({ error: expect("a whole number from 2 to 1000 (peers per node)") })
-  .int({ error: "must be a whole number from 2 to 1000 (peers per node)" })
-  .min(2, { error: "must be at least 2 (peers per node)" })
-  .max(1000, { error: "must be at most 1000 (peers per node)" });
-
-type RawLatency = z.infer<typeof latencySchema>;
+type RawLatency = NonNullable<RawMesh["latency"]>;
 
 /** maxStretch and maxPeers only mean something to topology auto. */
 export function checkAutoSettings(top: { topology?: string; maxStretch?: number; maxPeers?: number }, issues: ConfigIssue[]): void {
@@ -84,8 +40,7 @@ export function checkLatency(raw: RawLatency | undefined, issues: ConfigIssue[])
       const path = formatPath("latency", ["rttMs", a, b]);
       const unknown = [a, b].find((code) => !model.knowsSite(code));
       if (unknown !== undefined) {
-        const guess = closest(unknown, model.siteCodes);
-        issues.push({ path, message: `unknown site ${quote(unknown)}; ${guess ? `did you mean ${guess}? or ` : ""}declare it under latency.sites with its lat and lon` });
+        issues.push({ path, message: unknownSiteMessage(unknown, model.siteCodes) });
         continue;
       }
       const key = a < b ? `${a}|${b}` : `${b}|${a}`;
@@ -103,35 +58,36 @@ export function checkLatency(raw: RawLatency | undefined, issues: ConfigIssue[])
   return spec;
 }
 
-/** The node's site: as written, or its cloud region's metro. */
-export function nodeSite(name: string, raw: RawNode, placement: Placement, issues: ConfigIssue[]): string | undefined {
-  if (raw.site !== undefined) {
-    checkSite(name, raw.site, issues);
-    return raw.site;
-  }
-  const inferred = siteOfPlacement({ cloud: raw.cloud, ...placement });
-  if (inferred) return inferred;
-  const where = placement.aws?.region ?? placement.gcp?.region ?? placement.azure?.location;
-  issues.push({
-    path: `nodes.${name}.site`,
-    message:
-      raw.cloud === "external"
-        ? "is required for an external node: the location code of where it runs, such as fra"
-        : `is required: wg-mesh does not know which metro ${raw.cloud} region ${quote(where ?? "")} is in; write its location code, such as fra`,
-  });
-  return undefined;
+/** Whether the node's region, zone or location is in the catalogue (when not, that key is what gets reported). */
+function catalogued(cloud: string, placement: Placement, catalogue: CloudCatalogue): boolean {
+  if (placement.aws) return catalogue.regions.aws.has(placement.aws.region);
+  if (placement.azure) return catalogue.regions.azure.has(placement.azure.location);
+  if (placement.gcp) return unknownGcpZone(placement.gcp.zone, catalogue) === undefined && catalogue.regions.gcp.has(placement.gcp.region);
+  return cloud === "external";
 }
 
-/** topology auto plans from round trips: every node's site must be placeable. */
-export function checkSitesPlaceable(topology: string | undefined, nodes: readonly { name: string; site: string | undefined }[], latency: LatencySpec | undefined, issues: ConfigIssue[]): void {
-  if (topology !== "auto") return;
-  const model = new LatencyModel(latency);
-  for (const n of nodes) {
-    if (n.site === undefined || model.knowsSite(n.site)) continue;
-    const guess = closest(n.site, model.siteCodes);
-    issues.push({
-      path: `nodes.${n.name}.site`,
-      message: `topology auto needs to know where ${quote(n.site)} is; ${guess ? `did you mean ${guess}? or ` : ""}declare it under latency.sites with its lat and lon`,
-    });
+/**
+ * The node's site: as written (a site the latency model places: shipped, or declared under
+ * latency.sites), or its cloud region's metro.
+ */
+export function nodeSite(name: string, raw: RawNode, placement: Placement, catalogue: CloudCatalogue, model: LatencyModel, issues: ConfigIssue[]): string | undefined {
+  if (raw.site !== undefined) {
+    if (checkSite(name, raw.site, issues) && !model.knowsSite(raw.site)) issues.push({ path: `nodes.${name}.site`, message: unknownSiteMessage(raw.site, model.siteCodes) });
+    return raw.site;
   }
+  const inferred = siteOfPlacement({ cloud: raw.cloud, ...placement }, catalogue);
+  if (inferred) return inferred;
+  if (raw.cloud === "external") {
+    issues.push({ path: `nodes.${name}.site`, message: "is required for an external node: the location code of where it runs, such as fra" });
+    return undefined;
+  }
+  // A region the catalogue does not list is reported at its own key; the site is not the mistake.
+  if (!catalogued(raw.cloud, placement, catalogue)) return undefined;
+  const where = placement.aws?.region ?? placement.gcp?.region ?? placement.azure?.location ?? "";
+  const key = placement.azure ? `extraRegions.azure.${where}.site` : `extraRegions.${raw.cloud}.${where}.site`;
+  issues.push({
+    path: `nodes.${name}.site`,
+    message: `is required: wg-mesh's catalogue does not place ${raw.cloud} ${placement.azure ? "location" : "region"} ${quote(where)} in a metro; write its site code here, or once in ${key}`,
+  });
+  return undefined;
 }

@@ -3,15 +3,13 @@
  * with values in the shape that cloud's API accepts, and mesh-wide defaults filled in.
  */
 import { parseIPv4, reservedRangeOf } from "../cidr";
+import type { CloudCatalogue } from "../latency/regions";
 import { quote } from "../quote";
 import type { AwsPlacement, AzurePlacement, Cloud, ConfigIssue, ExternalPlacement, GcpPlacement, ResolvedGcpPlacement } from "../model";
+import { unknownGcpZone, unknownRegion } from "./catalogue";
+import { AWS_REGION, AZURE_LOCATION, GCP_PROJECT, GCP_REGION, GCP_ZONE, shapeProblem, type ShapedField } from "./cloud-shapes";
 import type { RawMesh, RawNode } from "./schema";
 
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
-const GCP_ZONE = /^([a-z]+-[a-z]+\d+)-[a-z]$/;
-const GCP_REGION = /^[a-z]+-[a-z]+\d+$/;
-const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const AZURE_LOCATION = /^[a-z][a-z0-9]+$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 const BLOCKS = ["aws", "gcp", "azure", "external"] as const;
@@ -22,8 +20,6 @@ export interface Placement {
   azure?: AzurePlacement;
   external?: ExternalPlacement;
 }
-
-const AZURE_IMAGE_URN = /^[^:\s]+:[^:\s]+:[^:\s]+:[^:\s]+$/;
 
 /**
  * Why a value cannot be an Endpoint host peers dial, or undefined when it can: an IPv4
@@ -49,8 +45,21 @@ export function isEndpointHost(host: string): boolean {
   return endpointProblem(host) === undefined;
 }
 
-export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["defaults"], issues: ConfigIssue[]): Placement {
+/**
+ * The node's placement with defaults filled in. Every value is checked: region, zone and location
+ * against the catalogue (with `extraRegions`), the rest against its cloud's documented shape, each
+ * at the key that holds it (the node's, or `defaults.<cloud>.<key>` for a default).
+ */
+export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["defaults"], catalogue: CloudCatalogue, issues: ConfigIssue[]): Placement {
   const at = `nodes.${name}`;
+  /** A value from the node's block or the mesh's defaults, shape-checked where it was written. */
+  const shaped = <K extends string>(cloud: "aws" | "gcp" | "azure", key: K, own: string | undefined, fallback: string | undefined): string | undefined => {
+    const value = own ?? fallback;
+    if (value === undefined) return undefined;
+    const problem = shapeProblem(`${cloud}.${key}` as ShapedField, value);
+    if (problem) issues.push({ path: own !== undefined ? `${at}.${cloud}.${key}` : `defaults.${cloud}.${key}`, message: problem });
+    return value;
+  };
   for (const block of BLOCKS) {
     if (block !== node.cloud && node[block] !== undefined) {
       issues.push({ path: `${at}.${block}`, message: `the node's cloud is ${node.cloud}; remove the ${block} block or set cloud: ${block}` });
@@ -65,7 +74,12 @@ export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["d
       const p = node.aws;
       if (!p) return missing("aws", "region: eu-west-1");
       if (!AWS_REGION.test(p.region)) issues.push({ path: `${at}.aws.region`, message: `${quote(p.region)} is not an AWS region code; write it like eu-west-1` });
-      const instanceType = p.instanceType ?? defaults?.aws?.instanceType;
+      else {
+        const unknown = unknownRegion("aws", p.region, catalogue);
+        if (unknown) issues.push({ path: `${at}.aws.region`, message: unknown });
+      }
+      const instanceType = shaped("aws", "instanceType", p.instanceType, defaults?.aws?.instanceType);
+      for (const key of ["ami", "vpcId", "subnetId"] as const) shaped("aws", key, p[key], undefined);
       return { aws: { ...p, ...(instanceType ? { instanceType } : {}) } };
     }
     case "gcp": {
@@ -78,12 +92,21 @@ export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["d
       }
       const zoneRegion = GCP_ZONE.exec(p.zone)?.[1];
       if (!zoneRegion) issues.push({ path: `${at}.gcp.zone`, message: `${quote(p.zone)} is not a GCP zone; write it like asia-east2-a` });
+      else {
+        const unknown = unknownGcpZone(p.zone, catalogue);
+        if (unknown) issues.push({ path: `${at}.gcp.zone`, message: unknown });
+      }
       if (p.region !== undefined && !GCP_REGION.test(p.region)) {
         issues.push({ path: `${at}.gcp.region`, message: `${quote(p.region)} is not a GCP region; write it like asia-east2, or leave it out to take it from zone` });
       } else if (p.region !== undefined && zoneRegion && p.region !== zoneRegion) {
         issues.push({ path: `${at}.gcp.region`, message: `${quote(p.region)} does not match zone ${p.zone} (region ${zoneRegion}); leave region out to take it from zone` });
       }
-      const fill = { machineType: p.machineType ?? defaults?.gcp?.machineType, image: p.image ?? defaults?.gcp?.image, network: p.network ?? defaults?.gcp?.network };
+      const fill = {
+        machineType: shaped("gcp", "machineType", p.machineType, defaults?.gcp?.machineType),
+        image: shaped("gcp", "image", p.image, defaults?.gcp?.image),
+        network: shaped("gcp", "network", p.network, defaults?.gcp?.network),
+      };
+      shaped("gcp", "subnetwork", p.subnetwork, undefined);
       const optional = Object.fromEntries(Object.entries(fill).filter(([, v]) => v !== undefined)) as Partial<GcpPlacement>;
       return { gcp: { ...p, ...optional, project: project ?? "", region: p.region ?? zoneRegion ?? "", zone: p.zone } };
     }
@@ -93,12 +116,13 @@ export function checkPlacement(name: string, node: RawNode, defaults: RawMesh["d
       if (!AZURE_LOCATION.test(p.location)) {
         const suggestion = p.location.toLowerCase().replace(/[^a-z0-9]/g, "");
         issues.push({ path: `${at}.azure.location`, message: `${quote(p.location)} is not an Azure location name; write it like ${suggestion || "uksouth"} (lower case, no spaces)` });
+      } else {
+        const unknown = unknownRegion("azure", p.location, catalogue);
+        if (unknown) issues.push({ path: `${at}.azure.location`, message: unknown });
       }
-      const vmSize = p.vmSize ?? defaults?.azure?.vmSize;
-      const image = p.image ?? defaults?.azure?.image;
-      if (image !== undefined && !AZURE_IMAGE_URN.test(image)) {
-        issues.push({ path: p.image ? `${at}.azure.image` : "defaults.azure.image", message: `${quote(image)} is not an image URN; write publisher:offer:sku:version, e.g. Canonical:ubuntu-24_04-lts:server:latest` });
-      }
+      const vmSize = shaped("azure", "vmSize", p.vmSize, defaults?.azure?.vmSize);
+      const image = shaped("azure", "image", p.image, defaults?.azure?.image);
+      shaped("azure", "subnetId", p.subnetId, undefined);
       return { azure: { ...p, ...(vmSize ? { vmSize } : {}), ...(image ? { image } : {}) } };
     }
     case "external": {

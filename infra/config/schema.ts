@@ -9,7 +9,6 @@ import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../dec
 import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
 import { hasUnprintable, quote } from "../quote";
 import { keysOf } from "./issues";
-import { latencySchema, maxPeersSchema, maxStretchSchema } from "./latency";
 import { DEFAULT_ROTATION_MARGIN } from "../rotation";
 import { accessSchema } from "../access/schema";
 
@@ -61,6 +60,48 @@ const text = (what: string, max = 255) =>
         return `${quote(v)} holds ${unprintableNames(v)}; write one plain line${clean ? `, such as ${quote(clean)}` : ""}`;
       },
     });
+
+const degrees = (what: string, limit: number) =>
+  z
+    .number({ error: expect(`${what} in degrees, from -${limit} to ${limit}`) })
+    .min(-limit, { error: `must be at least -${limit} (${what} in degrees)` })
+    .max(limit, { error: `must be at most ${limit} (${what} in degrees)` });
+
+export const latencySchema = z.strictObject(
+  {
+    sites: z
+      .record(z.string(), z.strictObject({ lat: degrees("latitude", 90), lon: degrees("longitude", 180) }, { error: expect("{ lat, lon }: where the site is") }), {
+        error: expect("a map of site code to { lat, lon }"),
+      })
+      .optional(),
+    rttMs: z
+      .record(
+        z.string(),
+        z.record(
+          z.string(),
+          z
+            .number({ error: expect("a round trip in milliseconds") })
+            .positive({ error: "must be above 0 (a round trip in milliseconds)" })
+            .max(10_000, { error: "must be at most 10000 (a round trip in milliseconds)" }),
+          { error: expect("a map of site code to round trip in ms, such as { fra: 9 }") },
+        ),
+        { error: expect("a map of site code to { other site: round trip in ms }") },
+      )
+      .optional(),
+  },
+  { error: expect("a map with sites and rttMs") },
+);
+
+export const maxStretchSchema = z
+  .number({ error: expect("a number from 1 to 10: how much longer than direct a pair's path may be") })
+  .min(1, { error: "must be at least 1 (1 = every pair at its direct round trip)" })
+  .max(10, { error: "must be at most 10" });
+
+export const maxPeersSchema = z
+  .number({ error: expect("a whole number from 2 to 1000 (peers per node)") })
+  .int({ error: "must be a whole number from 2 to 1000 (peers per node)" })
+  .min(2, { error: "must be at least 2 (peers per node)" })
+  .max(1000, { error: "must be at most 1000 (peers per node)" });
 
 /** A map with a fixed set of keys, so a typo is an error and not an ignored setting. */
 const block = <T extends z.core.$ZodLooseShape>(shape: T, what: string) => z.strictObject(shape, { error: expect(what) });
@@ -149,6 +190,7 @@ export const nodeSchema = block(
     azure: azurePlacementSchema.optional(),
     external: externalPlacementSchema.optional(),
     underlayMtu: int("the MTU of the node's own network; GCP VPCs default to 1460", 576, 9216).optional(),
+    transit: z.boolean({ error: expect("true or false: whether it may carry others' traffic") }).optional(),
     links: z.array(linkSchema, { error: expect("a list of node names or { peer, weight }") }).max(1000, { error: "lists more than 1000 links; a node links to at most every other node" }).optional(),
   },
   "a map with role, region, site, address and cloud",
@@ -180,6 +222,29 @@ export const defaultsSchema = block(
   "a map of placement defaults per cloud (aws, gcp, azure)",
 );
 
+/** A region the catalogue lacks: its metro, and for GCP its zones' letters. */
+const extraRegionSchema = block({ site: text("the site code of the region's metro, such as fra", 64).optional() }, "a map such as { site: fra }, or {}");
+const extraGcpRegionSchema = block(
+  {
+    site: extraRegionSchema.shape.site,
+    zones: z
+      .array(z.string({ error: expect("a zone letter such as a") }).regex(/^[a-z]$/, { error: (iss) => `must be one zone letter (a-z), not ${describeValue(iss.input)}` }), { error: expect("a list of zone letters such as [a, b, c]") })
+      .max(26, { error: "lists more than 26 zone letters" })
+      .optional(),
+  },
+  "a map such as { site: bkk, zones: [a, b, c] }",
+);
+const extraMap = <T extends z.ZodType>(value: T, what: string) => z.record(z.string(), value, { error: expect(`a map of ${what} to { site }`) });
+
+export const extraRegionsSchema = block(
+  {
+    aws: extraMap(extraRegionSchema, "AWS region").optional(),
+    gcp: extraMap(extraGcpRegionSchema, "GCP region").optional(),
+    azure: extraMap(extraRegionSchema, "Azure location").optional(),
+  },
+  "a map of clouds (aws, gcp, azure) to the regions they opened after wg-mesh's catalogue",
+);
+
 const namedMap = (what: string) => z.record(z.string(), z.unknown(), { error: expect(`a map of ${what} by name`) });
 
 /** The top level. Regions and nodes are checked entry by entry so one bad node does not hide the others' problems. */
@@ -200,6 +265,11 @@ export const meshSchema = block(
       .array(text("a CIDR such as 203.0.113.0/24", 64), { error: expect("a list of CIDRs allowed to SSH in") })
       .max(1000, { error: "lists more than 1000 CIDRs; aggregate them" })
       .default([]),
+    transitRoles: z
+      .array(z.enum(ROLES, { error: expect(`one of ${ROLES.join(", ")}`) }), { error: expect("a list of roles whose nodes may carry others' traffic, such as [hub, pop]") })
+      .max(ROLES.length * 2, { error: `lists more than ${ROLES.length * 2} roles; there are ${ROLES.length}` })
+      .optional(),
+    widestAdminCidr: int("the widest admin range taken, as a prefix length; default 16", 1, 32).optional(),
     peerStacks: z
       .array(text("a stack name such as acme/wg-mesh/prod-apac", 256), { error: expect("a list of stack names") })
       .max(100, { error: "lists more than 100 stacks" })
@@ -208,6 +278,7 @@ export const meshSchema = block(
     maxStretch: maxStretchSchema.optional(),
     maxPeers: maxPeersSchema.optional(),
     latency: latencySchema.optional(),
+    extraRegions: extraRegionsSchema.optional(),
     regions: namedMap("regions"),
     nodes: namedMap("nodes"),
     access: accessSchema.optional(),

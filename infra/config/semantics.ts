@@ -3,7 +3,7 @@
  * duplicates or overlaps, references to regions and nodes that exist, one hub, links that
  * can be made. Works on whatever parsed, so one bad entry does not hide the rest.
  */
-import { containsIp, containsPrefix, formatIPv4, formatPrefix, networkOf, overlaps, parseCidr, parseIPv4, reservedRangeOf, sizeOf, unionSize, type Prefix } from "../cidr";
+import { containsIp, containsPrefix, documentationRangeOf, formatIPv4, formatPrefix, isIPv6Documentation, networkOf, overlaps, parseCidr, parseIPv4, reservedRangeOf, sizeOf, unionSize, type Prefix } from "../cidr";
 import type { ConfigIssue, ExtraLinkSpec, NodeSpec, RegionSpec } from "../model";
 import { quote } from "../quote";
 import { entryPath } from "./issues";
@@ -146,6 +146,24 @@ export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames:
   }
 }
 
+/** transitRoles: each role once, the hub's among them; a node's own transit: never on a node behind NAT, never false on the hub. */
+export function checkTransit(roles: readonly string[] | undefined, hub: string | undefined, nodes: ParsedNode[], issues: ConfigIssue[]): void {
+  if (roles !== undefined) {
+    roles.forEach((r, i) => {
+      if (roles.indexOf(r) !== i) issues.push({ path: `transitRoles[${i}]`, message: `${r} is listed twice; remove one` });
+    });
+    if (!roles.includes("hub")) issues.push({ path: "transitRoles", message: `must include hub: the hub carries its spokes' traffic in every topology; write [hub${roles.filter((r) => r !== "hub").map((r) => `, ${r}`).join("")}]` });
+  }
+  for (const n of nodes) {
+    if (n.raw.transit === true && n.raw.cloud === "external" && !n.raw.external?.endpoint) {
+      issues.push({ path: `nodes.${n.name}.transit`, message: "a node behind NAT never carries others' traffic (it is reachable only while its keepalives hold a mapping open); remove transit, or give it an endpoint" });
+    }
+    if (n.raw.transit === false && (n.name === hub || n.raw.role === "hub")) {
+      issues.push({ path: `nodes.${n.name}.transit`, message: "the hub carries its spokes' traffic in every topology; remove transit: false" });
+    }
+  }
+}
+
 export function checkPops(nodes: ParsedNode[], issues: ConfigIssue[]): void {
   for (const n of nodes) {
     if (n.raw.role === "pop" && n.raw.cloud === "external" && !n.raw.external?.endpoint) {
@@ -202,24 +220,72 @@ export function checkLinks(nodes: ParsedNode[], allNames: string[], importsNodes
 
 /** Above this many addresses (a /8) SSH is open to a good part of the internet: allowed, with a warning. */
 export const ADMIN_CIDRS_WARN_ADDRESSES = 2 ** 24;
+/** The widest admin range taken unless the declaration's widestAdminCidr says wider: a /16, 65,536 addresses. */
+export const DEFAULT_WIDEST_ADMIN_CIDR = 16;
 
-export function checkAdminCidrs(cidrs: string[] | undefined, issues: ConfigIssue[], warnings: ConfigIssue[] = []): void {
+const addresses = (n: number): string => n.toLocaleString("en-US");
+const shareOfIPv4 = (n: number): string => {
+  const share = n / 2 ** 32;
+  return share >= 0.01 ? `${Math.round(share * 100)}% of IPv4` : share >= 0.0001 ? `${(share * 100).toFixed(2)}% of IPv4` : "";
+};
+
+/**
+ * SSH sources: CIDRs, none wider than `widest` (a prefix length the declaration may lower to open
+ * a wider range on purpose), together short of the whole internet. A documentation range (RFC 5737)
+ * is allowed with a warning: the rule it makes admits nobody.
+ */
+export function checkAdminCidrs(cidrs: string[] | undefined, widest: number | undefined, issues: ConfigIssue[], warnings: ConfigIssue[] = []): void {
+  const limit = widest ?? DEFAULT_WIDEST_ADMIN_CIDR;
   const prefixes: Prefix[] = [];
   (cidrs ?? []).forEach((text, i) => {
-    const p = checkPrefix(text, `adminCidrs[${i}]`, "an admin CIDR", issues);
-    if (p && p.len === 0) issues.push({ path: `adminCidrs[${i}]`, message: "0.0.0.0/0 opens SSH to the whole internet; list your office or VPN ranges, or leave adminCidrs empty for no SSH" });
-    else if (p) prefixes.push(p);
+    const path = `adminCidrs[${i}]`;
+    if (isIPv6Documentation(text)) {
+      issues.push({ path, message: `${quote(text)} is IPv6, and 2001:db8::/32 is reserved for documentation (RFC 3849): no real host has it; list your office or VPN's IPv4 ranges` });
+      return;
+    }
+    const p = checkPrefix(text, path, "an admin CIDR", issues);
+    if (!p) return;
+    if (p.len === 0) {
+      issues.push({ path, message: "0.0.0.0/0 opens SSH to the whole internet; list your office or VPN ranges, or leave adminCidrs empty for no SSH" });
+      return;
+    }
+    if (p.len < limit) {
+      const share = shareOfIPv4(sizeOf(p));
+      issues.push({
+        path,
+        message:
+          `${formatPrefix(p)} opens SSH (port 22 on every node) to ${addresses(sizeOf(p))} addresses${share ? `, ${share}` : ""}; ` +
+          `admin ranges are at most /${limit} (${addresses(2 ** (32 - limit))} addresses): list your office or VPN ranges, or set widestAdminCidr: ${p.len} to open it on purpose`,
+      });
+      return;
+    }
+    const doc = documentationRangeOf(p);
+    if (doc) {
+      warnings.push({ path, message: `${formatPrefix(p)} is in ${doc}, kept for examples in documentation: no real host has such an address, so SSH admits nobody and the nodes' ssh hints will not connect; list your office or VPN range` });
+    }
+    prefixes.push(p);
   });
   if (prefixes.length === 0) return;
   const total = unionSize(prefixes);
   if (total >= 2 ** 32) {
     issues.push({ path: "adminCidrs", message: `together they cover the whole internet (${prefixes.map(formatPrefix).join(" + ")}), which opens SSH to everyone; list your office or VPN ranges, or leave adminCidrs empty for no SSH` });
   } else if (total >= ADMIN_CIDRS_WARN_ADDRESSES) {
-    const share = total / 2 ** 32;
     warnings.push({
       path: "adminCidrs",
-      message: `admit ${total.toLocaleString("en-US")} addresses (${share >= 0.01 ? `${Math.round(share * 100)}%` : "more than a /8"} of the internet) to SSH; list only your office or VPN ranges`,
+      message: `admit ${addresses(total)} addresses (${shareOfIPv4(total) || "more than a /8"}) to SSH; list only your office or VPN ranges`,
     });
+  }
+}
+
+/** An external node's Endpoint in a documentation range: allowed, with a warning (nobody answers there). */
+export function checkEndpointDocumentation(nodes: ParsedNode[], warnings: ConfigIssue[]): void {
+  for (const n of nodes) {
+    const endpoint = n.placement.external?.endpoint;
+    const ip = endpoint === undefined ? undefined : parseIPv4(endpoint);
+    const doc = ip === undefined ? undefined : documentationRangeOf({ base: ip, len: 32 });
+    if (doc) {
+      warnings.push({ path: `nodes.${n.name}.external.endpoint`, message: `${endpoint as string} is in ${doc}, kept for examples in documentation: no real host has it, so its peers' handshakes will not be answered; give the node's public address` });
+    }
   }
 }
 
@@ -232,8 +298,11 @@ export function checkPeerStacks(stacks: string[] | undefined, issues: ConfigIssu
   });
 }
 
-export function checkSite(name: string, site: string, issues: ConfigIssue[]): void {
-  if (!SITE_CODE.test(site)) issues.push({ path: `nodes.${name}.site`, message: `${quote(site)} is not a location code; write 2-16 of a-z, 0-9 and -, such as hkg` });
+/** False (with an issue) when the node's site is not shaped like a site code. */
+export function checkSite(name: string, site: string, issues: ConfigIssue[]): boolean {
+  if (SITE_CODE.test(site)) return true;
+  issues.push({ path: `nodes.${name}.site`, message: `${quote(site)} is not a location code; write 2-16 of a-z, 0-9 and -, such as hkg` });
+  return false;
 }
 
 export function checkEndpointOutsideOverlay(nodes: ParsedNode[], overlay: Prefix | undefined, issues: ConfigIssue[]): void {
@@ -258,6 +327,7 @@ export function toNodeSpec(n: ParsedNode, links: ExtraLinkSpec[]): NodeSpec {
     cloud: raw.cloud,
     ...n.placement,
     ...(raw.underlayMtu !== undefined ? { underlayMtu: raw.underlayMtu } : {}),
+    ...(raw.transit !== undefined ? { transit: raw.transit } : {}),
     links,
   };
 }

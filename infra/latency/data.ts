@@ -51,8 +51,36 @@ export interface CloudRegionSites {
   azure: ReadonlyMap<string, string>;
 }
 
+/**
+ * Every region the catalogue lists, by cloud, with its metro's site code, or undefined for a
+ * region whose metro wg-mesh does not place (GovCloud, say): its nodes give their own site.
+ */
+export interface ShippedRegions {
+  /** The day the catalogue was last checked against the clouds' lists. */
+  date: string;
+  aws: ReadonlyMap<string, string | undefined>;
+  gcp: ReadonlyMap<string, string | undefined>;
+  azure: ReadonlyMap<string, string | undefined>;
+  /** GCP region -> the letters of its zones. */
+  gcpZones: ReadonlyMap<string, readonly string[]>;
+}
+
+const regionMap = (json: Record<string, string | null>): Map<string, string | undefined> => new Map(Object.entries(json).map(([region, site]) => [region, site ?? undefined]));
+
+export const SHIPPED_REGIONS: ShippedRegions = {
+  date: regionsJson.date,
+  aws: regionMap(regionsJson.aws),
+  gcp: regionMap(regionsJson.gcp),
+  azure: regionMap(regionsJson.azure),
+  gcpZones: new Map(Object.entries(regionsJson.gcpZones)),
+};
+
+/** The regions the catalogue places in a metro. */
+const placed = (regions: ReadonlyMap<string, string | undefined>): Map<string, string> =>
+  new Map([...regions].filter((e): e is [string, string] => e[1] !== undefined));
+
 export const CLOUD_REGION_SITES: CloudRegionSites = {
-  aws: new Map(Object.entries(regionsJson.aws)),
-  gcp: new Map(Object.entries(regionsJson.gcp)),
-  azure: new Map(Object.entries(regionsJson.azure)),
+  aws: placed(SHIPPED_REGIONS.aws),
+  gcp: placed(SHIPPED_REGIONS.gcp),
+  azure: placed(SHIPPED_REGIONS.azure),
 };

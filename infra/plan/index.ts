@@ -23,7 +23,7 @@ import { allPairsShortestPaths, type AllPairsPaths } from "./paths";
 import { toFixedCost } from "./weights";
 import { configSizeIssues } from "./sizes";
 import { candidateLinks, linkId, type NodeFacts } from "./topology";
-import { noTransitReason, transitRefusals } from "./transit";
+import { transitPermission, transitRefusals } from "./transit";
 
 export { linkId } from "./topology";
 
@@ -57,6 +57,8 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
   }
   if (!hubFacts.hasPublicEndpoint) {
     issues.push({ path: `nodes.${spec.hub}.external.endpoint`, message: "the hub must be reachable: give it a public endpoint" });
+  } else if (!transitPermission(hubFacts.spec, spec).may) {
+    issues.push({ path: `nodes.${spec.hub}.transit`, message: `the hub carries its spokes' traffic, but ${transitPermission(hubFacts.spec, spec).why}; let the hub carry transit` });
   }
 
   const candidates = options.links
@@ -66,7 +68,7 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
 
   const names = spec.nodes.map((n) => n.name);
   // Paths never cross a node that does not carry others' traffic (transit.ts says which and why).
-  const noTransit = new Set(spec.nodes.filter((n) => noTransitReason(facts.get(n.name) as NodeFacts, spec.topology) !== undefined).map((n) => n.name));
+  const noTransit = new Set(spec.nodes.filter((n) => !transitPermission(n, spec).may).map((n) => n.name));
   const apsp = allPairsShortestPaths(names, candidates.links, { noTransit });
   const weightOf = new Map(candidates.links.map((l) => [linkId(l.a, l.b), toFixedCost(l.weight)]));
   const pathCost = (path: readonly string[] | undefined): number =>

@@ -5,19 +5,13 @@
  * both, so paths minimise latency; otherwise the estimate by area.
  */
 import { latencyModelFor, type LatencyModel } from "../latency/model";
-import type { ConfigIssue, MeshSpec, NodeSpec, PlannedLink, SkippedLink, LinkOrigin } from "../model";
+import type { ConfigIssue, MeshSpec, PlannedLink, SkippedLink, LinkOrigin } from "../model";
 import { autoLinks, ADDITIVE_SLACK_MS, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH } from "./auto";
+import { linkId, type NodeFacts } from "./facts";
+import { mayCarryTransit } from "./transit";
 import { defaultLinkWeight } from "./weights";
 
-export interface NodeFacts {
-  spec: NodeSpec;
-  area: string;
-  hasPublicEndpoint: boolean;
-}
-
-export function linkId(a: string, b: string): string {
-  return a < b ? `${a}--${b}` : `${b}--${a}`;
-}
+export { linkId, type NodeFacts } from "./facts";
 
 export interface CandidateLinks {
   links: PlannedLink[];
@@ -60,7 +54,14 @@ export function candidateLinks(spec: MeshSpec, facts: Map<string, NodeFacts>): C
       const explicit = new Map<string, number>();
       for (const n of spec.nodes) for (const l of n.links) for (const end of [n.name, l.peer]) explicit.set(end, (explicit.get(end) ?? 0) + 1);
       const auto = autoLinks(
-        spec.nodes.map((n) => ({ name: n.name, site: n.site, public: (facts.get(n.name) as NodeFacts).hasPublicEndpoint, role: n.role, explicitPeers: explicit.get(n.name) ?? 0 })),
+        spec.nodes.map((n) => ({
+          name: n.name,
+          site: n.site,
+          public: (facts.get(n.name) as NodeFacts).hasPublicEndpoint,
+          transit: mayCarryTransit(n, spec),
+          role: n.role,
+          explicitPeers: explicit.get(n.name) ?? 0,
+        })),
         model,
         { maxStretch: spec.maxStretch ?? DEFAULT_MAX_STRETCH, maxPeers: spec.maxPeers ?? DEFAULT_MAX_PEERS, slackMs: ADDITIVE_SLACK_MS },
       );

@@ -50,6 +50,11 @@ export interface MockRunOptions extends Omit<MockCloudOptions, "stack"> {
   secretKeys?: string[];
   /** Creates the resources; what it returns (or a module's exports) becomes the stack outputs. */
   program: () => unknown;
+  /**
+   * The program makes the stack itself, as Pulumi's own launcher (@pulumi/pulumi/cmd/run) does when it
+   * is the program: the run does not wrap it in one. Resources are then ordered as they were registered.
+   */
+  ownStack?: boolean;
   preview?: boolean;
   /** A program that never settles (an output nothing resolves) fails after this long. */
   timeoutMs?: number;
@@ -116,7 +121,7 @@ let running = false;
 export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
   if (running) throw new Error("runUnderMocks: one run at a time (Pulumi's runtime is global to the process)");
   running = true;
-  const { project: _project, config: _config, secretKeys: _secretKeys, program: _program, preview: _preview, timeoutMs: _timeout, ...cloudOptions } = opts;
+  const { project: _project, config: _config, secretKeys: _secretKeys, program: _program, ownStack: _ownStack, preview: _preview, timeoutMs: _timeout, ...cloudOptions } = opts;
   const cloud = new MockCloud({ ...cloudOptions, preview: opts.preview ?? false });
   // The program may change it for its run (components/shallow-traces.ts); the process keeps its own.
   const stackTraceLimit = Error.stackTraceLimit;
@@ -156,7 +161,8 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
       // A failed program can leave outputs that never settle (a resource waiting on one whose inputs
       // failed); Pulumi then just exits. Here the first rejection, given a moment, ends the wait.
       const failed = rejected.then(() => sleep(200));
-      await withTimeout(Promise.race([pulumi.runtime.runInPulumiStack(program), failed]), timeout, "the program");
+      const ran = opts.ownStack ? Promise.resolve().then(opts.program) : pulumi.runtime.runInPulumiStack(program);
+      await withTimeout(Promise.race([ran, failed]), timeout, "the program");
     } catch (err) {
       failure = err;
     }

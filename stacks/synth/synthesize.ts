@@ -12,7 +12,8 @@ import { loadStack, projectDir, projectName, stackConfig } from "../../workspace
 import { freshRequire, runUnderMocks } from "./run";
 import { synthJson, formatTree, type SynthJson } from "./tree";
 
-const PROGRAM = join(__dirname, "..", "index.ts");
+// No extension: stacks/index.ts from the sources, dist/stacks/index.js from the built package.
+const PROGRAM = join(__dirname, "..", "index");
 
 export interface Synthesis {
   json: SynthJson;

@@ -15,7 +15,7 @@ import { PROD_POLICY } from "../support/prod-access";
 import { provePlan } from "../../components/prove";
 import { MeshRunError } from "../../components/errors";
 import { parseMeshConfig } from "../../infra/config";
-import { meshComponentProvider } from "../../components/provider";
+import { inferPackageSchema } from "../../components/provider";
 import { ACCESS_ECHOES } from "../../infra/access/model";
 
 const REPO = resolve(__dirname, "..", "..");
@@ -65,8 +65,8 @@ test("the deploy gate refuses a plan whose access tests fail, one line per faili
   assert.doesNotThrow(() => provePlan(parseMeshConfig({ ...raw, access: PROD_POLICY })));
 });
 
-test("the component package's schema carries access: typed, documented, echo as an enum", async () => {
-  const schema = JSON.parse(await meshComponentProvider().getSchema()) as { resources: Record<string, { inputProperties: Record<string, { $ref?: string }> }>; types: Record<string, { enum?: { value: string }[]; properties?: Record<string, unknown> }> };
+test("the component package's schema carries access: typed, documented, echo as an enum", () => {
+  const schema = inferPackageSchema() as unknown as { resources: Record<string, { inputProperties: Record<string, { $ref?: string }> }>; types: Record<string, { enum?: { value: string }[]; properties?: Record<string, unknown> }> };
   assert.equal(schema.resources["wg-mesh:index:Mesh"]?.inputProperties.access?.$ref, "#/types/wg-mesh:index:AccessDeclaration");
   assert.deepEqual(schema.types["wg-mesh:index:AccessEcho"]?.enum?.map((e) => e.value), [...ACCESS_ECHOES]);
   assert.deepEqual(Object.keys(schema.types["wg-mesh:index:AccessDeclaration"]?.properties ?? {}).sort(), ["adminFrom", "echo", "groups", "rules", "tests"]);

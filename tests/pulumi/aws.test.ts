@@ -122,14 +122,14 @@ function amiPatterns(run: MockRun): string[] {
 test("a chosen AMI, instance type, VPC and subnet are used as given; an Arm type gets the Arm image", async () => {
   const spec = oneCloudSpec("aws");
   const custom = spec.nodes.map((n) =>
-    n.name === "app1" ? { ...n, aws: { region: "eu-west-1", ami: "ami-0chosen", instanceType: "m7i.large", vpcId: "vpc-0given", subnetId: "subnet-0given" } } : n.name === "pop1" ? { ...n, aws: { region: "eu-west-1", instanceType: "t4g.small" } } : n,
+    n.name === "app1" ? { ...n, aws: { region: "eu-west-1", ami: "ami-0c0c0c0c0c0c0c0c0", instanceType: "m7i.large", vpcId: "vpc-0a0a0a0a", subnetId: "subnet-0b0b0b0b" } } : n.name === "pop1" ? { ...n, aws: { region: "eu-west-1", instanceType: "t4g.small" } } : n,
   );
   const run = await runMesh({ ...spec, nodes: custom });
   const vm = one(run, "aws:ec2/instance:Instance", "app1-vm");
-  assert.equal(input(vm, "ami"), "ami-0chosen");
+  assert.equal(input(vm, "ami"), "ami-0c0c0c0c0c0c0c0c0");
   assert.equal(input(vm, "instanceType"), "m7i.large");
-  assert.equal(input(vm, "subnetId"), "subnet-0given");
-  assert.equal(input(one(run, "aws:ec2/securityGroup:SecurityGroup", "app1-sg"), "vpcId"), "vpc-0given");
+  assert.equal(input(vm, "subnetId"), "subnet-0b0b0b0b");
+  assert.equal(input(one(run, "aws:ec2/securityGroup:SecurityGroup", "app1-sg"), "vpcId"), "vpc-0a0a0a0a");
   // The default-VPC nodes name no subnet (EC2 picks the default VPC's); their security group names the VPC it looked up.
   const hub = one(run, "aws:ec2/instance:Instance", "hub1-vm");
   assert.equal(hub.inputs.subnetId, undefined);

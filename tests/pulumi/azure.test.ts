@@ -243,7 +243,7 @@ test("without a subnetId each VM gets a small VNet clear of the overlay; with on
     assert.equal(input<{ subnetId: string }[]>(one(run, "azure:network/networkInterface:NetworkInterface", `${node}-nic`), "ipConfigurations")[0]?.subnetId, subnet.id);
   }
 
-  const given = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/apps";
+  const given = "/subscriptions/01234567-89ab-cdef-0123-456789abcdef/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/edge-vnet/subnets/apps";
   const nodes = spec.nodes.map((n) => (n.name === "app1" ? { ...n, azure: { location: "westeurope", subnetId: given } } : n));
   const withSubnet = await runMesh({ ...spec, nodes });
   assert.equal(withSubnet.resources.filter((r) => r.name === named("app1", "-vnet") || r.name === named("app1", "-subnet")).length, 0);

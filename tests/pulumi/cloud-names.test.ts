@@ -58,7 +58,7 @@ function awkwardSpec(): MeshSpec {
     name,
     role,
     region,
-    site: name.slice(0, 8),
+    site: "sin",
     address,
     cloud,
     links: [],
@@ -88,7 +88,7 @@ function awkwardSpec(): MeshSpec {
       node(NODE24, "backend", "apps", "10.60.2.1", "azure"),
       node(`g${NODE24.slice(1)}`, "backend", "apps", "10.60.2.2", "gcp"),
       node(`w${NODE24.slice(1)}`, "backend", "apps", "10.60.2.3", "aws"),
-      { name: "laptop", role: "backend", region: "apps", site: "home", address: "10.60.2.9", cloud: "external", links: [] },
+      { name: "laptop", role: "backend", region: "apps", site: "sin", address: "10.60.2.9", cloud: "external", links: [] },
     ],
   };
 }

@@ -46,7 +46,7 @@ test("a backend with a fixed endpoint keeps its peers' ports closed to all but i
 
 test("a peer known only by a DNS name cannot be pinned to an address: the port opens, for that node's peers only", async () => {
   const spec = seedSpec();
-  const nodes = [...spec.nodes, { name: "office", role: "backend" as const, region: "europe", site: "office", address: "10.50.3.20", cloud: "external" as const, external: { endpoint: "vpn.example.com" }, links: [] }];
+  const nodes = [...spec.nodes, { name: "office", role: "backend" as const, region: "europe", site: "lhr", address: "10.50.3.20", cloud: "external" as const, external: { endpoint: "vpn.example.com" }, links: [] }];
   const run = await runMesh({ ...spec, nodes });
   const report = run.outputs.nodes as Record<string, { wireguardFrom: string[] }>;
   assert.deepEqual(report.ireland?.wireguardFrom, ["0.0.0.0/0"], "the hub peers with office");

@@ -34,7 +34,7 @@ test("AWS: a node without subnetId in a region that has no default VPC fails in 
     return true;
   });
   // With a subnet given there is nothing to look up, and the same region works.
-  const given = spec.nodes.map((n) => (n.name === "app1" ? { ...n, aws: { region: "eu-north-1", subnetId: "subnet-0given" } } : n));
+  const given = spec.nodes.map((n) => (n.name === "app1" ? { ...n, aws: { region: "eu-north-1", subnetId: "subnet-0b0b0b0b" } } : n));
   const run = await runMesh({ ...spec, nodes: given }, { noDefaultVpc: ["eu-north-1"] });
   assert.ok(ofType(run, "aws:ec2/instance:Instance").length === 3);
 });

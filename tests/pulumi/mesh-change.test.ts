@@ -16,7 +16,7 @@ const WIREGUARD_KEY = /[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=/;
 /** A new APAC backend: every node's peers or AllowedIPs may change (hub, HKG POP, and more). */
 function withNewPeer(spec: MeshSpec): MeshSpec {
   const kix: NodeSpec = { name: "kix", role: "backend", region: "apac", site: "kix", address: "10.50.4.4", cloud: "aws", aws: { region: "ap-northeast-3" }, links: [] };
-  const lab: NodeSpec = { name: "lab", role: "backend", region: "europe", site: "lab", address: "10.50.3.9", cloud: "external", links: [] };
+  const lab: NodeSpec = { name: "lab", role: "backend", region: "europe", site: "lhr", address: "10.50.3.9", cloud: "external", links: [] };
   return { ...spec, nodes: [...spec.nodes, kix, lab] };
 }
 

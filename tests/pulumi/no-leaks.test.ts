@@ -57,7 +57,7 @@ test("prod with preshared keys and an external node: still no key material outsi
   const { config } = stackConfig(file);
   const mesh = JSON.parse(config["wg-mesh:mesh"] as string) as { presharedKeys?: boolean; nodes: Record<string, unknown> };
   mesh.presharedKeys = true;
-  mesh.nodes.laptop = { role: "backend", region: "europe", site: "home", address: "10.50.3.50", cloud: "external" };
+  mesh.nodes.laptop = { role: "backend", region: "europe", site: "lhr", address: "10.50.3.50", cloud: "external" };
   const run = await runUnderMocks({
     project: PROJECT,
     stack: "prod",

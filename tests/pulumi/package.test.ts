@@ -8,14 +8,20 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { readFileSync } from "node:fs";
-import type { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
-import { meshComponentProvider } from "../../components/provider";
+import { MeshNode, ROLE_CLASSES } from "../../components/mesh-node";
+import { MeshPackageProvider } from "../../components/package-provider";
+import { ROLE_DESCRIPTIONS } from "../../components/roles";
+import { NODE_TYPES } from "../../components/type-tokens";
+import { ROLES } from "../../infra/model";
+import { inferPackageSchema } from "../../components/provider";
 import { generateKeyPair } from "../../infra/keys";
 import { parseWgQuick } from "../../infra/wgquick";
 import { parsePayload } from "../../infra/render/payload";
 import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
 import { runUnderMocks, type MockRun, type RecordedResource } from "../../stacks/synth/run";
 import { input, isSecretValue, ofType, PROJECT, REPO, runStackFile } from "../support/pulumi";
+import { readCsharpMesh, readmeBlock, type SchemaForCsharp } from "../support/readme-examples";
+import { csharpNamespace, type SdkNames } from "../support/sdk-names";
 
 interface Property {
   type?: string;
@@ -44,13 +50,14 @@ interface Schema {
   types: Record<string, TypeSpec>;
 }
 
-let provider: ComponentProvider;
+let provider: MeshPackageProvider;
 let schema: Schema;
 
-before(async () => {
-  provider = meshComponentProvider();
-  // The analyzer reads the TypeScript sources once; construct reuses what it found.
-  schema = JSON.parse(await provider.getSchema()) as Schema;
+before(() => {
+  // The schema as npm run build ships it, and the provider the plugin serves it with.
+  const text = JSON.stringify(inferPackageSchema());
+  provider = new MeshPackageProvider(text);
+  schema = JSON.parse(text) as Schema;
 });
 
 /** Every $ref a property uses, depth first. */
@@ -85,6 +92,18 @@ test("the schema names Mesh, Hub, Pop and Backend, each with typed, documented i
   assert.deepEqual(Object.keys(mesh.properties).sort(), ["externalConfigs", "keyRotation", "meshExport", "nodes", "summary"]);
 });
 
+test("Hub, Pop and Backend are one class in three roles: the schema's three entries differ only by their role's description", () => {
+  for (const role of ROLES) assert.equal(Object.getPrototypeOf(ROLE_CLASSES[role]), MeshNode, role);
+  const specs = ROLES.map((role) => schema.resources[NODE_TYPES[role]] as ResourceSpec);
+  assert.deepEqual(specs.map((s) => s.description), ROLES.map((role) => ROLE_DESCRIPTIONS[role]));
+  const { description: _h, ...hub } = specs[0] as ResourceSpec;
+  for (const s of specs.slice(1)) {
+    const { description: _d, ...rest } = s;
+    assert.deepEqual(rest, hub);
+  }
+  assert.ok(!(`wg-mesh:index:${MeshNode.name}` in schema.resources), "the class itself is not a component of the package");
+});
+
 test("role, cloud and topology are enums with their values, used where the declaration names them", () => {
   const values = (token: string): string[] => (schema.types[`wg-mesh:index:${token}`]?.enum ?? []).map((e) => e.value);
   assert.deepEqual(values("Role"), ["hub", "pop", "backend"]);
@@ -103,6 +122,37 @@ test("role, cloud and topology are enums with their values, used where the decla
   for (const key of ["maxStretch", "maxPeers", "latency"]) assert.ok(mesh[key]?.description?.trim(), `Mesh.${key} is documented`);
   assert.equal(mesh.latency?.$ref, "#/types/wg-mesh:index:LatencyDeclaration");
   assert.ok(!(schema.types["wg-mesh:index:NodeDeclaration"]?.required ?? []).includes("site"), "a node's site may be left out");
+});
+
+test("the schema names its namespace and the C# SDK's, so a path, the registry and a git URL all give Pulumi.WgMesh", async () => {
+  const served = JSON.parse(await provider.getSchema()) as Schema & SdkNames;
+  assert.deepEqual(served, schema);
+  for (const source of [{ kind: "path" }, { kind: "registry" }, { kind: "git", url: "https://github.com/acme/wg-mesh@v0.1.0" }] as const) {
+    assert.equal(csharpNamespace(served, source), "Pulumi.WgMesh", source.kind);
+  }
+  // The oracle itself: without the names the schema sets, a git URL's owner would win.
+  const { namespace: _namespace, language: _language, ...bare } = served;
+  assert.equal(csharpNamespace(bare, { kind: "git", url: "https://github.com/acme/wg-mesh@v0.1.0" }), "Acme.WgMesh");
+  assert.equal(csharpNamespace(bare, { kind: "path" }), "Pulumi.WgMesh");
+});
+
+test("the README's C# program: its classes, properties and enum members are the schema's, and its Mesh, made through construct, carries every pair", async () => {
+  const program = readmeBlock("csharp", "using Pulumi.WgMesh;");
+  const cs = readCsharpMesh(program, schema as unknown as SchemaForCsharp);
+  assert.deepEqual(cs.problems, []);
+  assert.ok(cs.usings.includes(csharpNamespace(schema, { kind: "git", url: "https://github.com/acme/wg-mesh@v0.1.0" })));
+  assert.ok(cs.outputsRead.length > 0 && "nodes" in cs.args, "the program declares nodes and reads outputs");
+  // The reader holds names to the schema: a misspelt property or enum member is caught.
+  assert.match(readCsharpMesh(program.replace("Overlay =", "Overlays ="), schema as unknown as SchemaForCsharp).problems.join("\n"), /MeshArgs\.Overlays: not a property/);
+  assert.match(readCsharpMesh(program.replace("Role.Hub", "Role.Hubs"), schema as unknown as SchemaForCsharp).problems.join("\n"), /Role\.Hubs is not an enum member/);
+  const run = await runUnderMocks({ project: PROJECT, stack: "csharp", program: async () => (await provider.construct("mesh", "wg-mesh:index:Mesh", cs.args, {})).state });
+  const reachable = (run.outputs.summary as { reachable: string }).reachable;
+  assert.match(reachable, /^(\d+) of \1 ordered pairs reachable$/);
+  assert.notEqual(reachable, "0 of 0 ordered pairs reachable");
+});
+
+test("construct refuses a type the package does not have, naming the ones it has", async () => {
+  await assert.rejects(provider.construct("x", "wg-mesh:index:Gateway", {}, {}), /^Error: wg-mesh has no component "wg-mesh:index:Gateway"; it has wg-mesh:index:Mesh, wg-mesh:index:Hub, wg-mesh:index:Pop, wg-mesh:index:Backend$/);
 });
 
 test("nothing in the schema carries a private key: no input or output is one", () => {

@@ -53,7 +53,7 @@ test("the mesh output is public data only: nodes, regions, overlay, port, hub, t
   const { eu1 } = await twoUpdates();
   const mesh = meshOf(eu1);
   assert.deepEqual(Object.keys(mesh).sort(), ["hub", "links", "listenPort", "nodes", "overlay", "regions", "topology"]);
-  assert.deepEqual(Object.keys(mesh.nodes[0] ?? {}).sort(), ["address", "endpoint", "name", "publicKey", "region", "role", "site", "underlayMtu"]);
+  assert.deepEqual(Object.keys(mesh.nodes[0] ?? {}).sort(), ["address", "endpoint", "name", "publicKey", "region", "role", "site", "transit", "underlayMtu"]);
   assert.deepEqual(mesh.nodes.map((n) => n.name), ["ireland", "gru", "iad", "ord", "lax", "lhr", "fra", "cdg"]);
   assert.deepEqual(mesh.regions.map((r) => r.name), ["central", "south-america", "north-america", "europe"]);
 });
@@ -115,7 +115,7 @@ test("imported nodes are checked like local ones: an address clash is named by p
   if (hkg) hkg.address = "10.50.5.1";
   const spec = split("eu", [APAC]);
   spec.regions.push({ name: "apac-pop", subnet: "10.50.5.0/24", area: "apac" });
-  spec.nodes.push({ name: "x", role: "backend", region: "apac-pop", site: "xx", address: "10.50.5.1", cloud: "external", external: { endpoint: "192.0.2.1" }, links: [] });
+  spec.nodes.push({ name: "x", role: "backend", region: "apac-pop", site: "hkg", address: "10.50.5.1", cloud: "external", external: { endpoint: "192.0.2.1" }, links: [] });
   await assert.rejects(
     runMesh(spec, { stack: "eu", stackOutputs: { [APAC]: { mesh: clashing } } }),
     (err: Error) => {

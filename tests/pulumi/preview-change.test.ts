@@ -8,12 +8,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { stateKey, unwrapSecrets } from "../../stacks/synth/mock-cloud";
 import { freshRequire, runUnderMocks, type MockRun, type RecordedResource } from "../../stacks/synth/run";
 import { stackConfig } from "../../workspace/project";
-import { PROJECT, REPO } from "../support/pulumi";
+import { containsUnknown, PROJECT, REPO } from "../support/pulumi";
 
 type Declaration = { nodes: Record<string, Record<string, unknown>> } & Record<string, unknown>;
 
@@ -35,13 +34,6 @@ let deployed: Promise<MockRun> | undefined;
 function prod(): Promise<MockRun> {
   deployed ??= run(PROD_MESH);
   return deployed;
-}
-
-function containsUnknown(value: unknown): boolean {
-  if (pulumi.isUnknown(value)) return true;
-  if (Array.isArray(value)) return value.some(containsUnknown);
-  if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
-  return false;
 }
 
 interface Effect {

@@ -87,3 +87,17 @@ test("the clouds' rules over recorded resources: a name given, a prefix given, t
     ],
   );
 });
+
+test("synth warns for a documentation range, once, and still synthesizes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "wgmesh-synth-docrange-"));
+  try {
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: wg-mesh\nruntime: nodejs\n");
+    writeFileSync(join(dir, "Pulumi.docs.yaml"), readFileSync(join(REPO, "Pulumi.staging.yaml"), "utf8").replace("- 10.255.0.0/24", "- 203.0.113.0/24"));
+    const r = wgmesh(["synth", "--stack", "docs", "--json"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = (JSON.parse(r.stdout) as SynthJson).warnings;
+    assert.equal(warnings.filter((w) => w.includes("adminCidrs[0]: 203.0.113.0/24 is in TEST-NET-3 (203.0.113.0/24, RFC 5737)")).length, 1, warnings.join("\n"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

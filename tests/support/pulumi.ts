@@ -43,6 +43,8 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     ...(spec.rotationMargin !== undefined ? { rotationMargin: spec.rotationMargin } : {}),
     presharedKeys: spec.presharedKeys,
     adminCidrs: spec.adminCidrs,
+    ...(spec.widestAdminCidr !== undefined ? { widestAdminCidr: spec.widestAdminCidr } : {}),
+    ...(spec.transitRoles !== undefined ? { transitRoles: spec.transitRoles } : {}),
     peerStacks: spec.peerStacks,
     regions: Object.fromEntries(spec.regions.map((r) => [r.name, { subnet: r.subnet, area: r.area }])),
     nodes: Object.fromEntries(
@@ -59,6 +61,7 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
           ...(n.azure ? { azure: n.azure } : {}),
           ...(n.cloud === "external" ? { external: n.external?.endpoint ? { endpoint: n.external.endpoint } : {} } : {}),
           ...(n.underlayMtu !== undefined ? { underlayMtu: n.underlayMtu } : {}),
+          ...(n.transit !== undefined ? { transit: n.transit } : {}),
           links: n.links.map((l) => ({ peer: l.peer, ...(l.weight !== undefined ? { weight: l.weight } : {}) })),
         },
       ]),
@@ -220,7 +223,8 @@ const node = (name: string, role: Role, region: string, address: string, cloud: 
   name,
   role,
   region,
-  site: name,
+  // Every node in one metro: the plan is the topology's, and the site is one the config accepts.
+  site: "dub",
   address,
   cloud,
   links: [],
@@ -266,4 +270,12 @@ export function oneCloudSpec(cloud: Exclude<Cloud, "external">, overrides: Parti
 export function publicIps(run: MockRun): Record<string, string> {
   const nodes = run.outputs.nodes as Record<string, { publicIp: string | null }>;
   return Object.fromEntries(Object.entries(nodes).flatMap(([n, r]) => (r.publicIp ? [[n, r.publicIp]] : [])));
+}
+
+/** Whether an input holds a value the preview cannot know, at any depth (inside a secret's wrapper too). */
+export function containsUnknown(value: unknown): boolean {
+  if (pulumi.isUnknown(value)) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
 }

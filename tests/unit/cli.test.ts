@@ -178,13 +178,19 @@ test("conventions: `wgmesh --version` prints the package's version; `wgmesh` alo
 });
 
 test("a warning (admin CIDRs of half the internet) is printed on stderr with the file and path, and the plan still succeeds", () => {
-  const staging = readFileSync(join(REPO, "Pulumi.staging.yaml"), "utf8").replace(/adminCidrs:\n\s+- 203\.0\.113\.0\/24/, "adminCidrs: [0.0.0.0/1]");
+  const half = readFileSync(join(REPO, "Pulumi.staging.yaml"), "utf8").replace(/adminCidrs:\n\s+- 10\.255\.0\.0\/24/, "adminCidrs: [0.0.0.0/1]");
+  assert.ok(half.includes("adminCidrs: [0.0.0.0/1]"));
+  const staging = half.replace("adminCidrs: [0.0.0.0/1]", "adminCidrs: [0.0.0.0/1]\n    widestAdminCidr: 1");
   const dir = tempProject(staging);
   try {
     const r = wgmesh(["plan", "--stack", "bad"], dir);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, "warning: Pulumi.bad.yaml: adminCidrs: admit 2,147,483,648 addresses (50% of the internet) to SSH; list only your office or VPN ranges\n");
+    assert.equal(r.stderr, "warning: Pulumi.bad.yaml: adminCidrs: admit 2,147,483,648 addresses (50% of IPv4) to SSH; list only your office or VPN ranges\n");
     assert.match(r.stdout, /20 of 20 ordered pairs reachable\n$/);
+    // Without widestAdminCidr saying so, so wide a range is refused.
+    const refused = wgmesh(["plan", "--stack", "bad"], tempProjectIn(dir, half));
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^adminCidrs\[0\]: 0\.0\.0\.0\/1 opens SSH \(port 22 on every node\) to 2,147,483,648 addresses, 50% of IPv4;/);
     const whole = wgmesh(["plan", "--stack", "bad"], tempProjectIn(dir, staging.replace("adminCidrs: [0.0.0.0/1]", "adminCidrs: [0.0.0.0/1, 128.0.0.0/1]")));
     assert.equal(whole.code, 2);
     assert.match(whole.stderr, /^adminCidrs: together they cover the whole internet \(0\.0\.0\.0\/1 \+ 128\.0\.0\.0\/1\)/);

@@ -48,26 +48,35 @@ test("a cloud node's site comes from its region, zone or location when left out"
   assert.equal(plan.latency?.misses, 0);
 });
 
-test("a site that cannot be inferred: an external node, or a region wg-mesh does not know", () => {
+test("a site that cannot be inferred: an external node, or a region the catalogue knows but places in no metro", () => {
   const ext = base();
   ext.nodes.laptop = { role: "backend", region: "central", address: "10.50.0.9", cloud: "external" };
   refused(ext, "nodes.laptop.site", /is required for an external node: the location code of where it runs, such as fra/);
-  const odd = base("regional");
-  (odd.nodes.nrt as Record<string, unknown>).azure = { location: "marscentral" };
-  refused(odd, "nodes.nrt.site", /wg-mesh does not know which metro azure region "marscentral" is in; write its location code/);
+  const gov = base("regional");
+  (gov.nodes.ireland as Record<string, unknown>).aws = { region: "us-gov-west-1" };
+  refused(gov, "nodes.ireland.site", /wg-mesh's catalogue does not place aws region "us-gov-west-1" in a metro; write its site code here, or once in extraRegions\.aws\.us-gov-west-1\.site/);
+  // Given either way, it plans.
+  assert.equal(parseMeshConfig({ ...gov, extraRegions: { aws: { "us-gov-west-1": { site: "pdx" } } } }).nodes[0]?.site, "pdx");
+  (gov.nodes.ireland as Record<string, unknown>).site = "pdx";
+  assert.equal(parseMeshConfig(gov).nodes[0]?.site, "pdx");
 });
 
-test("topology auto needs every site placed; other topologies plan with what the model knows", () => {
-  const raw = base();
-  (raw.nodes.nrt as Record<string, unknown>).site = "nrtt";
-  refused(raw, "nodes.nrt.site", /topology auto needs to know where "nrtt" is; did you mean nrt\? or declare it under latency\.sites/);
-  const declared = base();
-  (declared.nodes.nrt as Record<string, unknown>).site = "tokyo-dc2";
-  declared.latency = { sites: { "tokyo-dc2": { lat: 35.6, lon: 139.8 } } };
-  assert.equal(parseMeshConfig(declared).latency?.sites["tokyo-dc2"]?.lat, 35.6);
-  const regional = base("regional");
-  (regional.nodes.nrt as Record<string, unknown>).site = "somewhere";
-  assert.equal(parseMeshConfig(regional).nodes[2]?.site, "somewhere");
+test("a region the catalogue does not list is blamed, not the site left out", () => {
+  const odd = base("regional");
+  (odd.nodes.nrt as Record<string, unknown>).azure = { location: "marscentral" };
+  refused(odd, "nodes.nrt.azure.location", /^unknown Azure location "marscentral"; .*add it under extraRegions\.azure$/);
+});
+
+test("every node's site must be one the model places, in every topology: shipped, or under latency.sites", () => {
+  for (const topology of ["auto", "regional", "hub", "full"]) {
+    const raw = base(topology);
+    (raw.nodes.nrt as Record<string, unknown>).site = "nrtt";
+    refused(raw, "nodes.nrt.site", /^unknown site "nrtt"; did you mean nrt\? Or declare it under latency\.sites with its lat and lon$/);
+    const declared = base(topology);
+    (declared.nodes.nrt as Record<string, unknown>).site = "tokyo-dc2";
+    declared.latency = { sites: { "tokyo-dc2": { lat: 35.6, lon: 139.8 } } };
+    assert.equal(parseMeshConfig(declared).nodes[2]?.site, "tokyo-dc2", topology);
+  }
 });
 
 test("maxStretch and maxPeers: ranges, and only with topology auto", () => {

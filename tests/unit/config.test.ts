@@ -215,7 +215,7 @@ test("the YAML file: syntax errors by line, a missing wg-mesh:mesh, stray wg-mes
   assert.throws(() => loadStackConfig("config:\n  wg-mesh:mesh: {\n", "Pulumi.bad.yaml"), (err: unknown) => err instanceof MeshConfigError && /^Pulumi\.bad\.yaml:\d+:\d+$/.test(err.issues[0]?.path ?? ""));
   assert.throws(() => loadStackConfig("config:\n  aws:region: eu-west-1\n", "Pulumi.x.yaml"), /config\.wg-mesh:mesh: is missing/);
   assert.throws(() => loadStackConfig("config:\n  wg-mesh:mesh:\n    overlay: a\n  wg-mesh:mseh: {}\n", "Pulumi.x.yaml"), (err: unknown) => err instanceof MeshConfigError && err.issues.some((i) => i.path === "config.wg-mesh:mseh"));
-  assert.throws(() => loadStackConfig("config:\n  wg-mesh:mesh:\n    overlay: a\n    overlay: b\n", "Pulumi.x.yaml"), (err: unknown) => err instanceof MeshConfigError && /given twice in this map; keep one/.test(err.issues[0]?.message ?? ""));
+  assert.throws(() => loadStackConfig("config:\n  wg-mesh:mesh:\n    overlay: a\n    overlay: b\n", "Pulumi.x.yaml"), (err: unknown) => err instanceof MeshConfigError && /"overlay" is given a second time in this map; keep one/.test(err.issues[0]?.message ?? ""));
 });
 
 test("the repository's stacks load and plan: prod is the seed's 12 nodes, staging spans all three clouds in 100.64.0.0/10", () => {

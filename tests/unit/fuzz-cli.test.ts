@@ -83,7 +83,8 @@ function holdAnswer(a: CliAnswer, e: Expectation, label: string, maxMs = 20_000)
 
 // ---------------------------------------------------------------- stack configs
 
-const CONFIG_PATH = /^(\[".*?"\]|[A-Za-z0-9_:-]+)(\.[A-Za-z0-9_:-]+|\[\d+\]|\[".*?"\])*: \S/;
+/** A config path; `*` stands for every entry of a map in the line counting repeats of one problem (infra/problem-lines.ts). */
+const CONFIG_PATH = /^(\[".*?"\]|[A-Za-z0-9_:-]+)(\.[A-Za-z0-9_:-]+|\.\*|\[\d+\]|\[\*\]|\[".*?"\])*: \S/;
 
 function configLineNamesWhere(line: string): boolean {
   return (

@@ -78,8 +78,16 @@ test("imported nodes become external nodes carrying their key, endpoint and stac
     cloud: "external",
     external: { publicKey: apac.nodes[0]?.publicKey, stack: "acme/wg-mesh/apac", endpoint: "198.51.100.1" },
     underlayMtu: 1460,
+    transit: true,
     links: [],
   });
+  // Whether a node carries transit is its own stack's decision: a backend the other stack lets forward, forwards here too.
+  const letting = exported({ ...part(seedSpec(), true), nodes: part(seedSpec(), true).nodes.map((n) => (n.name === "nrt" ? { ...n, transit: true } : n)) }, seedSpec());
+  assert.equal(letting.nodes.find((n) => n.name === "nrt")?.transit, true);
+  assert.equal(mergePeerMeshes(part(seedSpec(), false), [peer(letting)]).spec.nodes.find((n) => n.name === "nrt")?.transit, true);
+  const older = structuredClone(apac);
+  for (const n of older.nodes) delete n.transit;
+  assert.equal(mergePeerMeshes(part(seedSpec(), false), [peer(older)]).spec.nodes.find((n) => n.name === "nrt")?.transit, undefined, "an older output: the role decides");
   assert.deepEqual(spec.regions.map((r) => r.name).slice(-2), ["apac", "apac-pop"]);
   assert.equal(imported.length, 1);
 });

@@ -27,7 +27,7 @@ test("a backend made cheap by an explicit link is refused with the reason: nrt w
     {
       path: "nodes.nrt.links[0]",
       message:
-        "with weight 1 this link makes nrt (a backend) the cheapest way between gru and hkg (54 ms through nrt, 368 ms without), but backends run workloads and never carry others' traffic (only the hub and POPs do); give it a weight above 315 ms, or link gru and hkg directly",
+        "with weight 1 this link makes nrt (a backend) the cheapest way between gru and hkg (54 ms through nrt, 368 ms without), but backends run workloads and do not carry others' traffic (by default only hub and pop nodes do); give it a weight above 315 ms, link gru and hkg directly, or set nodes.nrt.transit: true to let it",
     },
   ]);
   // The weight the message names is enough, for every pair at once.

@@ -1,12 +1,14 @@
 /**
- * The last word of `auto`: a mesh that carries every pair. Public nodes must form one piece
- * over links between public nodes (a node behind NAT carries nobody's traffic, so it joins
- * nothing), and every node behind NAT needs a public peer. Pieces are joined smallest first by
- * their shortest allowed link, at nodes with room when there are any; only when none has room
- * does a node go over maxPeers, since a mesh that cannot carry a pair is worse than a full one.
+ * The last word of `auto`: a mesh that carries every pair. Transit nodes (those that may carry
+ * others' traffic) must form one piece over links between themselves (any other node carries
+ * nobody's traffic, so it joins nothing), and every other node needs a transit peer. Pieces are
+ * joined smallest first by their shortest link, at nodes with room when there are any; only when
+ * none has room does a node go over maxPeers, since a mesh that cannot carry a pair is worse
+ * than a full one. Transit nodes all have public endpoints, so any link to one can be dialled.
  */
 export interface ConnectNode {
-  public: boolean;
+  /** May carry others' traffic. */
+  transit: boolean;
   capacity: number;
 }
 
@@ -28,8 +30,8 @@ export function connect(nodes: readonly ConnectNode[], links: [number, number][]
     }
     return x;
   };
-  const isPublic = (i: number) => (nodes[i] as ConnectNode).public;
-  for (const [a, b] of out) if (isPublic(a) && isPublic(b)) parent[find(a)] = find(b);
+  const isTransit = (i: number) => (nodes[i] as ConnectNode).transit;
+  for (const [a, b] of out) if (isTransit(a) && isTransit(b)) parent[find(a)] = find(b);
   /** How far over its capacity one more link takes a node. */
   const over = (i: number) => Math.max(0, (degree[i] as number) + 1 - (nodes[i] as ConnectNode).capacity);
   const add = (a: number, b: number): void => {
@@ -37,12 +39,12 @@ export function connect(nodes: readonly ConnectNode[], links: [number, number][]
     degree[a]++;
     degree[b]++;
     linked.add(a * n + b).add(b * n + a);
-    if (isPublic(a) && isPublic(b)) parent[find(a)] = find(b);
+    if (isTransit(a) && isTransit(b)) parent[find(a)] = find(b);
   };
-  const publics = nodes.map((_, i) => i).filter(isPublic);
+  const carriers = nodes.map((_, i) => i).filter(isTransit);
   for (;;) {
     const pieces = new Map<number, number[]>();
-    for (const i of publics) {
+    for (const i of carriers) {
       const r = find(i);
       const list = pieces.get(r) ?? [];
       list.push(i);
@@ -53,7 +55,7 @@ export function connect(nodes: readonly ConnectNode[], links: [number, number][]
     const inside = new Set(smallest);
     let best: { cost: [number, number]; a: number; b: number } | undefined;
     for (const a of smallest) {
-      for (const b of publics) {
+      for (const b of carriers) {
         if (inside.has(b) || linked.has(a * n + b)) continue;
         const cost: [number, number] = [over(a) + over(b), rtt(a, b)];
         if (!best || cost[0] < best.cost[0] || (cost[0] === best.cost[0] && cost[1] < best.cost[1])) best = { cost, a, b };
@@ -63,9 +65,10 @@ export function connect(nodes: readonly ConnectNode[], links: [number, number][]
     add(best.a, best.b);
   }
   for (let i = 0; i < n; i++) {
-    if (isPublic(i) || out.some(([a, b]) => a === i || b === i)) continue;
+    if (isTransit(i) || out.some(([a, b]) => (a === i && isTransit(b)) || (b === i && isTransit(a)))) continue;
     let best: { cost: [number, number]; b: number } | undefined;
-    for (const b of publics) {
+    for (const b of carriers) {
+      if (linked.has(i * n + b)) continue;
       const cost: [number, number] = [over(b), rtt(i, b)];
       if (!best || cost[0] < best.cost[0] || (cost[0] === best.cost[0] && cost[1] < best.cost[1])) best = { cost, b };
     }

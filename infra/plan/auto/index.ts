@@ -1,14 +1,15 @@
 /**
  * `topology: auto`: wg-mesh chooses the links. Every pair's overlay round trip should be at
  * most max(maxStretch x direct, direct + 5 ms), no node may have more than maxPeers peers,
- * nodes behind NAT never carry others' traffic and never link to each other, and the same
+ * only the nodes the declaration lets carry transit (hub and POPs by default; never a node
+ * behind NAT) carry others' traffic, nodes behind NAT never link to each other, and the same
  * declaration always gives the same links.
  *
  * Nodes of one metro are nearly free to reach from each other (about 1 ms), so the work is
  * done on sites: each site gets a local layout (layout.ts), the sites get a spanner whose
  * costs include those layouts (site-graph.ts), and each site link is then placed on the core
- * nodes with the most room. Nodes behind NAT in a site with no public node attach to public
- * nodes elsewhere, nearest first, and add links to the sites they would otherwise miss.
+ * nodes with the most room. Nodes in a site with no transit node (or no room there) attach to
+ * transit nodes elsewhere, nearest first, and add links to the sites they would otherwise miss.
  * The planner then measures every pair on the real graph and reports any that miss.
  */
 import type { LatencyModel } from "../../latency/model";
@@ -24,7 +25,10 @@ export { ADDITIVE_SLACK_MS, DEFAULT_MAX_PEERS, DEFAULT_MAX_STRETCH, boundOf, wit
 export interface AutoNode {
   name: string;
   site: string;
+  /** Reachable at a public endpoint. */
   public: boolean;
+  /** May carry others' traffic (infra/plan/transit.ts); implies public. */
+  transit: boolean;
   role: Role;
   /** Peers it already has from explicit links. */
   explicitPeers: number;
@@ -66,7 +70,7 @@ export function autoLinks(nodes: readonly AutoNode[], model: LatencyModel, opts:
   const siteIndex = sorted.map((n) => matrix.index.get(n.site) as number);
   const rtt = (i: number, j: number): number => matrix.rtt[(siteIndex[i] as number) * matrix.size + (siteIndex[j] as number)] as number;
   const joined = connect(
-    sorted.map((n) => ({ public: n.public, capacity: Math.max(0, opts.maxPeers - n.explicitPeers) })),
+    sorted.map((n) => ({ transit: n.transit, capacity: Math.max(0, opts.maxPeers - n.explicitPeers) })),
     chosen.map((l) => [index.get(l.a) as number, index.get(l.b) as number] as [number, number]),
     rtt,
   );
@@ -83,12 +87,12 @@ function chooseLinks(sorted: readonly AutoNode[], model: LatencyModel, opts: Aut
   const matrix = model.matrix(codes);
   const siteIndex = sorted.map((n) => matrix.index.get(n.site) as number);
   const rtt = (i: number, j: number): number => matrix.rtt[(siteIndex[i] as number) * matrix.size + (siteIndex[j] as number)] as number;
-  const isPublic = (i: number) => (sorted[i] as AutoNode).public;
-  const greedyNodes = sorted.map((n) => ({ public: n.public, capacity: Math.max(0, opts.maxPeers - n.explicitPeers) }));
+  const isTransit = (i: number) => (sorted[i] as AutoNode).transit;
+  const greedyNodes = sorted.map((n) => ({ public: n.public, transit: n.transit, capacity: Math.max(0, opts.maxPeers - n.explicitPeers) }));
   const sitePairs = bySites.map((l) => [index.get(l.a) as number, index.get(l.b) as number] as [number, number]);
   // Two designs, each repaired with detours where pairs still miss: the fewest misses win,
   // then the least total excess, then the fewest links.
-  const candidates = [nodeGreedy(greedyNodes, rtt, bound, sitePairs), nodeGreedy(greedyNodes, rtt, bound)].map((links) => ({ links, ...misses(sorted.length, isPublic, links, rtt, bound) }));
+  const candidates = [nodeGreedy(greedyNodes, rtt, bound, sitePairs), nodeGreedy(greedyNodes, rtt, bound)].map((links) => ({ links, ...misses(sorted.length, isTransit, links, rtt, bound) }));
   const best = candidates.reduce((a, b) =>
     b.count < a.count || (b.count === a.count && (b.excessMs < a.excessMs - 1e-6 || (Math.abs(b.excessMs - a.excessMs) <= 1e-6 && b.links.length < a.links.length))) ? b : a,
   );
@@ -109,10 +113,10 @@ function siteLevelLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: A
   const siteOf = new Map<string, Site>();
   for (const n of [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const site = sites[matrix.index.get(n.site) as number] as Site;
-    site.members.push({ name: n.name, public: n.public, roleRank: ROLE_RANK[n.role], capacity: Math.max(0, opts.maxPeers - n.explicitPeers) });
+    site.members.push({ name: n.name, transit: n.transit, roleRank: ROLE_RANK[n.role], capacity: Math.max(0, opts.maxPeers - n.explicitPeers) });
     siteOf.set(n.name, site);
   }
-  const hubSites = sites.filter((s) => s.members.some((m) => m.public));
+  const hubSites = sites.filter((s) => s.members.some((m) => m.transit));
   const rttHub = (i: number, j: number) => rtt((hubSites[i] as Site).index, (hubSites[j] as Site).index);
   const capacity = hubSites.map((s) => interSiteCapacity(s.members));
 
@@ -179,21 +183,21 @@ function siteLevelLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: A
       take(y.name);
     }
   }
-  // Everyone else in the site: under the core, and under public depth-1 nodes when the core is full.
+  // Everyone else in the site: under the core, and under transit depth-1 nodes when the core is full.
   const homeless: SiteMember[] = [];
   hubSites.forEach((s, i) => {
     const core = (layouts[i] as SiteLayout).core;
     const coreNames = new Set(core.map((m) => m.name));
-    const { publics, nats } = orderMembers(s.members);
-    const rest = [...publics.filter((m) => !coreNames.has(m.name)), ...nats];
+    const { carriers, leaves } = orderMembers(s.members);
+    const rest = [...carriers.filter((m) => !coreNames.has(m.name)), ...leaves];
     const coreRoom = core.reduce((sum, m) => sum + Math.max(0, roomOf(m.name)), 0);
-    // As in planLayout: the fewest public aggregators that make everyone fit.
+    // As in planLayout: the fewest transit aggregators that make everyone fit.
     const aggregators: SiteMember[] = [];
     if (rest.length > coreRoom) {
       let under = 0;
       for (const m of rest) {
         if (coreRoom + under >= rest.length || aggregators.length >= coreRoom) break;
-        if (!m.public) continue;
+        if (!m.transit) continue;
         aggregators.push(m);
         under += m.capacity - 1;
       }
@@ -222,14 +226,14 @@ function siteLevelLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: A
     }
   });
 
-  // Nodes with no public node at their site (or no room there): attach to the nearest public
+  // Nodes with no transit node at their site (or no room there): attach to the nearest transit
   // nodes with room, then to each site they would still miss, nearest first.
   const hubIndex = new Map(hubSites.map((s, i) => [s.code, i]));
   // Only nodes with no place in their own site need these, so they are worked out on first use.
   const siteDist: Float64Array[] = [];
   const distFrom = (i: number): Float64Array => (siteDist[i] ??= siteDistances(i, graph, hubSites.length, overhead, hubSites));
-  const publicNames = new Set(nodes.filter((n) => n.public).map((n) => n.name));
-  const publics = [...placed.entries()].filter(([name]) => publicNames.has(name)).map(([name, at]) => ({ name, ...at }));
+  const carrierNames = new Set(nodes.filter((n) => n.transit).map((n) => n.name));
+  const carriersPlaced = [...placed.entries()].filter(([name]) => carrierNames.has(name)).map(([name, at]) => ({ name, ...at }));
   for (const s of sites) for (const m of s.members) if (!placed.has(m.name) && !homeless.includes(m)) homeless.push(m);
   for (const m of homeless.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const home = siteOf.get(m.name) as Site;
@@ -240,9 +244,9 @@ function siteLevelLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: A
       const local = p.site.localMs;
       return rtt(home.index, p.site.index) + local * (p.depth + o.switchHops) + (distFrom(via)[target] as number) + (hubSites[target] as Site).localMs * (t.switchHops + t.depth);
     };
-    const attached: typeof publics = [];
-    const attach = (candidates: typeof publics): boolean => {
-      let best: (typeof publics)[0] | undefined;
+    const attached: typeof carriersPlaced = [];
+    const attach = (candidates: typeof carriersPlaced): boolean => {
+      let best: (typeof carriersPlaced)[0] | undefined;
       let bestCost = Infinity;
       for (const p of candidates) {
         if (roomOf(p.name) <= 0 || links.has(m.name, p.name)) continue;
@@ -256,13 +260,13 @@ function siteLevelLinks(nodes: readonly AutoNode[], model: LatencyModel, opts: A
       attached.push(best);
       return true;
     };
-    if (!attach(publics)) continue;
+    if (!attach(carriersPlaced)) continue;
     const targets = hubSites.map((_, i) => i).sort((x, y) => rtt(home.index, (hubSites[x] as Site).index) - rtt(home.index, (hubSites[y] as Site).index) || x - y);
     for (const target of targets) {
       if (roomOf(m.name) <= 0) break;
       const direct = rtt(home.index, (hubSites[target] as Site).index);
       const best = Math.min(...attached.map((p) => reach(p, target)));
-      if (best > boundOf(direct, bound) + 1e-9) attach(publics.filter((p) => p.site === hubSites[target]));
+      if (best > boundOf(direct, bound) + 1e-9) attach(carriersPlaced.filter((p) => p.site === hubSites[target]));
     }
   }
   return links.list();

@@ -7,12 +7,16 @@
  * brings it within its bound; twice, since links added late open detours for earlier pairs.
  * Links are only ever added, so it never misses a pair the bounded-degree greedy meets.
  *
- * Nodes behind NAT are never linked to each other and never interior to a path.
+ * Two nodes behind NAT are never linked to each other, and only transit nodes (those that may carry
+ * others' traffic) are ever interior to a path.
  */
 import { boundOf, type LatencyBound } from "./bound";
 
 export interface GreedyNode {
+  /** Reachable at a public endpoint: a link needs one such end. */
   public: boolean;
+  /** May carry others' traffic: the only nodes a path passes through. */
+  transit: boolean;
   /** Peers it may take. */
   capacity: number;
 }
@@ -24,7 +28,7 @@ export class DistanceMatrix {
   readonly dist: Float64Array;
   constructor(
     readonly n: number,
-    private readonly isPublic: (i: number) => boolean,
+    private readonly isTransit: (i: number) => boolean,
   ) {
     this.dist = new Float64Array(n * n).fill(Infinity);
     for (let i = 0; i < n; i++) this.dist[i * n + i] = 0;
@@ -34,9 +38,9 @@ export class DistanceMatrix {
     return this.dist[i * this.n + j] as number;
   }
 
-  /** Distance from s to x where x will be passed through: only a public node (or s itself) can be. */
+  /** Distance from s to x where x will be passed through: only a transit node (or s itself) can be. */
   into(s: number, x: number): number {
-    return s === x || this.isPublic(x) ? (this.dist[s * this.n + x] as number) : Infinity;
+    return s === x || this.isTransit(x) ? (this.dist[s * this.n + x] as number) : Infinity;
   }
 
   /** A new link i--j of round trip d: every path can now also go s ... i - j ... t. */
@@ -75,7 +79,7 @@ export class DistanceMatrix {
 export function nodeGreedy(nodes: readonly GreedyNode[], rtt: (i: number, j: number) => number, bound: LatencyBound, start?: readonly [number, number][]): [number, number][] {
   const n = nodes.length;
   const isPublic = (i: number) => (nodes[i] as GreedyNode).public;
-  const m = new DistanceMatrix(n, isPublic);
+  const m = new DistanceMatrix(n, (i) => (nodes[i] as GreedyNode).transit);
   const room = nodes.map((x) => x.capacity);
   const linked = new Set<number>();
   const links: [number, number][] = [];
@@ -138,8 +142,8 @@ export function nodeGreedy(nodes: readonly GreedyNode[], rtt: (i: number, j: num
 }
 
 /** Pairs over their bound with these links, and by how much in all: how two link sets are compared. */
-export function misses(n: number, isPublic: (i: number) => boolean, links: readonly [number, number][], rtt: (i: number, j: number) => number, bound: LatencyBound): { count: number; excessMs: number } {
-  const m = new DistanceMatrix(n, isPublic);
+export function misses(n: number, isTransit: (i: number) => boolean, links: readonly [number, number][], rtt: (i: number, j: number) => number, bound: LatencyBound): { count: number; excessMs: number } {
+  const m = new DistanceMatrix(n, isTransit);
   for (const [a, b] of links) m.addLink(a, b, rtt(a, b));
   let count = 0;
   let excessMs = 0;
