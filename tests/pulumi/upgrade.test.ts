@@ -4,7 +4,7 @@
  * state, the inputs its ignoreChanges names left out. No VM, disk, NIC or identity may be replaced or
  * updated, on any cloud:
  *
- * - from prod as today's code deployed it (tests/data/state/, the snapshot of wg-mesh 744cc17, main before node agents: its
+ * - from prod as today's code deployed it (tests/data/state/, the snapshot of wg-mesh eccf142, main before node agents: its
  *   36 KB user data, one secret per node): only vault secrets and read grants change, and each node's
  *   agent secret (and its GCP grant) is added;
  * - from prod as this code deploys it, with everything the node scripts decide different (user data,
@@ -20,7 +20,7 @@ import type { MockRun } from "../../stacks/synth/run";
 import { REPO } from "../support/pulumi";
 import { runStack, snapshotOf, type StateResource, type StateSnapshot } from "../support/state-snapshot";
 
-const TODAY = JSON.parse(readFileSync(join(REPO, "tests", "data", "state", "prod-744cc1784b91.json"), "utf8")) as StateSnapshot;
+const TODAY = JSON.parse(readFileSync(join(REPO, "tests", "data", "state", "prod-eccf14252676.json"), "utf8")) as StateSnapshot;
 
 /** Resource types that are a VM, its disk, its NIC or its identity (in a VM's own inputs where the cloud puts them there). */
 const MACHINE_TYPES = [
