@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { diffMeshes } from "../infra/diff";
+import { AGENT_VERSION } from "../infra/render/agent";
 import { diffToJson, formatDiffMarkdown, formatDiffText, type DiffLabels } from "../infra/diff/format";
 import { MeshConfigError } from "../infra/model";
 import { GitReadError } from "../workspace/git";
@@ -27,7 +28,9 @@ function run(opts: DiffOptions): number {
   const dir = projectDir();
   const head = loadStack(opts.stack, dir);
   const base = loadBaseStack(opts.stack, dir, opts.baseFile !== undefined ? { file: opts.baseFile } : { ref: opts.base });
-  const diff = diffMeshes(base.plan, head.plan);
+  // The agent each side deploys; a base file has no code to say, so it is taken as this one's.
+  const agent = base.agentVersion === null ? undefined : { ...(base.agentVersion !== undefined ? { before: base.agentVersion } : {}), after: AGENT_VERSION };
+  const diff = diffMeshes(base.plan, head.plan, agent ? { agent } : {});
   const labels: DiffLabels = { stack: opts.stack, base: base.label, head: "working tree" };
   const text = opts.json ? JSON.stringify(diffToJson(diff, labels), null, 2) : opts.markdown ? formatDiffMarkdown(diff, labels) : formatDiffText(diff, labels);
   process.stdout.write(`${text}\n`);

@@ -133,7 +133,7 @@ function nodeLines(plan: MeshPlan, listAll: boolean): string[] {
   const busiest = [...plan.nodes].sort((a, b) => b.peers.length - a.peers.length || (a.name < b.name ? -1 : 1))[0];
   const summary = [
     `  peers per node: max ${peerCounts.at(-1) ?? 0}${busiest ? ` (${busiest.name})` : ""}, median ${peerCounts[Math.floor((peerCounts.length - 1) / 2)] ?? 0}; ${plan.nodes.filter((n) => n.forwarding).length} nodes forward`,
-    ...(largest ? [`  largest wg0.conf: ${formatBytes(largest.bytes)} bytes (${largest.node})${largest.limit ? `, limit ${formatBytes(largest.limit.bytes)} (${largest.limit.label})` : ""}`] : []),
+    ...(largest ? [`  largest vault entry: ${formatBytes(largest.bytes)} bytes (${largest.node}; wg0.conf ${formatBytes(largest.config)} bytes)${largest.limit ? `, limit ${formatBytes(largest.limit.bytes)} (${largest.limit.label})` : ""}`] : []),
   ];
   const maxPeers = plan.spec.maxPeers ?? DEFAULT_MAX_PEERS;
   const over = plan.spec.topology === "auto" ? plan.nodes.filter((n) => n.peers.length > maxPeers) : [];

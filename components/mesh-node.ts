@@ -40,6 +40,8 @@ export class MeshNode extends pulumi.ComponentResource {
   declare readonly externalConfig: pulumi.Output<string | undefined>;
   /** Its VM as the cloud's console names it: EC2 instance id, GCP instance name or Azure VM id; absent for an external node. */
   declare readonly instanceId: pulumi.Output<string | undefined>;
+  /** A command that shows whether its VM ran its bootstrap, without the node's network or its agent; absent for an external node. */
+  declare readonly bootstrapCheck: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: MeshNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     const role = (new.target as typeof MeshNode).role;

@@ -21,6 +21,7 @@ import { possibleLocalLinks } from "../infra/local-links";
 import { buildMeshExport, type MeshExport } from "../infra/mesh-export";
 import { plannedFacts, summarize, vaultReport, type MeshSummary, type NodeReport } from "../infra/mesh-report";
 import { vaultLocatorFor } from "../infra/vault";
+import { nodeFiles } from "../infra/render/node-files";
 import { ROLES, type ConfigIssue, type MeshPlan, type MeshSpec, type NodeSpec, type Role } from "../infra/model";
 import { endpointOf, nodeConfigPlan } from "../infra/render/wgquick";
 import { DEFAULT_ROTATION_MARGIN, KEPT_ROTATION_KEY, keptRotationInstant, notBeforeOf, ROTATION_CLOCK_SCRIPT, rotationInstantOf, type KeyRotation } from "../infra/rotation";
@@ -138,6 +139,8 @@ export class Mesh extends pulumi.ComponentResource {
         mtu: own.apply((i) => i.mtu),
         forwarding: own.apply((i) => i.forwarding),
         comments: own.apply((i) => i.header),
+        // What rides with each cloud node's wg0.conf (infra/render/node-files.ts): a feature's table or ruleset.
+        ...(node.cloud !== "external" ? { files: state.apply((s) => nodeFiles(s.plan, node.name)) } : {}),
         peers,
         // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
         wireguardFrom: sources,
@@ -421,12 +424,13 @@ function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<Mesh
     vaultSecretRef: c.vaultSecretRef,
     instance: c.instanceId,
     ssh: c.sshHint,
+    bootstrap: c.bootstrapCheck,
     wireguardFrom: c.wireguardFrom,
   });
   // The state goes in by apply, never through all(): all() copies every plain object of its inputs'
   // values, and a copy of the whole plan per node made a preview of 1,000 nodes hold a million nodes.
   return state.apply((s) =>
-    pulumi.all([hosts, outputs]).apply(([endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, wireguardFrom }]) => {
+    pulumi.all([hosts, outputs]).apply(([endpointHosts, { publicIp, overlayAddress, publicKey, endpoint, vaultSecretRef, instance, ssh, bootstrap, wireguardFrom }]) => {
       const vault = vaultReport(locator, vaultSecretRef);
       const imported = new Map(s.plan.spec.nodes.flatMap((n) => (n.external?.endpoint ? [[n.name, endpointHost(n.external.endpoint)] as const] : [])));
       const peers = nodeConfigPlan(s.plan, node.name).peers.map((p) => {
@@ -446,6 +450,7 @@ function nodeReport(node: NodeSpec, c: MeshNodeFields, state: pulumi.Output<Mesh
         ...(vaultSecretRef !== undefined ? { vaultSecretRef } : {}),
         ...(instance !== undefined ? { instance } : {}),
         ssh,
+        ...(bootstrap !== undefined ? { bootstrap } : {}),
         wireguardFrom,
       };
     }),

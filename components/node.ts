@@ -9,7 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsPlacement, AzurePlacement, ExternalPlacement, GcpPlacement } from "../infra/declaration";
 import { sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import type { Cloud, ResolvedGcpPlacement, Role } from "../infra/model";
-import { renderCloudInit } from "../infra/render/cloudinit";
+import { renderAgentBundle } from "../infra/render/agent";
+import { renderCloudInit, shippedBootstrap } from "../infra/render/cloudinit";
+import { extraFileProblems, renderPayload } from "../infra/render/payload";
 import { userDataProblem } from "../infra/render/user-data-limits";
 import { renderConfig, type PeerEntry } from "../infra/render/wgquick";
 import { rotationComment } from "../infra/rotation";
@@ -65,6 +67,8 @@ export interface MeshNodeArgs {
   forwarding?: pulumi.Input<boolean>;
   /** Comment lines at the top of its wg0.conf. */
   comments?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Files that ride with its wg0.conf through its vault, by name (1-63 of a-z, 0-9, '.', '_', '-'; text lines): the node installs them beside wg0.conf, as one, and hands each to its agent's apply hook of that name (docs/node-agent.md). Cloud nodes only. */
+  files?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Its peers. */
   peers: pulumi.Input<pulumi.Input<WireGuardPeer>[]>;
   /** Bump it to replace the node's private key; default 1. */
@@ -94,6 +98,7 @@ export interface MeshNodeFields {
   wireguardFrom: pulumi.Output<string[]>;
   externalConfig: pulumi.Output<string | undefined>;
   instanceId: pulumi.Output<string | undefined>;
+  bootstrapCheck: pulumi.Output<string | undefined>;
 }
 
 export const DEFAULT_LISTEN_PORT = 51820;
@@ -149,19 +154,18 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
   const keyEpoch = args.keyEpoch ?? 1;
   const key = nodeKey(`${name}-key`, keyEpoch, child);
   const peers = pulumi.output(args.peers);
-  const config = pulumi.secret(
-    pulumi
-      .all([key.privateKey, args.address, args.mtu ?? DEFAULT_MTU, args.forwarding ?? false, args.comments ?? [], peers, args.notBefore])
-      .apply(([privateKey, address, mtu, forwarding, comments, ps, notBefore]) => {
-        const header = notBefore === undefined ? comments : [...comments, rotationComment({ keyEpoch, notBefore })];
-        return renderConfig({ header, address, listenPort, mtu, forwarding }, privateKey, ps.map(peerEntry));
-      }),
-  );
+  const wgConf = pulumi
+    .all([key.privateKey, args.address, args.mtu ?? DEFAULT_MTU, args.forwarding ?? false, args.comments ?? [], peers, args.notBefore])
+    .apply(([privateKey, address, mtu, forwarding, comments, ps, notBefore]) => {
+      const header = notBefore === undefined ? comments : [...comments, rotationComment({ keyEpoch, notBefore })];
+      return renderConfig({ header, address, listenPort, mtu, forwarding }, privateKey, ps.map(peerEntry));
+    });
   const wireguardFrom = args.wireguardFrom ? pulumi.output(args.wireguardFrom) : defaultSources(args, adminCidrs);
 
   const overlayAddress = pulumi.output(args.address).apply((a) => a.split("/")[0] as string);
   const vault = vaultLocatorFor({ name: nodeName, cloud: args.cloud, ...placement }, pulumi.getProject(), pulumi.getStack());
   if (!vault) {
+    const config = pulumi.secret(wgConf);
     const external = externalHost(nodeName, placement.external);
     const endpointHost = external.endpointHost;
     return {
@@ -177,12 +181,23 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
       // An external node is configured by hand, so its file is what it exports (still secret).
       externalConfig: config,
       instanceId: pulumi.output<string | undefined>(undefined),
+      bootstrapCheck: pulumi.output<string | undefined>(undefined),
     };
   }
 
   const userData = renderCloudInit({ node: nodeName, vault });
   const tooLarge = userDataProblem(nodeName, args.cloud, userData);
   if (tooLarge) throw new MeshRunError(tooLarge);
+  // The node's vault entry: wg0.conf, the files riding with it, the bootstrap's copy and the agent to run.
+  const agent = renderAgentBundle();
+  const bootstrap = shippedBootstrap({ node: nodeName, vault });
+  const config = pulumi.secret(
+    pulumi.all([wgConf, args.files ?? {}]).apply(([conf, files]) => {
+      const problems = extraFileProblems(files);
+      if (problems.length > 0) throw new MeshRunError(`${nodeName}: files: ${problems.join("; ")}`);
+      return renderPayload({ node: nodeName, config: conf, files, agent, bootstrap });
+    }),
+  );
   const host = cloudHost(self, name, {
     nodeName,
     role,
@@ -191,6 +206,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     listenPort,
     adminCidrs,
     config,
+    agent: pulumi.secret(agent.value),
     wireguardSources: wireguardFrom,
     userData,
     tags: { "wg-mesh-project": pulumi.getProject(), "wg-mesh-stack": pulumi.getStack(), "wg-mesh-node": nodeName, "wg-mesh-role": role },
@@ -207,6 +223,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     wireguardFrom,
     externalConfig: pulumi.output<string | undefined>(undefined),
     instanceId: host.instanceId,
+    bootstrapCheck: host.bootstrapCheck,
   };
 }
 

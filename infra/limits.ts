@@ -45,6 +45,12 @@ export const SIZE_LIMITS = {
     measure: "base64",
     source: "Azure VM custom data: at most 64 KB, base64-encoded",
   },
+  bootstrapUserData: {
+    label: "wg-mesh's budget for a node's user data, the bootstrap (4 KB)",
+    bytes: 4_096,
+    measure: "raw",
+    source: "issue 20: user data is a bootstrap of at most 4 KB before compression on every cloud, so it never has to change (docs/node-agent.md)",
+  },
   gcpMetadataValue: {
     label: "a GCP metadata value (256 KB)",
     bytes: 262_144,

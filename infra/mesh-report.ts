@@ -71,6 +71,8 @@ export interface NodeReport {
   instance?: string;
   /** How to log in. */
   ssh: string;
+  /** A command that shows whether the VM ran its bootstrap, without its network or its agent (docs/node-agent.md); absent for external nodes. */
+  bootstrap?: string;
   /** Sources admitted to its WireGuard port. */
   wireguardFrom: string[];
   /** The key epoch its key was made for (bump keyEpoch to rotate). */

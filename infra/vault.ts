@@ -1,17 +1,19 @@
 /**
- * Where a node's wg0.conf lives and how the node finds it. Names are derived from
- * project, stack and node alone, so cloud-init is known at preview time and never
- * changes when the mesh does.
+ * Where a node's config and its node agent live and how the node finds them: two secrets of the
+ * node's own vault (docs/node-agent.md says why). Names are derived from project, stack and node
+ * alone, so the bootstrap in the user data is known at preview time and never changes when the mesh
+ * or the agent does.
  */
 import { createHash } from "node:crypto";
 
+/** Each kind names two entries: the config (wg0.conf with the files riding with it) and the node agent. */
 export type VaultLocator =
-  | { kind: "aws-secretsmanager"; region: string; secretName: string }
-  | { kind: "gcp-secretmanager"; project: string; secretId: string }
+  | { kind: "aws-secretsmanager"; region: string; secretName: string; agentSecretName: string }
+  | { kind: "gcp-secretmanager"; project: string; secretId: string; agentSecretId: string }
   /** The vault itself is named by the VM's tag AZURE_VAULT_TAG: its name is random, chosen at deploy. */
-  | { kind: "azure-keyvault"; secretName: string }
-  /** Lab and tests: the sync unit reads a local file instead of a cloud vault. */
-  | { kind: "file"; path: string };
+  | { kind: "azure-keyvault"; secretName: string; agentSecretName: string }
+  /** Lab and tests: local files stand in for the vault's two secrets. */
+  | { kind: "file"; path: string; agentPath: string };
 
 export interface VaultNaming {
   project: string;
@@ -23,9 +25,29 @@ export function awsSecretName(n: VaultNaming): string {
   return `${n.project}/${n.stack}/${n.node}/wg0.conf`;
 }
 
+export function awsAgentSecretName(n: VaultNaming): string {
+  return `${n.project}/${n.stack}/${n.node}/agent`;
+}
+
+/**
+ * The node path of a secret name the AWS host makes (`<project>/<stack>/<node>`), and which of the two
+ * it is; undefined for any other name. The policy pack holds a node's read grant to these.
+ */
+export function awsSecretOf(name: string): { node: string; which: "config" | "agent" } | undefined {
+  const m = /^(.+\/.+\/[^/]+)\/(wg0\.conf|agent)$/.exec(name);
+  if (!m) return undefined;
+  const naming = { project: "p", stack: "s", node: "n" };
+  const which = awsSecretName(naming).endsWith(`/${m[2]}`) ? "config" : awsAgentSecretName(naming).endsWith(`/${m[2]}`) ? "agent" : undefined;
+  return which ? { node: m[1] as string, which } : undefined;
+}
+
 export function gcpSecretId(n: VaultNaming): string {
   // Secret Manager ids: letters, digits, '-' and '_', at most 255.
   return `${n.project}-${n.stack}-${n.node}-wg0`.replace(/[^A-Za-z0-9_-]/g, "-");
+}
+
+export function gcpAgentSecretId(n: VaultNaming): string {
+  return `${n.project}-${n.stack}-${n.node}-agent`.replace(/[^A-Za-z0-9_-]/g, "-");
 }
 
 /**
@@ -44,6 +66,12 @@ export const AZURE_VAULT_SUFFIX_LENGTH = 8;
 /** The VM tag that names the node's Key Vault; the sync unit reads it from the instance metadata. */
 export const AZURE_VAULT_TAG = "wg-mesh-vault";
 export const AZURE_SECRET_NAME = "wg0-conf";
+export const AZURE_AGENT_SECRET_NAME = "wgmesh-agent";
+
+/** A lab or test node's vault: the config in `path`, the agent beside it. */
+export function fileVault(path: string, agentPath = `${path}.agent`): VaultLocator {
+  return { kind: "file", path, agentPath };
+}
 
 /** The vault locator of a cloud node; undefined for external nodes, which have no vault. */
 export function vaultLocatorFor(
@@ -54,11 +82,11 @@ export function vaultLocatorFor(
   const naming = { project, stack, node: node.name };
   switch (node.cloud) {
     case "aws":
-      return { kind: "aws-secretsmanager", region: (node.aws as { region: string }).region, secretName: awsSecretName(naming) };
+      return { kind: "aws-secretsmanager", region: (node.aws as { region: string }).region, secretName: awsSecretName(naming), agentSecretName: awsAgentSecretName(naming) };
     case "gcp":
-      return { kind: "gcp-secretmanager", project: (node.gcp as { project: string }).project, secretId: gcpSecretId(naming) };
+      return { kind: "gcp-secretmanager", project: (node.gcp as { project: string }).project, secretId: gcpSecretId(naming), agentSecretId: gcpAgentSecretId(naming) };
     case "azure":
-      return { kind: "azure-keyvault", secretName: AZURE_SECRET_NAME };
+      return { kind: "azure-keyvault", secretName: AZURE_SECRET_NAME, agentSecretName: AZURE_AGENT_SECRET_NAME };
     default:
       return undefined;
   }

@@ -1,16 +1,16 @@
 /**
- * `wgmesh doctor` on lab nodes: the node's own doctor script (the file cloud-init installs as
- * /usr/local/sbin/wgmesh) run inside the node's namespace, against that node's sync unit (its
- * rendered wgmesh-sync, vault file, applied config and state). Works from the lab's state file, so
+ * `wgmesh doctor` on lab nodes: the node's own doctor script (the current agent's wgmesh, which a
+ * VM has as /usr/local/sbin/wgmesh) run inside the node's namespace, against that node's sync unit
+ * (its bootstrap, vault files, agent, applied config and state). Works from the lab's state file, so
  * a lab kept by an earlier process can be examined too.
  */
-import { writeFileSync } from "node:fs";
-import { shippedNodeCommand } from "../infra/render/node-command";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { LabError } from "./errors";
 import { run } from "./exec";
 import { isRunning } from "./teardown";
 import { listLabIds, nodeRecord, readState, type LabState } from "./state";
-import { syncFilesOf } from "./sync-files";
+import { syncEnv, syncFilesOf } from "./sync-files";
 
 export interface DoctorOptions {
   /**
@@ -33,12 +33,13 @@ export async function doctorLabNode(state: LabState, node: string, opts: DoctorO
   const record = nodeRecord(state, node);
   if (!record) throw new LabError(`doctor: lab ${state.id} has no node ${node}; its nodes: ${state.nodes.map((n) => n.name).join(", ")}`);
   const files = syncFilesOf(state.workDir, record.iface);
-  // The current doctor, whatever version the lab was made with: the code under test is this one.
-  writeFileSync(files.doctor, shippedNodeCommand(), { mode: 0o700 });
-  const r = await run("ip", ["netns", "exec", record.namespace, files.doctor, "doctor"], {
+  // The doctor of the agent the node runs, as `sudo wgmesh doctor` runs it on a VM.
+  const doctor = join(files.lib, "current", "wgmesh");
+  if (!existsSync(doctor)) throw new LabError(`doctor: ${node} has no node agent installed (${doctor} is missing); run its sync once`);
+  const r = await run("ip", ["netns", "exec", record.namespace, doctor, "doctor"], {
     allowFailure: true,
     timeoutMs: 120_000,
-    env: { WGMESH_SYNC: files.script, WGMESH_CONF_DIR: files.confDir, WGMESH_SYNC_PERIOD: String(opts.syncPeriodSeconds ?? 0) },
+    env: { ...syncEnv(files), WGMESH_SYNC_PERIOD: String(opts.syncPeriodSeconds ?? 0) },
   });
   const lines = `${r.stdout}${r.stderr}`.split("\n").filter(Boolean);
   return { node, code: r.code, lines };

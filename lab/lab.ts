@@ -10,12 +10,14 @@
  * in the node's namespace, so what the lab proves is what the nodes will run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../infra/keys";
 import type { WgQuickConfig } from "../infra/model";
-import { shippedNodeCommand, shippedSyncScript } from "../infra/render/node-command";
 import { shippedWatchdog } from "../infra/render/watchdog";
+import { renderAgentBundle, type AgentBundle } from "../infra/render/agent";
+import { shippedBootstrap } from "../infra/render/cloudinit";
+import { renderPayload } from "../infra/render/payload";
 import { rotationComment, type KeyRotation } from "../infra/rotation";
 import { createScratchFolder } from "../workspace/output";
 import { formatWgQuick, stripForWg } from "../infra/wgquick";
@@ -45,7 +47,7 @@ import { pingMatrixBatched, pingerInterpreter } from "./batch-ping";
 import { assertLabCanRun } from "./preflight";
 import { parseRouteShow, routeChanges, wantedRoutes } from "./routes";
 import { listLabIds, newState, readState, saveState, type LabState } from "./state";
-import { syncFilesOf, type SyncFiles } from "./sync-files";
+import { labVault, syncEnv, syncFilesOf, type SyncFiles } from "./sync-files";
 import { WG_SOCKET_DIR, isRunning, labTag, namespacesOfLab, stopProcesses, teardownLab, type TeardownReport } from "./teardown";
 import { WanRelay, type RelayPorts } from "./wan";
 
@@ -63,6 +65,17 @@ export interface LabOptions {
   failover?: ReadonlyMap<string, string>;
   /** Route every link through the relay even without `latency`, so links can be cut and made lossy. */
   impairable?: boolean;
+  /** The node agent every node's vault serves; default this wg-mesh's (renderAgentBundle()). */
+  agent?: AgentBundle;
+}
+
+/** One run of a node's wgmesh-sync under runTimers: when it started and ended (ms since the epoch), its exit code and log. */
+export interface TimedRun {
+  node: string;
+  startedAt: number;
+  endedAt: number;
+  code: number;
+  log: string[];
 }
 
 export interface LabNodeInfo {
@@ -99,6 +112,8 @@ interface LabNode {
   running: boolean;
   notes: string[];
   skipped: SkippedHook[];
+  /** Files riding with its config through its vault (as nodeFiles gives a deployed node's). */
+  files?: Record<string, string>;
 }
 
 interface RelayLink extends RelayPorts {
@@ -163,6 +178,7 @@ export class Lab {
   private readonly pairsWithoutRtt = new Set<string>();
   private readonly childExits: Promise<void>[] = [];
   private relay?: WanRelay;
+  private agent: AgentBundle;
   private nextIndex = 0;
   private tempCounter = 0;
   private closed = false;
@@ -173,6 +189,7 @@ export class Lab {
     while (readState(id) !== undefined || namespacesOfLab(id).length > 0) id = newLabId();
     this.id = id;
     this.state = newState(this.id);
+    this.agent = opts.agent ?? renderAgentBundle();
   }
 
   /** Brings every node up; on any failure removes what it made and throws one line. */
@@ -504,16 +521,19 @@ export class Lab {
     return outcome;
   }
 
-  /** The node's config into the file standing in for its vault, as `pulumi up` writes the vault secret. */
+  /**
+   * The node's entry into the files standing in for its vault, as `pulumi up` writes the vault's
+   * secrets: the agent first, then the config entry that names it (renderPayload, as the stack
+   * program makes it). The bootstrap is written once, as cloud-init installs it on a VM.
+   */
   private publishConfig(node: LabNode, header?: string[]): void {
     const paths = this.syncPaths(node);
     mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
-    if (!existsSync(paths.script)) {
-      // The scripts exactly as cloud-init installs them on a VM (for a file vault).
-      writeFileSync(paths.script, shippedSyncScript({ node: node.name, vault: { kind: "file", path: paths.vault }, interfaceName: node.iface }), { mode: 0o700 });
-      writeFileSync(paths.doctor, shippedNodeCommand(), { mode: 0o700 });
-    }
-    writeFileSync(paths.vault, formatWgQuick(this.labConfig(node), header ? { header } : {}), { mode: 0o600 });
+    const bootstrap = shippedBootstrap({ node: node.name, vault: labVault(paths), interfaceName: node.iface });
+    if (!existsSync(paths.script)) writeFileSync(paths.script, bootstrap, { mode: 0o700 });
+    writeFileSync(paths.agentVault, this.agent.value, { mode: 0o600 });
+    const config = formatWgQuick(this.labConfig(node), header ? { header } : {});
+    writeFileSync(paths.vault, renderPayload({ node: node.name, interfaceName: node.iface, config, files: node.files ?? {}, agent: this.agent, bootstrap }), { mode: 0o600 });
   }
 
   /** One run of the node's wgmesh-sync, as its timer starts it; a failed run is an answer, not an error. */
@@ -524,8 +544,82 @@ export class Lab {
       timeoutMs: 240_000,
       // A restart goes through wg-quick, which then starts wireguard-go itself; without LOG_LEVEL
       // that daemon lets go of this command's output, which is read until it closes.
-      env: { WGMESH_CONF_DIR: paths.confDir, WG_QUICK_USERSPACE_IMPLEMENTATION: tool("wireguard-go"), WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", GOMAXPROCS: WG_ENV.GOMAXPROCS },
+      env: { ...syncEnv(paths), WG_QUICK_USERSPACE_IMPLEMENTATION: tool("wireguard-go"), WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", GOMAXPROCS: WG_ENV.GOMAXPROCS },
     });
+  }
+
+  /** A node's vault entry for a wg0.conf text, as the stack program makes it (for tests that write the vault by hand). */
+  vaultEntry(name: string, wgConf: string): string {
+    const node = this.mustGet(name);
+    const bootstrap = shippedBootstrap({ node: node.name, vault: labVault(this.syncPaths(node)), interfaceName: node.iface });
+    return renderPayload({ node: node.name, interfaceName: node.iface, config: wgConf, agent: this.agent, bootstrap });
+  }
+
+  /**
+   * A new node agent for every node, as a deploy of a new wg-mesh writes it: each node's vault gets the
+   * agent, then its config entry naming it. Nothing runs: the nodes' timers (runTimers) or sync() take it.
+   */
+  setAgent(agent: AgentBundle): void {
+    this.assertOpen();
+    this.agent = agent;
+    for (const node of this.nodes.values()) this.publishConfig(node);
+  }
+
+  /** The version of the agent a node runs (its current link), or undefined before its first run. */
+  agentOf(name: string): string | undefined {
+    const paths = this.syncPaths(this.mustGet(name));
+    try {
+      return /agents\/([^/]+)$/.exec(readlinkSync(join(paths.lib, "current")))?.[1];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A node's new config into its vault only, as `pulumi up` writes it, with the files riding with it
+   * (kept as they were when not given); the node's timer applies it (runTimers or sync()). The node
+   * keeps its key (rotate() changes keys).
+   */
+  async publish(name: string, config: WgQuickConfig, files?: Record<string, string>): Promise<void> {
+    this.assertOpen();
+    const node = this.mustGet(name);
+    if (publicKeyOf(name, config) !== node.publicKey) throw new LabError(`lab: ${name}: publish keeps the node's key; rotate() changes keys`);
+    const unknown = interpretHooks(config.iface).skipped[0];
+    if (unknown) throw new LabError(`lab: ${name}: its sync would run ${unknown.hook} = ${plainText(unknown.command, 120)}; the lab runs no hook but the forwarding pair`);
+    node.config = config;
+    if (files !== undefined) node.files = files;
+    this.publishConfig(node);
+    await this.syncRelayLinks();
+  }
+
+  /**
+   * Every running node's wgmesh-sync on a timer, as wgmesh-sync.timer runs it on a VM, but every
+   * `periodMs` (tests shorten the minute): each node starts at a random point of the first period,
+   * then a period after its last start (OnUnitActiveSec), or at once when a run took longer. stop()
+   * waits for the runs under way and returns every run, in the order they started.
+   */
+  runTimers(periodMs: number): { stop: () => Promise<TimedRun[]> } {
+    this.assertOpen();
+    const runs: TimedRun[] = [];
+    let stopped = false;
+    const loops = [...this.nodes.values()]
+      .filter((n) => n.running)
+      .map(async (node) => {
+        await sleep(Math.floor(Math.random() * periodMs));
+        while (!stopped && !this.closed) {
+          const startedAt = Date.now();
+          const r = await this.runSyncScript(node);
+          runs.push({ node: node.name, startedAt, endedAt: Date.now(), code: r.code, log: r.stderr.trim().split("\n").filter(Boolean) });
+          for (let left = startedAt + periodMs - Date.now(); left > 0 && !stopped; left -= 100) await sleep(Math.min(100, left));
+        }
+      });
+    return {
+      stop: async () => {
+        stopped = true;
+        await Promise.all(loops);
+        return runs.sort((x, y) => x.startedAt - y.startedAt);
+      },
+    };
   }
 
   /** Runs a node's wgmesh-sync once (as its timer would) and says how it ended: exit code and log. */

@@ -21,6 +21,7 @@ import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import { KEY_TEXT } from "../infra/keys";
 import type { NodeReport } from "../infra/mesh-report";
 import { readableUserData } from "../infra/render/cloudinit";
+import { AZURE_AGENT_SECRET_NAME, AZURE_SECRET_NAME, awsSecretOf } from "../infra/vault";
 import { coversPort, ingressRules, isOnlyPort, isWorld } from "./rules";
 import { HOST_COMPONENTS, MESH, NODE_COMPONENTS, T } from "./types";
 import { accessDeclaredIn, environmentListed } from "../infra/access/summary";
@@ -174,9 +175,18 @@ function statements(policy: unknown): Statement[] | undefined {
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const DEPLOYER_POLICY = /-kv-deployer$/;
 
+/** A Secrets Manager ARN's secret name (ARNs end in "-" and six random characters). */
+function secretNameOfArn(arn: string): string | undefined {
+  return /^arn:aws[\w-]*:secretsmanager:[^:]*:[^:]*:secret:(.+)-[A-Za-z0-9]{6}$/.exec(arn)?.[1];
+}
+
+/**
+ * Kept under its first name, so stack configs that set its level keep working: a node reads its own
+ * two secrets, its config and its node agent (docs/node-agent.md), and nothing else.
+ */
 export const vaultReadOneSecret: ResourceValidationPolicy = {
   name: "wg-vault-read-one-secret",
-  description: "A node's identity may read exactly one secret, its own wg0.conf: one Secrets Manager ARN with GetSecretValue only; Secret Manager access granted on the secret, never the project; Key Vault access Get on secrets only.",
+  description: "A node's identity may read its own secrets only, its config and its node agent: Secrets Manager GetSecretValue only, on exact ARNs of one node's <project>/<stack>/<node>/wg0.conf and /agent; Secret Manager access granted on secrets, never the project; Key Vault access Get on secrets only.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     switch (args.type) {
@@ -188,7 +198,11 @@ export const vaultReadOneSecret: ResourceValidationPolicy = {
           const actions = list(s.Action);
           if (s.Effect === "Deny" || !actions.some((a) => /^secretsmanager:|^\*$/i.test(a))) continue;
           const resources = list(s.Resource);
-          if (resources.length !== 1 || resources.some((r) => r.includes("*"))) report(`grants ${actions.join(", ")} on ${resources.join(", ") || "nothing named"}; name exactly one secret's ARN`);
+          const secrets = resources.map((r) => (r.includes("*") ? undefined : awsSecretOf(secretNameOfArn(r) ?? "")));
+          const nodes = new Set(secrets.map((x) => x?.node));
+          if (resources.length === 0 || resources.length > 2 || secrets.some((x) => x === undefined) || nodes.size !== 1 || new Set(secrets.map((x) => x?.which)).size !== resources.length) {
+            report(`grants ${actions.join(", ")} on ${resources.join(", ") || "nothing named"}; name the exact ARNs of one node's own secrets, <project>/<stack>/<node>/wg0.conf and /agent`);
+          }
           const extra = actions.filter((a) => a !== "secretsmanager:GetSecretValue");
           if (extra.length > 0) report(`grants ${extra.join(", ")}; a node needs secretsmanager:GetSecretValue only`);
         }
@@ -201,25 +215,30 @@ export const vaultReadOneSecret: ResourceValidationPolicy = {
       case T.azureAccessPolicy: {
         for (const key of ["keyPermissions", "certificatePermissions", "storagePermissions"]) {
           const granted = list(args.props[key] as string[] | undefined);
-          if (granted.length > 0) report(`${key} ${granted.join(", ")}: the vault holds one secret; grant nothing else`);
+          if (granted.length > 0) report(`${key} ${granted.join(", ")}: the vault holds the node's config and agent; grant nothing else`);
         }
         const secrets = list(args.props.secretPermissions as string[] | undefined);
-        if (!DEPLOYER_POLICY.test(args.name) && secrets.some((p) => p.toLowerCase() !== "get")) report(`secretPermissions ${secrets.join(", ")}: a node reads its config with Get only`);
+        if (!DEPLOYER_POLICY.test(args.name) && secrets.some((p) => p.toLowerCase() !== "get")) report(`secretPermissions ${secrets.join(", ")}: a node reads its config and agent with Get only`);
         return;
       }
     }
   },
 };
 
+/** Kept under its first name (stack configs may set its level); a node's vault now holds two secrets, each named. */
 export const oneSecretPerVault: StackValidationPolicy = {
   name: "wg-one-secret-per-vault",
-  description: "A Key Vault a node may read holds exactly one secret, so its vault-wide Get reaches that secret only.",
+  description: `A Key Vault a node may read holds exactly its config (${AZURE_SECRET_NAME}) and its node agent (${AZURE_AGENT_SECRET_NAME}), so its vault-wide Get reaches those only.`,
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const vaults = args.resources.filter((r) => r.type === T.azureKeyVault);
+    const allowed = [AZURE_SECRET_NAME, AZURE_AGENT_SECRET_NAME];
     for (const v of vaults) {
       const inside = args.resources.filter((r) => r.type === T.azureKeyVaultSecret && (r.dependencies.some((d) => d.urn === v.urn) || r.props.keyVaultId === v.props.id));
-      if (inside.length !== 1) report(`${v.name} holds ${inside.length} secrets; a node's vault holds its wg0.conf and nothing else`, v.urn);
+      const names = inside.map((r) => String(r.props.name ?? r.name)).sort();
+      if (names.length !== allowed.length || names.some((n, i) => n !== [...allowed].sort()[i])) {
+        report(`${v.name} holds ${inside.length === 0 ? "no secret" : names.join(", ")}; a node's vault holds its ${AZURE_SECRET_NAME} and ${AZURE_AGENT_SECRET_NAME} and nothing else`, v.urn);
+      }
     }
   },
 };

@@ -98,15 +98,22 @@ export function readFileAt(dir: string, commit: string, file: string, display = 
   return r.stdout;
 }
 
+/** The text of `file` at `commit`, or undefined when the file does not exist there. */
+export function readFileAtOrUndefined(dir: string, commit: string, file: string): string | undefined {
+  const exists = git(dir, ["cat-file", "-e", "--end-of-options", `${commit}:./${file}`]);
+  return exists.code === 0 ? readFileAt(dir, commit, file) : undefined;
+}
+
 export interface FileAtRef {
   text: string;
   /** "main (1a2b3c4d5e6f)", for headings. */
   label: string;
+  commit: string;
 }
 
 /** `ref` undefined: the merge base with the default branch. */
 export function readStackFileAt(dir: string, file: string, ref?: string): FileAtRef {
   assertRepository(dir);
   const base = ref === undefined ? defaultBase(dir) : { label: ref, commit: resolveCommit(dir, ref) };
-  return { text: readFileAt(dir, base.commit, file), label: `${base.label} (${base.commit.slice(0, 12)})` };
+  return { text: readFileAt(dir, base.commit, file), label: `${base.label} (${base.commit.slice(0, 12)})`, commit: base.commit };
 }

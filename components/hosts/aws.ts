@@ -1,11 +1,10 @@
 /**
- * A node on EC2: Elastic IP, security group, instance, and the Secrets Manager secret its
- * wg0.conf lives in, readable by this instance's role and nothing else.
+ * A node on EC2: Elastic IP, security group, instance, and the two Secrets Manager secrets its
+ * config and its node agent live in, readable by this instance's role and nothing else.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_TYPES } from "../type-tokens";
-import { awsUserDataBase64 } from "../../infra/render/user-data";
 import { MeshRunError } from "../errors";
 import { cloudName } from "../names";
 import { awsArchitecture, awsCreditSpecification, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
@@ -22,6 +21,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
+  readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(HOST_TYPES.aws, name, {}, opts);
@@ -40,19 +40,27 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       { name: args.vault.secretName, description: `wg0.conf of wg-mesh node ${args.nodeName}`, recoveryWindowInDays: 0, tags },
       { ...child, deleteBeforeReplace: true },
     );
-    new aws.secretsmanager.SecretVersion(`${name}-wg0`, { secretId: secret.id, secretString: args.config }, child);
+    // The agent first: a node that reads a config naming a new agent finds that agent already there.
+    const agentSecret = new aws.secretsmanager.Secret(
+      `${name}-agent`,
+      { name: args.vault.agentSecretName, description: `node agent of wg-mesh node ${args.nodeName}`, recoveryWindowInDays: 0, tags },
+      { ...child, deleteBeforeReplace: true },
+    );
+    const agentVersion = new aws.secretsmanager.SecretVersion(`${name}-agent`, { secretId: agentSecret.id, secretString: args.agent }, child);
+    new aws.secretsmanager.SecretVersion(`${name}-wg0`, { secretId: secret.id, secretString: args.config }, { ...child, dependsOn: [agentVersion] });
 
     const roleName = cloudName("aws:iam/role:Role", `${name}-role`);
     const role = new aws.iam.Role(`${name}-role`, { ...roleName.args, assumeRolePolicy: EC2_TRUST, description: `wg-mesh node ${args.nodeName}: reads its wg0.conf`, tags }, { ...child, ...roleName.opts });
+    // The role itself stays as it was (a changed description would update it); its policy names both secrets.
     const policyName = cloudName("aws:iam/rolePolicy:RolePolicy", `${name}-read-wg0`);
     new aws.iam.RolePolicy(
       `${name}-read-wg0`,
       {
         ...policyName.args,
         role: role.id,
-        policy: secret.arn.apply((arn) =>
-          JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn }] }),
-        ),
+        policy: pulumi
+          .all([secret.arn, agentSecret.arn])
+          .apply(([arn, agentArn]) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [arn, agentArn] }] })),
       },
       { ...child, ...policyName.opts },
     );
@@ -106,11 +114,10 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         subnetId: network.subnetId,
         vpcSecurityGroupIds: [sg.id],
         iamInstanceProfile: profile.name,
-        // Compressed: AWS counts 16 KB of raw user data, and cloud-init unpacks gzip itself.
-        userDataBase64: awsUserDataBase64(args.userData),
-        // The user data never changes with the mesh. When wg-mesh's own changes (a new sync script), a
-        // running VM has no use for it: cloud-init runs user data once per instance, so an update would
-        // only stop and start the VM (ignored below); a VM made later, or replaced, gets the new one.
+        // The bootstrap, as it is (a few KB). It never changes with the mesh or the agent; when wg-mesh's
+        // own does, a running VM has no use for it: cloud-init runs user data once per instance, so an
+        // update would only stop and start the VM (ignored below); a VM made later, or replaced, gets it.
+        userData: args.userData,
         userDataReplaceOnChange: false,
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", deleteOnTermination: true },
@@ -118,7 +125,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         volumeTags: tags,
       },
       // A newer Ubuntu AMI must not replace a running node; a chosen AMI is followed.
-      // Stacks made before the user data was compressed sent it as userData: both are ignored alike.
+      // Stacks made before node agents sent the user data compressed, as userDataBase64: both are ignored alike.
       { ...child, ignoreChanges: [...(place.ami ? [] : ["ami"]), "userData", "userDataBase64"] },
     );
     new aws.ec2.EipAssociation(`${name}-ip`, { allocationId: eip.allocationId, instanceId: instance.id }, child);
@@ -126,11 +133,12 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     this.publicIp = eip.publicIp;
     this.vaultSecretRef = secret.arn;
     this.instanceId = instance.id;
+    this.bootstrapCheck = pulumi.interpolate`aws ec2 get-console-output --instance-id ${instance.id} --region ${place.region} --latest --output text | grep -E 'Cloud-init|wgmesh-sync'`;
     this.sshHint = sshHint(
       args.adminCidrs,
       pulumi.interpolate`aws ec2-instance-connect ssh --instance-id ${instance.id} --region ${place.region} --os-user ${SSH_USER.aws}`,
     );
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId, bootstrapCheck: this.bootstrapCheck });
   }
 
   /**

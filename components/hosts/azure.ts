@@ -1,7 +1,7 @@
 /**
  * A node on Azure: its own resource group, a small VNet unless a subnet is given, a static
- * public IP, an NSG, the VM with a system-assigned identity, and a Key Vault of its own whose
- * secrets only that identity may read (Get, nothing else).
+ * public IP, an NSG, the VM with a system-assigned identity, and a Key Vault of its own whose two
+ * secrets (the config and the node agent) only that identity may read (Get, nothing else).
  */
 import * as azure from "@pulumi/azure";
 import * as pulumi from "@pulumi/pulumi";
@@ -23,6 +23,7 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
+  readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: AzureHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(HOST_TYPES.azure, name, {}, opts);
@@ -99,13 +100,14 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
         osDisk: { caching: "ReadWrite", storageAccountType: "StandardSSD_LRS" },
         sourceImageReference: image,
         identity: { type: "SystemAssigned" },
-        // Custom data replaces the VM when it changes; it names neither the vault nor any peer, so it does not.
+        // The bootstrap. Custom data is ForceNew in the provider: a change would replace the VM, so a running
+        // one ignores it (cloud-init would not run it again anyway); a new VM gets the current bootstrap.
         customData: Buffer.from(args.userData, "utf8").toString("base64"),
         // Tags update in place: the sync unit reads its vault's name from here.
         tags: vaultName.apply((v) => ({ ...tags, [AZURE_VAULT_TAG]: v })),
       },
       // The new VM needs the NIC the old one holds, so a replacement deletes the old one first.
-      { ...vmOpts, deleteBeforeReplace: true },
+      { ...vmOpts, deleteBeforeReplace: true, ignoreChanges: ["customData"] },
     );
 
     const client = azure.core.getClientConfigOutput(child);
@@ -141,20 +143,29 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
       },
       child,
     );
+    // The agent first: a node that reads a config naming a new agent finds that agent already there.
+    // The VM's Get on the vault's secrets reaches both, and the vault holds nothing else.
+    const agentSecret = new azure.keyvault.Secret(
+      `${name}-agent`,
+      { name: args.vault.agentSecretName, keyVaultId: vault.id, value: args.agent, contentType: "application/gzip+base64" },
+      { ...child, dependsOn: [deployer] },
+    );
     const secret = new azure.keyvault.Secret(
       `${name}-wg0`,
       { name: args.vault.secretName, keyVaultId: vault.id, value: args.config, contentType: "text/plain" },
-      { ...child, dependsOn: [deployer] },
+      { ...child, dependsOn: [deployer, agentSecret] },
     );
 
     this.publicIp = ip.ipAddress;
     this.instanceId = vm.id;
+    // No boot console to read without boot diagnostics (turning them on would update every VM): the VM agent runs the look instead.
+    this.bootstrapCheck = pulumi.interpolate`az vm run-command invoke -g ${resourceGroupName} -n ${vm.name} --command-id RunShellScript --scripts 'cloud-init status --long; readlink /usr/local/lib/wgmesh/current; journalctl -u wgmesh-sync -n 5 --no-pager'`;
     this.vaultSecretRef = secret.versionlessId;
     this.sshHint = sshHint(
       args.adminCidrs,
       pulumi.interpolate`az vm user update -g ${resourceGroupName} -n ${vm.name} -u ${SSH_USER.azure} --ssh-key-value ~/.ssh/id_rsa.pub && ssh ${SSH_USER.azure}@${ip.ipAddress}`,
     );
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId, bootstrapCheck: this.bootstrapCheck });
   }
 
   private newSubnet(name: string, cidr: string, resourceGroupName: pulumi.Output<string>, location: string, tags: Record<string, string>): pulumi.Output<string> {

@@ -1,6 +1,7 @@
 /**
  * A node on Compute Engine: static address, firewall rules aimed at the node's own service
- * account, the instance, and the Secret Manager secret only that service account may read.
+ * account, the instance, and the two Secret Manager secrets (its config and its node agent) only
+ * that service account may read.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,6 +23,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
   readonly vaultSecretRef: pulumi.Output<string>;
   readonly sshHint: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
+  readonly bootstrapCheck: pulumi.Output<string>;
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super(HOST_TYPES.gcp, name, {}, opts);
@@ -59,12 +61,21 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
       { project, secretId: args.vault.secretId, replication: { auto: {} }, labels },
       { ...child, deleteBeforeReplace: true },
     );
-    new gcp.secretmanager.SecretVersion(`${name}-wg0`, { secret: secret.id, secretData: args.config }, child);
-    new gcp.secretmanager.SecretIamMember(
-      `${name}-read-wg0`,
-      { project, secretId: secret.secretId, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${account.email}` },
-      child,
+    // The agent first: a node that reads a config naming a new agent finds that agent already there.
+    const agentSecret = new gcp.secretmanager.Secret(
+      `${name}-agent`,
+      { project, secretId: args.vault.agentSecretId, replication: { auto: {} }, labels },
+      { ...child, deleteBeforeReplace: true },
     );
+    const agentVersion = new gcp.secretmanager.SecretVersion(`${name}-agent`, { secret: agentSecret.id, secretData: args.agent }, child);
+    new gcp.secretmanager.SecretVersion(`${name}-wg0`, { secret: secret.id, secretData: args.config }, { ...child, dependsOn: [...((child.dependsOn as pulumi.Resource[] | undefined) ?? []), agentVersion] });
+    for (const [suffix, s] of [["wg0", secret], ["agent", agentSecret]] as const) {
+      new gcp.secretmanager.SecretIamMember(
+        `${name}-read-${suffix}`,
+        { project, secretId: s.secretId, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${account.email}` },
+        child,
+      );
+    }
 
     const network = place.network ?? (place.subnetwork ? subnetworkNetwork(place.subnetwork, project, place.region, { parent: this }) : "default");
     const target = { project, network, direction: "INGRESS", targetServiceAccounts: [account.email] };
@@ -120,14 +131,16 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
         allowStoppingForUpdate: true,
         labels,
       },
-      vmOpts,
+      // A running VM has no use for new user data (cloud-init runs it once per instance); a new VM gets it.
+      { ...vmOpts, ignoreChanges: ['metadata["user-data"]'] },
     );
 
     this.publicIp = address.address;
     this.instanceId = instance.name;
+    this.bootstrapCheck = pulumi.interpolate`gcloud compute instances get-serial-port-output ${instance.name} --zone ${place.zone} --project ${project} | grep -E 'Cloud-init|wgmesh-sync'`;
     this.vaultSecretRef = secret.id;
     this.sshHint = sshHint(args.adminCidrs, pulumi.interpolate`gcloud compute ssh ${instance.name} --zone ${place.zone} --project ${project}`);
-    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId });
+    this.registerOutputs({ publicIp: this.publicIp, vaultSecretRef: this.vaultSecretRef, instanceId: this.instanceId, bootstrapCheck: this.bootstrapCheck });
   }
 }
 

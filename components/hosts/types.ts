@@ -17,8 +17,10 @@ export interface HostArgs {
   listenPort: number;
   /** CIDRs allowed to SSH in; empty means no SSH rule at all. */
   adminCidrs: string[];
-  /** The node's complete wg0.conf. Secret: it holds the private key. Written only to the vault. */
+  /** The node's vault entry: its wg0.conf and the files riding with it (infra/render/payload.ts). Secret: it holds the private key. Written only to the vault. */
   config: pulumi.Input<string>;
+  /** The node agent as its vault secret holds it (infra/render/agent.ts): written to the node's vault beside the config, before it. */
+  agent: pulumi.Input<string>;
   /**
    * Sources admitted to the WireGuard UDP port: ["0.0.0.0/0"] when a peer has no static
    * public IP (it dials from wherever its NAT puts it), otherwise each peer's public IP as /32;
@@ -26,8 +28,9 @@ export interface HostArgs {
    */
   wireguardSources: pulumi.Input<string[]>;
   /**
-   * cloud-init for the VM. It names the vault and carries no secret, and it must not change
-   * when the mesh does: a host passes it only to inputs that update in place or not at all.
+   * cloud-init for the VM: the bootstrap. It names the vault and carries no secret, and it must not
+   * change when the mesh or the agent does: a host passes it only to inputs whose changes a running
+   * VM ignores (ignoreChanges), so only a new VM takes a new one.
    */
   userData: string;
   tags: Record<string, string>;
@@ -59,10 +62,16 @@ export interface AzureHostArgs extends HostArgs {
 /** What every host exposes to its role component. */
 export interface HostOutputs {
   publicIp: pulumi.Output<string>;
-  /** ARN, Secret Manager resource id or Key Vault secret id. */
+  /** ARN, Secret Manager resource id or Key Vault secret id of the config. */
   vaultSecretRef: pulumi.Output<string>;
   /** A command that logs in, using the cloud's own way of handing over a key. */
   sshHint: pulumi.Output<string>;
   /** What the cloud's console calls the VM: an EC2 instance id, a GCP instance name, an Azure VM id. */
   instanceId: pulumi.Output<string>;
+  /**
+   * A command that shows, without the node's network or its agent, whether it ran its bootstrap:
+   * the boot console's cloud-init and wgmesh-sync lines (AWS, GCP), or cloud-init's status and the
+   * agent installed (Azure, through the VM agent). docs/node-agent.md says how to read it.
+   */
+  bootstrapCheck: pulumi.Output<string>;
 }

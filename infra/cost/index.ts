@@ -1,8 +1,9 @@
 /**
  * What a mesh costs a month, node by node (`wgmesh plan --cost`), from the shipped price table
  * (prices-2025.json: list prices with their date and sources): the VM at its size (the node's own,
- * or the default for its role), its public IPv4 address, its boot disk, its vault secret, and the
- * vault reads its sync unit makes, once per timer period. External nodes cost nothing in any cloud.
+ * or the default for its role), its public IPv4 address, its boot disk, its two vault secrets (the
+ * config entry and the node agent, docs/node-agent.md), and the vault reads its sync unit makes, one
+ * of the entry per timer period (the agent's secret is read only when a node moves to a new agent). External nodes cost nothing in any cloud.
  * Data transfer depends on the traffic the mesh carries and is left out, as are free tiers.
  */
 import prices from "./prices-2025.json";
@@ -52,10 +53,13 @@ export interface MeshCost {
 
 /** The sync timer's period in minutes, as the unit that runs on every node has it. */
 export function syncPeriodMinutes(): number {
-  const m = /^OnUnitActiveSec=(\d+)min$/m.exec(timerUnit("wg0"));
-  if (!m) throw new Error("the sync timer's period is not in whole minutes (infra/render/cloudinit.ts)");
-  return Number(m[1]);
+  const m = /^OnUnitActiveSec=(\d+)(s|min)$/m.exec(timerUnit("wg0"));
+  if (!m) throw new Error("the sync timer's period is not in seconds or minutes (infra/render/cloudinit.ts)");
+  return m[2] === "min" ? Number(m[1]) : Number(m[1]) / 60;
 }
+
+/** Vault secrets per cloud node: its config entry and its node agent. */
+export const SECRETS_PER_NODE = 2;
 
 /** The VM size a node runs on: its own, or the default for its role. */
 export function nodeSize(node: NodeSpec): string | undefined {
@@ -83,7 +87,7 @@ export function nodeCost(node: NodeSpec, readsPerMonth: number): NodeCost {
     { what: `VM ${size}`, monthly: hourly === undefined ? undefined : hourly * prices.hoursPerMonth },
     { what: "public IPv4 address", monthly: p.publicIpv4Hourly * prices.hoursPerMonth },
     { what: p.disk.what, monthly: p.disk.gb * p.disk.perGbMonth },
-    { what: p.secret.what, monthly: p.secret.perMonth },
+    { what: `${p.secret.what} x${SECRETS_PER_NODE} (config entry, node agent)`, monthly: SECRETS_PER_NODE * p.secret.perMonth },
     { what: `${p.reads.what}, ${readsPerMonth.toLocaleString("en-US")} a month`, monthly: (readsPerMonth / 10_000) * p.reads.per10k },
   ];
   const priced = items.filter((i) => i.monthly !== undefined);

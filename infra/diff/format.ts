@@ -93,6 +93,7 @@ function headline(d: MeshDiff): string {
   const changed = d.nodes.filter((n) => n.status === "changed").length;
   if (changed > 0) parts.push(`${plural(changed, "node")} changed`);
   if (d.settings.length > 0) parts.push(`${plural(d.settings.length, "mesh setting")} changed`);
+  if (d.agent) parts.push(d.agent.before === "none" ? `agent ${d.agent.after} on ${plural(d.agent.nodes, "node")}` : `agent ${d.agent.before} -> ${d.agent.after} on ${plural(d.agent.nodes, "node")}`);
   if (d.access?.changed) parts.push(`access ${d.access.policy === "unchanged" ? "flows changed" : `policy ${d.access.policy}`}`);
   return parts.length > 0 ? parts.join(", ") : "no change";
 }
@@ -124,6 +125,7 @@ export function formatDiffText(d: MeshDiff, labels: DiffLabels): string {
   const warning = resilienceWarning(d.resilience);
   const out = [`Stack ${labels.stack}: ${labels.base} -> ${labels.head}`, ...(warning ? [`WARNING: ${warning}`] : []), headline(d), `Reachability: ${reachLine(d)}`, `Resilience: ${resilienceText(d)}`];
   if (!d.changed) return out.join("\n");
+  if (d.agent) out.push("", "Node agent", `  ${d.agent.summary}`);
   if (d.settings.length > 0) out.push("", "Mesh", ...d.settings.map((s) => `  ${settingLine(s)}`));
   if (d.nodes.length > 0) {
     out.push("", "Nodes");
@@ -157,7 +159,14 @@ function fence(lines: string[], lang: string): string[] {
 export function formatDiffMarkdown(d: MeshDiff, labels: DiffLabels): string {
   const r = d.reachability;
   const testsFail = (d.access?.failingTests.length ?? 0) > 0 ? " · ❌ **the access policy's tests fail**" : "";
-  const status = (d.breaksReachability ? "❌ **this change breaks reachability**" : d.changed ? "✅ every pair stays reachable" : "no change to the mesh") + testsFail;
+  const status =
+    (d.breaksReachability
+      ? "❌ **this change breaks reachability**"
+      : d.agent?.backwards
+        ? "❌ **every node refuses an older agent**"
+        : d.changed
+          ? "✅ every pair stays reachable"
+          : "no change to the mesh") + testsFail;
   const warning = resilienceWarning(d.resilience);
   const out = [
     `### wg-mesh diff: stack \`${md(labels.stack)}\``,
@@ -176,6 +185,7 @@ export function formatDiffMarkdown(d: MeshDiff, labels: DiffLabels): string {
     for (const l of shown) out.push(`- \`${md(l.from)} -> ${md(l.to)}\`${l.when === "meanwhile" ? " (until installed by hand)" : ""}: ${md(l.why)}`);
     if (r.lost.length > shown.length) out.push(`- and ${r.lost.length - shown.length} more (see \`wgmesh diff --json\`)`);
   }
+  if (d.agent) out.push("", `- **node agent** ${md(d.agent.summary)}`);
   if (d.settings.length > 0) out.push("", ...d.settings.map((s) => `- **${md(s.key)}** ${md(String(s.before))} → ${md(String(s.after))}${s.effect ? `: ${md(s.effect)}` : ""}`));
   if (d.nodes.length > 0) {
     out.push("", "| | node | change | how it takes it |", "|---|---|---|---|");

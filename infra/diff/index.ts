@@ -23,6 +23,7 @@ import { KeyBook } from "./keys";
 import { syncOutcome, type SyncOutcome } from "./sync";
 import { simulatePlanFailures } from "../simulate/plan";
 import { resilienceChange, type ResilienceChange } from "./resilience";
+import { compareVersions } from "../render/agent";
 import { diffAccess, type AccessDiff } from "../access/diff";
 
 export type { FieldChange, PeerChange } from "./changes";
@@ -94,11 +95,31 @@ export interface LinkBrief {
   weight: number;
 }
 
+/** The node agent each side of the diff deploys: its version, or none (a release from before agents). */
+export interface AgentVersions {
+  before?: string;
+  after: string;
+}
+
+/** An agent update, its own kind of change: how many running nodes take it, and how. */
+export interface AgentChange {
+  /** "none" for a base from before node agents. */
+  before: string;
+  after: string;
+  /** Cloud nodes on both sides: the running VMs that take it. */
+  nodes: number;
+  /** Older than the running one: every node refuses the whole entry. */
+  backwards: boolean;
+  summary: string;
+}
+
 export interface MeshDiff {
   changed: boolean;
   breaksReachability: boolean;
-  /** 0 no change, 1 a change, 3 the change breaks reachability (2, bad input, never gets here). */
+  /** 0 no change, 1 a change, 3 the change breaks reachability or sends nodes an older agent (2, bad input, never gets here). */
   exitCode: 0 | 1 | 3;
+  /** Present when the node agent changes. */
+  agent?: AgentChange;
   /** Mesh-wide settings that change, with what follows from each. */
   settings: (FieldChange & { effect?: string })[];
   nodesAdded: NodeBrief[];
@@ -150,14 +171,14 @@ function specOf(plan: MeshPlan, name: string): NodeSpec {
 const IN_PLACE = "wgmesh-sync applies it within a minute";
 
 function syncTake(sync: SyncOutcome, host: HostChange): NodeTake {
-  const hooks = sync.hooksSwapped ? "; PostUp/PostDown changed, so the old PostDown runs, then the new PostUp" : "";
+  const hooks = `${sync.mtu ? `; MTU ${sync.mtu.before} -> ${sync.mtu.after} set on the running interface (ip link set mtu), no restart` : ""}${sync.hooksSwapped ? "; PostUp/PostDown changed, so the old PostDown runs, then the new PostUp" : ""}`;
   switch (sync.kind) {
     case "restart":
       return { kind: "restart", summary: `${sync.reason} changed, which wg syncconf cannot apply, so ${IN_PLACE} with wg-quick down and up: a brief drop on this node's tunnels`, reasons: host.reasons };
     case "syncconf":
       return { kind: "syncconf", summary: `${IN_PLACE}: wg syncconf sets the new ${sync.reason} without a restart, and this node's tunnels handshake again${hooks}`, reasons: host.reasons };
     case "in-place":
-      return { kind: "in-place", summary: `${IN_PLACE} (wg addconf, peer removal, routes); no tunnel drops${hooks}`, reasons: host.reasons };
+      return { kind: "in-place", summary: `${IN_PLACE} (wg addconf, peer removal, routes${sync.mtu ? ", ip link set mtu" : ""}); no tunnel drops${hooks}`, reasons: host.reasons };
     case "file-only":
       return { kind: "file-only", summary: "its vault secret is rewritten (comments only); nothing changes on the interface", reasons: host.reasons };
     case "unchanged":
@@ -185,7 +206,7 @@ function take(base: NodeSpec, head: NodeSpec, host: HostChange, sync: SyncOutcom
   return host.newPublicIp ? { ...t, summary: t.summary + ip } : t;
 }
 
-function settingsChanges(base: MeshPlan, head: MeshPlan): (FieldChange & { effect?: string })[] {
+function settingsChanges(base: MeshPlan, head: MeshPlan, legacyMtu: boolean): (FieldChange & { effect?: string })[] {
   const a = base.spec;
   const b = head.spec;
   const out: (FieldChange & { effect?: string })[] = [];
@@ -203,7 +224,14 @@ function settingsChanges(base: MeshPlan, head: MeshPlan): (FieldChange & { effec
   value("listenPort", a.listenPort, b.listenPort, "every node's ListenPort and every firewall's WireGuard rule change; each node sets its port with wg syncconf");
   value("persistentKeepalive", a.persistentKeepalive, b.persistentKeepalive);
   value("mtu", a.mtu, b.mtu);
-  value("MTU", base.mtu, head.mtu, `every node restarts its interface for the new MTU (${head.mtuReason})`);
+  value(
+    "MTU",
+    base.mtu,
+    head.mtu,
+    legacyMtu
+      ? `every node restarts its interface for the new MTU (${head.mtuReason}): nodes still on the sync script of their user data do; once on the node agent, a new MTU is set in place`
+      : `every node sets the new MTU on its running interface (ip link set mtu), in place, no tunnel restart (${head.mtuReason})`,
+  );
   value("keyEpoch", a.keyEpoch, b.keyEpoch, "every private and preshared key is replaced; every node holds its new config until one moment (rotationMargin after the deploy) and then switches, each link making one new handshake (wgmesh plan --rotation)");
   value("presharedKeys", a.presharedKeys, b.presharedKeys);
   list("adminCidrs", a.adminCidrs, b.adminCidrs, "the SSH rule of every cloud node's firewall is updated in place");
@@ -244,7 +272,35 @@ function meanwhile(base: Side, head: Side): { report: SimulationReport; waitingO
   return { report: simulate(running), waitingOn, idle };
 }
 
-export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan): MeshDiff {
+/** The agent change between two releases, for the nodes that run on both sides. */
+function agentChange(agent: AgentVersions | undefined, basePlan: MeshPlan, headPlan: MeshPlan): AgentChange | undefined {
+  if (!agent || agent.before === agent.after) return undefined;
+  const baseCloud = new Set(basePlan.nodes.filter((n) => n.cloud !== "external").map((n) => n.name));
+  const nodes = headPlan.nodes.filter((n) => n.cloud !== "external" && baseCloud.has(n.name)).length;
+  const on = `on ${nodes} node${nodes === 1 ? "" : "s"}`;
+  if (agent.before === undefined) {
+    return {
+      before: "none",
+      after: agent.after,
+      nodes,
+      backwards: false,
+      summary: `agent ${agent.after} ${on}, in place, no tunnel restart: the sync script of their user data applies the new entry in place and installs the bootstrap from it; its next run installs the agent`,
+    };
+  }
+  const backwards = compareVersions(agent.after, agent.before) < 0;
+  return {
+    before: agent.before,
+    after: agent.after,
+    nodes,
+    backwards,
+    summary: backwards
+      ? `agent ${agent.before} -> ${agent.after} ${on}: older than the agent they run, so every node refuses its whole entry (no config change reaches it); release it as a version above ${agent.before}`
+      : `agent ${agent.before} -> ${agent.after} ${on}, in place, no tunnel restart`,
+  };
+}
+
+export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan, opts: { agent?: AgentVersions } = {}): MeshDiff {
+  const legacyMtu = opts.agent !== undefined && opts.agent.before === undefined;
   const keys = new KeyBook();
   const baseNames = new Set(basePlan.nodes.map((n) => n.name));
   const headNames = new Set(headPlan.nodes.map((n) => n.name));
@@ -264,7 +320,7 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan): MeshDiff {
     const host = hosts.get(name) as HostChange;
     const before = base.configs[name] as WgQuickConfig;
     const after = head.configs[name] as WgQuickConfig;
-    const sync = syncOutcome(base.texts[name] as string, head.texts[name] as string, before, after);
+    const sync = syncOutcome(base.texts[name] as string, head.texts[name] as string, before, after, { legacyMtu });
     const t = take(specOf(basePlan, name), specOf(headPlan, name), host, sync);
     if (sync.kind === "unchanged" && host.reasons.length === 0) continue;
     const peers = peerChanges(before, after, ownerOf);
@@ -343,16 +399,18 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan): MeshDiff {
     ? { reachable: between.report.pairs.filter((p) => p.reachable).length, total: head.report.total, waitingOn: between.waitingOn }
     : undefined;
 
-  const settings = settingsChanges(basePlan, headPlan);
+  const settings = settingsChanges(basePlan, headPlan, legacyMtu);
+  const agent = agentChange(opts.agent, basePlan, headPlan);
   const access = diffAccess(basePlan, headPlan, base.report.pairs, head.report.pairs);
-  const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0 || Boolean(access?.changed);
+  const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0 || agent !== undefined || Boolean(access?.changed);
   const breaksReachability = lost.length > 0 || head.report.reachable < head.report.total;
   const resilience = resilienceChange(simulatePlanFailures(basePlan, { listed: Infinity }), simulatePlanFailures(headPlan, { listed: Infinity }), new Set(both));
   const breaksAccessTests = (access?.failingTests.length ?? 0) > 0;
   return {
     changed,
     breaksReachability,
-    exitCode: breaksReachability || breaksAccessTests ? 3 : changed ? 1 : 0,
+    exitCode: breaksReachability || breaksAccessTests || agent?.backwards ? 3 : changed ? 1 : 0,
+    ...(agent ? { agent } : {}),
     settings,
     resilience,
     nodesAdded,

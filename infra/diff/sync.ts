@@ -1,9 +1,11 @@
 /**
- * How wgmesh-sync (infra/render/sync-script.ts) applies a new wg0.conf to a running interface,
- * decided the same way its bash does: restart_reason first (the first of Address, MTU, DNS,
- * Table, PreUp, PreDown, SaveConfig that differs, or a change in /0 AllowedIPs), then
- * sync_config (a new ListenPort, PrivateKey or FwMark goes through `wg syncconf`; otherwise
- * only the peers are synced), then the hooks (new PostUp/PostDown lines are swapped).
+ * How the node agent (infra/render/wgmesh-sync.sh) applies a new wg0.conf to a running interface,
+ * decided the same way its bash does: restart_reason first (the first of Address, DNS, Table,
+ * PreUp, PreDown, SaveConfig that differs, an MTU dropped altogether, or a change in /0 AllowedIPs),
+ * then sync_config (a new ListenPort, PrivateKey or FwMark goes through `wg syncconf`; otherwise
+ * only the peers are synced), a new MTU set in place (`ip link set mtu`), then the hooks (new
+ * PostUp/PostDown lines are swapped). Nodes still on the sync script of their user data (before
+ * node agents) restart for a new MTU too: `legacyMtu`.
  */
 import type { WgQuickConfig } from "../model";
 
@@ -25,16 +27,16 @@ export interface SyncOutcome {
   reason?: string;
   /** PostUp/PostDown changed: the old PostDown runs, then the new PostUp. */
   hooksSwapped: boolean;
+  /** A new MTU, set on the running interface. */
+  mtu?: { before: number; after: number };
 }
 
-const RESTART_KEYS = ["Address", "MTU", "DNS", "Table", "PreUp", "PreDown", "SaveConfig"] as const;
+const RESTART_KEYS = ["Address", "DNS", "Table", "PreUp", "PreDown", "SaveConfig"] as const;
 
 function interfaceValues(c: WgQuickConfig, key: (typeof RESTART_KEYS)[number]): string {
   switch (key) {
     case "Address":
       return c.iface.addresses.join(",");
-    case "MTU":
-      return c.iface.mtu === undefined ? "" : String(c.iface.mtu);
     case "PreUp":
       return c.iface.preUp.join("\n");
     case "PreDown":
@@ -52,16 +54,19 @@ function peersText(c: WgQuickConfig): string {
   return JSON.stringify(c.peers.map((p) => [p.publicKey, p.presharedKey ?? "", p.endpoint ?? "", p.allowedIps, p.persistentKeepalive ?? 0]));
 }
 
-export function syncOutcome(oldText: string, newText: string, oldConf: WgQuickConfig, newConf: WgQuickConfig): SyncOutcome {
+export function syncOutcome(oldText: string, newText: string, oldConf: WgQuickConfig, newConf: WgQuickConfig, opts: { legacyMtu?: boolean } = {}): SyncOutcome {
   if (oldText === newText) return { kind: "unchanged", hooksSwapped: false };
   const hooksSwapped = oldConf.iface.postUp.join("\n") !== newConf.iface.postUp.join("\n") || oldConf.iface.postDown.join("\n") !== newConf.iface.postDown.join("\n");
   for (const key of RESTART_KEYS) {
     if (interfaceValues(oldConf, key) !== interfaceValues(newConf, key)) return { kind: "restart", reason: key, hooksSwapped: false };
   }
+  const [before, after] = [oldConf.iface.mtu, newConf.iface.mtu];
+  if (before !== after && (after === undefined || opts.legacyMtu)) return { kind: "restart", reason: "MTU", hooksSwapped: false };
+  const mtu = before !== after && before !== undefined && after !== undefined ? { mtu: { before, after } } : {};
   if (defaultRoutes(oldConf) !== defaultRoutes(newConf)) return { kind: "restart", reason: "a /0 AllowedIPs", hooksSwapped: false };
-  if (oldConf.iface.privateKey !== newConf.iface.privateKey) return { kind: "syncconf", reason: "PrivateKey", hooksSwapped };
-  if (oldConf.iface.listenPort !== newConf.iface.listenPort) return { kind: "syncconf", reason: "ListenPort", hooksSwapped };
-  if ((oldConf.iface.other.get("FwMark") ?? "") !== (newConf.iface.other.get("FwMark") ?? "")) return { kind: "syncconf", reason: "FwMark", hooksSwapped };
-  if (peersText(oldConf) !== peersText(newConf)) return { kind: "in-place", hooksSwapped };
+  if (oldConf.iface.privateKey !== newConf.iface.privateKey) return { kind: "syncconf", reason: "PrivateKey", hooksSwapped, ...mtu };
+  if (oldConf.iface.listenPort !== newConf.iface.listenPort) return { kind: "syncconf", reason: "ListenPort", hooksSwapped, ...mtu };
+  if ((oldConf.iface.other.get("FwMark") ?? "") !== (newConf.iface.other.get("FwMark") ?? "")) return { kind: "syncconf", reason: "FwMark", hooksSwapped, ...mtu };
+  if (peersText(oldConf) !== peersText(newConf) || "mtu" in mtu) return { kind: "in-place", hooksSwapped, ...mtu };
   return { kind: hooksSwapped ? "in-place" : "file-only", hooksSwapped };
 }

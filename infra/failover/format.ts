@@ -92,7 +92,10 @@ export function parseFailover(text: string, file: string): FailoverTable {
       return;
     }
     const m = /^(\w+)\s*=\s*(.*)$/.exec(t);
-    if (!m) return fail(line, `${quote(t)} is not Key = Value`);
+    if (!m) {
+      fail(line, `${quote(t)} is not Key = Value`);
+      return;
+    }
     const [, key = "", value = ""] = m;
     const entry = table.entries.at(-1);
     if (section === "watchdog") {

@@ -1,23 +1,29 @@
 /**
- * A node's user data (#cloud-config; AWS user data, GCP metadata `user-data`, Azure custom data).
- * It installs the packages the node runs and the sync unit, nothing else: no key, no peer, no overlay
- * address. The node's wg0.conf reaches the VM only through its vault, so this document is a function
- * of the node's name, interface and vault alone and stays byte-identical while the mesh changes.
- *
- * Readable as it is (scripts without their comment lines, units, nothing said twice: owner and mode
- * are cloud-init's defaults where they are ours, the vault is named once). AWS, which counts 16 KB,
- * gets the whole document gzip-compressed (./user-data.ts): compressing the scripts one by one
- * would leave nothing for the document's compression and cost more.
+ * A node's user data (#cloud-config; AWS user data, GCP metadata `user-data`, Azure custom data): the
+ * packages the node runs, the bootstrap (/usr/local/sbin/wgmesh-sync) and the timer that runs it,
+ * nothing else: no key, no peer, no overlay address, no agent. The bootstrap fetches the node agent
+ * and its config from the node's vault (docs/node-agent.md), so this document is a function of the
+ * node's name, interface and vault alone and stays byte-identical while the mesh and the agent change:
+ * at most 4 KB (BOOTSTRAP_USER_DATA_BYTES), plain text on every cloud.
  */
 import { gunzipSync } from "node:zlib";
 import { parse, stringify } from "yaml";
-import { NODE_COMMAND_PATH, shippedNodeCommand, shippedSyncScript } from "./node-command";
+import { shipScript } from "./shipped";
 import { gunzippedText } from "./user-data";
-import { checkedInterfaceName, checkedNodeName, describeVault, REQUIRED_PACKAGES, SYNC_SCRIPT_PATH, SYNC_UNIT, type DeliveryOptions } from "./sync-script";
+import {
+  checkedInterfaceName,
+  checkedNodeName,
+  renderBootstrap,
+  REQUIRED_PACKAGES,
+  SYNC_PERIOD_SECONDS,
+  SYNC_SCRIPT_PATH,
+  SYNC_UNIT,
+  type DeliveryOptions,
+} from "./sync-script";
 
 export type { DeliveryOptions } from "./sync-script";
 
-/** What cloud-init installs: every command the script and the configs it applies run. */
+/** What cloud-init installs: every command the bootstrap, the agent and the configs it applies run. */
 export const CLOUD_INIT_PACKAGES = REQUIRED_PACKAGES;
 
 export const SERVICE_PATH = `/etc/systemd/system/${SYNC_UNIT}.service`;
@@ -26,6 +32,11 @@ export const TIMER_PATH = `/etc/systemd/system/${SYNC_UNIT}.timer`;
 /** Rendered documents by their options: a Mesh checks every node's size before the node renders its own. */
 const rendered = new Map<string, string>();
 const RENDERED_KEPT = 4096;
+
+/** The bootstrap as user data installs it (and as a payload carries its copy). */
+export function shippedBootstrap(opts: DeliveryOptions): string {
+  return shipScript(renderBootstrap(opts), "bootstrap (infra/render/bootstrap.sh)");
+}
 
 export function renderCloudInit(opts: DeliveryOptions): string {
   const key = JSON.stringify([opts.node, opts.vault, opts.interfaceName ?? null]);
@@ -46,9 +57,7 @@ function renderDocument(opts: DeliveryOptions): string {
     packages: [...CLOUD_INIT_PACKAGES],
     write_files: [
       // cloud-init writes files as root:root, 0644 unless told otherwise.
-      { path: SYNC_SCRIPT_PATH, permissions: "0755", content: shippedSyncScript(opts) },
-      // `sudo wgmesh doctor`: it reads the sync script above for everything node-specific.
-      { path: NODE_COMMAND_PATH, permissions: "0755", content: shippedNodeCommand() },
+      { path: SYNC_SCRIPT_PATH, permissions: "0755", content: shippedBootstrap(opts) },
       { path: SERVICE_PATH, content: serviceUnit(iface) },
       { path: TIMER_PATH, content: timerUnit(iface) },
     ],
@@ -61,9 +70,7 @@ function renderDocument(opts: DeliveryOptions): string {
   };
   const comment = [
     "#cloud-config",
-    `# wg-mesh node ${node}: installs ${SYNC_SCRIPT_PATH}, which keeps ${iface} in step with`,
-    `# ${describeVault(opts.vault)}, read with this VM's own identity, and ${NODE_COMMAND_PATH} (sudo wgmesh doctor).`,
-    "# No key, peer or overlay address is in here.",
+    `# wg-mesh node ${node}: the bootstrap of its node agent. No key in here.`,
   ].join("\n");
   return `${comment}\n${stringify(document, { blockQuote: "literal", lineWidth: 0, indentSeq: false })}`;
 }
@@ -71,7 +78,7 @@ function renderDocument(opts: DeliveryOptions): string {
 export function serviceUnit(iface: string): string {
   return [
     "[Unit]",
-    `Description=wg-mesh: fetch ${iface}.conf from its vault and apply it`,
+    `Description=wg-mesh: keep ${iface} and the node agent in step with the vault`,
     "Wants=network-online.target",
     "After=network-online.target",
     "",
@@ -89,11 +96,11 @@ export function serviceUnit(iface: string): string {
 export function timerUnit(iface: string): string {
   return [
     "[Unit]",
-    `Description=wg-mesh: keep ${iface} in step with its vault, at boot and every minute`,
+    `Description=wg-mesh: wgmesh-sync for ${iface} at boot and every ${SYNC_PERIOD_SECONDS} s`,
     "",
     "[Timer]",
     "OnBootSec=10s",
-    "OnUnitActiveSec=1min",
+    `OnUnitActiveSec=${SYNC_PERIOD_SECONDS}s`,
     "AccuracySec=5s",
     "",
     "[Install]",

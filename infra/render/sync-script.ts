@@ -1,9 +1,10 @@
 /**
- * The vault sync unit's script (/usr/local/sbin/wgmesh-sync), rendered from the real bash file
- * beside this module (wgmesh-sync.sh): a handful of quoted values filled in, and only the fetch code
- * of the node's own vault kept. It depends only on the node's interface name and where its vault is,
- * never on the mesh, so the user data that carries it is the same for the life of the VM and a mesh
- * change never replaces or restarts one.
+ * What a node runs, rendered from the real bash files beside this module, a handful of quoted values
+ * filled in: the bootstrap (bootstrap.sh, /usr/local/sbin/wgmesh-sync, the one script user data
+ * installs, with only its own vault's fetch code kept) and the node agent (wgmesh-sync.sh and
+ * wgmesh-doctor.sh, delivered through the vault like the config: ./agent.ts). The bootstrap depends
+ * only on the node's name, interface and vault, never on the mesh or the agent, so the user data that
+ * carries it is the same for the life of the VM.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,12 +18,17 @@ export interface DeliveryOptions {
 }
 
 export const DEFAULT_INTERFACE = "wg0";
+/** Where the bootstrap lives: the path wgmesh-sync.service has always run, on every node old and new. */
 export const SYNC_SCRIPT_PATH = "/usr/local/sbin/wgmesh-sync";
 export const SYNC_UNIT = "wgmesh-sync";
+/** How often wgmesh-sync.timer runs the sync, in seconds. */
+export const SYNC_PERIOD_SECONDS = 60;
 
-/** The template ships with the code, like a JSON data file; reading it is not I/O on anyone's data. */
+/** The templates ship with the code, like a JSON data file; reading them is not I/O on anyone's data. */
+export const BOOTSTRAP_TEMPLATE_PATH = join(__dirname, "bootstrap.sh");
 export const SYNC_TEMPLATE_PATH = join(__dirname, "wgmesh-sync.sh");
-const TEMPLATE = readFileSync(SYNC_TEMPLATE_PATH, "utf8");
+const BOOTSTRAP_TEMPLATE = readFileSync(BOOTSTRAP_TEMPLATE_PATH, "utf8");
+const SYNC_TEMPLATE = readFileSync(SYNC_TEMPLATE_PATH, "utf8");
 
 /**
  * What runs on a node, by command, with the Debian/Ubuntu package that has it: wg-quick and wg, curl
@@ -54,11 +60,18 @@ interface VaultScript {
   values: Record<string, string>;
 }
 
-export function renderSyncScript(opts: DeliveryOptions): string {
+/** The node's bootstrap (bootstrap.sh) for its name, interface and vault. */
+export function renderBootstrap(opts: DeliveryOptions): string {
   const iface = checkedInterfaceName(opts.interfaceName);
-  checkedNodeName(opts.node);
+  const node = checkedNodeName(opts.node);
   const vault = vaultScript(opts.vault);
-  return fillTemplate(TEMPLATE, vault.kind, { IFACE: iface, SOURCE: vault.source, ...vault.values });
+  const values = { VAULT_KIND: vault.kind, NODE: node, IFACE: iface, SYNC_PERIOD: String(SYNC_PERIOD_SECONDS), PACKAGES: REQUIRED_PACKAGES.join(" "), ...vault.values };
+  return fillTemplate(BOOTSTRAP_TEMPLATE, vault.kind, values, "bootstrap.sh");
+}
+
+/** The agent's sync script (wgmesh-sync.sh): the same on every node, whatever its cloud; the bootstrap it sources says which. */
+export function renderAgentSyncScript(version: string): string {
+  return fillTemplate(SYNC_TEMPLATE, "agent", { AGENT_VERSION: version, NEEDS }, "wgmesh-sync.sh");
 }
 
 /**
@@ -66,33 +79,33 @@ export function renderSyncScript(opts: DeliveryOptions): string {
  * block, then replaces each @NAME@ with its quoted value. Every value must be used and every
  * placeholder filled, so the template and this module cannot drift apart unnoticed.
  */
-export function fillTemplate(template: string, kind: string, values: Readonly<Record<string, string>>): string {
+export function fillTemplate(template: string, kind: string, values: Readonly<Record<string, string>>, what = "template"): string {
   const kept: string[] = [];
   let block: string[] | undefined;
   for (const line of template.split("\n")) {
     const open = /^#@vault\s+(.+)$/.exec(line);
     if (open) {
-      if (block) throw new Error("wgmesh-sync.sh: a #@vault block opens inside another");
+      if (block) throw new Error(`${what}: a #@vault block opens inside another`);
       block = (open[1] as string).trim().split(/\s+/);
       continue;
     }
     if (line === "#@end") {
-      if (!block) throw new Error("wgmesh-sync.sh: #@end without a #@vault");
+      if (!block) throw new Error(`${what}: #@end without a #@vault`);
       block = undefined;
       continue;
     }
     if (!block || block.includes(kind)) kept.push(line);
   }
-  if (block) throw new Error("wgmesh-sync.sh: a #@vault block is never closed");
+  if (block) throw new Error(`${what}: a #@vault block is never closed`);
   const unused = new Set(Object.keys(values));
   // Only `=@NAME@` is a placeholder: the template's comments may mention the convention itself.
   const filled = kept.join("\n").replace(/=@([A-Z_]+)@/g, (_, name: string) => {
     const value = values[name];
-    if (value === undefined) throw new Error(`wgmesh-sync.sh: no value for @${name}@`);
+    if (value === undefined) throw new Error(`${what}: no value for @${name}@`);
     unused.delete(name);
     return `=${shellQuote(value)}`;
   });
-  if (unused.size > 0) throw new Error(`wgmesh-sync.sh: no @${[...unused].join("@, @")}@ in the kept text`);
+  if (unused.size > 0) throw new Error(`${what}: no @${[...unused].join("@, @")}@ in the kept text`);
   return filled;
 }
 
@@ -110,8 +123,8 @@ export function checkedInterfaceName(name: string | undefined): string {
 }
 
 export function checkedNodeName(node: string): string {
-  if (node.length === 0 || /[\p{Cc}\p{Cf}]/u.test(node)) {
-    throw new Error(`node ${JSON.stringify(node)} is not a usable node name: give a non-empty name without control characters`);
+  if (node.length === 0 || /[\p{Cc}\p{Cf}\s]/u.test(node)) {
+    throw new Error(`node ${JSON.stringify(node)} is not a usable node name: give a non-empty name without spaces or control characters`);
   }
   return node;
 }
@@ -131,37 +144,37 @@ function vaultScript(vault: VaultLocator): VaultScript {
     case "aws-secretsmanager": {
       const region = requireMatch(vault.region, /^[a-z]{2}(-[a-z]+)+-\d+$/, "vault.region", "use an AWS region code such as eu-west-1");
       const name = requireMatch(vault.secretName, /^[A-Za-z0-9/_+=.@-]{1,512}$/, "vault.secretName", "AWS secret names use letters, digits and /_+=.@-");
+      const agent = requireMatch(vault.agentSecretName, /^[A-Za-z0-9/_+=.@-]{1,512}$/, "vault.agentSecretName", "AWS secret names use letters, digits and /_+=.@-");
       return {
         kind: "aws",
         source: `AWS Secrets Manager secret ${name} (${region})`,
-        values: { AWS_REGION: region, AWS_SECRET_ID: name, NEEDS, DENIED_HINT: `the instance role needs secretsmanager:GetSecretValue on ${name}` },
+        values: { AWS_REGION: region, CONFIG_SECRET: name, AGENT_SECRET: agent },
       };
     }
     case "gcp-secretmanager": {
       const project = requireMatch(vault.project, /^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/, "vault.project", "use the GCP project id");
       const id = requireMatch(vault.secretId, /^[A-Za-z0-9_-]{1,255}$/, "vault.secretId", "Secret Manager ids use letters, digits, _ and -");
+      const agent = requireMatch(vault.agentSecretId, /^[A-Za-z0-9_-]{1,255}$/, "vault.agentSecretId", "Secret Manager ids use letters, digits, _ and -");
       return {
         kind: "gcp",
         source: `GCP Secret Manager secret ${id} (project ${project})`,
-        values: {
-          GCP_PROJECT: project,
-          GCP_SECRET_ID: id,
-          NEEDS,
-          DENIED_HINT: `the VM's service account needs roles/secretmanager.secretAccessor on ${id} and the cloud-platform scope`,
-        },
+        values: { GCP_PROJECT: project, CONFIG_SECRET: id, AGENT_SECRET: agent },
       };
     }
     case "azure-keyvault": {
       const secret = requireMatch(vault.secretName, /^[a-zA-Z0-9-]{1,127}$/, "vault.secretName", "Key Vault secret names use letters, digits and -");
+      const agent = requireMatch(vault.agentSecretName, /^[a-zA-Z0-9-]{1,127}$/, "vault.agentSecretName", "Key Vault secret names use letters, digits and -");
       return {
         kind: "azure",
         source: `Azure Key Vault secret ${secret} in the vault this VM's tag ${AZURE_VAULT_TAG} names`,
-        values: { AZURE_VAULT_TAG, AZURE_SECRET: secret, NEEDS, DENIED_HINT: `the VM's managed identity needs Get on secrets in that Key Vault` },
+        values: { AZURE_VAULT_TAG, CONFIG_SECRET: secret, AGENT_SECRET: agent },
       };
     }
     case "file": {
-      const path = requireMatch(vault.path, /^\/[^\p{Cc}\u2028\u2029]*$/u, "vault.path", "give an absolute path on one line, without control characters");
-      return { kind: "file", source: `file ${path}`, values: { SOURCE_FILE: path } };
+      const rule = "give an absolute path on one line, without control characters";
+      const path = requireMatch(vault.path, /^\/[^\p{Cc}\u2028\u2029]*$/u, "vault.path", rule);
+      const agent = requireMatch(vault.agentPath, /^\/[^\p{Cc}\u2028\u2029]*$/u, "vault.agentPath", rule);
+      return { kind: "file", source: `file ${path}`, values: { CONFIG_SECRET: path, AGENT_SECRET: agent } };
     }
   }
 }

@@ -1,7 +1,10 @@
-/** How much user data each cloud takes (infra/limits.ts), and the check every node's document must pass before anything is deployed. */
-import { measuredBytes, SIZE_LIMITS, userDataLimit, type SizeLimit } from "../limits";
+/**
+ * How much user data each cloud takes (infra/limits.ts), and the check every node's document must pass
+ * before anything is deployed: wg-mesh's own budget for the bootstrap (4 KB, below every cloud's limit),
+ * and, as sent, each cloud's limit.
+ */
+import { formatBytes, measuredBytes, SIZE_LIMITS, userDataLimit, type SizeLimit } from "../limits";
 import type { Cloud } from "../model";
-import { awsUserDataBytes } from "./user-data";
 
 export type UserDataLimit = SizeLimit;
 
@@ -14,21 +17,24 @@ export const USER_DATA_LIMITS: Readonly<Record<Exclude<Cloud, "external">, UserD
 
 export { userDataLimit };
 
-/** The bytes a cloud counts against its limit for a document. */
+/** The bytes a cloud counts against its limit for a document, sent as it is. */
 export function countedUserDataBytes(cloud: Cloud, document: string): number | undefined {
   const limit = userDataLimit(cloud);
-  if (!limit) return undefined;
-  // AWS counts the raw bytes it is sent, which are the document gzip-compressed.
-  return cloud === "aws" ? awsUserDataBytes(document) : measuredBytes(document, limit);
+  return limit ? measuredBytes(document, limit) : undefined;
 }
 
-/** One line when the node's user data is over its cloud's limit: the node, its size and the limit. */
+/** One line when the node's user data is over wg-mesh's bootstrap budget or its cloud's limit: the node, its size and the limit. */
 export function userDataProblem(node: string, cloud: Cloud, document: string): string | undefined {
-  const size = countedUserDataBytes(cloud, document);
-  return size === undefined ? undefined : userDataSizeProblem(node, cloud, size, cloud === "aws" ? " gzip-compressed" : undefined);
+  if (!userDataLimit(cloud)) return undefined;
+  const budget = SIZE_LIMITS.bootstrapUserData;
+  const bytes = Buffer.byteLength(document, "utf8");
+  if (bytes > budget.bytes) {
+    return `nodes.${node}: its user data is ${formatBytes(bytes)} bytes, over ${budget.label}: at most ${formatBytes(budget.bytes)} bytes; shorten the project, stack or node name`;
+  }
+  return userDataSizeProblem(node, cloud, countedUserDataBytes(cloud, document) as number);
 }
 
-/** The same for user data as it was sent, `size` being what the cloud counts and `how` what was measured (" gzip-compressed"). */
+/** The same for user data as it was sent, `size` being what the cloud counts. */
 export function userDataSizeProblem(node: string, cloud: Cloud, size: number, how?: string): string | undefined {
   const limit = userDataLimit(cloud);
   if (!limit || size <= limit.bytes) return undefined;

@@ -1,23 +1,25 @@
 #!/bin/bash
-# wgmesh: a wg-mesh node's own command. `sudo wgmesh doctor` compares the live interface (its key,
-# peers and AllowedIPs, handshakes, routes, forwarding, ListenPort, MTU) and the sync unit's last run
-# with the config wgmesh-sync applied and the one in the vault, and prints each problem on one line
-# with its fix. It exits 0 when there is none, 1 when there are problems and 2 when it cannot look.
-# It changes nothing and prints no private or preshared key.
+# wgmesh: a wg-mesh node's own command, part of its node agent. `sudo wgmesh doctor` compares the live
+# interface (its key, peers and AllowedIPs, handshakes, routes, forwarding, ListenPort, MTU), the
+# agent's last run, the config it applied and the agent running with what the node's vault holds, and
+# prints each problem on one line with its fix. It exits 0 when there is none, 1 when there are
+# problems and 2 when it cannot look. It changes nothing and prints no private or preshared key.
 #
-# It reads wgmesh-sync for its functions and values (the interface, the vault and how to fetch from
-# it, how to read a wg-quick file, the state every run leaves), so the doctor runs the sync unit's
-# own code, on a node as in the lab, where `wgmesh doctor --lab NODE` runs this file in the node's
-# namespace. WGMESH_SYNC (where that script is) and WGMESH_SYNC_PERIOD are for the lab and tests.
+# It reads the agent's wgmesh-sync beside it for its functions and values (which read the bootstrap
+# for the node's: the interface, the vault and how to fetch from it, how to read a wg-quick file and
+# an entry, the state every run leaves), so the doctor runs the agent's own code, on a node as in the
+# lab, where `wgmesh doctor --lab NODE` runs this file in the node's namespace. WGMESH_SYNC (where the
+# bootstrap is) and WGMESH_SYNC_PERIOD are for the lab and tests.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=wgmesh-sync.sh
-source "${WGMESH_SYNC:-/usr/local/sbin/wgmesh-sync}"
+AGENT_HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
+# shellcheck source=wgmesh-sync.sh
+source "$AGENT_HERE/wgmesh-sync"
 
 # WireGuard refuses a session 180 s after its handshake (REJECT_AFTER_TIME); while traffic or
 # keepalives flow, a healthy link handshakes again about every 2 minutes. Older, it carries nothing.
 readonly HANDSHAKE_MAX_AGE=180
-# How often the timer runs wgmesh-sync; 0 where no timer does (the lab runs it on demand).
-readonly SYNC_PERIOD="${WGMESH_SYNC_PERIOD:-60}"
+# How often the timer runs wgmesh-sync (the bootstrap says); 0 where no timer does (the lab runs it on demand).
+readonly PERIOD="${WGMESH_SYNC_PERIOD:-$SYNC_PERIOD}"
 readonly RESYNC="wg syncconf $IFACE <(wg-quick strip $CONF)"
 NOW=$(date +%s)
 readonly NOW
@@ -88,32 +90,61 @@ check_sync() {
   if [[ $result == failed ]]; then
     sync_failed=1
     problem "wgmesh-sync failed $(ago $((NOW - ran))): ${log:-exit code ${STATE_OF[exit_code]:-}}; fix: correct that (the config comes from $SOURCE), then systemctl start wgmesh-sync"
-  elif ((SYNC_PERIOD > 0 && NOW - ran > 3 * SYNC_PERIOD)); then
-    problem "wgmesh-sync last ran $(ago $((NOW - ran))), though its timer runs it every $SYNC_PERIOD s; fix: systemctl enable --now wgmesh-sync.timer"
+  elif [[ $result == refused ]]; then
+    sync_failed=1
+    problem "wgmesh-sync $(ago $((NOW - ran))): $log; fix: run pulumi up for this stack, which writes this node's entry and agent whole (an entry it did not write is someone else's doing: find who)"
+  elif ((PERIOD > 0 && NOW - ran > 3 * PERIOD)); then
+    problem "wgmesh-sync last ran $(ago $((NOW - ran))), though its timer runs it every $PERIOD s; fix: systemctl enable --now wgmesh-sync.timer"
   fi
 }
 
-# The vault's config against the applied one. A failed sync already says why they differ.
+# The vault's entry against what is applied and running. A failed sync already says why they differ.
 check_vault() {
   local vault applied ms rotation why
   ((sync_failed == 0)) || return 0
   reason=''
-  if ! fetch_config "$WORK/vault.conf" 2>"$WORK/fetch.log"; then
-    # The sync script's fetch says why in $reason; what it printed is the fallback.
+  if ! fetch_secret "$CONFIG_SECRET" "$WORK/payload" 2>"$WORK/fetch.log"; then
+    # The agent's fetch says why in $reason; what it printed is the fallback.
     why=${reason:-$(tail -n 1 "$WORK/fetch.log")}
     problem "cannot read the config from $SOURCE: ${why:-no reason given}; fix: let this node's identity read it again (wgmesh-sync fails the same way)"
     return
   fi
-  vault=$(sha_of "$WORK/vault.conf")
-  applied=$(sha_of "$CONF")
+  if ! read_payload "$WORK/payload" 2>/dev/null; then
+    problem "the entry in $SOURCE would be refused: $reason; fix: run pulumi up for this stack, which writes it whole"
+    return
+  fi
+  check_agent
+  vault=$(sha_of "$WORK/new/$IFACE.conf")
+  applied=$(strip_payload "$CONF" | sha256sum | cut -c1-64)
   [[ $vault != "$applied" ]] || return 0
-  ms=$(due_in_ms "$WORK/vault.conf")
+  ms=$(due_in_ms "$WORK/new/$IFACE.conf")
   if [[ -n $ms ]] && ((ms > 0)); then
-    rotation=$(rotation_of "$WORK/vault.conf")
+    rotation=$(rotation_of "$WORK/new/$IFACE.conf")
     note "$SOURCE holds key epoch ${rotation%% *}, held until ${rotation#* } (in $(((ms + 999) / 1000)) s), when every node switches to it"
     return
   fi
   problem "the applied config (sha256 ${applied:0:12}) is older than the one in $SOURCE (sha256 ${vault:0:12}); fix: systemctl start wgmesh-sync"
+}
+
+# The agent running here against the one the vault's config names (WANT_VERSION, just read), and what
+# the agent's runs found: a newer agent that failed its self-check and was rolled back, one that cannot
+# be fetched, or a node on another agent for more than two timer periods.
+check_agent() {
+  local since=${STATE_OF[agent_behind_since]:-} why=${STATE_OF[agent_problem]:-} late=0
+  if [[ ${STATE_OF[agent_expected]:-} != "$WANT_VERSION" ]]; then why='' since=''; fi
+  [[ $WANT_VERSION != "$AGENT_VERSION" || -n $why ]] || return 0
+  if version_lt "$WANT_VERSION" "$AGENT_VERSION"; then
+    problem "runs agent $AGENT_VERSION, but $SOURCE names the older $WANT_VERSION, which every run refuses (agents never go back); fix: release that agent as a version above $AGENT_VERSION"
+    return
+  fi
+  if [[ -n $since ]] && ((PERIOD > 0 && NOW - since > 2 * PERIOD)); then late=1; fi
+  if [[ -n $why ]]; then
+    problem "agent: $why; fix: release a fixed agent under a new version (pulumi up writes it to every node's vault; wgmesh diff lists the change)"
+  elif ((late)); then
+    problem "runs agent $AGENT_VERSION, but its config names $WANT_VERSION since $(ago $((NOW - since))), more than two timer periods; fix: journalctl -u wgmesh-sync -n 20 says why, then systemctl start wgmesh-sync"
+  else
+    note "runs agent $AGENT_VERSION; its config names $WANT_VERSION, which the next run installs"
+  fi
 }
 
 # Whether IFACE is there and up: nothing else about it can be judged otherwise.
@@ -274,9 +305,9 @@ summary() {
   fi
   peers=$(wg show "$IFACE" peers | wc -l)
   epoch=$(rotation_of "$CONF")
-  printf '%s: healthy: %d peer%s, each with a handshake in the last 3 min; config sha256 %s%s applied %s; wgmesh-sync %s %s\n' \
+  printf '%s: healthy: %d peer%s, each with a handshake in the last 3 min; config sha256 %s%s applied %s; agent %s; wgmesh-sync %s %s\n' \
     "$IFACE" "$peers" "$([[ $peers == 1 ]] || echo s)" "$(sha_of "$CONF" | cut -c1-12)" "${epoch:+ (key epoch ${epoch%% *})}" \
-    "$(ago $((NOW - $(stat -c %Y -- "$CONF"))))" "${STATE_OF[result]:-}" "$(ago $((NOW - ${STATE_OF[run_at]:-0})))"
+    "$(ago $((NOW - $(stat -c %Y -- "$CONF"))))" "$AGENT_VERSION" "${STATE_OF[result]:-}" "$(ago $((NOW - ${STATE_OF[run_at]:-0})))"
 }
 
 doctor() {
@@ -306,7 +337,7 @@ doctor() {
 case ${1:-} in
   doctor) doctor ;;
   -h | --help | help)
-    printf 'usage: wgmesh doctor\n  checks %s against %s and the config in %s, one line per problem with its fix\n' "$IFACE" "$CONF" "$SOURCE"
+    printf 'usage: wgmesh doctor\n  checks %s against %s and the config in %s, and agent %s against the one it names, one line per problem with its fix\n' "$IFACE" "$CONF" "$SOURCE" "$AGENT_VERSION"
     ;;
   *)
     printf 'usage: wgmesh doctor (wgmesh --help says more)\n' >&2

@@ -257,7 +257,8 @@ labTest("a FORWARD chain that drops on a transit node: the one finding; the FORW
 labTest("the sync unit failing: the one finding carries its last log line; fixing the vault and a run clear it", async () => {
   const { files } = info("fra");
   const good = readFileSync(files.vault, "utf8");
-  writeFileSync(files.vault, good.replace(/^PrivateKey = .*$/m, ""), { mode: 0o600 });
+  const applied = readFileSync(files.installed, "utf8");
+  writeFileSync(files.vault, (lab as Lab).vaultEntry("fra", applied.replace(/^PrivateKey = .*$/m, "")), { mode: 0o600 });
   const failed = await (lab as Lab).sync("fra");
   assert.notEqual(failed.code, 0);
   await expectOnly("fra", new RegExp(`: wgmesh-sync failed \\d+ s ago: the config in file ${files.vault} has no \\[Interface\\] PrivateKey; ${info("fra").iface} keeps its current config; fix: correct that`));
@@ -269,11 +270,12 @@ labTest("the sync unit failing: the one finding carries its last log line; fixin
 labTest("a vault newer than the applied config: the one finding gives both versions; a sync run applies it", async () => {
   const { files } = info("fra");
   const applied = readFileSync(files.installed, "utf8");
-  writeFileSync(files.vault, applied.replace("PersistentKeepalive = 25", "PersistentKeepalive = 20"), { mode: 0o600 });
+  const entry = readFileSync(files.vault, "utf8");
+  writeFileSync(files.vault, (lab as Lab).vaultEntry("fra", applied.replace("PersistentKeepalive = 25", "PersistentKeepalive = 20")), { mode: 0o600 });
   await expectOnly("fra", /: the applied config \(sha256 [0-9a-f]{12}\) is older than the one in file \S+ \(sha256 [0-9a-f]{12}\); fix: systemctl start wgmesh-sync$/);
   await sync("fra");
   await assertHealthy("fra");
-  writeFileSync(files.vault, applied, { mode: 0o600 });
+  writeFileSync(files.vault, entry, { mode: 0o600 });
   await sync("fra");
 });
 
@@ -292,14 +294,15 @@ labTest("a vault the node cannot read: the one finding says what the fetch said"
 labTest("a new key epoch held for its time is a note, not a problem; once due and not applied, it is one", async () => {
   const { files } = info("fra");
   const applied = readFileSync(files.installed, "utf8");
+  const entry = readFileSync(files.vault, "utf8");
   const soon = notBeforeOf(new Date(), 3600);
-  writeFileSync(files.vault, `# ${rotationComment({ keyEpoch: 2, notBefore: soon })}\n${applied}`, { mode: 0o600 });
+  writeFileSync(files.vault, (lab as Lab).vaultEntry("fra", `# ${rotationComment({ keyEpoch: 2, notBefore: soon })}\n${applied}`), { mode: 0o600 });
   const d = await assertHealthy("fra");
   assert.match(d.lines.join("\n"), new RegExp(`note: file \\S+ holds key epoch 2, held until ${soon} \\(in \\d+ s\\), when every node switches to it`));
   const late = notBeforeOf(new Date(Date.now() - 60_000), 0);
-  writeFileSync(files.vault, `# ${rotationComment({ keyEpoch: 2, notBefore: late })}\n${applied}`, { mode: 0o600 });
+  writeFileSync(files.vault, (lab as Lab).vaultEntry("fra", `# ${rotationComment({ keyEpoch: 2, notBefore: late })}\n${applied}`), { mode: 0o600 });
   await expectOnly("fra", /: the applied config .* is older than the one in file/);
-  writeFileSync(files.vault, applied, { mode: 0o600 });
+  writeFileSync(files.vault, entry, { mode: 0o600 });
   await assertHealthy("fra");
 });
 

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { AGENT_VERSION } from "../../infra/render/agent";
 import { notBeforeOf, rotationComment } from "../../infra/rotation";
 import { run } from "../../lab/exec";
 import { Lab } from "../../lab/lab";
@@ -25,6 +26,12 @@ if (blocker) process.stderr.write(`\n*** SKIPPING the sync unit metrics lab test
 const TYPES: Record<string, string> = {
   wgmesh_sync_last_run_timestamp_seconds: "GAUGE",
   wgmesh_sync_success: "GAUGE",
+  wgmesh_sync_period_seconds: "GAUGE",
+  wgmesh_vault_entry_refused: "GAUGE",
+  wgmesh_agent_info: "GAUGE",
+  wgmesh_agent_expected_info: "GAUGE",
+  wgmesh_agent_problem: "GAUGE",
+  wgmesh_agent_behind_since_timestamp_seconds: "GAUGE",
   wgmesh_interface_up: "GAUGE",
   wgmesh_config_info: "GAUGE",
   wgmesh_config_applied_timestamp_seconds: "GAUGE",
@@ -96,18 +103,34 @@ test("the sync unit's textfile: valid for promtool and a real parser, with the i
     }
     assert.deepEqual(f.get("wgmesh_peer_receive_bytes_total")?.metrics.map((s) => s.labels?.peer).sort(), ["a", "b"]);
     assert.equal(f.get("wgmesh_config_key_epoch"), undefined, "no key epoch in a config without one");
+    // The agent it runs, the one its config names, and nothing wrong with either.
+    assert.equal(f.get("wgmesh_agent_info")?.metrics[0]?.labels?.version, AGENT_VERSION);
+    assert.equal(f.get("wgmesh_agent_expected_info")?.metrics[0]?.labels?.version, AGENT_VERSION);
+    assert.equal(value(f, "wgmesh_agent_problem"), 0);
+    assert.equal(f.get("wgmesh_agent_behind_since_timestamp_seconds"), undefined);
+    assert.equal(value(f, "wgmesh_vault_entry_refused"), 0);
+    assert.equal(value(f, "wgmesh_sync_period_seconds"), 60);
 
-    // A failed run: the vault holds a config wg-quick would refuse.
-    const good = readFileSync(files.vault, "utf8");
+    // A refused run: the vault holds no entry wg-mesh wrote.
+    const good = readFileSync(files.installed, "utf8");
+    const entry = readFileSync(files.vault, "utf8");
     writeFileSync(files.vault, "[Interface]\nAddress = nonsense\n", { mode: 0o600 });
     assert.notEqual((await lab.sync("hub")).code, 0);
     f = readMetrics(files);
     assert.equal(value(f, "wgmesh_sync_success"), 0);
+    assert.equal(value(f, "wgmesh_vault_entry_refused"), 1);
     assert.equal(f.get("wgmesh_config_info")?.metrics[0]?.labels?.sha256, createHash("sha256").update(installed).digest("hex"), "still the applied config");
+    // A failed run: a whole entry whose wg0.conf wg-quick would refuse.
+    writeFileSync(files.vault, lab.vaultEntry("hub", "[Interface]\nAddress = nonsense\n"), { mode: 0o600 });
+    assert.notEqual((await lab.sync("hub")).code, 0);
+    f = readMetrics(files);
+    assert.equal(value(f, "wgmesh_sync_success"), 0);
+    assert.equal(value(f, "wgmesh_vault_entry_refused"), 0);
+    writeFileSync(files.vault, entry, { mode: 0o600 });
 
     // A new key epoch fetched well before its time: held, which is a success, with its time.
     const due = notBeforeOf(new Date(), 3600);
-    writeFileSync(files.vault, `# ${rotationComment({ keyEpoch: 7, notBefore: due })}\n${good}`, { mode: 0o600 });
+    writeFileSync(files.vault, lab.vaultEntry("hub", `# ${rotationComment({ keyEpoch: 7, notBefore: due })}\n${good}`), { mode: 0o600 });
     const held = await lab.sync("hub");
     assert.equal(held.code, 0);
     assert.match(held.log.at(-1) ?? "", new RegExp(`holding the new config \\(key epoch 7\\) until ${due}; a later run applies it`));
@@ -117,7 +140,7 @@ test("the sync unit's textfile: valid for promtool and a real parser, with the i
 
     // Once due, it is applied at once, and its epoch is the applied one.
     const past = notBeforeOf(new Date(Date.now() - 5000), 0);
-    writeFileSync(files.vault, `# ${rotationComment({ keyEpoch: 7, notBefore: past })}\n${good}`, { mode: 0o600 });
+    writeFileSync(files.vault, lab.vaultEntry("hub", `# ${rotationComment({ keyEpoch: 7, notBefore: past })}\n${good}`), { mode: 0o600 });
     assert.equal((await lab.sync("hub")).code, 0);
     f = readMetrics(files);
     assert.equal(value(f, "wgmesh_config_key_epoch"), 7);

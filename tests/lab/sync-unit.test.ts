@@ -1,5 +1,6 @@
 /**
- * The real wgmesh-sync script on real WireGuard (wg-quick falling back to wireguard-go), each
+ * The real node scripts (the bootstrap, which installs the node agent from the vault, and the agent's
+ * wgmesh-sync) on real WireGuard (wg-quick falling back to wireguard-go), each
  * run inside a network namespace made here with no route out. Needs root, wireguard-go, wg,
  * wg-quick and /dev/net/tun; where one is missing the tests are skipped and say why. Every test
  * ends by checking that its namespace, wireguard-go process and socket are gone.
@@ -9,7 +10,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { WgPeer } from "../../infra/model";
-import type { VaultLocator } from "../../infra/vault";
+import { AGENT_VERSION } from "../../infra/render/agent";
+import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { assertNoKeyIn, config, must, peerKeys, sleepMs, syncTest, wireguardGoPids, withBench } from "../support/sync-bench";
 
 syncTest("first run brings the interface up with Address, MTU and a route per AllowedIPs; a run without change does nothing", () => {
@@ -86,7 +88,7 @@ syncTest("a new ListenPort is applied in place: same process and interface, new 
   });
 });
 
-syncTest("a missing, empty or unparsable config leaves the interface as it was and the run fails", () => {
+syncTest("a missing, empty, unparsable or refused entry leaves the interface as it was and the run fails", () => {
   withBench((b) => {
     b.publish(config(b));
     assert.equal(b.run().code, 0);
@@ -94,17 +96,19 @@ syncTest("a missing, empty or unparsable config leaves the interface as it was a
     const installed = b.installedConfig();
     // A public key wg rejects: its message quotes the value, which must not reach the log.
     const badValue = `${(peerKeys[3] as string).slice(0, 30)}NotAKey`;
-    const cases: Record<string, string | undefined> = {
-      missing: undefined,
-      empty: "",
-      garbage: "this is not a wg-quick file\n",
+    // Entries as they come: none, not sealed, a bare wg0.conf (as wg-mesh wrote it before agents).
+    const raw: Record<string, string | undefined> = { missing: undefined, empty: "", garbage: "this is not a wg-quick file\n", "a bare wg0.conf": config(b) };
+    // Whole entries whose wg0.conf wg or wg-quick would not take.
+    const configs: Record<string, string> = {
       "no PrivateKey": config(b).replace(/^PrivateKey = .*$/m, ""),
       "bad PrivateKey": config(b).replace(/^PrivateKey = .*$/m, "PrivateKey = short"),
       "unknown key": config(b).replace("[Peer]", "[Peer]\nAllowedIP = 10.9.9.9/32"),
       "value wg rejects": config(b).replace(peerKeys[0] as string, badValue),
     };
-    for (const [name, text] of Object.entries(cases)) {
+    const cases = [...Object.entries(raw).map(([name, text]) => [name, text, true] as const), ...Object.entries(configs).map(([name, text]) => [name, text, false] as const)];
+    for (const [name, text, isRaw] of cases) {
       if (text === undefined) rmSync(b.vaultFile, { force: true });
+      else if (isRaw) b.publishRaw(text);
       else b.publish(text);
       const r = b.run();
       assert.notEqual(r.code, 0, `${name}: the run must fail`);
@@ -198,32 +202,38 @@ class StubCurl {
       `#!/bin/bash
 set -euo pipefail
 dir=${JSON.stringify(this.dir)}
-n=$(ls "$dir/calls" | wc -l)
-call="$dir/calls/$(printf '%03d' "$n")"
-mkdir "$call"
+# Calls may run at once (a pipeline of curls): each gets its own folder, named by when it started.
+call=$(mktemp -d "$dir/calls/$(date +%s%N).XXXX")
 printf '%s\\0' "$@" >"$call/argv"
 cat >"$call/config"
-args=("$@") out=''
+args=("$@") out='' code='' fail=0
 for ((i = 0; i < \${#args[@]}; i++)); do
   case \${args[i]} in
     --output) out=\${args[i+1]} ;;
+    --write-out) code=1 ;;
     --data-binary) cp -- "\${args[i+1]#@}" "$call/body" ;;
+    -d) printf '%s' "\${args[i+1]}" >"$call/body" ;;
+    -*f*) [[ \${args[i]} == --* ]] || fail=1 ;;
   esac
 done
-key=$(printf '%s' "\${args[-1]}" | sha256sum | cut -c1-16)
-if [[ -f $dir/answers/$key.status ]]; then
-  cp -- "$dir/answers/$key.body" "$out"
-  cat "$dir/answers/$key.status"
-else
-  printf '404'
+body=''
+if [[ -f $call/body ]]; then body=$(cat "$call/body"); fi
+key=$(printf '%s\\n%s' "\${args[-1]}" "$body" | sha256sum | cut -c1-16)
+status=404
+if [[ -f $dir/answers/$key.status ]]; then status=$(cat "$dir/answers/$key.status"); fi
+if ((fail && status >= 400)); then echo "curl: (22) The requested URL returned error: $status" >&2; exit 22; fi
+if [[ -f $dir/answers/$key.body ]]; then
+  if [[ -n $out ]]; then cp -- "$dir/answers/$key.body" "$out"; else cat -- "$dir/answers/$key.body"; fi
 fi
+if [[ -n $code ]]; then printf '%s' "$status"; fi
 `,
       { mode: 0o755 },
     );
   }
 
-  answer(url: string, body: string, status = 200): void {
-    const key = createHash("sha256").update(url).digest("hex").slice(0, 16);
+  /** What a request to `url` (with `request` as its body, for a POST) is answered. */
+  answer(url: string, body: string, status = 200, request = ""): void {
+    const key = createHash("sha256").update(`${url}\n${request}`).digest("hex").slice(0, 16);
     writeFileSync(join(this.dir, "answers", `${key}.body`), body);
     writeFileSync(join(this.dir, "answers", `${key}.status`), String(status));
   }
@@ -252,29 +262,61 @@ function headersOf(call: { argv: string[] }): string[] {
   return call.argv.flatMap((a, i) => (call.argv[i - 1] === "-H" ? [a] : []));
 }
 
-syncTest("AWS: IMDSv2 token, role credentials, then GetSecretValue signed with SigV4; credentials only on curl's stdin", () => {
+/** Curl read its config (credentials, headers) from stdin: `--config -`, or the bootstrap's `-K-`. */
+function configOnStdin(call: { argv: string[] }): boolean {
+  return call.argv.includes("-K-") || call.argv.some((a, i) => a === "--config" && call.argv[i + 1] === "-");
+}
+
+/** The secrets a run's calls asked for, in order (AWS: the request's SecretId; others: the secret in the URL). */
+function secretsAsked(calls: { argv: string[]; body?: string }[], pattern: RegExp): string[] {
+  return calls.flatMap((c) => {
+    if (c.body) return [(JSON.parse(c.body) as { SecretId: string }).SecretId];
+    const m = pattern.exec(urlOf(c));
+    return m ? [m[1] as string] : [];
+  });
+}
+
+syncTest("AWS: IMDSv2 token, role credentials, then GetSecretValue signed with SigV4, for the entry and the agent; credentials only on curl's stdin", () => {
   withBench((b) => {
     const stub = new StubCurl(b.dir);
-    const vault: VaultLocator = { kind: "aws-secretsmanager", region: "eu-west-1", secretName: "wg-mesh/lab/ireland/wg0.conf" };
+    const vault = vaultLocatorFor({ name: "ireland", cloud: "aws", aws: { region: "eu-west-1" } }, "wg-mesh", "lab") as Extract<VaultLocator, { kind: "aws-secretsmanager" }>;
     b.useVault(vault, `${stub.bin}:`);
     const creds = { Code: "Success", AccessKeyId: "ASIATESTKEYID", SecretAccessKey: "s3cret/Access+Key", Token: "SessionTokenValue==" };
     stub.answer("http://169.254.169.254/latest/api/token", "imds-session-token");
     stub.answer("http://169.254.169.254/latest/meta-data/iam/security-credentials/", "wgmesh-ireland\n");
     stub.answer("http://169.254.169.254/latest/meta-data/iam/security-credentials/wgmesh-ireland", JSON.stringify(creds));
-    const conf = config(b, { port: 51901 });
-    stub.answer("https://secretsmanager.eu-west-1.amazonaws.com/", JSON.stringify({ Name: vault.secretName, SecretString: conf }));
+    const sm = "https://secretsmanager.eu-west-1.amazonaws.com/";
+    const serve = (conf: string): void => {
+      stub.answer(sm, JSON.stringify({ Name: vault.secretName, SecretString: b.entry(conf) }), 200, JSON.stringify({ SecretId: vault.secretName }));
+      stub.answer(sm, JSON.stringify({ Name: vault.agentSecretName, SecretString: b.agent.value }), 200, JSON.stringify({ SecretId: vault.agentSecretName }));
+    };
+    serve(config(b, { port: 51901 }));
 
+    // The first run: the bootstrap reads the entry and the agent it names, the agent then the entry.
     const r = b.run();
     assert.equal(r.code, 0, r.output);
     assert.equal(b.state().listenPort, 51901);
-    assert.equal(b.installedConfig(), conf);
+    assert.equal(b.installedConfig(), config(b, { port: 51901 }));
+    assert.equal(b.agentVersion(), AGENT_VERSION);
+    const first = stub.takeCalls();
+    assert.deepEqual(secretsAsked(first, /^$/), [vault.secretName, vault.agentSecretName, vault.secretName]);
+    for (const call of first) {
+      for (const secret of [creds.SecretAccessKey, creds.Token, "imds-session-token"]) {
+        assert.ok(!call.argv.some((a) => a.includes(secret)), `${secret} on curl's command line`);
+      }
+      assert.ok(configOnStdin(call), `config read from stdin: ${call.argv.join(" ")}`);
+    }
 
+    // Every later run: the agent reads the entry alone.
+    serve(config(b, { port: 51911 }));
+    assert.equal(b.run().code, 0);
+    assert.equal(b.state().listenPort, 51911);
     const calls = stub.takeCalls();
     assert.deepEqual(calls.map(urlOf), [
       "http://169.254.169.254/latest/api/token",
       "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
       "http://169.254.169.254/latest/meta-data/iam/security-credentials/wgmesh-ireland",
-      "https://secretsmanager.eu-west-1.amazonaws.com/",
+      sm,
     ]);
     const [token, role, credentials, get] = calls as [(typeof calls)[0], (typeof calls)[0], (typeof calls)[0], (typeof calls)[0]];
     assert.ok(token.argv.join(" ").includes("-X PUT"));
@@ -284,16 +326,10 @@ syncTest("AWS: IMDSv2 token, role credentials, then GetSecretValue signed with S
     assert.deepEqual(headersOf(get), ["X-Amz-Target: secretsmanager.GetSecretValue", "Content-Type: application/x-amz-json-1.1"]);
     assert.deepEqual(JSON.parse(get.body ?? ""), { SecretId: "wg-mesh/lab/ireland/wg0.conf" });
     assert.equal(get.config, `user = "ASIATESTKEYID:s3cret/Access+Key"\nheader = "x-amz-security-token: SessionTokenValue=="\n`);
-    for (const call of calls) {
-      for (const secret of [creds.SecretAccessKey, creds.Token, "imds-session-token"]) {
-        assert.ok(!call.argv.some((a) => a.includes(secret)), `${secret} on curl's command line`);
-      }
-      assert.ok(call.argv.includes("--config") && call.argv.includes("-"), "config read from stdin");
-    }
 
     // The role may not read the secret: the run fails, says what to grant, and changes nothing.
     const before = b.state();
-    stub.answer("https://secretsmanager.eu-west-1.amazonaws.com/", '{"__type":"AccessDeniedException"}', 403);
+    stub.answer(sm, '{"__type":"AccessDeniedException"}', 403, JSON.stringify({ SecretId: vault.secretName }));
     const denied = b.run();
     assert.notEqual(denied.code, 0);
     assert.match(denied.output, /HTTP 403 \(AccessDeniedException\): the instance role needs secretsmanager:GetSecretValue on wg-mesh\/lab\/ireland\/wg0\.conf/);
@@ -302,49 +338,65 @@ syncTest("AWS: IMDSv2 token, role credentials, then GetSecretValue signed with S
   });
 });
 
-syncTest("GCP: metadata server token, then versions/latest:access with the payload base64-decoded", () => {
+syncTest("GCP: metadata server token, then versions/latest:access with the payload base64-decoded, for the entry and the agent", () => {
   withBench((b) => {
     const stub = new StubCurl(b.dir);
-    b.useVault({ kind: "gcp-secretmanager", project: "edgeproxy-lab", secretId: "wg-mesh-lab-hkg-wg0" }, `${stub.bin}:`);
+    const vault = vaultLocatorFor({ name: "hkg", cloud: "gcp", gcp: { project: "edgeproxy-lab" } }, "wg-mesh", "lab") as Extract<VaultLocator, { kind: "gcp-secretmanager" }>;
+    b.useVault(vault, `${stub.bin}:`);
     const conf = config(b, { port: 51902 });
     stub.answer("http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token", JSON.stringify({ access_token: "ya29.lab-token", expires_in: 3599, token_type: "Bearer" }));
-    const url = "https://secretmanager.googleapis.com/v1/projects/edgeproxy-lab/secrets/wg-mesh-lab-hkg-wg0/versions/latest:access";
-    stub.answer(url, JSON.stringify({ name: "projects/1/secrets/wg-mesh-lab-hkg-wg0/versions/3", payload: { data: Buffer.from(conf).toString("base64") } }));
+    const url = (id: string): string => `https://secretmanager.googleapis.com/v1/projects/edgeproxy-lab/secrets/${id}/versions/latest:access`;
+    const serve = (id: string, value: string): void => stub.answer(url(id), JSON.stringify({ name: `projects/1/secrets/${id}/versions/3`, payload: { data: Buffer.from(value).toString("base64") } }));
+    serve(vault.secretId, b.entry(conf));
+    serve(vault.agentSecretId, b.agent.value);
 
     const r = b.run();
     assert.equal(r.code, 0, r.output);
     assert.equal(b.state().listenPort, 51902);
     assert.equal(b.installedConfig(), conf);
+    assert.equal(b.agentVersion(), AGENT_VERSION);
+    const first = stub.takeCalls();
+    assert.deepEqual(secretsAsked(first, /\/secrets\/([^/]+)\/versions/), [vault.secretId, vault.agentSecretId, vault.secretId]);
+    for (const call of first) {
+      assert.ok(configOnStdin(call));
+      assert.ok(!call.argv.some((a) => a.includes("ya29")));
+    }
+
+    assert.equal(b.run().code, 0);
     const [token, access] = stub.takeCalls() as [{ argv: string[]; config: string }, { argv: string[]; config: string }];
     assert.deepEqual(headersOf(token), ["Metadata-Flavor: Google"]);
-    assert.equal(urlOf(access), url);
+    assert.equal(urlOf(access), url(vault.secretId));
     assert.equal(access.config.trim(), 'header = "Authorization: Bearer ya29.lab-token"');
-    assert.ok(!access.argv.some((a) => a.includes("ya29")));
   });
 });
 
-syncTest("Azure: the vault's name from the VM's tag, the managed identity token for Key Vault, then the secret's value", () => {
+syncTest("Azure: the vault's name from the VM's tag, the managed identity token for Key Vault, then each secret's value", () => {
   withBench((b) => {
     const stub = new StubCurl(b.dir);
-    b.useVault({ kind: "azure-keyvault", secretName: "wg0-conf" }, `${stub.bin}:`);
+    b.useVault(vaultLocatorFor({ name: "lhr", cloud: "azure" }, "wg-mesh", "lab") as VaultLocator, `${stub.bin}:`);
     const conf = config(b, { port: 51903 });
     const tagsUrl = "http://169.254.169.254/metadata/instance/compute/tagsList?api-version=2021-02-01";
     stub.answer(tagsUrl, JSON.stringify([{ name: "wg-mesh-node", value: "lhr" }, { name: "wg-mesh-vault", value: "wgm-lhr-0a1b2c3d" }]));
     const tokenUrl = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net";
     stub.answer(tokenUrl, JSON.stringify({ access_token: "eyJ.lab.token", token_type: "Bearer", resource: "https://vault.azure.net" }));
-    const url = "https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/wg0-conf?api-version=7.4";
-    stub.answer(url, JSON.stringify({ value: conf, id: "https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/wg0-conf/abc" }));
+    const url = (name: string): string => `https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/${name}?api-version=7.4`;
+    stub.answer(url("wg0-conf"), JSON.stringify({ value: b.entry(conf), id: "https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/wg0-conf/abc" }));
+    stub.answer(url("wgmesh-agent"), JSON.stringify({ value: b.agent.value, id: "https://wgm-lhr-0a1b2c3d.vault.azure.net/secrets/wgmesh-agent/abc" }));
 
     const r = b.run();
     assert.equal(r.code, 0, r.output);
     assert.equal(b.state().listenPort, 51903);
     assert.equal(b.installedConfig(), conf);
+    assert.equal(b.agentVersion(), AGENT_VERSION);
+    assert.deepEqual(secretsAsked(stub.takeCalls(), /\/secrets\/([^?]+)\?/), ["wg0-conf", "wgmesh-agent", "wg0-conf"]);
+
+    assert.equal(b.run().code, 0);
     const [tags, token, get] = stub.takeCalls() as [{ argv: string[]; config: string }, { argv: string[]; config: string }, { argv: string[]; config: string }];
     assert.equal(urlOf(tags), tagsUrl);
     assert.deepEqual(headersOf(tags), ["Metadata: true"]);
     assert.equal(urlOf(token), tokenUrl);
     assert.deepEqual(headersOf(token), ["Metadata: true"]);
-    assert.equal(urlOf(get), url);
+    assert.equal(urlOf(get), url("wg0-conf"));
     assert.equal(get.config.trim(), 'header = "Authorization: Bearer eyJ.lab.token"');
   });
 });

@@ -9,15 +9,17 @@
  * loopback and 198.18.0.0/15 and counts what it drops: the count must stay 0, so no packet went (or
  * tried to go) anywhere else, DNS included.
  *
- * Each path: the first fetch brings the interface up; then wrong credentials, a 403, a vault that
- * never answers, and a malformed secret each fail the run with exactly one log line saying why, and
- * leave the running interface and the installed config as they were.
+ * Each path: the first run (the bootstrap, which reads the entry and the agent it names and installs
+ * the agent, then the agent) brings the interface up; a later run reads the entry alone; then wrong
+ * credentials, a 403, a vault that never answers, and a malformed secret each fail the run with
+ * exactly one log line saying why, and leave the running interface and the installed config as they were.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { VaultLocator } from "../../infra/vault";
+import { AGENT_VERSION } from "../../infra/render/agent";
+import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { findOnPath } from "../../lab/preflight";
 import { assertNoKeyIn, config, must, sleepMs, syncTest, withBench, type Bench, type Run } from "../support/sync-bench";
 
@@ -207,7 +209,7 @@ const TIMEOUT = /: no answer \(curl error 28: Operation timed out after \d+ mill
 const PATHS: VaultPath[] = [
   {
     cloud: "aws",
-    vault: { kind: "aws-secretsmanager", region: "eu-west-1", secretName: "wg-mesh/lab/ireland/wg0.conf" },
+    vault: vaultLocatorFor({ name: "ireland", cloud: "aws", aws: { region: "eu-west-1" } }, "wg-mesh", "lab") as VaultLocator,
     source: /AWS Secrets Manager secret wg-mesh\/lab\/ireland\/wg0\.conf \(eu-west-1\)/,
     failures: [
       ["an access key AWS does not know", { credentials: "unknown-key" }, /HTTP 400 \(UnrecognizedClientException: The security token included in the request is invalid\.\)/],
@@ -218,13 +220,13 @@ const PATHS: VaultPath[] = [
         /HTTP 403 \(AccessDeniedException: User: \S+ is not authorized to perform: secretsmanager:GetSecretValue\): the instance role needs secretsmanager:GetSecretValue on wg-mesh\/lab\/ireland\/wg0\.conf;/,
       ],
       ["a vault that never answers", { mode: "hang" }, TIMEOUT],
-      ["an answer that is not the API's", { mode: "raw", raw: "<html>502 Bad Gateway</html>" }, /GetSecretValue answered no SecretString;/],
-      ["a secret that is not a wg-quick file", { secret: "wg0.conf goes here\n" }, /^the config in AWS Secrets Manager secret \S+ \(eu-west-1\) has no \[Interface\] PrivateKey;/],
+      ["an answer that is not the API's", { mode: "raw", raw: "<html>502 Bad Gateway</html>" }, /GetSecretValue wg-mesh\/lab\/ireland\/wg0\.conf answered no SecretString;/],
+      ["a secret that is not an entry", { secret: "wg0.conf goes here\n" }, /^refused the entry in AWS Secrets Manager secret \S+ \(eu-west-1\): it has none of the #@wgmesh lines that seal an entry/],
     ],
   },
   {
     cloud: "gcp",
-    vault: { kind: "gcp-secretmanager", project: "edgeproxy-lab", secretId: "wg-mesh-lab-hkg-wg0" },
+    vault: vaultLocatorFor({ name: "hkg", cloud: "gcp", gcp: { project: "edgeproxy-lab" } }, "wg-mesh", "lab") as VaultLocator,
     source: /GCP Secret Manager secret wg-mesh-lab-hkg-wg0 \(project edgeproxy-lab\)/,
     failures: [
       ["a token Secret Manager does not take", { token: "revoked" }, /HTTP 401 \(UNAUTHENTICATED: Request had invalid authentication credentials\. .*\): the VM's service account needs roles\/secretmanager\.secretAccessor/],
@@ -235,12 +237,12 @@ const PATHS: VaultPath[] = [
       ],
       ["a vault that never answers", { mode: "hang" }, TIMEOUT],
       ["a payload that is not base64", { mode: "raw", raw: JSON.stringify({ payload: { data: "%%% not base64 %%%" } }) }, /secret wg-mesh-lab-hkg-wg0 answered no base64 payload\.data;/],
-      ["a secret that is not a wg-quick file", { secret: "[Interface]\nAddress = 10.50.5.1/24\n" }, /^the config in GCP Secret Manager secret \S+ \(project edgeproxy-lab\) has no \[Interface\] PrivateKey;/],
+      ["a secret that is not an entry", { secret: "[Interface]\nAddress = 10.50.5.1/24\n" }, /^refused the entry in GCP Secret Manager secret \S+ \(project edgeproxy-lab\): it has none of the #@wgmesh lines/],
     ],
   },
   {
     cloud: "azure",
-    vault: { kind: "azure-keyvault", secretName: "wg0-conf" },
+    vault: vaultLocatorFor({ name: "lhr", cloud: "azure" }, "wg-mesh", "lab") as VaultLocator,
     source: /Azure Key Vault secret wg0-conf in the vault this VM's tag wg-mesh-vault names/,
     failures: [
       ["a token for another audience", { token: "wrong" }, /HTTP 401 \(Unauthorized: AKV10022: Invalid audience\..*\): the VM's managed identity needs Get on secrets in that Key Vault/],
@@ -252,7 +254,7 @@ const PATHS: VaultPath[] = [
       ["a VM without its vault tag", { vault: "" }, /: this VM's tag wg-mesh-vault names no Key Vault;/],
       ["a vault that never answers", { mode: "hang" }, TIMEOUT],
       ["an answer without a value", { mode: "raw", raw: JSON.stringify({ id: "https://x/secrets/wg0-conf" }) }, new RegExp(`Key Vault ${AZURE_VAULT} answered no value;`)],
-      ["a secret that is not a wg-quick file", { secret: "" }, /^the config in Azure Key Vault secret wg0-conf .* is empty;/],
+      ["an empty secret", { secret: "" }, /^refused the entry in Azure Key Vault secret wg0-conf .*: it has none of the #@wgmesh lines/],
     ],
   },
 ];
@@ -287,8 +289,22 @@ function checkGoodRequests(cloud: VaultPath["cloud"], requests: Recorded[]): voi
   }
 }
 
+/** The cloud's names for the node's two secrets. */
+function secretNames(vault: VaultLocator): [config: string, agent: string] {
+  switch (vault.kind) {
+    case "aws-secretsmanager":
+      return [vault.secretName, vault.agentSecretName];
+    case "gcp-secretmanager":
+      return [vault.secretId, vault.agentSecretId];
+    case "azure-keyvault":
+      return [vault.secretName, vault.agentSecretName];
+    default:
+      throw new Error("no cloud vault");
+  }
+}
+
 for (const path of PATHS) {
-  vaultTest(`${path.cloud}: the real script, curl and jq fetch through the stand-ins and bring the interface up; every failure leaves it alone with one line; no packet leaves 198.18.0.0/15`, () => {
+  vaultTest(`${path.cloud}: the real bootstrap and agent, curl and jq fetch the entry and the agent through the stand-ins and bring the interface up; every failure leaves it alone with one line; no packet leaves 198.18.0.0/15`, () => {
     withStandIns((b, s) => {
       // The fence works: a request to the real metadata address is dropped and counted.
       const probe = spawnSync("ip", ["netns", "exec", b.ns, "curl", "-sS", "--max-time", "2", "http://169.254.169.254/"], { encoding: "utf8" });
@@ -297,17 +313,33 @@ for (const path of PATHS) {
       s.zero();
 
       b.useVault(path.vault);
-      const conf = config(b, { port: 51910 });
-      s.scenario({ [path.cloud]: { secret: conf } });
+      const [configName, agentName] = secretNames(path.vault);
+      const serve = (conf: string, extra: Record<string, unknown> = {}): void =>
+        s.scenario({ [path.cloud]: { secrets: { [configName]: b.entry(conf), [agentName]: b.agent.value }, ...extra } });
+      serve(config(b, { port: 51910 }));
       const up = s.run();
       assert.equal(up.code, 0, up.output);
       assertNoKeyIn(up.output, b);
       assert.equal(b.state().listenPort, 51910);
-      assert.equal(b.installedConfig(), conf);
+      assert.equal(b.installedConfig(), config(b, { port: 51910 }));
+      assert.equal(b.agentVersion(), AGENT_VERSION);
+      // The bootstrap reads the entry and the agent it names; the agent reads the entry.
+      const first = s.requests().filter((r) => !r.host.startsWith("169.254.") && r.host !== "metadata.google.internal");
+      const asked = first.map((r) => (r.body ? (JSON.parse(r.body) as { SecretId: string }).SecretId : (/\/secrets\/([^/?]+)/.exec(r.path)?.[1] ?? r.path)));
+      assert.deepEqual(asked, [configName, agentName, configName]);
+      if (path.cloud === "aws") for (const r of first) assert.equal(r.sigv4?.verified, true, JSON.stringify(r.sigv4));
+
+      // A later run reads the entry alone, and applies what changed.
+      const conf = config(b, { port: 51920 });
+      serve(conf);
+      const later = s.run();
+      assert.equal(later.code, 0, later.output);
+      assert.equal(b.state().listenPort, 51920);
       checkGoodRequests(path.cloud, s.requests());
 
       for (const [what, scenario, why] of path.failures) {
-        s.scenario({ [path.cloud]: { secret: conf, ...scenario } });
+        serve(conf, scenario);
+        if ("secret" in scenario) s.scenario({ [path.cloud]: scenario });
         failsAlone(b, s, what, why, path.source);
         s.requests();
       }
@@ -316,7 +348,7 @@ for (const path of PATHS) {
   });
 }
 
-vaultTest("a package the first boot failed to install is installed by the next run, which then succeeds; the failed run says why in one line", () => {
+vaultTest("a package the first boot failed to install is installed by the next run, by the bootstrap and by the agent alike; a failed run says why", () => {
   withStandIns((b, s) => {
     // A PATH with every tool of this machine but jq, and an apt-get that fails once (a mirror hiccup), then installs it.
     const bin = join(b.dir, "bin");
@@ -325,31 +357,51 @@ vaultTest("a package the first boot failed to install is installed by the next r
     const calls = join(b.dir, "apt-calls");
     writeFileSync(
       join(bin, "apt-get"),
-      `#!/bin/bash\nprintf '%s\\n' "$*" >>${JSON.stringify(calls)}\nif [[ ! -e ${JSON.stringify(`${calls}.failed`)} ]]; then touch ${JSON.stringify(`${calls}.failed`)}; echo "E: Failed to fetch http://archive.ubuntu.com/ubuntu/dists/noble/InRelease  Temporary failure resolving 'archive.ubuntu.com'" >&2; exit 100; fi\nif [[ " $* " == *" install "* ]]; then ln -s /usr/bin/jq ${JSON.stringify(join(bin, "jq"))}; fi\n`,
+      `#!/bin/bash\nprintf '%s\\n' "$*" >>${JSON.stringify(calls)}\nif [[ ! -e ${JSON.stringify(`${calls}.failed`)} ]]; then touch ${JSON.stringify(`${calls}.failed`)}; echo "E: Failed to fetch http://archive.ubuntu.com/ubuntu/dists/noble/InRelease  Temporary failure resolving 'archive.ubuntu.com'" >&2; exit 100; fi\nif [[ " $* " == *" install "* ]]; then ln -sf /usr/bin/jq ${JSON.stringify(join(bin, "jq"))}; fi\n`,
       { mode: 0o755 },
     );
     const env = { PATH: `${bin}:/usr/sbin:/sbin` };
-    b.useVault({ kind: "aws-secretsmanager", region: "eu-west-1", secretName: "wg-mesh/lab/ireland/wg0.conf" });
-    const conf = config(b, { port: 51911 });
-    s.scenario({ aws: { secret: conf } });
+    const aptCalls = (): string[] => readFileSync(calls, "utf8").trim().split("\n");
+    const vault = vaultLocatorFor({ name: "ireland", cloud: "aws", aws: { region: "eu-west-1" } }, "wg-mesh", "lab") as Extract<VaultLocator, { kind: "aws-secretsmanager" }>;
+    b.useVault(vault);
+    const serve = (conf: string): void => s.scenario({ aws: { secrets: { [vault.secretName]: b.entry(conf), [vault.agentSecretName]: b.agent.value } } });
+    serve(config(b, { port: 51911 }));
 
+    // First boot: the bootstrap, whose apt failed, says apt's own line and fetches nothing.
     const failed = s.run(env);
     assert.notEqual(failed.code, 0);
-    assert.equal(failed.output.trim().split("\n").length, 1, failed.output);
-    assert.match(failed.output.trim(), /^apt-get could not install jq: E: Failed to fetch .*Temporary failure resolving 'archive\.ubuntu\.com'; \S+ is left as it is and the next run tries again$/);
+    assert.match(failed.output, /E: Failed to fetch .*Temporary failure resolving 'archive\.ubuntu\.com'/);
     assert.deepEqual(s.requests(), [], "nothing fetched without the tools");
     assert.equal(b.installedConfig(), undefined);
+    assert.equal(b.agentVersion(), undefined);
 
     const recovered = s.run(env);
     assert.equal(recovered.code, 0, recovered.output);
-    assert.match(recovered.output, /^installed jq, which the first boot left out$/m);
+    assert.equal(b.agentVersion(), AGENT_VERSION);
     assert.equal(b.state().listenPort, 51911);
-    const apt = readFileSync(calls, "utf8").trim().split("\n");
-    assert.deepEqual(apt, ["-qq -o DPkg::Lock::Timeout=120 update", "-qq -o DPkg::Lock::Timeout=120 update", "-qq -o DPkg::Lock::Timeout=120 install -y --no-install-recommends jq"]);
+    assert.deepEqual(aptCalls(), ["-qq update", "-qq update", "-qq install -y --no-install-recommends wireguard-tools curl jq iptables"]);
+
+    // Later the agent finds a tool missing (a newer agent may need a new one): it installs what is
+    // missing, and a failed apt fails the run with one line.
+    rmSync(join(bin, "jq"));
+    rmSync(`${calls}.failed`);
+    rmSync(calls);
+    s.requests();
+    serve(config(b, { port: 51912 }));
+    const agentFailed = s.run(env);
+    assert.notEqual(agentFailed.code, 0);
+    assert.equal(agentFailed.output.trim().split("\n").length, 1, agentFailed.output);
+    assert.match(agentFailed.output.trim(), /^apt-get could not install jq: E: Failed to fetch .*Temporary failure resolving 'archive\.ubuntu\.com'; \S+ is left as it is and the next run tries again$/);
+    assert.deepEqual(s.requests(), [], "nothing fetched without the tools");
+    const agentRecovered = s.run(env);
+    assert.equal(agentRecovered.code, 0, agentRecovered.output);
+    assert.match(agentRecovered.output, /^installed jq, which the first boot left out$/m);
+    assert.equal(b.state().listenPort, 51912);
+    assert.deepEqual(aptCalls(), ["-qq -o DPkg::Lock::Timeout=120 update", "-qq -o DPkg::Lock::Timeout=120 update", "-qq -o DPkg::Lock::Timeout=120 install -y --no-install-recommends jq"]);
     // With everything there, apt is not called again.
-    s.scenario({ aws: { secret: config(b, { port: 51912 }) } });
+    serve(config(b, { port: 51913 }));
     assert.equal(s.run(env).code, 0);
-    assert.equal(readFileSync(calls, "utf8").trim().split("\n").length, 3);
+    assert.equal(aptCalls().length, 3);
     assert.equal(s.dropped(), 0, s.counters());
   });
 });

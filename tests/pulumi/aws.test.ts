@@ -3,9 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MOCK_AMI } from "../../stacks/synth/mock-cloud";
 import type { MockRun, RecordedResource } from "../../stacks/synth/run";
-import { documentOfAwsUserData } from "../../infra/render/user-data";
+import { renderAgentBundle } from "../../infra/render/agent";
 import { renderCloudInit } from "../../infra/render/cloudinit";
-import { awsSecretName } from "../../infra/vault";
+import { parsePayload } from "../../infra/render/payload";
+import { awsAgentSecretName, awsSecretName, vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { input, nodeOf, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
 
 interface Rule {
@@ -44,6 +45,8 @@ test("each role is its own component with one wg-mesh:aws:Host beneath it, holdi
       "aws:iam/role:Role",
       "aws:iam/rolePolicy:RolePolicy",
       "aws:secretsmanager/secret:Secret",
+      "aws:secretsmanager/secret:Secret",
+      "aws:secretsmanager/secretVersion:SecretVersion",
       "aws:secretsmanager/secretVersion:SecretVersion",
       "random:index/randomBytes:RandomBytes",
       "wg-mesh:aws:Host",
@@ -84,7 +87,7 @@ test("without adminCidrs there is no SSH rule at all, and the SSH hint says port
   }
 });
 
-test("instances require IMDSv2, encrypt the root volume, boot Ubuntu LTS and take the sync unit's user data as it is", async () => {
+test("instances require IMDSv2, encrypt the root volume, boot Ubuntu LTS and take the bootstrap as plain user data, whose later changes they ignore", async () => {
   const run = await aws();
   for (const node of Object.keys(ROLES)) {
     const vm = one(run, "aws:ec2/instance:Instance", `${node}-vm`);
@@ -92,9 +95,11 @@ test("instances require IMDSv2, encrypt the root volume, boot Ubuntu LTS and tak
     assert.equal(input<{ encrypted: boolean }>(vm, "rootBlockDevice").encrypted, true);
     assert.equal(input(vm, "ami"), MOCK_AMI);
     assert.equal(input(vm, "userDataReplaceOnChange"), false);
-    const vault = { kind: "aws-secretsmanager" as const, region: "eu-west-1", secretName: awsSecretName({ project: PROJECT, stack: "test", node }) };
-    assert.equal(input(vm, "userData"), undefined, "sent compressed, as userDataBase64");
-    assert.equal(documentOfAwsUserData(input(vm, "userDataBase64")), renderCloudInit({ node, vault }));
+    const vault = vaultLocatorFor({ name: node, cloud: "aws", aws: { region: "eu-west-1" } }, PROJECT, "test") as VaultLocator;
+    assert.equal(input(vm, "userDataBase64"), undefined, "plain text: the bootstrap is a few KB");
+    assert.equal(input(vm, "userData"), renderCloudInit({ node, vault }));
+    // A running instance has no use for new user data; replacing or restarting it for one would cut its tunnels.
+    assert.deepEqual(vm.ignoreChanges, ["ami", "userData", "userDataBase64"]);
     assert.equal(input(vm, "instanceType"), node === "app1" ? "t3.micro" : "t3.small", "hubs and POPs carry traffic: one size up");
     // EC2 launches T3 as unlimited unless told: a forwarding hub would be billed for surplus credits.
     assert.deepEqual(input(vm, "creditSpecification"), { cpuCredits: "standard" }, `${node}: standard CPU credits, never unlimited by surprise`);
@@ -138,7 +143,7 @@ test("a chosen AMI, instance type, VPC and subnet are used as given; an Arm type
   ], "one lookup per node without a chosen AMI, matching its architecture");
 });
 
-test("IAM: each role is assumable by EC2 only and may call GetSecretValue on exactly its own node's secret", async () => {
+test("IAM: each role is assumable by EC2 only and may call GetSecretValue on exactly its own node's two secrets, the config and the agent", async () => {
   const run = await aws();
   const secrets = ofType(run, "aws:secretsmanager/secret:Secret");
   for (const node of Object.keys(ROLES)) {
@@ -155,28 +160,42 @@ test("IAM: each role is assumable by EC2 only and may call GetSecretValue on exa
     const policy = policies[0] as RecordedResource;
     assert.equal(input(policy, "role"), role.id, "attached to this node's role");
     const doc = JSON.parse(input<string>(policy, "policy")) as { Statement: { Effect: string; Action: unknown; Resource: unknown }[] };
-    const own = one(run, "aws:secretsmanager/secret:Secret", `${node}-wg0`);
-    const ownArn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${input<string>(own, "name")}`;
+    const own = [one(run, "aws:secretsmanager/secret:Secret", `${node}-wg0`), one(run, "aws:secretsmanager/secret:Secret", `${node}-agent`)];
     assert.equal(doc.Statement.length, 1);
     assert.equal(doc.Statement[0]?.Effect, "Allow");
     assert.equal(doc.Statement[0]?.Action, "secretsmanager:GetSecretValue");
-    assert.equal(typeof doc.Statement[0]?.Resource, "string", "one ARN, not a list or a wildcard");
-    assert.ok(String(doc.Statement[0]?.Resource).startsWith(`${ownArn}-`), `${node}: ${String(doc.Statement[0]?.Resource)}`);
-    assert.ok(!String(doc.Statement[0]?.Resource).includes("*"));
-    for (const other of secrets.filter((s) => s !== own)) assert.ok(!String(doc.Statement[0]?.Resource).includes(`/${input<string>(other, "name").split("/")[2]}/`));
+    const resources = doc.Statement[0]?.Resource as string[];
+    assert.ok(Array.isArray(resources) && resources.length === 2, "the two ARNs, no wildcard");
+    own.forEach((secret, i) => {
+      const arn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${input<string>(secret, "name")}`;
+      assert.ok(resources[i]?.startsWith(`${arn}-`), `${node}: ${resources[i]}`);
+    });
+    assert.ok(!resources.some((r) => r.includes("*")));
+    for (const other of secrets.filter((s) => !own.includes(s))) assert.ok(!resources.some((r) => r.includes(`/${input<string>(other, "name").split("/")[2]}/`)));
     assert.equal(input(one(run, "aws:iam/instanceProfile:InstanceProfile", `${node}-profile`), "role"), role.id, "the profile carries this role");
   }
   assert.deepEqual(ofType(run, "aws:iam/rolePolicy:RolePolicy").length, Object.keys(ROLES).length, "no policy beyond one per node");
 });
 
-test("the secret is named as cloud-init fetches it, replaced delete-first, and its value is the node's config, as a secret", async () => {
+test("the two secrets are named as the bootstrap fetches them, replaced delete-first; the agent is written before the config that names it", async () => {
   const run = await aws();
+  const agent = renderAgentBundle();
   for (const node of Object.keys(ROLES)) {
     const secret = one(run, "aws:secretsmanager/secret:Secret", `${node}-wg0`);
     assert.equal(input(secret, "name"), awsSecretName({ project: PROJECT, stack: "test", node }));
     assert.equal(input(secret, "recoveryWindowInDays"), 0);
+    assert.equal(secret.deleteBeforeReplace, true);
+    const agentSecret = one(run, "aws:secretsmanager/secret:Secret", `${node}-agent`);
+    assert.equal(input(agentSecret, "name"), awsAgentSecretName({ project: PROJECT, stack: "test", node }));
+    assert.equal(agentSecret.deleteBeforeReplace, true);
     const version = one(run, "aws:secretsmanager/secretVersion:SecretVersion", `${node}-wg0`);
-    assert.match(input<string>(version, "secretString"), new RegExp(`^# ${node} \\(`));
+    const agentVersion = one(run, "aws:secretsmanager/secretVersion:SecretVersion", `${node}-agent`);
+    const payload = parsePayload(input<string>(version, "secretString"));
+    assert.equal(payload.node, node);
+    assert.match(payload.config, new RegExp(`^# ${node} \\(`));
+    assert.deepEqual(payload.agent, { version: agent.version, sha256: agent.sha256, bytes: agent.bytes });
+    assert.equal(input(agentVersion, "secretString"), agent.value);
+    assert.ok(version.dependencies.includes(agentVersion.urn), "the config waits for the agent it names");
   }
 });
 

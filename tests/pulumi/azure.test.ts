@@ -5,8 +5,10 @@ import { createPublicKey } from "node:crypto";
 import { AZURE_DEPLOYER, AZURE_TENANT, AzureVaultNames, sshRsaParts } from "../../stacks/synth/mock-cloud";
 import type { MockRun, RecordedResource } from "../../stacks/synth/run";
 import { overlaps, parsePrefix, type Prefix } from "../../infra/cidr";
+import { renderAgentBundle } from "../../infra/render/agent";
 import { renderCloudInit } from "../../infra/render/cloudinit";
-import { AZURE_SECRET_NAME, AZURE_VAULT_TAG } from "../../infra/vault";
+import { parsePayload } from "../../infra/render/payload";
+import { AZURE_AGENT_SECRET_NAME, AZURE_SECRET_NAME, AZURE_VAULT_TAG, vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { findLeaks, input, named, oneCloudSpec, one, ofType, parentOf, publicIps, resourcesOf, runMesh } from "../support/pulumi";
 
 const ROLES = { hub1: "wg-mesh:index:Hub", pop1: "wg-mesh:index:Pop", app1: "wg-mesh:index:Backend" } as const;
@@ -82,7 +84,7 @@ test("NSG: WireGuard from the peers' /32s (the world on the hub), SSH from admin
   for (const node of Object.keys(ROLES)) assert.deepEqual(rules(noSsh, node).map((r) => r.name), ["wireguard", "deny-everything-else"]);
 });
 
-test("the VM: system-assigned identity, no password, its own login key, static public IP on its NIC, custom data = cloud-init", async () => {
+test("the VM: system-assigned identity, no password, its own login key, static public IP on its NIC, custom data = the bootstrap, whose changes it ignores", async () => {
   const run = await az();
   const keys = new Set<string>();
   for (const node of Object.keys(ROLES)) {
@@ -98,8 +100,10 @@ test("the VM: system-assigned identity, no password, its own login key, static p
     keys.add(adminKey?.publicKey ?? "");
     assert.deepEqual(input(vm, "sourceImageReference"), { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" });
     assert.equal(input(vm, "size"), node === "app1" ? "Standard_B1s" : "Standard_B2s");
-    const vault = { kind: "azure-keyvault" as const, secretName: AZURE_SECRET_NAME };
+    const vault = vaultLocatorFor({ name: node, cloud: "azure" }, "wg-mesh", "test") as VaultLocator;
     assert.equal(Buffer.from(input<string>(vm, "customData"), "base64").toString("utf8"), renderCloudInit({ node, vault }));
+    // customData is ForceNew in the provider: a change must never replace a running VM.
+    assert.deepEqual(vm.ignoreChanges, ["customData"]);
     assert.equal(vm.inputs.userData, undefined);
     assert.equal(input<Record<string, string>>(vm, "tags")[AZURE_VAULT_TAG], input(one(run, "azure:keyvault/keyVault:KeyVault", `${node}-kv`), "name"), "the tag names the node's own vault");
     assert.equal(vm.deleteBeforeReplace, true, "a new VM needs the NIC the old one holds");
@@ -189,8 +193,9 @@ test("Key Vault names: random per deployed node, so another deployment with the 
   assert.throws(() => world.create(names[0] as string, "someone else"), /soft-deleted vault/);
 });
 
-test("Key Vault: one per node, named as cloud-init reads it; the VM's identity may Get its secrets and do nothing else", async () => {
+test("Key Vault: one per node, named as the bootstrap reads it, holding the config and the agent; the VM's identity may Get its secrets and do nothing else", async () => {
   const run = await az();
+  const agent = renderAgentBundle();
   assert.equal(ofType(run, "azure:keyvault/keyVault:KeyVault").length, Object.keys(ROLES).length);
   const principals = new Set<string>();
   for (const node of Object.keys(ROLES)) {
@@ -213,7 +218,13 @@ test("Key Vault: one per node, named as cloud-init reads it; the VM's identity m
     const secret = one(run, "azure:keyvault/secret:Secret", `${node}-wg0`);
     assert.equal(input(secret, "name"), AZURE_SECRET_NAME);
     assert.equal(input(secret, "keyVaultId"), vault.id);
-    assert.match(input<string>(secret, "value"), new RegExp(`^# ${node} \\(`));
+    assert.match(parsePayload(input<string>(secret, "value")).config, new RegExp(`^# ${node} \\(`));
+    const agentSecret = one(run, "azure:keyvault/secret:Secret", `${node}-agent`);
+    assert.equal(input(agentSecret, "name"), AZURE_AGENT_SECRET_NAME);
+    assert.equal(input(agentSecret, "keyVaultId"), vault.id);
+    assert.equal(input(agentSecret, "value"), agent.value);
+    assert.ok(secret.dependencies.includes(agentSecret.urn), "the config waits for the agent it names");
+    assert.equal(ofType(run, "azure:keyvault/secret:Secret").filter((x) => input(x, "keyVaultId") === vault.id).length, 2, "nothing else in the vault");
   }
   assert.equal(principals.size, Object.keys(ROLES).length, "each vault admits its own VM's identity, not another's");
   assert.ok(![...principals].some((p) => p === "" || p === AZURE_DEPLOYER));

@@ -110,8 +110,8 @@ for (const names of NAMES) {
     const run = await runMesh(awkwardSpec(), { meshName: names.mesh, project: names.project, stack: names.stack });
     assert.deepEqual(problems(run), []);
     const checked = run.resources.filter((r) => NAME_RULES.some((rule) => rule.type === r.type));
-    // Two AWS nodes of 5 named resources, two GCP nodes of 7, one Azure node of 9.
-    assert.equal(checked.length, 2 * 5 + 2 * 7 + 9, "every resource with a cloud name was checked");
+    // Two AWS nodes of 6 named resources, two GCP nodes of 8, one Azure node of 10 (each node's agent secret among them).
+    assert.equal(checked.length, 2 * 6 + 2 * 8 + 10, "every resource with a cloud name was checked");
     // Fixed names a cloud keeps unique stay unique, however the awkward names cleaned up.
     for (const rule of NAME_RULES) {
       const given = run.resources.filter((r) => r.type === rule.type).map((r) => r.inputs[rule.field] ?? r.inputs[rule.prefixField ?? ""]).filter((v) => typeof v === "string");

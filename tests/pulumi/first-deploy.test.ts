@@ -97,12 +97,14 @@ test("GCP: a Hub used on its own enables its project's APIs itself, and its reso
   }
 });
 
-test("upgrading: a running AWS VM is not stopped for new wg-mesh user data, which cloud-init would not run again; GCP takes it in place; URNs stay", async () => {
+test("upgrading: a running VM takes no new wg-mesh user data, which cloud-init would not run again, on any cloud; URNs stay", async () => {
   const run = await runMesh(oneCloudSpec("aws"));
   for (const vm of ofType(run, "aws:ec2/instance:Instance")) {
     assert.deepEqual(vm.ignoreChanges, ["ami", "userData", "userDataBase64"], vm.name);
     assert.equal(vm.inputs.userDataReplaceOnChange, false, "and never a new VM for it");
   }
   const gcp = await runMesh(oneCloudSpec("gcp"));
-  for (const vm of ofType(gcp, "gcp:compute/instance:Instance")) assert.equal(vm.ignoreChanges, undefined, `${vm.name}: metadata updates in place, without a restart`);
+  for (const vm of ofType(gcp, "gcp:compute/instance:Instance")) assert.deepEqual(vm.ignoreChanges, ['metadata["user-data"]'], vm.name);
+  const azure = await runMesh(oneCloudSpec("azure"));
+  for (const vm of ofType(azure, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine")) assert.deepEqual(vm.ignoreChanges, ["customData"], `${vm.name}: customData is ForceNew`);
 });

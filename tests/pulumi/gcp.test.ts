@@ -3,7 +3,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { MockRun } from "../../stacks/synth/run";
 import { renderCloudInit } from "../../infra/render/cloudinit";
-import { gcpSecretId, gcpServiceAccountId } from "../../infra/vault";
+import { renderAgentBundle } from "../../infra/render/agent";
+import { parsePayload } from "../../infra/render/payload";
+import { gcpAgentSecretId, gcpSecretId, gcpServiceAccountId, vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { input, named, ofType, one, oneCloudSpec, parentOf, PROJECT, publicIps, resourcesOf, runMesh } from "../support/pulumi";
 
 const ROLES = { hub1: "wg-mesh:index:Hub", pop1: "wg-mesh:index:Pop", app1: "wg-mesh:index:Backend" } as const;
@@ -50,7 +52,10 @@ test("each role is its own component with one wg-mesh:gcp:Host beneath it", asyn
         "gcp:compute/firewall:Firewall",
         "gcp:compute/instance:Instance",
         "gcp:secretmanager/secret:Secret",
+        "gcp:secretmanager/secret:Secret",
         "gcp:secretmanager/secretIamMember:SecretIamMember",
+        "gcp:secretmanager/secretIamMember:SecretIamMember",
+        "gcp:secretmanager/secretVersion:SecretVersion",
         "gcp:secretmanager/secretVersion:SecretVersion",
         "gcp:serviceaccount/account:Account",
         "random:index/randomBytes:RandomBytes",
@@ -94,25 +99,31 @@ test("no adminCidrs: no SSH rule; the deny rule still shuts the default network'
   for (const node of Object.keys(ROLES)) assert.deepEqual(Object.keys(firewalls(run, node)).sort(), ["deny", "wireguard"]);
 });
 
-test("the service account may access exactly its own node's secret, and the VM runs as it with the cloud-platform scope", async () => {
+test("the service account may access exactly its own node's two secrets (config and agent), and the VM runs as it with the cloud-platform scope", async () => {
   const run = await gcp();
-  assert.equal(ofType(run, "gcp:secretmanager/secretIamMember:SecretIamMember").length, Object.keys(ROLES).length);
+  assert.equal(ofType(run, "gcp:secretmanager/secretIamMember:SecretIamMember").length, 2 * Object.keys(ROLES).length);
+  const agent = renderAgentBundle();
   for (const node of Object.keys(ROLES)) {
     const account = one(run, "gcp:serviceaccount/account:Account", `${node}-sa`);
     assert.equal(input(account, "accountId"), gcpServiceAccountId({ project: PROJECT, stack: "test", node }));
-    const secret = one(run, "gcp:secretmanager/secret:Secret", `${node}-wg0`);
-    assert.equal(input(secret, "secretId"), gcpSecretId({ project: PROJECT, stack: "test", node }));
-    const member = one(run, "gcp:secretmanager/secretIamMember:SecretIamMember", `${node}-read-wg0`);
-    assert.equal(input(member, "role"), "roles/secretmanager.secretAccessor");
-    assert.equal(input(member, "member"), `serviceAccount:${emailOf(node)}`);
-    assert.equal(input(member, "secretId"), input(secret, "secretId"), "granted on the one secret, not the project");
-    assert.equal(input(member, "project"), "wgmesh-test");
+    for (const [suffix, id] of [["wg0", gcpSecretId({ project: PROJECT, stack: "test", node })], ["agent", gcpAgentSecretId({ project: PROJECT, stack: "test", node })]] as const) {
+      const secret = one(run, "gcp:secretmanager/secret:Secret", `${node}-${suffix}`);
+      assert.equal(input(secret, "secretId"), id);
+      const member = one(run, "gcp:secretmanager/secretIamMember:SecretIamMember", `${node}-read-${suffix}`);
+      assert.equal(input(member, "role"), "roles/secretmanager.secretAccessor");
+      assert.equal(input(member, "member"), `serviceAccount:${emailOf(node)}`);
+      assert.equal(input(member, "secretId"), input(secret, "secretId"), "granted on the secret, not the project");
+      assert.equal(input(member, "project"), "wgmesh-test");
+    }
+    const agentVersion = one(run, "gcp:secretmanager/secretVersion:SecretVersion", `${node}-agent`);
+    assert.equal(input(agentVersion, "secretData"), agent.value);
 
     const vm = one(run, "gcp:compute/instance:Instance", `${node}-vm`);
     assert.deepEqual(input(vm, "serviceAccount"), { email: emailOf(node), scopes: ["cloud-platform"] });
     const version = one(run, "gcp:secretmanager/secretVersion:SecretVersion", `${node}-wg0`);
     assert.equal(input(version, "secret"), one(run, "gcp:secretmanager/secret:Secret", `${node}-wg0`).id);
-    assert.match(input<string>(version, "secretData"), new RegExp(`^# ${node} \\(`));
+    assert.match(parsePayload(input<string>(version, "secretData")).config, new RegExp(`^# ${node} \\(`));
+    assert.ok(version.dependencies.includes(agentVersion.urn), "the config waits for the agent it names");
   }
 });
 
@@ -126,8 +137,10 @@ test("instances: static address, user data in metadata, OS Login, shielded boot,
     assert.equal(nic[0]?.network, "default");
     assert.equal(nic[0]?.accessConfigs[0]?.natIp, ips[node]);
     const metadata = input<Record<string, string>>(vm, "metadata");
-    const vault = { kind: "gcp-secretmanager" as const, project: "wgmesh-test", secretId: gcpSecretId({ project: PROJECT, stack: "test", node }) };
+    const vault = vaultLocatorFor({ name: node, cloud: "gcp", gcp: { project: "wgmesh-test" } }, PROJECT, "test") as VaultLocator;
     assert.equal(metadata["user-data"], renderCloudInit({ node, vault }));
+    // Metadata updates in place, but a running VM has no use for new user data (cloud-init ran it once).
+    assert.deepEqual(vm.ignoreChanges, ['metadata["user-data"]']);
     assert.equal(metadata["enable-oslogin"], "TRUE");
     assert.equal(vm.inputs.metadataStartupScript, undefined, "a startup script would replace the VM when it changed");
     assert.equal(input<{ enableSecureBoot: boolean }>(vm, "shieldedInstanceConfig").enableSecureBoot, true);

@@ -16,8 +16,9 @@ import { ROLES } from "../../infra/model";
 import { inferPackageSchema } from "../../components/provider";
 import { generateKeyPair } from "../../infra/keys";
 import { parseWgQuick } from "../../infra/wgquick";
+import { parsePayload } from "../../infra/render/payload";
 import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
-import { runUnderMocks, type MockRun } from "../../stacks/synth/run";
+import { runUnderMocks, type MockRun, type RecordedResource } from "../../stacks/synth/run";
 import { input, isSecretValue, ofType, PROJECT, REPO, runStackFile } from "../support/pulumi";
 import { readCsharpMesh, readmeBlock, type SchemaForCsharp } from "../support/readme-examples";
 import { csharpNamespace, type SdkNames } from "../support/sdk-names";
@@ -223,16 +224,19 @@ test("a Hub on its own: its key, its own regional provider, its host, and a wg0.
               { name: "office", publicKey: office.publicKey, endpoint: "198.51.100.7:51820", allowedIps: ["10.9.1.0/24"] },
             ],
             adminCidrs: [],
+            files: { "failover.table": "ireland fra\n" },
           },
           {},
         )
       ).state,
   });
   assert.deepEqual(ofType(run, "pulumi:providers:aws").map((p) => [p.name, input(p, "region")]), [["edge-aws", "ap-southeast-2"]]);
+  const entry = ofType(run, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.name === "edge-wg0");
+  assert.deepEqual(parsePayload(input<string>(entry as RecordedResource, "secretString")).files, { "failover.table": "ireland fra\n" }, "files ride with the config");
   assert.ok(run.resources.filter((r) => r.type.startsWith("aws:")).every((r) => r.provider === "edge-aws"), "every AWS resource in the node's own region");
-  const version = ofType(run, "aws:secretsmanager/secretVersion:SecretVersion")[0];
+  const version = ofType(run, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.name === "edge-wg0");
   assert.ok(version && isSecretValue(version.inputs.secretString));
-  const conf = parseWgQuick(input<string>(version, "secretString"), "edge");
+  const conf = parseWgQuick(parsePayload(input<string>(version, "secretString")).config, "edge");
   assert.deepEqual(conf.iface.addresses, ["10.9.0.1/24"]);
   assert.equal(conf.iface.mtu, 1380);
   assert.equal(conf.iface.postUp[0], "sysctl -w net.ipv4.ip_forward=1");

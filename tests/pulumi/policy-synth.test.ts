@@ -5,7 +5,6 @@
  * across two stacks with peerStacks. Zero violations for each. And the same resources with one hand
  * edit each are caught, so the zero is not a pack that looks at nothing.
  */
-import { awsUserDataBase64, documentOfAwsUserData } from "../../infra/render/user-data";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
@@ -113,9 +112,22 @@ async function handEditsAreCaught(c: Case): Promise<void> {
     assert.deepEqual(await caught(c, edited(resources, "aws:ec2/instance:Instance", (p) => (p.metadataOptions = { httpTokens: "optional" }))), ["wg-imdsv2"]);
     assert.deepEqual(await caught(c, edited(resources, "aws:ec2/instance:Instance", (p) => (p.rootBlockDevice = { encrypted: false }))), ["wg-disk-encrypted"]);
     assert.deepEqual(
-      await caught(c, edited(resources, "aws:ec2/instance:Instance", (p) => (p.userDataBase64 = awsUserDataBase64(`${documentOfAwsUserData(String(p.userDataBase64))}\nPrivateKey = x\n`)))),
+      await caught(c, edited(resources, "aws:ec2/instance:Instance", (p) => (p.userData = `${String(p.userData)}\nPrivateKey = x\n`))),
       ["wg-no-key-in-user-data"],
     );
+    // A node's read grant reaching another node's agent.
+    const rolePolicies = resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy");
+    if (rolePolicies.length >= 2) {
+      const other = (JSON.parse(String(rolePolicies[1]?.props.policy)) as { Statement: { Resource: string[] }[] }).Statement[0]?.Resource[1] as string;
+      assert.deepEqual(
+        await caught(c, edited(resources, "aws:iam/rolePolicy:RolePolicy", (p) => {
+          const doc = JSON.parse(String(p.policy)) as { Statement: { Resource: string[] }[] };
+          (doc.Statement[0] as { Resource: string[] }).Resource[1] = other;
+          p.policy = JSON.stringify(doc);
+        })),
+        ["wg-vault-read-one-secret"],
+      );
+    }
     assert.deepEqual(
       await caught(c, edited(resources, "aws:iam/rolePolicy:RolePolicy", (p) => (p.policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }] })))),
       ["wg-vault-read-one-secret"],

@@ -55,4 +55,7 @@ test("every jq recipe in the README answers its question from prod's real output
   assert.deepEqual(find("Which nodes forward").trim().split("\n").sort(), plan.nodes.filter((n) => n.forwarding).map((n) => n.name).sort());
   assert.equal(find("Which nodes, where").trim().split("\n").length, plan.nodes.length);
   assert.match(find("Which pairs go through ireland"), /^\d+ pairs, e\.g\. \w+ -> \w+/);
+  const checks = find("Did a VM run its bootstrap").trim().split("\n");
+  assert.equal(checks.length, plan.nodes.filter((n) => n.cloud !== "external").length, "one look per VM");
+  assert.ok(checks.every((l) => /^\S+\t(aws ec2 get-console-output|gcloud compute instances get-serial-port-output|az vm run-command invoke) /.test(l)), checks.join("\n"));
 });

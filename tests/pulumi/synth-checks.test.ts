@@ -3,7 +3,6 @@
  * refuse (names, user data sizes), all reported at once, one line each; `--json` shows what each
  * resource would send to its cloud, secret values masked.
  */
-import { documentOfAwsUserData } from "../../infra/render/user-data";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -35,7 +34,8 @@ test("synth --json: each resource's inputs as they would be sent, secret values 
   assert.equal(find("gcp:secretmanager/secretVersion:SecretVersion", "mesh-hkg-wg0").inputs.secretData, "[secret]");
   assert.equal(find("azure:keyvault/secret:Secret", "mesh-lhr-wg0").inputs.value, "[secret]");
   assert.equal(find("aws:ec2/instance:Instance", "mesh-ireland-vm").inputs.instanceType, "t3.small");
-  assert.match(documentOfAwsUserData(String(find("aws:ec2/instance:Instance", "mesh-ireland-vm").inputs.userDataBase64)), /^#cloud-config\n/);
+  assert.match(String(find("aws:ec2/instance:Instance", "mesh-ireland-vm").inputs.userData), /^#cloud-config\n/);
+  assert.equal(find("aws:secretsmanager/secretVersion:SecretVersion", "mesh-ireland-agent").inputs.secretString, "[secret]");
   assert.deepEqual(find("tls:index/privateKey:PrivateKey", "mesh-lhr-login-key").inputs, { algorithm: "RSA", rsaBits: 4096 });
   assert.equal(find("gcp:projects/service:Service", "mesh-edgeproxy-prod-compute-api").inputs.service, "compute.googleapis.com");
   assert.ok(s.resources.every((x) => typeof x.inputs === "object"), "every resource carries its inputs");

@@ -1,5 +1,5 @@
 /**
- * A continuous ping (every 10 ms) between two lab nodes, for "no packet lost while the mesh
+ * A continuous ping (every 10 ms unless told) between two lab nodes, for "no packet lost while the mesh
  * changes" tests. Loss is counted against what ping says it sent, so a flow that dies for good
  * during the change is a loss too, not just a gap between replies.
  */
@@ -15,8 +15,9 @@ export interface PingFlow {
 /** Requests this close to the end may still be in flight when ping is stopped. */
 const IN_FLIGHT_GRACE = 3;
 
-export function continuousPing(namespace: string, address: string): { stop: () => Promise<PingFlow> } {
-  const child = spawn("ip", ["netns", "exec", namespace, "ping", "-n", "-i", "0.01", "-W", "1", address], { stdio: ["ignore", "pipe", "ignore"] });
+/** `intervalSeconds`: between requests, default 0.01 (a flow per pair of a whole mesh wants fewer). */
+export function continuousPing(namespace: string, address: string, intervalSeconds = 0.01): { stop: () => Promise<PingFlow> } {
+  const child = spawn("ip", ["netns", "exec", namespace, "ping", "-n", "-i", String(intervalSeconds), "-W", "1", address], { stdio: ["ignore", "pipe", "ignore"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((res) => child.once("exit", () => res()));

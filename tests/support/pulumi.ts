@@ -3,6 +3,7 @@
  * file runs in its own process (node --test), and runs inside a file go one after another.
  */
 import { documentOfAwsUserData } from "../../infra/render/user-data";
+import { parsePayload } from "../../infra/render/payload";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -154,14 +155,17 @@ export const VAULT_VALUE: Record<Exclude<Cloud, "external">, { type: string; key
   azure: { type: "azure:keyvault/secret:Secret", key: "value" },
 };
 
-/** Every node's wg0.conf as delivered: from its vault secret, or the external configs output. */
+/** Every node's wg0.conf as delivered: from its vault entry (as the agent installs it), or the external configs output. */
 export function deliveredConfigs(run: MockRun): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { type, key } of Object.values(VAULT_VALUE)) {
     for (const r of ofType(run, type)) {
-      const node = nodeOf(r.name, /-wg0$/);
       assert.ok(isSecretValue(r.inputs[key]), `${r.type} ${r.name}: ${key} must be secret`);
-      out[node] = input<string>(r, key);
+      if (!r.name.endsWith("-wg0")) continue;
+      const node = nodeOf(r.name, /-wg0$/);
+      const entry = parsePayload(input<string>(r, key));
+      assert.equal(entry.node, node, `${r.name}: the entry names its node`);
+      out[node] = entry.config;
     }
   }
   const external = run.outputs.externalConfigs;
@@ -173,7 +177,10 @@ export function deliveredConfigs(run: MockRun): Record<string, string> {
 /** The user data each VM boots with, decoded, by node. */
 export function userDataByNode(run: MockRun): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const r of ofType(run, "aws:ec2/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = documentOfAwsUserData(input<string>(r, "userDataBase64"));
+  for (const r of ofType(run, "aws:ec2/instance:Instance")) {
+    const plain = (unwrapSecrets(r.inputs) as Record<string, unknown>).userData;
+    out[nodeOf(r.name, /-vm$/)] = typeof plain === "string" ? plain : documentOfAwsUserData(input<string>(r, "userDataBase64"));
+  }
   for (const r of ofType(run, "gcp:compute/instance:Instance")) out[nodeOf(r.name, /-vm$/)] = input<Record<string, string>>(r, "metadata")["user-data"] as string;
   for (const r of ofType(run, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine")) {
     out[nodeOf(r.name, /-vm$/)] = Buffer.from(input<string>(r, "customData"), "base64").toString("utf8");

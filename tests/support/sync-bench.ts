@@ -1,21 +1,24 @@
 /**
- * One node for the real wgmesh-sync script: a network namespace made here with no route out, a
- * unique interface name (wireguard-go's sockets are not per namespace), a vault file and the rendered
- * script; and the checks that everything made is gone afterwards. Needs root, wireguard-go, wg,
+ * One node for the real node scripts: a network namespace made here with no route out, a unique
+ * interface name (wireguard-go's sockets are not per namespace), the files standing in for its vault
+ * (the config entry and the agent), its bootstrap as user data installs it and the folders that stand
+ * for its agents, units and /etc/wireguard; and the checks that everything made is gone afterwards. Needs root, wireguard-go, wg,
  * wg-quick and /dev/net/tun (`syncBlocker` says which is missing).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { test } from "node:test";
 import { generateKeyPair, type KeyPair } from "../../infra/keys";
 import type { WgPeer, WgQuickConfig } from "../../infra/model";
 import { formatWgQuick } from "../../infra/wgquick/format";
-import { renderSyncScript } from "../../infra/render/sync-script";
-import type { VaultLocator } from "../../infra/vault";
+import { renderAgentBundle, type AgentBundle } from "../../infra/render/agent";
+import { shippedBootstrap } from "../../infra/render/cloudinit";
+import { renderPayload } from "../../infra/render/payload";
+import { fileVault, type VaultLocator } from "../../infra/vault";
 import { findOnPath, labBlocker } from "../../lab/preflight";
 
 export function syncBlocker(): string | undefined {
@@ -84,39 +87,88 @@ export function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** One node: a namespace, a unique interface name, a vault file and the rendered script. */
+/** One node: a namespace, a unique interface name, its vault's files, its bootstrap and agent folders. */
 export class Bench {
   readonly id = randomBytes(3).toString("hex");
   readonly ns = `wgsync-${this.id}`;
   readonly iface = `wgsync-${this.id}`;
+  readonly node = "bench";
   readonly dir = mkdtempSync(join(tmpdir(), "wgmesh-sync-"));
   readonly confDir = join(this.dir, "etc-wireguard");
   readonly vaultFile = join(this.dir, "vault", "wg0.conf");
+  readonly agentFile = join(this.dir, "vault", "agent");
+  /** The bootstrap: /usr/local/sbin/wgmesh-sync on a node. */
   readonly script = join(this.dir, "wgmesh-sync");
+  readonly lib = join(this.dir, "lib");
+  readonly bin = join(this.dir, "bin");
+  readonly units = join(this.dir, "units");
+  readonly console = join(this.dir, "console");
   readonly key: KeyPair = generateKeyPair();
+  /** The agent publish() puts in the vault. */
+  agent: AgentBundle = renderAgentBundle();
+  vault: VaultLocator = fileVault(this.vaultFile, this.agentFile);
   private pathPrefix = "";
 
   constructor() {
     mkdirSync(join(this.dir, "vault"));
-    this.useVault({ kind: "file", path: this.vaultFile });
+    this.useVault(this.vault);
     must("ip", ["netns", "add", this.ns]);
     must("ip", ["-n", this.ns, "link", "set", "lo", "up"]);
   }
 
+  /** The bootstrap for `vault`, as user data installs it. */
   useVault(vault: VaultLocator, pathPrefix = ""): void {
-    writeFileSync(this.script, renderSyncScript({ node: "bench", vault, interfaceName: this.iface }), { mode: 0o700 });
+    this.vault = vault;
+    writeFileSync(this.script, this.bootstrap(), { mode: 0o700 });
     this.pathPrefix = pathPrefix;
   }
 
-  publish(text: string): void {
+  bootstrap(): string {
+    return shippedBootstrap({ node: this.node, vault: this.vault, interfaceName: this.iface });
+  }
+
+  /** The node's vault entry for a wg0.conf, as the stack program makes it (with files riding along). */
+  entry(conf: string, files: Record<string, string> = {}, agent: AgentBundle = this.agent): string {
+    return renderPayload({ node: this.node, interfaceName: this.iface, config: conf, files, agent, bootstrap: this.bootstrap() });
+  }
+
+  /** A wg0.conf into the vault as `pulumi up` writes it: the agent, then the entry naming it. */
+  publish(conf: string, files: Record<string, string> = {}): void {
+    writeFileSync(this.agentFile, this.agent.value, { mode: 0o600 });
+    writeFileSync(this.vaultFile, this.entry(conf, files), { mode: 0o600 });
+  }
+
+  /** Text into the config's vault file exactly as given. */
+  publishRaw(text: string): void {
     writeFileSync(this.vaultFile, text, { mode: 0o600 });
   }
 
-  /** Runs the script in the namespace; `extraEnv` comes last (a test's PATH, its curl config). */
+  /** What every run is given: where the node's fixed paths are here. */
+  env(): Record<string, string> {
+    return {
+      WGMESH_SYNC: this.script,
+      WGMESH_CONF_DIR: this.confDir,
+      WGMESH_LIB_DIR: this.lib,
+      WGMESH_BIN_DIR: this.bin,
+      WGMESH_UNIT_DIR: this.units,
+      WGMESH_CONSOLE: this.console,
+    };
+  }
+
+  /** The version of the agent the node runs, from its current link. */
+  agentVersion(): string | undefined {
+    try {
+      return /agents\/([^/]+)$/.exec(readlinkSync(join(this.lib, "current")))?.[1];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs the bootstrap in the namespace, as the timer does; `extraEnv` comes last (a test's PATH, its curl config). */
   run(extraEnv: NodeJS.ProcessEnv = {}): Run {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      WGMESH_CONF_DIR: this.confDir,
+      ...this.env(),
       WG_QUICK_USERSPACE_IMPLEMENTATION: findOnPath("wireguard-go") ?? "wireguard-go",
       WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1",
       PATH: `${this.pathPrefix}${process.env.PATH ?? "/usr/bin:/bin"}`,

@@ -120,6 +120,13 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.reply(200, ok_body)
 
+    def secret(self, case, name):
+        """The value of secret `name`: from the case's `secrets` map when it has one (None: no such secret), else its `secret`."""
+        secrets = case.get("secrets")
+        if secrets is None:
+            return case.get("secret", "")
+        return secrets.get(name)
+
     def route(self, body):
         s = scenario()
         host = (self.headers.get("Host") or "").split(":")[0]
@@ -168,17 +175,27 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(400, {"__type": "UnknownOperationException"}, "application/x-amz-json-1.1")
                 case = s.get("aws", {})
                 secret_id = json.loads(body or b"{}").get("SecretId")
-                return self.vault_answer(case, {"ARN": f"arn:aws:secretsmanager:{region}:123456789012:secret:{secret_id}-AbCdEf", "Name": secret_id, "SecretString": case.get("secret", "")})
+                value = self.secret(case, secret_id)
+                if value is None:
+                    return self.reply(400, {"__type": "ResourceNotFoundException", "Message": "Secrets Manager can't find the specified secret."}, "application/x-amz-json-1.1")
+                return self.vault_answer(case, {"ARN": f"arn:aws:secretsmanager:{region}:123456789012:secret:{secret_id}-AbCdEf", "Name": secret_id, "SecretString": value})
             if host == "secretmanager.googleapis.com":
                 case = s.get("gcp", {})
                 if self.headers.get("Authorization") != f"Bearer {GCP_TOKEN}":
                     return self.reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials. Expected OAuth 2 access token.", "status": "UNAUTHENTICATED"}})
-                return self.vault_answer(case, {"name": url.path, "payload": {"data": base64.b64encode(case.get("secret", "").encode()).decode()}})
+                m = re.match(r"^/v1/projects/[^/]+/secrets/([^/]+)/versions/latest:access$", url.path)
+                value = self.secret(case, m.group(1) if m else "")
+                if value is None:
+                    return self.reply(404, {"error": {"code": 404, "message": f"Secret [{url.path}] not found or has no versions.", "status": "NOT_FOUND"}})
+                return self.vault_answer(case, {"name": url.path, "payload": {"data": base64.b64encode(value.encode()).decode()}})
             if host.endswith(".vault.azure.net"):
                 case = s.get("azure", {})
                 if self.headers.get("Authorization") != f"Bearer {AZURE_TOKEN}":
                     return self.reply(401, {"error": {"code": "Unauthorized", "message": "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://example.invalid."}})
-                return self.vault_answer(case, {"value": case.get("secret", ""), "id": f"https://{host}{url.path}/0123456789abcdef"})
+                value = self.secret(case, url.path.removeprefix("/secrets/"))
+                if value is None:
+                    return self.reply(404, {"error": {"code": "SecretNotFound", "message": f"A secret with (name/id) {url.path} was not found in this key vault."}})
+                return self.vault_answer(case, {"value": value, "id": f"https://{host}{url.path}/0123456789abcdef"})
             return self.reply(404, "", "text/plain")
         finally:
             self.record(body, extra)

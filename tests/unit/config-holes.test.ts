@@ -235,5 +235,5 @@ test("renderers refuse what the validator refuses, so nothing built around it ad
     hkg.interfaceAddress = `${bad}/24`;
     assert.throws(() => renderAll(plan, throwAwayKeys(plan), offlineEndpoints(plan)), /Address value .* holds a line break or control character; a wg-quick value is one plain line/);
   }
-  assert.throws(() => renderCloudInit({ node: "hkg", vault: { kind: "file", path: "/tmp/x\rPostUp" } }), /vault\.path .* is invalid/);
+  assert.throws(() => renderCloudInit({ node: "hkg", vault: { kind: "file", path: "/tmp/x\rPostUp", agentPath: "/tmp/a" } }), /vault\.path .* is invalid/);
 });

@@ -40,10 +40,10 @@ test("prod, node by node: each item is the table's price times the month, the va
       { what: "VM t3.small", monthly: 15.18 },
       { what: "public IPv4 address", monthly: 3.65 },
       { what: "root volume, gp3, 8 GiB (Ubuntu's AMI)", monthly: 0.64 },
-      { what: "Secrets Manager secret", monthly: 0.4 },
+      { what: "Secrets Manager secret x2 (config entry, node agent)", monthly: 0.8 },
       { what: "GetSecretValue, 43,800 a month", monthly: 0.22 },
     ],
-    monthly: 20.09,
+    monthly: 20.49,
     unpriced: [],
   });
   const syd = cost.nodes.find((n) => n.name === "syd");
@@ -60,7 +60,7 @@ test("a size the table does not list is named, not guessed; an external node cos
   assert.equal(nodeSize(big), "m7i.48xlarge");
   const c = nodeCost(big, 43_800);
   assert.deepEqual(c.unpriced, ["VM m7i.48xlarge"]);
-  assert.equal(c.monthly, 3.65 + 0.64 + 0.4 + 0.22);
+  assert.equal(c.monthly, 3.65 + 0.64 + 0.8 + 0.22);
   const external = nodeCost({ ...iad, cloud: "external", aws: undefined, external: { endpoint: "198.51.100.7" } }, 43_800);
   assert.deepEqual([external.monthly, external.items], [0, []]);
 });
@@ -72,7 +72,7 @@ test("wgmesh plan --cost prints the estimate, --cost --json the same figures", (
   assert.equal(json.status, 0, json.stderr);
   const doc = JSON.parse(json.stdout) as { monthly: number; table: { date: string } };
   assert.match(text.stdout, new RegExp(`^Monthly cost of stack prod: USD ${doc.monthly.toFixed(2)}, 12 nodes\\nList prices of ${doc.table.date} `));
-  assert.match(text.stdout, /\nireland +hub +aws +t3\.small +15\.18 +3\.65 +0\.64 +0\.40 +0\.22 +20\.09\n/);
+  assert.match(text.stdout, /\nireland +hub +aws +t3\.small +15\.18 +3\.65 +0\.64 +0\.80 +0\.22 +20\.49\n/);
   assert.ok(text.stdout.includes(readFileSync(join(REPO, "infra", "cost", "prices-2025.json"), "utf8").match(/https:\/\/aws\.amazon\.com\/ec2\/pricing\/on-demand\/[^"]*/)?.[0] as string));
   const both = spawnSync(process.execPath, [BIN, "plan", "--stack", "prod", "--cost", "--rotation"], { cwd: REPO, encoding: "utf8" });
   assert.equal(both.status, 1);

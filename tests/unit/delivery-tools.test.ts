@@ -1,8 +1,8 @@
 /**
- * The user data every prod and staging node boots with, checked by the real tools rather than by our
- * reading of them: Debian's `cloud-init schema` on each document, cloud-init's own write_files module
- * writing each document's files (so gz+b64 decodes as a VM would decode it), and
- * `systemd-analyze verify` on the service and timer it wrote. scripts/setup.sh installs cloud-init and
+ * The user data every prod and staging node boots with (the bootstrap), checked by the real tools
+ * rather than by our reading of them: Debian's `cloud-init schema` on each document, cloud-init's own
+ * write_files module writing each document's files, and `systemd-analyze verify` on the service and
+ * timer it wrote. scripts/setup.sh installs cloud-init and
  * systemd; a missing tool fails these tests instead of skipping them, since CI must run them.
  */
 import { test } from "node:test";
@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderCloudInit, SERVICE_PATH, serviceUnit, TIMER_PATH, timerUnit } from "../../infra/render/cloudinit";
 import { SYNC_SCRIPT_PATH } from "../../infra/render/sync-script";
-import { NODE_COMMAND_PATH, shippedNodeCommand, shippedSyncScript } from "../../infra/render/node-command";
+import { shippedBootstrap } from "../../infra/render/cloudinit";
+import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { findOnPath } from "../../lab/preflight";
 import { runStackFile, userDataByNode } from "../support/pulumi";
 
@@ -43,7 +44,7 @@ function allDocuments(): Promise<Document[]> {
     const stack = `s${"t".repeat(98)}k`;
     out.push({
       label: "longest names",
-      text: renderCloudInit({ node: "a23456789012345678901234", vault: { kind: "aws-secretsmanager", region: "ap-southeast-4", secretName: `${project}/${stack}/a23456789012345678901234/wg0.conf` } }),
+      text: renderCloudInit({ node: "a23456789012345678901234", vault: vaultLocatorFor({ name: "a23456789012345678901234", cloud: "aws", aws: { region: "ap-southeast-4" } }, project, stack) as VaultLocator }),
     });
     return out;
   })();
@@ -102,7 +103,7 @@ for job in json.load(sys.stdin):
     write_files("write_files", files, "root:root")
 `;
 
-test("cloud-init's write_files writes the sync script, service and timer exactly, with their modes; systemd-analyze verify passes both units", async (t) => {
+test("cloud-init's write_files writes the bootstrap, service and timer exactly, with their modes; systemd-analyze verify passes both units", async (t) => {
   const analyze = tool("systemd-analyze");
   assert.ok(existsSync(PYTHON), `${PYTHON}: install python3 (and cloud-init) from Debian`);
   const dir = scratch(t);
@@ -123,15 +124,11 @@ test("cloud-init's write_files writes the sync script, service and timer exactly
     assert.equal(readFileSync(join(root, SERVICE_PATH), "utf8"), serviceUnit("wg0"), doc.label);
     assert.equal(readFileSync(join(root, TIMER_PATH), "utf8"), timerUnit("wg0"), doc.label);
     for (const unit of [SERVICE_PATH, TIMER_PATH]) assert.equal(statSync(join(root, unit)).mode & 0o777, 0o644, `${doc.label}: ${unit}`);
-    // The same script a VM gets from shippedSyncScript for its vault: compare with one rendered here for the longest-names node.
+    // The same bootstrap a VM gets for its vault: compare with one rendered here for the longest-names node.
     if (doc.label === "longest names") {
-      const vault = { kind: "aws-secretsmanager" as const, region: "ap-southeast-4", secretName: `p${"r".repeat(98)}j/s${"t".repeat(98)}k/a23456789012345678901234/wg0.conf` };
-      assert.equal(decoded, shippedSyncScript({ node: "a23456789012345678901234", vault }));
+      const vault = vaultLocatorFor({ name: "a23456789012345678901234", cloud: "aws", aws: { region: "ap-southeast-4" } }, `p${"r".repeat(98)}j`, `s${"t".repeat(98)}k`) as VaultLocator;
+      assert.equal(decoded, shippedBootstrap({ node: "a23456789012345678901234", vault }));
     }
-    const command = join(root, NODE_COMMAND_PATH);
-    assert.equal(readFileSync(command, "utf8"), shippedNodeCommand(), `${doc.label}: the node's wgmesh command`);
-    assert.equal(statSync(command).mode & 0o777, 0o755, `${doc.label}: the node command is executable`);
-
   }
   // Every node wrote the same units (asserted above): systemd-analyze reads them as the first node wrote them.
   const verified = (jobs[0] as { root: string }).root;

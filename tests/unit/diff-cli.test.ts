@@ -6,7 +6,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { AGENT_VERSION } from "../../infra/render/agent";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -67,6 +68,32 @@ test("a change: exit 1, against the merge base even after main moved on", () => 
   assert.doesNotMatch(r.stdout, /mad/);
   const json = JSON.parse(wgmesh(["diff", "--stack", "prod", "--json", "--base", "main"], dir).stdout) as { nodesAdded: { name: string }[]; nodesRemoved: { name: string }[] };
   assert.deepEqual(json.nodesRemoved.map((n) => n.name), ["mad"], "--base main compares with main's tip");
+});
+
+test("the node agent: a base that released another agent, or none (before agents), is an agent change on every cloud node", () => {
+  const dir = repo();
+  const file = join(dir, "infra", "render", "agent-version.json");
+  mkdirSync(join(dir, "infra", "render"), { recursive: true });
+  writeFileSync(file, JSON.stringify({ version: "0.1.0", sha256: "" }));
+  run("git", ["add", "."], dir);
+  run("git", ["commit", "-qm", "agent 0.1.0"], dir);
+  const r = wgmesh(["diff", "--stack", "prod", "--base", "HEAD"], dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, new RegExp(`^agent 0\\.1\\.0 -> ${AGENT_VERSION.replace(/\./g, "\\.")} on 12 nodes$`, "m"));
+  assert.match(r.stdout, new RegExp(`^Node agent\n  agent 0\\.1\\.0 -> ${AGENT_VERSION.replace(/\./g, "\\.")} on 12 nodes, in place, no tunnel restart$`, "m"));
+  const md = wgmesh(["diff", "--stack", "prod", "--base", "HEAD", "--markdown"], dir);
+  assert.match(md.stdout, /^- \*\*node agent\*\* agent 0\.1\.0 -\\> \S+ on 12 nodes, in place, no tunnel restart$/m);
+  // Against main, which has no agent-version.json: the first agent, taken by today's sync script.
+  const first = wgmesh(["diff", "--stack", "prod", "--base", "main"], dir);
+  assert.equal(first.code, 1, first.stderr);
+  assert.match(first.stdout, /^ {2}agent \S+ on 12 nodes, in place, no tunnel restart: the sync script of their user data applies the new entry in place and installs the bootstrap from it; its next run installs the agent$/m);
+  // A newer agent at the base: every node would refuse the older one, exit 3.
+  writeFileSync(file, JSON.stringify({ version: "99.0.0", sha256: "" }));
+  run("git", ["commit", "-qam", "agent 99"], dir);
+  const back = wgmesh(["diff", "--stack", "prod", "--base", "HEAD", "--markdown"], dir);
+  assert.equal(back.code, 3, back.stderr);
+  assert.match(back.stdout, /❌ \*\*every node refuses an older agent\*\*/);
+  assert.match(back.stdout, /agent 99\.0\.0 -\\> \S+ on 12 nodes: older than the agent they run, so every node refuses its whole entry/);
 });
 
 test("--base-file and --markdown", () => {

@@ -96,7 +96,7 @@ test("add a POP in the americas: the area's backends peer with it in place and t
   assert.deepEqual(d.reachability.lost, []);
 });
 
-test("change the MTU: every node restarts its interface (MTU is not something wg syncconf applies)", () => {
+test("change the MTU: every node running the agent sets it on its running interface, in place; nodes still on their user data's sync script restart", () => {
   const d = diffProd((m) => {
     m.mtu = 1280;
   });
@@ -105,15 +105,20 @@ test("change the MTU: every node restarts its interface (MTU is not something wg
     key: "MTU",
     before: "1380",
     after: "1280",
-    effect: "every node restarts its interface for the new MTU (set in config)",
+    effect: "every node sets the new MTU on its running interface (ip link set mtu), in place, no tunnel restart (set in config)",
   });
   assert.equal(d.nodes.length, 12);
   for (const n of d.nodes) {
-    assert.equal(n.take.kind, "restart", `${n.name}: ${n.take.summary}`);
+    assert.equal(n.take.kind, "in-place", `${n.name}: ${n.take.summary}`);
+    assert.match(n.take.summary, /MTU 1380 -> 1280 set on the running interface \(ip link set mtu\), no restart/);
     assert.deepEqual(n.interface.map((f) => [f.key, f.before, f.after]), [["MTU", "1380", "1280"]]);
     assert.deepEqual(n.peers, []);
   }
   assert.deepEqual(d.reachability.lost, []);
+  // Against a release from before node agents, whose sync script restarts for a new MTU.
+  const legacy = diffMeshes(planOf(PROD), planOf(prodWith((m) => (m.mtu = 1280))), { agent: { after: "0.2.0" } });
+  assert.ok(legacy.nodes.every((n) => n.take.kind === "restart"));
+  assert.match(legacy.settings.find((s) => s.key === "MTU")?.effect ?? "", /nodes still on the sync script of their user data do; once on the node agent, a new MTU is set in place/);
 });
 
 test("remove a node: its VM is deleted, its peers drop it in place, the pairs go with it", () => {

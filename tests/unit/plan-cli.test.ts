@@ -117,7 +117,7 @@ test("a config too big for its vault: one line naming the node, its size and the
     assert.equal(r.stdout, "");
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 2, r.stderr);
-    assert.match(lines[0] ?? "", new RegExp(`^nodes\\.${raw.hub}: its wg0\\.conf is \\d{2},\\d{3} bytes, above the 25,000 bytes of an Azure Key Vault secret \\(25 KB\\); use topology: auto`));
+    assert.match(lines[0] ?? "", new RegExp(`^nodes\\.${raw.hub}: its vault entry \\(wg0\\.conf \\d{2},\\d{3} bytes, and wg-mesh's lines\\) is \\d{2},\\d{3} bytes, above the 25,000 bytes of an Azure Key Vault secret \\(25 KB\\); use topology: auto`));
     assert.equal(lines[1], "1 problem in Pulumi.x.yaml; nothing was written");
   });
 });

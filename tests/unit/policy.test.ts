@@ -8,6 +8,7 @@ import * as p from "../../policy/policies";
 import { runPolicies, type AnyPolicy, type HarnessResource } from "../support/policy-harness";
 import { gzipSync } from "node:zlib";
 import { renderCloudInit } from "../../infra/render/cloudinit";
+import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 
 const STACK = "urn:pulumi:prod::wg-mesh::pulumi:pulumi:Stack::wg-mesh-prod";
 
@@ -68,11 +69,27 @@ test("wg-imdsv2 and wg-disk-encrypted on EC2", async () => {
   assert.equal((await violations(p.disksEncrypted, [child("iad", "aws:ebs/volume:Volume", "data", { size: 8 })])).length, 1);
 });
 
-test("wg-vault-read-one-secret: one ARN with GetSecretValue; the secret, not the project; Key Vault Get only", async () => {
+test("wg-vault-read-one-secret: GetSecretValue on one node's own config and agent ARNs only; the secret, not the project; Key Vault Get only", async () => {
   const rp = (statement: unknown): HarnessResource => child("iad", "aws:iam/rolePolicy:RolePolicy", "iad-read-wg0", { policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) });
-  const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wg-mesh/prod/iad/wg0.conf-AbCdEf";
-  assert.deepEqual(await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn })]), []);
-  assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" })])).length, 1);
+  const arnOf = (name: string): string => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
+  const arn = arnOf("wg-mesh/prod/iad/wg0.conf");
+  const agent = arnOf("wg-mesh/prod/iad/agent");
+  const get = (Resource: unknown): unknown => ({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource });
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [rp(get(arn))]), [], "a stack deployed before agents");
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [rp(get([arn, agent]))]), [], "the config and the agent");
+  const refused = "iad-read-wg0: grants secretsmanager:GetSecretValue on";
+  for (const [what, resource] of [
+    ["everything", "*"],
+    ["a wildcard", arnOf("wg-mesh/prod/iad/*")],
+    ["another node's agent", [arn, arnOf("wg-mesh/prod/hkg/agent")]],
+    ["a secret wg-mesh does not make", [arn, arnOf("wg-mesh/prod/iad/db-password")]],
+    ["the same secret twice", [arn, arn]],
+    ["a third", [arn, agent, arnOf("wg-mesh/prod/iad/wg0.conf")]],
+  ] as const) {
+    const v = await violations(p.vaultReadOneSecret, [rp(get(resource))]);
+    assert.equal(v.length, 1, `${what}: ${v.join("; ")}`);
+    assert.ok(v[0]?.startsWith(refused) && v[0].endsWith("; name the exact ARNs of one node's own secrets, <project>/<stack>/<node>/wg0.conf and /agent"), `${what}: ${v[0]}`);
+  }
   assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:ListSecrets"], Resource: arn })])).length, 1);
   assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: "*", Resource: [arn, `${arn}2`] })])).length, 2);
   const project = child("fra", "gcp:projects/iAMMember:IAMMember", "fra-all", { role: "roles/secretmanager.secretAccessor", member: "serviceAccount:x" });
@@ -82,16 +99,22 @@ test("wg-vault-read-one-secret: one ARN with GetSecretValue; the secret, not the
   const kv = (name: string, props: Record<string, unknown>): HarnessResource => child("lhr", "azure:keyvault/accessPolicy:AccessPolicy", name, props);
   assert.deepEqual(await violations(p.vaultReadOneSecret, [kv("lhr-kv-vm", { secretPermissions: ["Get"] }), kv("lhr-kv-deployer", { secretPermissions: ["Get", "List", "Set", "Delete"] })]), []);
   assert.deepEqual(await violations(p.vaultReadOneSecret, [kv("lhr-kv-vm", { secretPermissions: ["Get", "List"], keyPermissions: ["Get"] })]), [
-    "lhr-kv-vm: keyPermissions Get: the vault holds one secret; grant nothing else",
-    "lhr-kv-vm: secretPermissions Get, List: a node reads its config with Get only",
+    "lhr-kv-vm: keyPermissions Get: the vault holds the node's config and agent; grant nothing else",
+    "lhr-kv-vm: secretPermissions Get, List: a node reads its config and agent with Get only",
   ]);
 });
 
-test("wg-one-secret-per-vault: a second secret in a node's Key Vault is caught", async () => {
+test("wg-one-secret-per-vault: a node's Key Vault holds its config and its agent, nothing more or less", async () => {
   const vault = child("lhr", "azure:keyvault/keyVault:KeyVault", "lhr-kv", { id: "/vaults/lhr" });
-  const secret = (n: string): HarnessResource => child("lhr", "azure:keyvault/secret:Secret", n, { keyVaultId: "/vaults/lhr" });
-  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0")]), []);
-  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0"), secret("other")]), ["lhr-kv: lhr-kv holds 2 secrets; a node's vault holds its wg0.conf and nothing else"]);
+  const secret = (n: string): HarnessResource => child("lhr", "azure:keyvault/secret:Secret", `lhr-${n}`, { keyVaultId: "/vaults/lhr", name: n });
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("wgmesh-agent")]), []);
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("wgmesh-agent"), secret("other")]), [
+    "lhr-kv: lhr-kv holds other, wg0-conf, wgmesh-agent; a node's vault holds its wg0-conf and wgmesh-agent and nothing else",
+  ]);
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("db-password")]), [
+    "lhr-kv: lhr-kv holds db-password, wg0-conf; a node's vault holds its wg0-conf and wgmesh-agent and nothing else",
+  ]);
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault]), ["lhr-kv: lhr-kv holds no secret; a node's vault holds its wg0-conf and wgmesh-agent and nothing else"]);
 });
 
 test("wg-no-key-in-user-data: a PrivateKey line or a key-shaped value in user data, metadata or custom data", async () => {
@@ -111,9 +134,9 @@ test("wg-no-key-in-user-data: a PrivateKey line or a key-shaped value in user da
   assert.deepEqual(await violations(p.noKeyInUserData, [aws(hidden)]), ["iad-vm: userData has a wg-quick PrivateKey line; deliver wg0.conf through the vault"]);
   const gzipped = child("iad", "aws:ec2/instance:Instance", "iad-vm", { userDataBase64: gzipSync(`#!/bin/bash\necho 'PresharedKey = ${key}'\n`).toString("base64") });
   assert.equal((await violations(p.noKeyInUserData, [gzipped])).length, 1);
-  // wg-mesh's own user data, script compressed, is clean however its base64 happens to look.
+  // wg-mesh's own user data, the bootstrap, is clean.
   for (const node of ["ireland", "gru", "iad", "cdg", "nrt", "hkg"]) {
-    const own = renderCloudInit({ node, vault: { kind: "aws-secretsmanager", region: "eu-west-1", secretName: `wg-mesh/prod/${node}/wg0.conf` } });
+    const own = renderCloudInit({ node, vault: vaultLocatorFor({ name: node, cloud: "aws", aws: { region: "eu-west-1" } }, "wg-mesh", "prod") as VaultLocator });
     assert.deepEqual(await violations(p.noKeyInUserData, [aws(own)]), [], node);
   }
 });

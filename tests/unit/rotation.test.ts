@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { planMesh } from "../../infra/plan";
-import { renderSyncScript } from "../../infra/render/sync-script";
+import { renderAgentSyncScript, renderBootstrap } from "../../infra/render/sync-script";
+import { fileVault } from "../../infra/vault";
 import { explainRotation, formatSeconds, notBeforeOf, rotationComment, rotationOf } from "../../infra/rotation";
 import { formatWgQuick } from "../../infra/wgquick";
 import { seedSpec } from "../support/seed-spec";
@@ -41,15 +42,17 @@ test("not before: the time plus the margin, rounded up to the second", () => {
 test("wgmesh-sync reads the comment as TypeScript writes it: epoch, time, and milliseconds to go", () => {
   const dir = mkdtempSync(join(tmpdir(), "wgmesh-rotation-"));
   try {
+    const bootstrap = join(dir, "bootstrap");
+    writeFileSync(bootstrap, renderBootstrap({ node: "n", vault: fileVault(join(dir, "vault.conf")) }), { mode: 0o700 });
     const script = join(dir, "wgmesh-sync");
-    writeFileSync(script, renderSyncScript({ node: "n", vault: { kind: "file", path: join(dir, "vault.conf") } }), { mode: 0o700 });
+    writeFileSync(script, renderAgentSyncScript("0.0.1"), { mode: 0o700 });
     const soon = notBeforeOf(new Date(Date.now() + 60_000), 0);
     const conf = join(dir, "wg0.conf");
     writeFileSync(conf, formatWgQuick({ iface: { addresses: ["10.0.0.1/24"], postUp: [], postDown: [], preUp: [], preDown: [], other: new Map() }, peers: [] }, { header: ["a node", rotationComment({ keyEpoch: 7, notBefore: soon })] }));
     // Read as a library, the script defines its functions and runs nothing.
     const r = spawnSync("bash", ["-c", 'source "$1"; rotation_of "$2"; due_in_ms "$2"; echo "[$(rotation_of /nonexistent)]"', "bash", script, conf], {
       encoding: "utf8",
-      env: { ...process.env, WGMESH_CONF_DIR: dir },
+      env: { ...process.env, WGMESH_CONF_DIR: dir, WGMESH_SYNC: bootstrap },
     });
     assert.equal(r.status, 0, r.stderr);
     const [rotation, ms, none] = r.stdout.trim().split("\n");
