@@ -189,13 +189,13 @@ check_mtu() {
 
 # A failover in force (the watchdog's state): "active LOST SINCE_MS KEY", then "moved NAME KEY LIST".
 declare -A FAILOVER_LIST=()
-FAILOVER_LOST='' FAILOVER_SINCE=0 FAILOVER_CHECKED=0
+FAILOVER_LOST='' FAILOVER_LOST_KEY='' FAILOVER_SINCE=0 FAILOVER_CHECKED=0
 read_failover() {
   local what a b c d
   [[ -f $FAILOVER_STATE ]] || return 0
   while read -r what a b c d; do
     case $what in
-      active) FAILOVER_LOST=$a FAILOVER_SINCE=$b ;;
+      active) FAILOVER_LOST=$a FAILOVER_SINCE=$b FAILOVER_LOST_KEY=$c ;;
       moved) FAILOVER_LIST[$b]=$(tr ',' '\n' <<<"$c" | sort | paste -sd ' ') ;;
       checked) FAILOVER_CHECKED=$a ;;
     esac
@@ -235,6 +235,16 @@ check_access() {
   done < <(env IFACE="$IFACE" "$hook" check ${ruleset:+"$ruleset"} 2>&1 || :)
 }
 
+# What the silent peer keeps in a failover: its AllowedIPs less every prefix the failover gave others
+# (a prefix given to another peer leaves it, as WireGuard's AllowedIPs are one table).
+failover_left() {
+  local key=$1 p left='' given
+  [[ -n $FAILOVER_LOST_KEY && $key == "$FAILOVER_LOST_KEY" ]] || { printf 'unset'; return; }
+  given=" ${FAILOVER_LIST[*]} "
+  for p in $2; do [[ $given == *" $p "* ]] || left+="${left:+ }$p"; done
+  printf '%s' "$left"
+}
+
 check_peers() {
   local key ips want have name
   local -A config=() live=() names=()
@@ -246,7 +256,7 @@ check_peers() {
     want=${config[$key]}
     if [[ -z ${live[$key]+set} ]]; then
       problem "peer $name (PublicKey $key) is in $CONF but not on $IFACE; fix: $RESYNC"
-    elif [[ ${live[$key]} != "$want" && ${live[$key]} != "${FAILOVER_LIST[$key]-unset}" ]]; then
+    elif [[ ${live[$key]} != "$want" && ${live[$key]} != "${FAILOVER_LIST[$key]-unset}" && ${live[$key]} != "$(failover_left "$key" "$want")" ]]; then
       have=${live[$key]}
       problem "peer $name has AllowedIPs = ${have:-(none)} on $IFACE, but $CONF says ${want:-(none)}; fix: wg set $IFACE peer $key allowed-ips ${want// /,}"
     fi
