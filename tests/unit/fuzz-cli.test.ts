@@ -204,7 +204,9 @@ const configMutations: ConfigMutation[] = [
     return { label: `wrong type at ${path.join(".")}`, malformed: true };
   },
   (mesh, r) => {
-    const map = (r.nextBoolean() ? mesh.nodes : mesh.regions) as Record<string, unknown>;
+    const map = (r.nextBoolean() ? mesh.nodes : mesh.regions) as Record<string, unknown> | null | undefined;
+    // Another mutation may have removed the map, or made it null or a value of another type.
+    if (map === null || typeof map !== "object" || Array.isArray(map)) return { label: "bad name: no map left to rename in", malformed: false };
     // A key another mutation removed (set to undefined) would vanish from the file, name and all.
     const named = Object.keys(map).filter((k) => map[k] !== undefined);
     if (named.length === 0) return { label: "bad name: nothing left to rename", malformed: false };
