@@ -43,14 +43,19 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** What a config says about its agent: the payload's `#@wgmesh agent VERSION SHA256 BYTES` line. */
+/**
+ * What a config says about its agent: the payload's `#@wgmesh agent VERSION SHA256 BYTES PARTS` line.
+ * The sha256 and bytes are of the whole value; PARTS is how many secrets it is written in for this
+ * node's vault (./agent-parts.ts).
+ */
 export interface AgentRef {
   version: string;
   sha256: string;
   bytes: number;
+  parts: number;
 }
 
-export interface AgentBundle extends AgentRef {
+export interface AgentBundle extends Omit<AgentRef, "parts"> {
   /** The secret's value: base64 of the gzip of the sealed file set. */
   value: string;
   files: SetFile[];
@@ -105,4 +110,20 @@ export function renderAgentBundle(version = AGENT_VERSION, files: readonly SetFi
   if (bundles.size > 16) bundles.clear();
   bundles.set(text, bundle);
   return bundle;
+}
+
+let deployed: AgentBundle | undefined;
+
+/**
+ * The agent a deploy writes to every node's vault: the one place the components, the plan's size
+ * check and the cost estimate take it from. This release's agent, unless a test run of the stack
+ * program put another in its place (the mock runner's `agent` option, as the lab takes one).
+ */
+export function deployedAgent(): AgentBundle {
+  return deployed ?? renderAgentBundle();
+}
+
+/** Test runs only (stacks/synth/run.ts): `agent` as deployedAgent() until called again with undefined. */
+export function useDeployedAgent(agent: AgentBundle | undefined): void {
+  deployed = agent;
 }

@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AGENT_VERSION, agentFiles, renderAgentBundle } from "../../infra/render/agent";
+import { agentDelivery } from "../../infra/render/agent-parts";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { sha256, type SetFile } from "../../infra/render/fileset";
 import { manualBootstrapCommand, renderPayload } from "../../infra/render/payload";
@@ -252,7 +253,7 @@ syncTest("the bootstrap in the entry replaces a different running one, checked f
 
     // A copy for another vault (the files of another node) is not put in place; the run says so.
     const foreign = shippedBootstrap({ node: b.node, vault: fileVault(join(b.dir, "elsewhere.conf")), interfaceName: b.iface });
-    b.publishRaw(renderPayload({ node: b.node, interfaceName: b.iface, config: config(b), agent: b.agent, bootstrap: foreign }));
+    b.publishRaw(renderPayload({ node: b.node, interfaceName: b.iface, config: config(b), agent: agentDelivery(b.agent, undefined).ref, bootstrap: foreign }));
     const refused = b.run();
     assert.equal(refused.code, 1, refused.output);
     assert.match(refused.output, /^the bootstrap in file \S+ does not name this node's vault; the bootstrap here stays as it is$/m);

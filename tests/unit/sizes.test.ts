@@ -11,6 +11,7 @@ import { MeshConfigError } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 import { agentSizeIssues, configSizes, userDataIssues } from "../../infra/plan/sizes";
 import { renderAgentBundle } from "../../infra/render/agent";
+import { agentDelivery } from "../../infra/render/agent-parts";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { renderAll, throwAwayKeys } from "../../infra/render/mesh";
 import { renderPayload } from "../../infra/render/payload";
@@ -40,7 +41,7 @@ test("the measured size is the deployed size: real keys and the longest public a
       assert.equal(s.bytes, s.config, `${s.node}: an external node's config is its wg0.conf`);
       continue;
     }
-    const entry = renderPayload({ node: s.node, config: real[s.node] as string, agent, bootstrap: shippedBootstrap({ node: s.node, vault }) });
+    const entry = renderPayload({ node: s.node, config: real[s.node] as string, agent: agentDelivery(agent, spec.cloud).ref, bootstrap: shippedBootstrap({ node: s.node, vault }) });
     assert.ok(Buffer.byteLength(entry) <= s.bytes && s.bytes - Buffer.byteLength(entry) < 1_500, `${s.node}: entry ${Buffer.byteLength(entry)} measured ${s.bytes}`);
   }
   const short = renderAll(plan, keys, Object.fromEntries(plan.nodes.map((n) => [n.name, "1.2.3.4"])));
