@@ -17,6 +17,10 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { stateKey } from "../../stacks/synth/mock-cloud";
 import type { MockRun } from "../../stacks/synth/run";
+import type { AgentBundle } from "../../infra/render/agent";
+import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
+import { AZURE_AGENT_SECRET_NAME } from "../../infra/vault";
+import { largeAgent } from "../support/large-agent";
 import { REPO } from "../support/pulumi";
 import { runStack, snapshotOf, type StateResource, type StateSnapshot } from "../support/state-snapshot";
 
@@ -92,9 +96,9 @@ function effect(state: StateSnapshot, after: MockRun): Effect {
   return out;
 }
 
-async function previewAgainst(state: StateSnapshot): Promise<{ effect: Effect; after: MockRun }> {
+async function previewAgainst(state: StateSnapshot, agent?: AgentBundle): Promise<{ effect: Effect; after: MockRun }> {
   const existing = new Set(state.resources.map((r) => stateKey(r.type, r.name)));
-  const after = await runStack("prod", { preview: true, existing });
+  const after = await runStack("prod", { preview: true, existing, ...(agent ? { agent } : {}) });
   return { effect: effect(state, after), after };
 }
 
@@ -153,4 +157,32 @@ test("every script changed (bootstrap, agent, config entries): no VM, disk, NIC 
   assert.deepEqual([e.created, e.deleted, e.unknown], [[], [], []]);
   assert.ok(e.updated.length > 0 && e.updated.every((l) => /^(SecretVersion|Secret) mesh-[a-z0-9-]+-(wg0|agent)$/.test(l)), e.updated.join(", "));
   assert.equal(e.updated.length, 2 * 12, "each node's two secrets");
+});
+
+test("a release whose agent outgrows one Azure secret: each Azure node's agent gains a second part, part 1 keeps its resource and name; no VM, disk, NIC or identity changes", async () => {
+  const deployed = snapshotOf(await runStack("prod"), "this wg-mesh, deployed");
+  const large = largeAgent("0.99.0", 30_000);
+  const { effect: e, after } = await previewAgainst(deployed, large);
+  assert.deepEqual(machines(e), []);
+  assert.deepEqual(e.deleted, []);
+  const azure = nodesOf(deployed, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", /-vm$/);
+  const aws = nodesOf(deployed, "aws:ec2/instance:Instance", /-vm$/);
+  const gcp = nodesOf(deployed, "gcp:compute/instance:Instance", /-vm$/);
+  assert.equal(azure.length, 3);
+  assert.deepEqual(e.created, azure.map((n) => `Secret mesh-${n}-agent-2`).sort(), "only the second parts are new");
+  assert.deepEqual(e.unknown, []);
+  // Part 1 is updated in place (its value is now the first slice), never replaced: same resource, same name.
+  assert.deepEqual(
+    e.updated,
+    [
+      ...aws.flatMap((n) => [`SecretVersion mesh-${n}-agent`, `SecretVersion mesh-${n}-wg0`]),
+      ...gcp.flatMap((n) => [`SecretVersion mesh-${n}-agent`, `SecretVersion mesh-${n}-wg0`]),
+      ...azure.flatMap((n) => [`Secret mesh-${n}-agent`, `Secret mesh-${n}-wg0`]),
+    ].sort(),
+  );
+  for (const n of azure) {
+    const part1 = after.resources.find((r) => r.type === "azure:keyvault/secret:Secret" && r.name === `mesh-${n}-agent`);
+    const was = deployed.resources.find((r) => r.type === "azure:keyvault/secret:Secret" && r.name === `mesh-${n}-agent`);
+    assert.deepEqual([unwrapSecrets(was?.inputs.name), unwrapSecrets(part1?.inputs.name)], [AZURE_AGENT_SECRET_NAME, AZURE_AGENT_SECRET_NAME], "part 1 keeps its name: no replacement");
+  }
 });
