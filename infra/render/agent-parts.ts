@@ -12,7 +12,6 @@
  */
 import { vaultLimit } from "../limits";
 import type { Cloud } from "../model";
-import type { AgentBundle, AgentRef } from "./agent";
 
 /** At most this many parts: an agent needing more is refused at plan time (infra/plan/sizes.ts). */
 export const AGENT_MAX_PARTS = 4;
@@ -48,6 +47,24 @@ export function agentPartOf(name: string, base: string): number | undefined {
   return undefined;
 }
 
+/**
+ * What a config says about its agent: the payload's `#@wgmesh agent VERSION SHA256 BYTES PARTS` line.
+ * The sha256 and bytes are of the whole value; PARTS is how many secrets it is written in for this
+ * node's vault. (Here rather than in ./agent.ts, which infra/vault.ts must not import: no import circles.)
+ */
+export interface AgentRef {
+  version: string;
+  sha256: string;
+  bytes: number;
+  parts: number;
+}
+
+/** An agent as ./agent.ts renders it: its reference without the part count, and the value. */
+export interface AgentValue extends Omit<AgentRef, "parts"> {
+  /** The secret's value: base64 of the gzip of the sealed file set. */
+  value: string;
+}
+
 /** An agent as one node's vault takes it: the entry's reference (with its part count) and the parts' values in order. */
 export interface AgentDelivery {
   ref: AgentRef;
@@ -55,7 +72,7 @@ export interface AgentDelivery {
 }
 
 /** `agent` for a node on `cloud` (undefined: a vault without a limit, the lab's files). */
-export function agentDelivery(agent: AgentBundle, cloud: Cloud | undefined): AgentDelivery {
+export function agentDelivery(agent: AgentValue, cloud: Cloud | undefined): AgentDelivery {
   const parts = agentPartCount(cloud, agent.bytes);
   return { ref: { version: agent.version, sha256: agent.sha256, bytes: agent.bytes, parts }, values: agentPartValues(agent.value, parts) };
 }

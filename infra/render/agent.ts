@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AgentValue } from "./agent-parts";
 import { gzip } from "./gzip";
 import { fileProblem, HEADER, seal, sha256, fileLines, type SetFile } from "./fileset";
 import { NODE_COMMAND_NAME, shippedNodeCommand } from "./node-command";
@@ -43,21 +44,9 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/**
- * What a config says about its agent: the payload's `#@wgmesh agent VERSION SHA256 BYTES PARTS` line.
- * The sha256 and bytes are of the whole value; PARTS is how many secrets it is written in for this
- * node's vault (./agent-parts.ts).
- */
-export interface AgentRef {
-  version: string;
-  sha256: string;
-  bytes: number;
-  parts: number;
-}
+export type { AgentRef } from "./agent-parts";
 
-export interface AgentBundle extends Omit<AgentRef, "parts"> {
-  /** The secret's value: base64 of the gzip of the sealed file set. */
-  value: string;
+export interface AgentBundle extends AgentValue {
   files: SetFile[];
 }
 
