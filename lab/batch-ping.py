@@ -48,6 +48,15 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def ipv4_addresses(addresses: list) -> list:
+    for a in addresses:
+        try:
+            socket.inet_pton(socket.AF_INET, a)
+        except OSError:
+            fail(f"{a!r} is not an IPv4 address")
+    return addresses
+
+
 def parse_args(argv: list) -> tuple:
     if len(argv) < 4:
         fail("usage: batch-ping.py COUNT INTERVAL_S TIMEOUT_S ADDRESS...")
@@ -55,12 +64,7 @@ def parse_args(argv: list) -> tuple:
         count, interval, timeout = int(argv[0]), float(argv[1]), float(argv[2])
     except ValueError:
         fail("COUNT must be a whole number and INTERVAL_S, TIMEOUT_S numbers of seconds")
-    addresses = argv[3:]
-    for a in addresses:
-        try:
-            socket.inet_pton(socket.AF_INET, a)
-        except OSError:
-            fail(f"{a!r} is not an IPv4 address")
+    addresses = ipv4_addresses(argv[3:])
     if count < 1 or timeout <= 0 or interval < 0:
         fail("COUNT must be at least 1, TIMEOUT_S above 0 and INTERVAL_S not below 0")
     # Sequence numbers name (round, address) pairs, so they must not wrap.
@@ -93,12 +97,7 @@ def steady(argv: list) -> None:
         interval, duration, timeout = float(argv[0]), float(argv[1]), float(argv[2])
     except ValueError:
         fail("INTERVAL_S, DURATION_S and TIMEOUT_S are numbers of seconds")
-    addresses = argv[3:]
-    for a in addresses:
-        try:
-            socket.inet_pton(socket.AF_INET, a)
-        except OSError:
-            fail(f"{a!r} is not an IPv4 address")
+    addresses = ipv4_addresses(argv[3:])
     if interval <= 0 or duration <= 0 or timeout <= 0:
         fail("INTERVAL_S, DURATION_S and TIMEOUT_S must be above 0")
     sock = raw_socket()

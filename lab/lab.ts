@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../infra/keys";
 import type { WgQuickConfig } from "../infra/model";
 import { shippedWatchdog } from "../infra/render/watchdog";
+import { FAILOVER_FILE } from "../infra/failover/format";
 import { renderAgentBundle, type AgentBundle } from "../infra/render/agent";
 import { AGENT_MAX_PARTS, agentDelivery, agentPartName } from "../infra/render/agent-parts";
 import type { Cloud } from "../infra/model";
@@ -756,14 +757,16 @@ export class Lab {
     if (this.opts.failover?.has(node.name)) await this.startWatchdog(node);
   }
 
-  /** wgmesh-watchdog in the node's namespace, with its failover.conf beside the config it runs. */
+  /** wgmesh-watchdog in the node's namespace, with its failover.conf in wg0.d/ beside the config it runs. */
   private async startWatchdog(node: LabNode): Promise<void> {
     this.assertOpen();
     const paths = this.syncPaths(node);
     const table = this.opts.failover?.get(node.name);
     if (table === undefined) return;
-    mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(paths.confDir, "failover.conf"), table, { mode: 0o600 });
+    // Where a node's agent installs the files riding with wg0.conf: wg0.d/ beside it.
+    const files = join(paths.confDir, `${node.iface}.d`);
+    mkdirSync(files, { recursive: true, mode: 0o700 });
+    writeFileSync(join(files, FAILOVER_FILE), table, { mode: 0o600 });
     const script = join(paths.dir, "wgmesh-watchdog");
     writeFileSync(script, shippedWatchdog(), { mode: 0o700 });
     const log = openSync(this.watchdogLogFile(node), "a", 0o600);

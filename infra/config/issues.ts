@@ -5,17 +5,18 @@
  */
 import type { z } from "zod";
 import type { ConfigIssue } from "../model";
-import { quote } from "../quote";
+import { quote, redactKeyMaterial } from "../quote";
 
 /**
  * `nodes.hkg.links[0].peer`. A key someone wrote is data: one that is not a plain name is
- * written quoted and escaped (`nodes["hk\ng"]`), so it can never break the line it is on.
+ * written quoted and escaped (`nodes["hk\ng"]`), so it can never break the line it is on;
+ * one that could be key material is quoted too, so that quote hides it.
  */
 export function formatPath(base: string, segments: readonly PropertyKey[]): string {
   let out = base;
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
-    else if (typeof s === "string" && PLAIN_KEY.test(s)) out += out === "" ? s : `.${s}`;
+    else if (typeof s === "string" && PLAIN_KEY.test(s) && redactKeyMaterial(s) === s) out += out === "" ? s : `.${s}`;
     else out += `[${quote(String(s), { max: 40, bare: true })}]`;
   }
   return out;

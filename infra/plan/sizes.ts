@@ -55,7 +55,7 @@ export function configSizes(plan: MeshPlan): ConfigSize[] {
   return plan.nodes.map((node) => {
     const limit = vaultLimit(node.cloud);
     const config = renderNodeConfig(plan, node.name, keys);
-    const files = nodeFiles(plan, node.name);
+    const files = nodeFiles(plan, node.name, publicKeys);
     const filesBytes = Object.values(files).reduce((sum, f) => sum + Buffer.byteLength(f, "utf8"), 0);
     // The longest names each cloud takes, not the node's placement, and a stand-in of the node's name as
     // long as it (the config checker judges the name itself): what is measured is an upper bound.

@@ -1,14 +1,14 @@
 /**
- * A planned mesh as the files `wgmesh render` writes: `<node>/wg0.conf` for every node,
- * `<node>/failover.conf` for every node of a resilient mesh that has a failover table, and
+ * A planned mesh as the files `wgmesh render` writes: `<node>/wg0.conf` for every node, the files
+ * riding with it as a node installs them (`<node>/wg0.d/failover.conf` for a resilient mesh's
+ * failover table, `<node>/wg0.d/wgmesh-access.nft` for an access policy's ruleset: nodeFiles), and
  * `<node>/cloud-init.yaml` for every cloud node, with the key handling the caller chose.
  */
 import type { MeshPlan } from "../model";
 import { vaultLocatorFor } from "../vault";
 import { renderCloudInit } from "./cloudinit";
-import { FAILOVER_FILE } from "../failover/format";
-import { offlineEndpoints, placeholderKeys, renderAll, renderAllFailover, throwAwayKeys } from "./mesh";
-import { ACCESS_RULESET_FILE, renderAccessRulesets } from "../access/files";
+import { offlineEndpoints, placeholderKeys, renderAll, throwAwayKeys } from "./mesh";
+import { nodeFiles } from "./node-files";
 
 export interface RenderedFile {
   /** Relative, `/`-separated. */
@@ -22,15 +22,10 @@ export interface RenderedFile {
 export function renderMeshFiles(plan: MeshPlan, opts: { project: string; stack: string; ephemeralKeys: boolean }): RenderedFile[] {
   const keys = opts.ephemeralKeys ? throwAwayKeys(plan) : placeholderKeys(plan);
   const configs = renderAll(plan, keys, offlineEndpoints(plan));
-  const failover = renderAllFailover(plan, keys);
   const files: RenderedFile[] = [];
-  const rulesets = renderAccessRulesets(plan);
   for (const node of plan.spec.nodes) {
     files.push({ path: `${node.name}/wg0.conf`, content: configs[node.name] as string, secret: opts.ephemeralKeys });
-    const table = failover[node.name];
-    if (table !== undefined) files.push({ path: `${node.name}/${FAILOVER_FILE}`, content: table, secret: false });
-    const ruleset = rulesets.get(node.name);
-    if (ruleset !== undefined) files.push({ path: `${node.name}/${ACCESS_RULESET_FILE}`, content: ruleset, secret: false });
+    for (const [name, content] of Object.entries(nodeFiles(plan, node.name, keys.publicKeys))) files.push({ path: `${node.name}/wg0.d/${name}`, content, secret: false });
     const vault = vaultLocatorFor(node, opts.project, opts.stack);
     if (vault) files.push({ path: `${node.name}/cloud-init.yaml`, content: renderCloudInit({ node: node.name, vault }), secret: false });
   }

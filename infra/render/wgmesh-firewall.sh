@@ -22,9 +22,10 @@ export LC_ALL=C
 PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 
 readonly TABLE="inet wgmesh"
-readonly STATE_DIR="${WGMESH_STATE_DIR:-/var/lib/wgmesh}"
+# As wgmesh-sync places them; the lab and tests move them with WGMESH_CONF_DIR or these.
+readonly STATE_DIR="${WGMESH_STATE_DIR:-${WGMESH_CONF_DIR:-/var/lib/wgmesh}}"
 readonly STATE="$STATE_DIR/access.state"
-readonly METRICS_DIR="${WGMESH_METRICS_DIR:-/var/lib/prometheus/node-exporter}"
+readonly METRICS_DIR="${WGMESH_METRICS_DIR:-${WGMESH_CONF_DIR:-/var/lib/prometheus/node-exporter}}"
 readonly METRICS="$METRICS_DIR/wgmesh-access.prom"
 
 log() { printf 'wgmesh-firewall: %s\n' "$*" >&2; }

@@ -825,11 +825,19 @@ activate() {
   install_units
 }
 
-# /usr/local/sbin/wgmesh (`sudo wgmesh doctor`) is the current agent's, through the link.
+# /usr/local/sbin/wgmesh (`sudo wgmesh doctor`) is the current agent's, through the link, and so is
+# wgmesh-firewall (the access ruleset's hook, whose fixes name it). Only our own link is ever removed.
 install_command() {
+  local fw="$BIN_DIR/wgmesh-firewall"
   mkdir -p -- "$BIN_DIR"
   ln -sfn -- "$LIB/current/wgmesh" "$BIN_DIR/.wgmesh.new"
   mv -Tf -- "$BIN_DIR/.wgmesh.new" "$BIN_DIR/wgmesh"
+  if [[ -x $LIB/current/hooks/wgmesh-access.nft ]]; then
+    ln -sfn -- "$LIB/current/hooks/wgmesh-access.nft" "$fw.new"
+    mv -Tf -- "$fw.new" "$fw"
+  elif [[ $(readlink -- "$fw" 2>/dev/null) == "$LIB/current/"* ]]; then
+    rm -f -- "$fw"
+  fi
 }
 
 # systemctl only on a node, never in the lab or tests (they set WGMESH_UNIT_DIR).
@@ -933,7 +941,7 @@ self_check() {
   local f
   [[ -n ${1:-} && -f $1 ]] || fail "self-check: give the node's entry as a file"
   [[ $BOOTSTRAP_FORMAT == 1 ]] || fail "self-check: the bootstrap's values are format $BOOTSTRAP_FORMAT, which agent $AGENT_VERSION does not know"
-  for f in "$AGENT_DIR/wgmesh-sync" "$AGENT_DIR/wgmesh" "$AGENT_DIR"/hooks/*; do
+  for f in "$AGENT_DIR"/wgmesh "$AGENT_DIR"/wgmesh-* "$AGENT_DIR"/hooks/*; do
     [[ -e $f ]] || continue
     bash -n -- "$f" 2>/dev/null || fail "self-check: ${f#"$AGENT_DIR"/} does not parse"
   done

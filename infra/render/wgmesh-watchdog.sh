@@ -17,7 +17,7 @@
 # log line with its reason. The file holds no key material and prints none: it reads public keys only.
 #
 # Settings (environment, for tests and the lab; a node uses the defaults):
-#   WGMESH_IFACE (wg0), WGMESH_CONF_DIR (/etc/wireguard: wg0.conf and failover.conf there),
+#   WGMESH_IFACE (wg0), WGMESH_CONF_DIR (/etc/wireguard: wg0.conf there, failover.conf in wg0.d/),
 #   WGMESH_STATE_DIR (/var/lib/wgmesh), WGMESH_METRICS_DIR (/var/lib/prometheus/node-exporter),
 #   WGMESH_WATCHDOG_RUNS (stop after that many readings; tests), WGMESH_LOG_TIMES (1: each log line starts
 #   with the epoch in milliseconds, for the lab's timings; journald stamps lines on a node).
@@ -28,13 +28,21 @@ umask 077
 export LC_ALL=C
 PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 
-readonly IFACE="${WGMESH_IFACE:-wg0}"
+# The node's interface is the bootstrap's (the agent's units name no interface, so one agent fits
+# every node); tests and the lab set WGMESH_IFACE.
+IFACE=${WGMESH_IFACE:-}
+if [[ -z $IFACE && -r ${WGMESH_SYNC:-/usr/local/sbin/wgmesh-sync} ]]; then
+  # shellcheck disable=SC2016
+  IFACE=$(bash -c 'source "$1" >/dev/null 2>&1; printf %s "${IFACE:-}"' _ "${WGMESH_SYNC:-/usr/local/sbin/wgmesh-sync}")
+fi
+readonly IFACE=${IFACE:-wg0}
 readonly CONF_DIR="${WGMESH_CONF_DIR:-/etc/wireguard}"
 readonly CONF="$CONF_DIR/$IFACE.conf"
-readonly TABLE="$CONF_DIR/failover.conf"
-readonly STATE_DIR="${WGMESH_STATE_DIR:-/var/lib/wgmesh}"
+# The table rides with wg0.conf in its vault entry; wgmesh-sync installs it in wg0.d (docs/node-agent.md).
+readonly TABLE="$CONF_DIR/$IFACE.d/failover.conf"
+readonly STATE_DIR="${WGMESH_STATE_DIR:-${WGMESH_CONF_DIR:-/var/lib/wgmesh}}"
 readonly STATE="$STATE_DIR/failover.$IFACE.state"
-readonly METRICS_DIR="${WGMESH_METRICS_DIR:-/var/lib/prometheus/node-exporter}"
+readonly METRICS_DIR="${WGMESH_METRICS_DIR:-${WGMESH_CONF_DIR:-/var/lib/prometheus/node-exporter}}"
 readonly METRICS="$METRICS_DIR/wgmesh-watchdog-$IFACE.prom"
 readonly RUNS="${WGMESH_WATCHDOG_RUNS:-0}"
 
@@ -99,7 +107,8 @@ read_table() {
   [[ $INTERVAL =~ ^[1-9][0-9]*$ && $DOWN_AFTER =~ ^[1-9][0-9]*$ && $UP_AFTER =~ ^[1-9][0-9]*$ ]] || { log "failover.conf: [Watchdog] values are not whole seconds; using 1, 5 and 15"; INTERVAL=1 DOWN_AFTER=5 UP_AFTER=15; }
 }
 
-mtime() { stat -c %Y "$1" 2>/dev/null || echo 0; }
+# A file replaced by a rename is a new inode, even within the same second.
+mtime() { stat -c '%Y.%i' "$1" 2>/dev/null || echo 0; }
 
 # Routes into the interface for prefixes a table gives (wg-quick would add them for wg0.conf's own).
 ROUTES_ADDED=()
@@ -196,7 +205,7 @@ write_state() {
       local pair
       local -a pairs
       read -ra pairs <<<"${ENTRY[$ACTIVE]-}"
-      for pair in "${pairs[@]}"; do printf 'moved %s %s\n' "${NAME[${pair%%|*}]-${pair%%|*}}" "${pair#*|}"; done
+      for pair in "${pairs[@]}"; do printf 'moved %s %s %s\n' "${NAME[${pair%%|*}]-?}" "${pair%%|*}" "${pair#*|}"; done
     else
       printf 'normal\n'
     fi
@@ -238,7 +247,20 @@ reload() {
   fi
 }
 
+# A watchdog restarted while it routed around a peer (a new agent restarts its unit) takes that
+# failover up again from its state, so the hold-down still decides when to give the lists back.
+adopt_state() {
+  local what name since key
+  [[ -f $STATE ]] || return 0
+  read -r what name since key <"$STATE" || return 0
+  [[ $what == active && -n ${ENTRY[$key]+x} && $since =~ ^[0-9]+$ ]] || return 0
+  ACTIVE=$key ACTIVE_SINCE=$since
+  log "failover: still routing around $name (since $(clock "$since")), as before this restart"
+}
+
 runs=0
+reload
+adopt_state
 while :; do
   reload
   probe

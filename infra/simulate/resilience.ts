@@ -22,17 +22,10 @@ export interface ReroutedPair {
   stretch?: number;
 }
 
-export interface FailureReport {
-  failure: Failure;
+/** A failure's outcome in the simulator's counts, with its label, stretch and pairs as the plan reports them. */
+export interface FailureReport extends Pick<FailureOutcome, "failure" | "switched" | "pairs" | "primary" | "rerouted" | "lost" | "lostOthers"> {
   /** "ireland down", "hkg--nrt cut". */
   label: string;
-  switched: string[];
-  pairs: number;
-  primary: number;
-  rerouted: number;
-  lost: number;
-  /** Lost pairs between nodes other than a cut link's ends. */
-  lostOthers: number;
   /** The most stretched rerouted pair, when the model knows both sites. */
   maxStretch?: number;
   /** Rerouted pairs over the failover bound. */

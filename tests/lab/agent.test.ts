@@ -240,7 +240,7 @@ syncTest("an agent in two parts (a vault whose secrets are too small for it): in
     writeFileSync(part2, kept.replace(/^./, (c) => (c === "A" ? "B" : "A")));
     const wrong = b.run();
     assert.notEqual(wrong.code, 0, wrong.output);
-    assert.match(wrong.output, new RegExp(`^no node agent: \\S+ is not agent ${NEXT} \\(sha256 ${b.agent.sha256.slice(0, 12)}\\)$`, "m"));
+    assert.match(wrong.output, new RegExp(`^no node agent: \\S+ is not agent ${NEXT}$`, "m"));
     assert.equal(b.agentVersion(), undefined);
     writeFileSync(part2, kept);
     const r = b.run();

@@ -48,7 +48,9 @@ test("the agent secret: base64 of gzip of the sealed set, checked by its sha256 
   const set = parseSealed(text);
   assert.deepEqual(
     set.files.map((f) => f.name),
-    ["wgmesh-sync", "wgmesh"],
+    // The installer first, then by name: the hooks of the files riding with wg0.conf (failover table,
+    // access ruleset), the units, the node's command and the failover watchdog.
+    ["wgmesh-sync", "hooks/failover.conf", "hooks/wgmesh-access.nft", "unit/wgmesh-access-metrics.service", "unit/wgmesh-access-metrics.timer", "unit/wgmesh-watchdog.service", "wgmesh", "wgmesh-watchdog"],
   );
   assert.deepEqual(set.files, agentFiles());
   assert.equal(renderAgentBundle(AGENT_VERSION, agentFiles()).value, agent.value);
@@ -60,9 +62,10 @@ test("an agent's files are refused in one line when they could not be one", () =
   assert.match(agentProblem("1.2", files) ?? "", /is not MAJOR\.MINOR\.PATCH/);
   assert.match(agentProblem("1.2.3", files.filter((f) => f.name !== "wgmesh")) ?? "", /an agent needs wgmesh$/);
   assert.match(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-sync.timer", mode: "0644", content: "[Unit]\n" }]) ?? "", /wgmesh-sync's own units are the bootstrap's/);
-  assert.match(agentProblem("1.2.3", [...files, { name: "../etc/passwd", mode: "0644", content: "x\n" }]) ?? "", /an agent has wgmesh-sync, wgmesh, unit\/NAME/);
+  assert.match(agentProblem("1.2.3", [...files, { name: "../etc/passwd", mode: "0644", content: "x\n" }]) ?? "", /an agent has wgmesh-sync, wgmesh, wgmesh-watchdog, unit\/NAME/);
   assert.match(agentProblem("1.2.3", [...files, { name: "hooks/x", mode: "0755", content: "no newline" }]) ?? "", /does not end with a newline/);
-  assert.ok(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-watchdog.service", mode: "0644", content: "[Unit]\n" }, { name: "hooks/failover.table", mode: "0755", content: "#!/bin/bash\n" }]) === undefined);
+  assert.ok(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-extra.service", mode: "0644", content: "[Unit]\n" }, { name: "hooks/extra.table", mode: "0755", content: "#!/bin/bash\n" }]) === undefined);
+  assert.match(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-watchdog.service", mode: "0644", content: "[Unit]\n" }]) ?? "", /comes twice/);
   assert.equal(compareVersions("0.10.0", "0.9.9"), 1);
   assert.equal(compareVersions("1.0.0", "1.0.0"), 0);
   assert.equal(compareVersions("1.2.3", "1.10.0"), -1);

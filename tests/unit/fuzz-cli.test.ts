@@ -204,7 +204,9 @@ const configMutations: ConfigMutation[] = [
     return { label: `wrong type at ${path.join(".")}`, malformed: true };
   },
   (mesh, r) => {
-    const map = (r.nextBoolean() ? mesh.nodes : mesh.regions) as Record<string, unknown>;
+    const map = (r.nextBoolean() ? mesh.nodes : mesh.regions) as Record<string, unknown> | null | undefined;
+    // Another mutation may have removed the map, or made it null or a value of another type.
+    if (map === null || typeof map !== "object" || Array.isArray(map)) return { label: "bad name: no map left to rename in", malformed: false };
     // A key another mutation removed (set to undefined) would vanish from the file, name and all.
     const named = Object.keys(map).filter((k) => map[k] !== undefined);
     if (named.length === 0) return { label: "bad name: nothing left to rename", malformed: false };
@@ -253,20 +255,41 @@ const configMutations: ConfigMutation[] = [
 /** The mutations above that may leave a valid config (the last three): applied before the others. */
 const NEUTRAL_CONFIG_MUTATIONS = new Set([configMutations.length - 3, configMutations.length - 2, configMutations.length - 1]);
 
+/**
+ * The case that mutations `which` make of the base config, their choices drawn from `seed`. A
+ * text edit that finds nothing to edit (hostile YAML #0 after adminCidrs was removed, say)
+ * breaks nothing, so it does not make the case malformed.
+ */
+function configCaseOf(which: readonly number[], seed: number): ConfigCase {
+  const r = draw(seed);
+  const mesh = baseMesh();
+  const secrets: string[] = [];
+  // Neutral mutations first: one that replaces or removes a value must not undo a malformed one.
+  const ordered = [...which].sort((a, b) => Number(!NEUTRAL_CONFIG_MUTATIONS.has(a)) - Number(!NEUTRAL_CONFIG_MUTATIONS.has(b)));
+  const applied = ordered.map((i) => (configMutations[i] as ConfigMutation)(mesh, r, secrets));
+  let text = stringify({ config: { "wg-mesh:mesh": mesh } });
+  const broke = applied.map((m) => {
+    if (!m.textEdit) return m.malformed;
+    const edited = m.textEdit(text);
+    const changed = edited !== text;
+    text = edited;
+    return m.malformed && changed;
+  });
+  const malformed = broke.some(Boolean) && !applied.some((m) => m.mayUndoOthers);
+  const label = applied.map((m, i) => (m.textEdit && m.malformed && !broke[i] ? `${m.label} (nothing to edit)` : m.label)).join(" + ");
+  return { label, malformed, text, secrets };
+}
+
 const configCase: fc.Arbitrary<ConfigCase> = fc
   .tuple(fc.array(fc.nat({ max: configMutations.length - 1 }), { minLength: 1, maxLength: 3 }), fc.integer())
-  .map(([which, seed]) => {
-    const r = draw(seed);
-    const mesh = baseMesh();
-    const secrets: string[] = [];
-    // Neutral mutations first: one that replaces or removes a value must not undo a malformed one.
-    const ordered = [...which].sort((a, b) => Number(!NEUTRAL_CONFIG_MUTATIONS.has(a)) - Number(!NEUTRAL_CONFIG_MUTATIONS.has(b)));
-    const applied = ordered.map((i) => (configMutations[i] as ConfigMutation)(mesh, r, secrets));
-    let text = stringify({ config: { "wg-mesh:mesh": mesh } });
-    for (const m of applied) if (m.textEdit) text = m.textEdit(text);
-    const malformed = applied.some((m) => m.malformed) && !applied.some((m) => m.mayUndoOthers);
-    return { label: applied.map((m) => m.label).join(" + "), malformed, text, secrets };
-  });
+  .map(([which, seed]) => configCaseOf(which, seed));
+
+/**
+ * Cases fast-check found once, run first on every run. Seed -1842997108: adminCidrs removed,
+ * then hostile YAML #0 (which rewrites adminCidrs) twice, found nothing to edit; the valid
+ * config it left was counted as malformed.
+ */
+const CONFIG_EXAMPLES: [ConfigCase, boolean][] = [[configCaseOf([7, 10, 7], -17), false]];
 
 function projectWith(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "wgmesh-fuzz-config-"));
@@ -450,7 +473,7 @@ test(`fuzz: ${RUNS} malformed stack configs through \`wgmesh plan\` (and some th
         rmSync(dir, { recursive: true, force: true });
       }
     }),
-    { numRuns: RUNS, endOnFailure: true, ...REPLAY },
+    { numRuns: RUNS, endOnFailure: true, examples: CONFIG_EXAMPLES, ...REPLAY },
   );
   t.diagnostic(`configs: ${tally.configs} cases, ${tally.configMalformed} certainly malformed, ${tally.configRefused} refused, ${tally.rendered} also rendered`);
   assert.ok(tally.configMalformed > RUNS / 2);
@@ -479,6 +502,23 @@ test(`fuzz: ${RUNS} malformed wg-quick folders through \`wgmesh lint\` keep ever
   );
   t.diagnostic(`folders: ${tally.folders} cases, ${tally.folderMalformed} certainly malformed, ${tally.folderRefused} not ok`);
   assert.ok(tally.folderMalformed > RUNS / 2);
+});
+
+test("the oracle: a text edit that finds nothing to edit breaks nothing, one that edits still does", async () => {
+  const [[regression]] = CONFIG_EXAMPLES as [[ConfigCase, boolean]];
+  assert.equal(regression.label, "removed adminCidrs + hostile YAML #0 (nothing to edit) + hostile YAML #0 (nothing to edit)");
+  assert.equal(regression.malformed, false);
+  const dir = projectWith(regression.text);
+  try {
+    assert.equal((await runCliInProcess(["plan", "--stack", "fuzz"], dir)).code, 0, "the config it leaves is valid");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The same edit with adminCidrs there: an alias of itself, malformed.
+  const seed = Array.from({ length: 100 }, (_, i) => i).find((i) => configCaseOf([7], i).label === "hostile YAML #0") as number;
+  const edited = configCaseOf([7], seed);
+  assert.equal(edited.malformed, true);
+  assert.match(edited.text, /adminCidrs: &me \[\*me\]/);
 });
 
 test("a few cases as real processes answer byte for byte as in-process, under the same rules", async () => {
