@@ -15,7 +15,7 @@ import { policies } from "../../policy/policies";
 import { policyConfigFor } from "../../policy/stack-config";
 import { fromRecorded, runPolicies } from "../support/policy-harness";
 import { input, one, oneCloudSpec, resourcesOf, runMesh, PROJECT } from "../support/pulumi";
-import { largeAgent } from "../support/large-agent";
+import { largeAgent, smallAgent } from "../support/large-agent";
 
 const NODE = "hub1";
 /** Two parts on Azure (over 25,000 bytes); one on AWS and GCP, whose secrets take 64 KB. */
@@ -95,7 +95,8 @@ test("GCP: an agent over 64 KB is two secrets, two versions and two bindings for
 
 test("Azure: an agent over 25,000 bytes is two secrets in the node's own vault, wgmesh-agent and wgmesh-agent-2, the config written after both", async () => {
   const spec = oneCloudSpec("azure");
-  const today = await runMesh(spec);
+  // The baseline: an agent of one secret (this release's is already two on Azure).
+  const today = await runMesh(spec, { agent: smallAgent("0.98.0") });
   const two = await runMesh(spec, { agent: LARGE });
   assert.equal(agentDelivery(LARGE, "azure").ref.parts, 2);
   const added = children(two).filter((c) => !children(today).includes(c));

@@ -20,3 +20,10 @@ export function largeAgent(version = AGENT_VERSION, bytes = 30_000): AgentBundle
   if (agent.bytes <= 25_000) throw new Error(`largeAgent: ${agent.bytes} bytes, not larger than an Azure secret`);
   return agent;
 }
+
+/** An agent of one Azure Key Vault secret (at most 25,000 bytes): this tree's sync script and command alone. */
+export function smallAgent(version = AGENT_VERSION): AgentBundle {
+  const agent = renderAgentBundle(version, agentFiles(version).filter((f) => f.name === "wgmesh-sync" || f.name === "wgmesh"));
+  if (agent.bytes > 25_000) throw new Error(`smallAgent: ${agent.bytes} bytes, more than an Azure secret`);
+  return agent;
+}
