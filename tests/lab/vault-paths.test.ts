@@ -19,6 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AGENT_VERSION } from "../../infra/render/agent";
+import { REQUIRED_PACKAGES } from "../../infra/render/sync-script";
 import { agentDelivery, agentPartNames } from "../../infra/render/agent-parts";
 import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { largeAgent } from "../support/large-agent";
@@ -418,7 +419,7 @@ vaultTest("a package the first boot failed to install is installed by the next r
     assert.equal(recovered.code, 0, recovered.output);
     assert.equal(b.agentVersion(), AGENT_VERSION);
     assert.equal(b.state().listenPort, 51911);
-    assert.deepEqual(aptCalls(), ["-qq update", "-qq update", "-qq install -y --no-install-recommends wireguard-tools curl jq iptables"]);
+    assert.deepEqual(aptCalls(), ["-qq update", "-qq update", `-qq install -y --no-install-recommends ${REQUIRED_PACKAGES.join(" ")}`]);
 
     // Later the agent finds a tool missing (a newer agent may need a new one): it installs what is
     // missing, and a failed apt fails the run with one line.
