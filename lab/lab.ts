@@ -17,6 +17,8 @@ import type { WgQuickConfig } from "../infra/model";
 import { shippedWatchdog } from "../infra/render/watchdog";
 import { FAILOVER_FILE } from "../infra/failover/format";
 import { renderAgentBundle, type AgentBundle } from "../infra/render/agent";
+import { AGENT_MAX_PARTS, agentDelivery, agentPartName } from "../infra/render/agent-parts";
+import type { Cloud } from "../infra/model";
 import { shippedBootstrap } from "../infra/render/cloudinit";
 import { renderPayload } from "../infra/render/payload";
 import { rotationComment, type KeyRotation } from "../infra/rotation";
@@ -68,6 +70,12 @@ export interface LabOptions {
   impairable?: boolean;
   /** The node agent every node's vault serves; default this wg-mesh's (renderAgentBundle()). */
   agent?: AgentBundle;
+  /**
+   * The cloud whose vault the lab's files stand in for: the agent is written in as many parts as that
+   * vault's per-secret limit needs (infra/render/agent-parts.ts), each file named as the part's secret.
+   * Default none: no limit, one part.
+   */
+  vaultCloud?: Cloud;
 }
 
 /** One run of a node's wgmesh-sync under runTimers: when it started and ended (ms since the epoch), its exit code and log. */
@@ -532,9 +540,11 @@ export class Lab {
     mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
     const bootstrap = shippedBootstrap({ node: node.name, vault: labVault(paths), interfaceName: node.iface });
     if (!existsSync(paths.script)) writeFileSync(paths.script, bootstrap, { mode: 0o700 });
-    writeFileSync(paths.agentVault, this.agent.value, { mode: 0o600 });
+    const agent = agentDelivery(this.agent, this.opts.vaultCloud);
+    agent.values.forEach((value, i) => writeFileSync(agentPartName(paths.agentVault, i + 1), value, { mode: 0o600 }));
+    for (let part = agent.values.length + 1; part <= AGENT_MAX_PARTS; part++) rmSync(agentPartName(paths.agentVault, part), { force: true });
     const config = formatWgQuick(this.labConfig(node), header ? { header } : {});
-    writeFileSync(paths.vault, renderPayload({ node: node.name, interfaceName: node.iface, config, files: node.files ?? {}, agent: this.agent, bootstrap }), { mode: 0o600 });
+    writeFileSync(paths.vault, renderPayload({ node: node.name, interfaceName: node.iface, config, files: node.files ?? {}, agent: agent.ref, bootstrap }), { mode: 0o600 });
   }
 
   /** One run of the node's wgmesh-sync, as its timer starts it; a failed run is an answer, not an error. */
@@ -553,7 +563,7 @@ export class Lab {
   vaultEntry(name: string, wgConf: string): string {
     const node = this.mustGet(name);
     const bootstrap = shippedBootstrap({ node: node.name, vault: labVault(this.syncPaths(node)), interfaceName: node.iface });
-    return renderPayload({ node: node.name, interfaceName: node.iface, config: wgConf, agent: this.agent, bootstrap });
+    return renderPayload({ node: node.name, interfaceName: node.iface, config: wgConf, agent: agentDelivery(this.agent, this.opts.vaultCloud).ref, bootstrap });
   }
 
   /**

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AgentValue } from "./agent-parts";
 import { gzip } from "./gzip";
 import { fileProblem, HEADER, seal, sha256, fileLines, type SetFile } from "./fileset";
 import { NODE_COMMAND_NAME, shippedNodeCommand } from "./node-command";
@@ -44,16 +45,9 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** What a config says about its agent: the payload's `#@wgmesh agent VERSION SHA256 BYTES` line. */
-export interface AgentRef {
-  version: string;
-  sha256: string;
-  bytes: number;
-}
+export type { AgentRef } from "./agent-parts";
 
-export interface AgentBundle extends AgentRef {
-  /** The secret's value: base64 of the gzip of the sealed file set. */
-  value: string;
+export interface AgentBundle extends AgentValue {
   files: SetFile[];
 }
 
@@ -107,4 +101,20 @@ export function renderAgentBundle(version = AGENT_VERSION, files: readonly SetFi
   if (bundles.size > 16) bundles.clear();
   bundles.set(text, bundle);
   return bundle;
+}
+
+let deployed: AgentBundle | undefined;
+
+/**
+ * The agent a deploy writes to every node's vault: the one place the components, the plan's size
+ * check and the cost estimate take it from. This release's agent, unless a test run of the stack
+ * program put another in its place (the mock runner's `agent` option, as the lab takes one).
+ */
+export function deployedAgent(): AgentBundle {
+  return deployed ?? renderAgentBundle();
+}
+
+/** Test runs only (stacks/synth/run.ts): `agent` as deployedAgent() until called again with undefined. */
+export function useDeployedAgent(agent: AgentBundle | undefined): void {
+  deployed = agent;
 }
