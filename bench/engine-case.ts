@@ -11,7 +11,9 @@ import { loadStackConfig } from "../infra/config";
 import type { TopologyMode } from "../infra/model";
 import { planMesh } from "../infra/plan";
 import { configSizes } from "../infra/plan/sizes";
-import { offlineEndpoints, renderAll, throwAwayKeys } from "../infra/render/mesh";
+import { parseFailover } from "../infra/failover/format";
+import { offlineEndpoints, renderAll, renderAllFailover, throwAwayKeys } from "../infra/render/mesh";
+import { simulateFailures } from "../infra/simulate/failures";
 import { simulateSummary } from "../infra/simulate";
 import { parseWgQuick } from "../infra/wgquick";
 import { worldMeshConfig } from "./world-mesh";
@@ -28,8 +30,8 @@ export interface EngineCaseResult {
   mesh: string;
   nodes: number;
   topology: TopologyMode;
-  stages: { validate: StageFigures; plan: StageFigures; render: StageFigures; simulate: StageFigures };
-  /** validate + plan + render + simulate. */
+  stages: { validate: StageFigures; plan: StageFigures; render: StageFigures; simulate: StageFigures; resilience: StageFigures };
+  /** validate + plan + render + simulate + resilience (every single node and link failure). */
   totalMs: number;
   totalCpuMs: number;
   peakMb: number;
@@ -39,6 +41,8 @@ export interface EngineCaseResult {
   configBytes: Record<string, { bytes: number; node: string; limit: number; label: string }>;
   overLimit: number;
   latency?: { median: number; p99: number; max: number; withinBound: number; pairs: number; misses: number };
+  /** Single failures walked: how many of each kind leave every surviving pair reachable. */
+  failures: { nodes: number; nodesSurvived: number; links: number; linksSurvived: number };
   reachable: number;
   total: number;
 }
@@ -68,10 +72,14 @@ export function runEngineCase(mesh: string, topology: TopologyMode): EngineCaseR
     const keys = throwAwayKeys(plan);
     return { keys, texts: renderAll(plan, keys, offlineEndpoints(plan)) };
   });
-  const [summary, simulate] = timed(() => {
-    const configs = Object.fromEntries(Object.entries(rendered.texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
-    const publicKeys = new Map(Object.entries(rendered.keys.privateKeys).map(([n, k]) => [k, rendered.keys.publicKeys[n] as string]));
-    return simulateSummary(configs, { publicKeys, maxFailures: 10 });
+  const configs = Object.fromEntries(Object.entries(rendered.texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
+  const publicKeys = new Map(Object.entries(rendered.keys.privateKeys).map(([n, k]) => [k, rendered.keys.publicKeys[n] as string]));
+  const [summary, simulate] = timed(() => simulateSummary(configs, { publicKeys, maxFailures: 10 }));
+  const [failures, resilience] = timed(() => {
+    const tables = new Map(Object.entries(renderAllFailover(plan, rendered.keys)).map(([n, t]) => [n, parseFailover(t, `${n}/failover.conf`)]));
+    const outcomes = simulateFailures(configs, tables, { publicKeys, listed: 5 });
+    const of = (kind: "node" | "link") => outcomes.filter((o) => o.failure.kind === kind);
+    return { nodes: of("node").length, nodesSurvived: of("node").filter((o) => o.lost === 0).length, links: of("link").length, linksSurvived: of("link").filter((o) => o.lost === 0).length };
   });
   const peers = plan.nodes.map((n) => n.peers.length).sort((a, b) => a - b);
   const sizes = configSizes(plan);
@@ -87,15 +95,16 @@ export function runEngineCase(mesh: string, topology: TopologyMode): EngineCaseR
     mesh,
     nodes,
     topology,
-    stages: { validate, plan: planned, render, simulate },
-    totalMs: validate.ms + planned.ms + render.ms + simulate.ms,
-    totalCpuMs: validate.cpuMs + planned.cpuMs + render.cpuMs + simulate.cpuMs,
+    stages: { validate, plan: planned, render, simulate, resilience },
+    totalMs: validate.ms + planned.ms + render.ms + simulate.ms + resilience.ms,
+    totalCpuMs: validate.cpuMs + planned.cpuMs + render.cpuMs + simulate.cpuMs + resilience.cpuMs,
     peakMb: peak(),
     links: plan.links.length,
     peers: { max: peers.at(-1) ?? 0, median: peers[Math.floor((peers.length - 1) / 2)] ?? 0 },
     configBytes,
     overLimit: sizes.filter((s) => s.limit && s.bytes > s.limit.bytes).length,
     ...(r ? { latency: { median: r.stretch.median, p99: r.stretch.p99, max: r.stretch.max, withinBound: r.withinBound, pairs: r.pairs, misses: r.misses } } : {}),
+    failures,
     reachable: summary.reachable,
     total: summary.total,
   };

@@ -26,7 +26,7 @@ const s = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)}s` :
 const kb = (b: number): string => `${(b / 1000).toFixed(1)}k`;
 
 export function formatEngineTable(outcomes: readonly EngineOutcome[]): string {
-  const header = ["nodes", "topology", "links", "peers max/med", "largest vault entry (limit)", "stretch med/p99/max", "within bound", "validate", "plan", "render", "simulate", "total (cpu)", "peak"];
+  const header = ["nodes", "topology", "links", "peers max/med", "largest vault entry (limit)", "stretch med/p99/max", "within bound", "validate", "plan", "render", "simulate", "failures", "survived n/l", "total (cpu)", "peak"];
   const rows = outcomes.map((o) => {
     if ("error" in o) return [o.case.mesh, o.case.topology, `FAILED: ${o.error}`];
     const r = o.result;
@@ -44,6 +44,8 @@ export function formatEngineTable(outcomes: readonly EngineOutcome[]): string {
       s(r.stages.plan.ms),
       s(r.stages.render.ms),
       s(r.stages.simulate.ms),
+      s(r.stages.resilience.ms),
+      `${r.failures.nodesSurvived}/${r.failures.nodes} ${r.failures.linksSurvived}/${r.failures.links}`,
       `${s(r.totalMs)} (${s(r.totalCpuMs)})`,
       `${r.peakMb}MB`,
     ];

@@ -19,6 +19,9 @@ import { loadStack } from "../workspace/project";
 import { compareWithGreedy, type ComparisonRow } from "./compare";
 import { formatEngineTable, runEngineCaseIsolated, table, type EngineCase, type EngineOutcome } from "./engine";
 import { benchLab, formatLabResults, type LabBenchResult } from "./lab";
+import { benchFailover, type FailoverBench } from "./failover";
+
+const secs = (v: number): string => `${(v / 1000).toFixed(1)} s`;
 import { benchPackage, median } from "./package";
 import { OutputRefused, writeBenchJson } from "./output";
 import { benchSynth, type SynthFigures } from "./synth";
@@ -29,6 +32,8 @@ interface BenchSet {
   comparison: { nodes: number; maxPeers?: number }[];
   synth: number[];
   lab: ("prod" | number)[];
+  /** Seconds of lossy steady state after the failover runs; 0 skips the failover bench. */
+  failoverSteadySeconds: number;
 }
 
 const all = (mesh: string, topologies: TopologyMode[]): EngineCase[] => topologies.map((topology) => ({ mesh, topology }));
@@ -39,6 +44,7 @@ const SETS: Record<string, BenchSet> = {
     comparison: [{ nodes: 100, maxPeers: 6 }],
     synth: [100],
     lab: ["prod"],
+    failoverSteadySeconds: 0,
   },
   full: {
     engine: [
@@ -50,6 +56,7 @@ const SETS: Record<string, BenchSet> = {
     comparison: [{ nodes: 100 }, { nodes: 100, maxPeers: 6 }, { nodes: 300 }, { nodes: 300, maxPeers: 8 }, { nodes: 1000 }],
     synth: [100, 1000],
     lab: ["prod", 100],
+    failoverSteadySeconds: 300,
   },
 };
 
@@ -74,8 +81,9 @@ function args(): { set: string; out: string } {
 function engineTargets(outcomes: readonly EngineOutcome[]): Target[] {
   const find = (mesh: string) => outcomes.find((o) => o.case.mesh === mesh && o.case.topology === "auto");
   const out: Target[] = [];
+  // Plan, render, simulate and every single failure walked: 1,000 nodes within 5 s and 1 GB.
   for (const [mesh, seconds, mb] of [
-    ["1000", 3, 1024],
+    ["1000", 5, 1024],
     ["5000", 60, 3072],
   ] as const) {
     const o = find(mesh);
@@ -85,7 +93,7 @@ function engineTargets(outcomes: readonly EngineOutcome[]): Target[] {
       continue;
     }
     const r = o.result;
-    out.push({ what: `${mesh} nodes auto: validate + plan + render + simulate, wall`, measured: `${(r.totalMs / 1000).toFixed(2)} s (cpu ${(r.totalCpuMs / 1000).toFixed(2)} s)`, limit: `${seconds} s`, met: r.totalMs <= seconds * 1000 });
+    out.push({ what: `${mesh} nodes auto: validate + plan + render + simulate + single failures, wall`, measured: `${(r.totalMs / 1000).toFixed(2)} s (cpu ${(r.totalCpuMs / 1000).toFixed(2)} s)`, limit: `${seconds} s`, met: r.totalMs <= seconds * 1000 });
     out.push({ what: `${mesh} nodes auto: peak memory`, measured: `${r.peakMb} MB`, limit: `${mb} MB`, met: r.peakMb <= mb });
     out.push({ what: `${mesh} nodes auto: pairs within the bound`, measured: `${r.latency?.withinBound ?? 0} of ${r.latency?.pairs ?? 0}`, limit: "all", met: r.latency?.misses === 0 });
   }
@@ -157,12 +165,25 @@ async function main(): Promise<void> {
   if (lab.skipped) say(`\n*** lab bench SKIPPED: ${lab.skipped} ***`);
   else if (lab.results.length > 0) say(`\nLab on real WireGuard (wireguard-go in network namespaces)\n${formatLabResults(lab.results)}`);
 
+  let failover: FailoverBench | undefined;
+  if (set.failoverSteadySeconds > 0 && !lab.skipped) {
+    failover = await benchFailover(set.failoverSteadySeconds);
+    const f = failover;
+    say(`\nFailover on real WireGuard (${f.mesh}): ${f.failures.join(", ")} with every pair pinging; then ${f.steady.seconds} s at ${f.steady.lossRate * 100}% underlay loss`);
+    say(table([["recoveries", "p50", "p99", "max", "not recovered", "back on planned paths", "steady-state switches"], [String(f.recoveries), secs(f.recoveryMs.p50), secs(f.recoveryMs.p99), secs(f.recoveryMs.max), String(f.notRecovered), f.backOnPrimaryMs.map(secs).join(", "), String(f.steady.switches)]]));
+  }
+
   const targets: Target[] = [
     { what: "wgmesh --version (built package), median", measured: `${(median(pkg.versionMs) / 1000).toFixed(2)} s`, limit: "0.3 s", met: median(pkg.versionMs) <= 300 },
     { what: "wgmesh plan --stack prod (built package), median", measured: `${(median(pkg.planProdMs) / 1000).toFixed(2)} s`, limit: "1 s", met: median(pkg.planProdMs) <= 1000 },
     { what: "component plugin: start to schema served, median", measured: `${(median(pkg.pluginSchemaMs) / 1000).toFixed(2)} s`, limit: "5 s", met: median(pkg.pluginSchemaMs) <= 5000 },
     ...engineTargets(engine),
   ];
+  if (failover) {
+    targets.push({ what: "failover: every surviving pair answers again", measured: `max ${secs(failover.recoveryMs.max)}, ${failover.notRecovered} not recovered`, limit: "10 s", met: failover.recoveryMs.max <= 10_000 && failover.notRecovered === 0 });
+    targets.push({ what: "failover: back on the planned paths after the return", measured: failover.backOnPrimaryMs.map(secs).join(", "), limit: "60 s", met: failover.backOnPrimaryMs.every((b) => b <= 60_000) });
+    targets.push({ what: `failover: switches in ${failover.steady.seconds} s of steady state at 5% loss`, measured: String(failover.steady.switches), limit: "0", met: failover.steady.switches === 0 });
+  }
   const lab100 = lab.results.find((r) => r.nodes === 100);
   if (lab100) targets.push({ what: "lab, 100 nodes: every ordered pair pinged", measured: `${(lab100.firstMatrixMs / 1000).toFixed(1)} s (${lab100.reachable} of ${lab100.pairs}, ${lab100.offPlan ?? "?"} off plan)`, limit: "30 s", met: lab100.firstMatrixMs <= 30_000 && lab100.reachable === lab100.pairs && lab100.offPlan === 0 });
   for (const s of synth) targets.push({ what: `synth, ${s.nodes} nodes, default heap`, measured: s.ok ? `${s.seconds.toFixed(1)} s, ${s.peakMb} MB` : `FAILED (${s.failure})`, limit: "completes", met: s.ok });
@@ -170,7 +191,7 @@ async function main(): Promise<void> {
   say(`\nTargets (load average ${loadEnd.map((l) => l.toFixed(1)).join(" ")} at the end; other load on the machine slows wall times)`);
   say(table([["target", "measured", "limit", ""], ...targets.map((t) => [t.what, t.measured, t.limit, t.met === undefined ? "" : t.met ? "met" : "NOT MET"])]));
 
-  const file = writeBenchJson(out, { set: setName, startedAt, machine: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadEnd }, package: pkg, engine, comparison, synth, lab, targets });
+  const file = writeBenchJson(out, { set: setName, startedAt, machine: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadEnd }, package: pkg, engine, comparison, synth, lab, ...(failover ? { failover } : {}), targets });
   say(`\nwrote ${file}`);
   if (engine.some((o) => "error" in o || o.result.reachable !== o.result.total)) process.exitCode = 1;
 }

@@ -11,6 +11,8 @@ import { loadStack } from "../workspace/project";
 import { printWarnings } from "./warnings";
 import { formatMatrix, formatRtt } from "../lab/format";
 import { compareWithPlan, configsFromPlan, type Disagreement, type LabInput } from "../lab/from-plan";
+import { formatFailoverRun, parseFailTarget, runFailover } from "../lab/failover";
+import { simulatePlanFailures } from "../infra/simulate/plan";
 import { wasInterrupted } from "../lab/exit-guard";
 import { Lab } from "../lab/lab";
 import { parseLatencyJson, parseScale, parseSites, type LatencyTable } from "../lab/latency";
@@ -31,6 +33,12 @@ export interface LabCommandOptions {
   site?: string[];
   scale: string;
   json?: boolean;
+  /** Nodes ("hkg") or links ("hkg-nrt") to fail, one after the other. */
+  fail?: string[];
+  /** The share of underlay datagrams dropped while failures run, e.g. 0.05. */
+  loss?: string;
+  /** Seconds each failure lasts. */
+  outage?: string;
 }
 
 function loadInput(opts: LabCommandOptions): LabInput {
@@ -134,9 +142,62 @@ export async function runLabCommand(opts: LabCommandOptions): Promise<number> {
   }
 }
 
+function parseShare(text: string | undefined, what: string): number {
+  if (text === undefined) return 0;
+  const v = Number(text);
+  if (!/^\d*\.?\d+$/.test(text) || !(v >= 0 && v < 0.5)) throw new UserError(`${what} ${quote(text)}: expected a share of datagrams from 0 to below 0.5, such as 0.05`);
+  return v;
+}
+
+function parseSeconds(text: string | undefined, what: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!/^\d+$/.test(text) || v < 1 || v > 3600) throw new UserError(`${what} ${quote(text)}: expected whole seconds from 1 to 3600`);
+  return v;
+}
+
+/** `--fail`: each failure in turn on one lab, every pair pinging throughout, held against the simulator. */
+async function failCommand(opts: LabCommandOptions, input: LabInput): Promise<number> {
+  const nodes = [...asConfigMap(input.configs).keys()];
+  const failures = (opts.fail ?? []).map((t) => parseFailTarget(t, nodes));
+  const loss = parseShare(opts.loss, "--loss");
+  const outageMs = parseSeconds(opts.outage, "--outage", 20) * 1000;
+  if (!input.failover) process.stderr.write("note: this mesh has no failover tables (resilience: node plans them), so nothing reroutes; the lab shows what a failure costs until a redeploy\n");
+  const predicted = input.plan ? simulatePlanFailures(input.plan, { listed: 100_000 }) : undefined;
+  const lab = await Lab.up(input.configs, {
+    ...(input.sites ? { sites: input.sites } : {}),
+    ...(input.failover ? { failover: input.failover } : {}),
+    impairable: true,
+    onProgress: (m) => process.stderr.write(`${m}\n`),
+  });
+  try {
+    if (loss > 0) await lab.setLoss(loss);
+    await lab.waitForHandshakes(20_000);
+    process.stdout.write(`Lab ${lab.id}: ${nodes.length} nodes up in ${(lab.upMs / 1000).toFixed(1)}s${input.failover ? `, watchdogs on ${input.failover.size}` : ""}${loss > 0 ? `, ${(loss * 100).toFixed(1)}% of underlay datagrams dropped` : ""}\n`);
+    let ok = true;
+    for (const failure of failures) {
+      const run = await runFailover(lab, failure, { outageMs, onProgress: (m) => process.stderr.write(`${m}\n`) });
+      const outcome = predicted?.failures.find((f) => JSON.stringify(f.failure) === JSON.stringify(failure));
+      const expected = outcome ? new Map<string, string[] | null>([...outcome.reroutedPairs.map((p) => [`${p.from}>${p.to}`, p.path] as const), ...outcome.lostPairs.map((p) => [`${p.from}>${p.to}`, null] as const)]) : undefined;
+      const report = formatFailoverRun(run, expected);
+      ok &&= report.ok;
+      process.stdout.write(`\n${report.lines.join("\n")}\n`);
+    }
+    if (opts.keep) lab.keep();
+    return ok ? 0 : 1;
+  } finally {
+    if (!opts.keep) lab.down();
+  }
+}
+
 async function labCommand(opts: LabCommandOptions): Promise<number> {
   assertLabCanRun();
   const input = loadInput(opts);
+  if (opts.fail && opts.fail.length > 0) {
+    if (opts.latency !== undefined) throw new UserError("lab --fail runs without WAN delays; leave out --latency");
+    return failCommand(opts, input);
+  }
+  if (opts.loss !== undefined || opts.outage !== undefined) throw new UserError("--loss and --outage go with --fail NODE (or --fail a-b)");
   const scale = parseScale(opts.scale);
   const nodes = [...asConfigMap(input.configs).keys()];
   const planned = input.sites instanceof Map ? [...input.sites] : Object.entries(input.sites ?? {});
@@ -190,6 +251,9 @@ export function registerLabCommand(program: Command): void {
     .option("--site <node=site>", "the site code --latency knows a node by, e.g. ireland=dub (repeatable; --stack takes them from the stack)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--scale <factor>", "multiply every WAN delay (0.1 = a tenth)", "1")
     .option("--json", "print one JSON document instead of text")
+    .option("--fail <node|a-b>", "fail a node (or cut the UDP between two nodes) while every pair pings, then bring it back; per pair: packets lost, time to answer again, time back on the planned path (repeatable, in turn)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--loss <share>", "with --fail: drop this share of underlay datagrams throughout (0.05 = 5%)")
+    .option("--outage <seconds>", "with --fail: how long each failure lasts (default 20)")
     .action(action((opts: LabCommandOptions) => runLabCommand(opts)));
   lab
     .command("down")

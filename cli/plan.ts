@@ -17,7 +17,8 @@ import { behindNat, transitPermission } from "../infra/plan/transit";
 import { TRANSIT_COST_MAX_NODES, transitCost, type LatencyFigures, type TransitCost } from "../infra/plan/transit-cost";
 import { transitReport, type TransitReport } from "../infra/mesh-report";
 import { summaryLine, type PairResult, type SimulationSummary } from "../infra/simulate";
-import { simulatePlanSummary } from "../infra/simulate/plan";
+import { simulatePlanFailures, simulatePlanSummary } from "../infra/simulate/plan";
+import { resilienceLine, resilienceProblems, type FailureReport, type ResilienceReport } from "../infra/simulate/resilience";
 import { placementOf } from "../infra/render/wgquick";
 import { explainRotation } from "../infra/rotation";
 import { meshCost } from "../infra/cost";
@@ -293,7 +294,42 @@ function toJsonPair(p: PairResult, main: Planned, other?: Planned): unknown {
   };
 }
 
-export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSummary, pairs: unknown[] | undefined, other?: MeshPlan): unknown {
+/** Failures that lose pairs listed per kind before the rest are counted: for a small mesh, and a large one. */
+const FAILURES_LISTED = 10;
+const FAILURES_LISTED_LARGE = 3;
+
+function failureLine(f: FailureReport): string {
+  const examples = f.lostPairs.slice(0, 3).map((p) => `${p.from} -> ${p.to}`);
+  return `    ${f.label}: ${count(f.lost)} of ${count(f.pairs)} pairs lost${examples.length > 0 ? ` (${examples.join(", ")}${f.lost > examples.length ? ", ..." : ""})` : ""}${f.rerouted > 0 ? `; ${count(f.rerouted)} rerouted` : ""}`;
+}
+
+export function resilienceLines(r: ResilienceReport, listed = FAILURES_LISTED): string[] {
+  const out = [
+    "",
+    r.mode === "node"
+      ? "Resilience (resilience: node: each neighbour of a failed node moves its prefixes by its failover table, in seconds)"
+      : "Resilience (none declared: a failure's lost pairs wait for a redeploy; resilience: node makes the mesh repair itself)",
+    `  ${resilienceLine(r)}`,
+  ];
+  if (r.mode === "node") {
+    const rerouted = r.failures.filter((f) => f.rerouted > 0);
+    const over = rerouted.reduce((n, f) => n + f.overBound, 0);
+    const worst = Math.max(0, ...rerouted.map((f) => f.maxStretch ?? 0));
+    if (rerouted.length > 0) {
+      out.push(`  failover paths: worst stretch ${worst.toFixed(2)}; ${over === 0 ? "every rerouted pair" : `${count(over)} rerouted pairs not`} within x${r.bound.maxStretch} or +${r.bound.slackMs} ms of direct (failoverMaxStretch)`);
+    }
+  }
+  for (const kind of ["node", "link"] as const) {
+    const losing = r.failures.filter((f) => f.failure.kind === kind && f.lost > 0).sort((p, q) => q.lost - p.lost || (p.label < q.label ? -1 : 1));
+    if (losing.length === 0) continue;
+    out.push(`  ${kind === "node" ? "nodes" : "links"} whose failure loses pairs (${losing.length}):`);
+    for (const f of losing.slice(0, listed)) out.push(failureLine(f));
+    if (losing.length > listed) out.push(`    and ${losing.length - listed} more (--json lists them all)`);
+  }
+  return out;
+}
+
+export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSummary, pairs: unknown[] | undefined, other?: MeshPlan, resilience?: ResilienceReport): unknown {
   return {
     stack,
     topology: plan.spec.topology,
@@ -318,6 +354,8 @@ export function planToJson(stack: string, plan: MeshPlan, summary: SimulationSum
     ...(pairs ? { pairs } : { unreachable: summary.failures }),
     reachable: summary.reachable,
     total: summary.total,
+    ...(plan.resilience ? { layout: plan.resilience, failover: Object.fromEntries(plan.nodes.filter((n) => n.failover).map((n) => [n.name, n.failover])) } : {}),
+    ...(resilience ? { resilience } : {}),
   };
 }
 
@@ -354,13 +392,15 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
   const other = opts.compare ? planned(planMesh({ ...plan.spec, topology: opts.compare }, { checkSizes: false })) : undefined;
   const listAll = Boolean(opts.pairs) || plan.nodes.length <= LIST_ALL_UP_TO;
   const out = new OutputWriter(process.stdout);
+  const resilience = simulatePlanFailures(plan, { listed: listAll ? 10_000 : 100 });
+  const resilient = resilienceProblems(resilience, plan.spec.resilience === "node").length === 0;
   if (opts.json) {
     const pairs: unknown[] | undefined = listAll ? [] : undefined;
     const summary = simulatePlanSummary(plan, listAll ? { onPair: (p) => pairs?.push(toJsonPair(p, main, other)) } : {});
     const access = accessSection(plan, { flows: listAll }).report;
-    out.line(JSON.stringify({ ...(planToJson(opts.stack, plan, summary, pairs, other?.plan) as object), access: access ?? null }, null, 2));
+    out.line(JSON.stringify({ ...(planToJson(opts.stack, plan, summary, pairs, other?.plan, resilience) as object), access: access ?? null }, null, 2));
     out.flush();
-    return planExit(summary, access?.failedTests ?? 0);
+    return planExit(summary, access?.failedTests ?? 0, resilient);
   }
   for (const line of headerLines(opts.stack, plan, listAll)) out.line(line);
   if (other) for (const line of compareLines(main, other, listAll)) out.line(line);
@@ -386,18 +426,20 @@ export function runPlanCommand(opts: PlanCommandOptions): number {
       if (summary.failuresOmitted > 0) out.line(`  and ${summary.failuresOmitted} more`);
     }
   }
+  for (const line of resilienceLines(resilience, listAll ? FAILURES_LISTED : FAILURES_LISTED_LARGE)) out.line(line);
+  for (const p of resilienceProblems(resilience, plan.spec.resilience === "node")) out.line(`${p.path}: ${p.message}`);
   out.line("");
   const access = accessSection(plan);
   for (const line of access.lines) out.line(line);
   out.line("");
   out.line(summaryLine(summary));
   out.flush();
-  return planExit(summary, access.report?.failedTests ?? 0);
+  return planExit(summary, access.report?.failedTests ?? 0, resilient);
 }
 
-/** 1 when a pair is unreachable, else 3 when an access test fails, else 0. */
-function planExit(summary: SimulationSummary, failedTests: number): number {
-  if (summary.reachable !== summary.total) return 1;
+/** 1 when a pair is unreachable or a declared resilience does not hold, else 3 when an access test fails, else 0. */
+function planExit(summary: SimulationSummary, failedTests: number, resilient: boolean): number {
+  if (summary.reachable !== summary.total || !resilient) return 1;
   return failedTests > 0 ? ACCESS_TEST_FAILED_EXIT : 0;
 }
 

@@ -140,7 +140,8 @@ export class Mesh extends pulumi.ComponentResource {
         forwarding: own.apply((i) => i.forwarding),
         comments: own.apply((i) => i.header),
         // What rides with each cloud node's wg0.conf (infra/render/node-files.ts): a feature's table or ruleset.
-        ...(node.cloud !== "external" ? { files: state.apply((s) => nodeFiles(s.plan, node.name)) } : {}),
+        // The failover table names the node's peers by public key, so it waits for its peers as wg0.conf does.
+        ...(node.cloud !== "external" ? { files: pulumi.all([state, peers]).apply(([s, ps]) => nodeFiles(s.plan, node.name, Object.fromEntries(ps.map((p) => [p.name, p.publicKey])))) } : {}),
         peers,
         // From the peers' endpoints alone: with presharedKeys the peers are secret, the firewall is not.
         wireguardFrom: sources,
@@ -261,7 +262,7 @@ export class Mesh extends pulumi.ComponentResource {
       });
     const fields = {
       nodes: whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.map((w) => [w.node.name, nodeReport(w.node, w.component, state, peerHosts(w.node))])))),
-      summary: state.apply((s) => summarize(s.plan, s.report, s.imported)),
+      summary: state.apply((s) => summarize(s.plan, s.report, s.imported, s.resilience)),
       meshExport: state.apply((s) => pulumi.all([publicKeys, endpointHosts]).apply(([keys, hosts]) => buildMeshExport(spec, s.plan, keys, hosts))),
       externalConfigs: pulumi.secret(
         whenBuilt((ws) => pulumi.all(Object.fromEntries(ws.filter((w) => w.node.cloud === "external").map((w) => [w.node.name, w.component.externalConfig])))),

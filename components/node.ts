@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsPlacement, AzurePlacement, ExternalPlacement, GcpPlacement } from "../infra/declaration";
 import { sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import type { Cloud, ResolvedGcpPlacement, Role } from "../infra/model";
-import { renderAgentBundle } from "../infra/render/agent";
+import { deployedAgent } from "../infra/render/agent";
+import { agentDelivery } from "../infra/render/agent-parts";
 import { renderCloudInit, shippedBootstrap } from "../infra/render/cloudinit";
 import { extraFileProblems, renderPayload } from "../infra/render/payload";
 import { userDataProblem } from "../infra/render/user-data-limits";
@@ -189,13 +190,14 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
   const tooLarge = userDataProblem(nodeName, args.cloud, userData);
   if (tooLarge) throw new MeshRunError(tooLarge);
   // The node's vault entry: wg0.conf, the files riding with it, the bootstrap's copy and the agent to run.
-  const agent = renderAgentBundle();
+  // The agent in as many secrets as this cloud's vault needs for it (infra/render/agent-parts.ts).
+  const agent = agentDelivery(deployedAgent(), args.cloud);
   const bootstrap = shippedBootstrap({ node: nodeName, vault });
   const config = pulumi.secret(
     pulumi.all([wgConf, args.files ?? {}]).apply(([conf, files]) => {
       const problems = extraFileProblems(files);
       if (problems.length > 0) throw new MeshRunError(`${nodeName}: files: ${problems.join("; ")}`);
-      return renderPayload({ node: nodeName, config: conf, files, agent, bootstrap });
+      return renderPayload({ node: nodeName, config: conf, files, agent: agent.ref, bootstrap });
     }),
   );
   const host = cloudHost(self, name, {
@@ -206,7 +208,7 @@ export function buildMeshNode(self: pulumi.ComponentResource, role: Role, name: 
     listenPort,
     adminCidrs,
     config,
-    agent: pulumi.secret(agent.value),
+    agent: agent.values.map((value) => pulumi.secret(value)),
     wireguardSources: wireguardFrom,
     userData,
     tags: { "wg-mesh-project": pulumi.getProject(), "wg-mesh-stack": pulumi.getStack(), "wg-mesh-node": nodeName, "wg-mesh-role": role },

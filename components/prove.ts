@@ -7,7 +7,8 @@ import { MeshRunError } from "./errors";
 import { MeshConfigError, type MeshPlan, type MeshSpec } from "../infra/model";
 import { issueLines } from "../infra/problem-lines";
 import { planMesh } from "../infra/plan";
-import { simulatePlanSummary } from "../infra/simulate/plan";
+import { simulatePlanFailures, simulatePlanSummary } from "../infra/simulate/plan";
+import { resilienceProblems, type ResilienceReport } from "../infra/simulate/resilience";
 import { pairProblemLine, summaryLine } from "../infra/simulate/lint";
 import type { SimulationSummary } from "../infra/simulate";
 import { accessTestRefusals } from "../infra/access/report";
@@ -16,6 +17,8 @@ export interface ProvenPlan {
   plan: MeshPlan;
   /** Counts and the unreachable pairs only: every pair's path, kept, would grow with the square of the mesh. */
   report: SimulationSummary;
+  /** Every single node and link failure walked on the plan's files (a few pairs listed per failure). */
+  resilience: ResilienceReport;
 }
 
 /** Pairs named one per line before the rest are counted. */
@@ -48,5 +51,9 @@ export function provePlan(spec: MeshSpec, simulator: (plan: MeshPlan) => Simulat
   // The access policy's own tests (infra/access), held on every simulated path like reachability.
   const failing = accessTestRefusals(plan);
   if (failing.length > 0) throw new MeshRunError([...failing, "the access policy's tests fail in the simulator; nothing was deployed (run wgmesh plan to see them)"].join("\n"));
-  return { plan, report };
+  const resilience = simulatePlanFailures(plan, { listed: 5 });
+  // A mesh that asks for resilience is never deployed half-resilient without saying so.
+  const half = resilienceProblems(resilience, spec.resilience === "node");
+  if (half.length > 0) throw new MeshRunError([...half.map((p) => `${p.path}: ${p.message}`), `${half.length} single failures would lose pairs; nothing was deployed (run wgmesh plan to see them)`].join("\n"));
+  return { plan, report, resilience };
 }

@@ -49,6 +49,16 @@ export const ROLES: readonly Role[] = Object.values(Role);
 export const CLOUDS: readonly Cloud[] = Object.values(Cloud);
 export const TOPOLOGIES: readonly Topology[] = Object.values(Topology);
 
+/** What the mesh must survive without a deploy. */
+export const Resilience = {
+  /** Nothing: a dead transit node cuts the pairs that cross it until someone redeploys. */
+  None: "none",
+  /** Any single node: every node that depends on transit gets two disjoint ways in, and each neighbour of a dead node moves its prefixes by itself. */
+  Node: "node",
+} as const;
+export type Resilience = (typeof Resilience)[keyof typeof Resilience];
+export const RESILIENCE_LEVELS: readonly Resilience[] = Object.values(Resilience);
+
 /** Where an AWS node runs. */
 export interface AwsPlacement {
   /** The AWS region, such as eu-west-1. */
@@ -321,6 +331,10 @@ export interface MeshDeclaration {
   maxPeers?: number;
   /** Sites of one's own and measured round trips, on top of the latency data wg-mesh ships. */
   latency?: LatencyDeclaration;
+  /** What the mesh survives without a deploy: none (default) or node (any single node; allows several hubs). */
+  resilience?: Resilience;
+  /** resilience node: the failover paths' stretch the plan reports misses of; default 2.0. */
+  failoverMaxStretch?: number;
   /** Cloud regions, GCP zones and Azure locations newer than wg-mesh's catalogue. */
   extraRegions?: ExtraRegions;
   /** The address plan: region name to its subnet and area. */

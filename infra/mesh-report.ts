@@ -2,6 +2,7 @@
  * What a deployed mesh tells its operators (the Mesh component's `nodes` and `summary` outputs):
  * plain data, built from the plan and the simulation, nothing secret.
  */
+import type { ResilienceReport } from "./simulate/resilience";
 import { accessSummary, type AccessSummary } from "./access/summary";
 import type { ImportedMesh } from "./imports";
 import type { Cloud, MeshPlan, Role } from "./model";
@@ -120,6 +121,31 @@ export interface MeshSummary {
   keyEpoch: number;
   /** The access policy inside the mesh (infra/access): whether one is declared, and its size. */
   access: AccessSummary;
+  /** Single failures: how many the mesh survives, and the nodes and links whose loss cuts pairs. */
+  resilience: ResilienceSummary;
+}
+
+export interface ResilienceSummary {
+  /** "node" when every node runs a failover watchdog (resilience: node), "none" otherwise. */
+  mode: string;
+  /** "N of M" single node failures after which every surviving pair is still reachable. */
+  nodesSurvived: string;
+  /** "N of M" single link failures after which every surviving pair is still reachable. */
+  linksSurvived: string;
+  /** Nodes and links whose loss cuts pairs, most pairs first: "ireland down: 98 pairs". */
+  singlePoints: string[];
+}
+
+/** At most this many single points are named; the counts are always whole. */
+export const SINGLE_POINTS_LISTED = 50;
+
+export function resilienceSummary(r: ResilienceReport): ResilienceSummary {
+  return {
+    mode: r.mode,
+    nodesSurvived: `${r.nodes.survived} of ${r.nodes.total}`,
+    linksSurvived: `${r.links.survived} of ${r.links.total}`,
+    singlePoints: r.singlePoints.slice(0, SINGLE_POINTS_LISTED).map((p) => `${p.label}: ${p.lost} pairs`),
+  };
 }
 
 /** At most this many pairs are listed per transit node; the count is always whole. */
@@ -179,7 +205,7 @@ export function vaultReport(vault: VaultLocator | undefined, secretRef?: string)
   }
 }
 
-export function summarize(plan: MeshPlan, report: Pick<SimulationSummary, "reachable" | "total">, imported: readonly ImportedMesh[]): MeshSummary {
+export function summarize(plan: MeshPlan, report: Pick<SimulationSummary, "reachable" | "total">, imported: readonly ImportedMesh[], resilience: ResilienceReport): MeshSummary {
   return {
     topology: plan.spec.topology,
     mtu: plan.mtu,
@@ -193,5 +219,6 @@ export function summarize(plan: MeshPlan, report: Pick<SimulationSummary, "reach
     transit: transitReport(plan),
     keyEpoch: plan.spec.keyEpoch,
     access: accessSummary(plan.spec.access),
+    resilience: resilienceSummary(resilience),
   };
 }

@@ -7,7 +7,7 @@ import type { LatencySpec } from "./latency/model";
  * Plain data only, so every stage is a pure function from one of these to the next.
  */
 
-export { Cloud, CLOUDS, Role, ROLES, Topology, TOPOLOGIES, type TopologyMode } from "./declaration";
+export { Cloud, CLOUDS, Resilience, RESILIENCE_LEVELS, Role, ROLES, Topology, TOPOLOGIES, type TopologyMode } from "./declaration";
 export type {
   AwsPlacement,
   AzurePlacement,
@@ -94,6 +94,10 @@ export interface MeshSpec {
   maxPeers?: number;
   /** The config's own sites and measured round trips, on top of the shipped latency data. */
   latency?: LatencySpec;
+  /** "node": plan for any single node failure (resilient.ts). Absent: today's plan, byte for byte. */
+  resilience?: "node";
+  /** The bound on a failover path's stretch that the plan reports misses of; default 2.0. */
+  failoverMaxStretch?: number;
   /** Who may reach whom inside the mesh (infra/access); absent for a flat mesh. */
   access?: AccessSpec;
 }
@@ -116,7 +120,7 @@ export class MeshConfigError extends Error {
   }
 }
 
-export type LinkOrigin = "hub" | "regional" | "full" | "auto" | "explicit";
+export type LinkOrigin = "hub" | "regional" | "full" | "auto" | "explicit" | "resilience";
 
 export interface PlannedLink {
   /** "a--b" with a < b. */
@@ -125,6 +129,11 @@ export interface PlannedLink {
   b: string;
   weight: number;
   origin: LinkOrigin;
+  /**
+   * A second way in for a node whose primary link or home may fail: configured and kept alive on
+   * both ends, but it carries no AllowedIPs until the node's watchdog moves prefixes onto it.
+   */
+  backup?: boolean;
 }
 
 export interface SkippedLink {
@@ -159,6 +168,24 @@ export interface PlannedNode {
   /** Packets of other nodes cross it, so it needs ip_forward and the FORWARD rule. */
   forwarding: boolean;
   peers: PlannedPeer[];
+  /** With resilience: what this node does when one of its peers stops answering (failover.ts). */
+  failover?: FailoverEntry[];
+}
+
+/** When `lost` stops answering, these peers' AllowedIPs become these lists (others stay as they are). */
+export interface FailoverEntry {
+  lost: string;
+  /** The lost peer's overlay address, which the watchdog pings (it stays on the peer's own link). */
+  address: string;
+  peers: { name: string; allowedIps: string[] }[];
+}
+
+/** How a resilient mesh is laid out: the nodes that route, and each other node's two ways in. */
+export interface ResilienceLayout {
+  /** Nodes that carry others' traffic, linked to each other so each hears of any one's death. */
+  core: string[];
+  /** Per node outside the core with transit needs: its primary home and its backup. */
+  homes: { [node: string]: { primary: string; backup: string } };
 }
 
 export interface MeshPlan {
@@ -175,6 +202,8 @@ export interface MeshPlan {
   routes: PlannedRoutes;
   /** Expected round trips of the planned paths, when the latency model knows the nodes' sites. */
   latency?: LatencyReport;
+  /** With `resilience: node`: the core and homes the failover tables are built on. */
+  resilience?: ResilienceLayout;
 }
 
 /**

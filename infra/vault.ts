@@ -5,6 +5,7 @@
  * or the agent does.
  */
 import { createHash } from "node:crypto";
+import { agentPartOf } from "./render/agent-parts";
 
 /** Each kind names two entries: the config (wg0.conf with the files riding with it) and the node agent. */
 export type VaultLocator =
@@ -30,15 +31,19 @@ export function awsAgentSecretName(n: VaultNaming): string {
 }
 
 /**
- * The node path of a secret name the AWS host makes (`<project>/<stack>/<node>`), and which of the two
- * it is; undefined for any other name. The policy pack holds a node's read grant to these.
+ * The node path of a secret name the AWS host makes (`<project>/<stack>/<node>`), and which it is: the
+ * config, or part `part` of the node agent (infra/render/agent-parts.ts; the config is part 1 of
+ * itself); undefined for any other name. The policy pack holds a node's read grant to these.
  */
-export function awsSecretOf(name: string): { node: string; which: "config" | "agent" } | undefined {
-  const m = /^(.+\/.+\/[^/]+)\/(wg0\.conf|agent)$/.exec(name);
+export function awsSecretOf(name: string): { node: string; which: "config" | "agent"; part: number } | undefined {
+  const m = /^(.+\/.+\/[^/]+)\/([^/]+)$/.exec(name);
   if (!m) return undefined;
   const naming = { project: "p", stack: "s", node: "n" };
-  const which = awsSecretName(naming).endsWith(`/${m[2]}`) ? "config" : awsAgentSecretName(naming).endsWith(`/${m[2]}`) ? "agent" : undefined;
-  return which ? { node: m[1] as string, which } : undefined;
+  const leaf = (full: string): string => full.slice(full.lastIndexOf("/") + 1);
+  const node = m[1] as string;
+  if (m[2] === leaf(awsSecretName(naming))) return { node, which: "config", part: 1 };
+  const part = agentPartOf(m[2] as string, leaf(awsAgentSecretName(naming)));
+  return part === undefined ? undefined : { node, which: "agent", part };
 }
 
 export function gcpSecretId(n: VaultNaming): string {

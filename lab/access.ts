@@ -4,20 +4,29 @@
  * connects and UDP exchanges from lab/flow-probe.py, ICMP echo from lab/batch-ping.py), and the flows
  * each node dropped read back from its ruleset's dropped-flow sets, so a denied flow is seen dropped
  * at the very node that dropped it. Everything lives in the lab's namespaces and a scratch folder.
+ *
+ * The iptables backend (LabAccess's `firewall`, or WGMESH_LAB_FIREWALL=iptables) applies the same
+ * compiled rulesets rendered for iptables-restore, with iptables-legacy where it is installed (the
+ * path a host without nft takes). It records no dropped flows, so where a denied flow is dropped is
+ * read from the nodes' drop counters instead: the denied flows are tried in rounds, one per node the
+ * simulator drops them at, and only that node's counters may move.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatProbe, type Probe } from "../infra/access/services";
 import { FilterModel, verdictText, type FlowVerdict, type PathOfPair } from "../infra/access/simulate";
 import { compileAccess } from "../infra/access/compile";
+import { iptablesRulesetHeader, renderIptablesRuleset } from "../infra/access/iptables";
 import { renderRuleset, rulesetHeader } from "../infra/access/nft";
+import type { CompiledAccess } from "../infra/access/compile";
 import type { MeshPlan } from "../infra/model";
 import { BATCH_PINGER, parseBatchReplies, pingerInterpreter } from "./batch-ping";
 import { LabError } from "./errors";
 import { mapLimited, run, tool } from "./exec";
 import type { Lab, LabNodeInfo } from "./lab";
+import { findOnPath } from "./preflight";
 import { labTag } from "./teardown";
 
 export const FIREWALL_SCRIPT = join(__dirname, "..", "infra", "render", "wgmesh-firewall.sh");
@@ -53,15 +62,52 @@ function python(): string[] {
   return p;
 }
 
+/** Which netfilter front end the lab's rulesets go through. */
+export type LabFirewall = "nft" | "iptables";
+
+/** The backend WGMESH_LAB_FIREWALL names (nft unless it says iptables). */
+export function labFirewallFromEnv(): LabFirewall {
+  return process.env.WGMESH_LAB_FIREWALL === "iptables" ? "iptables" : "nft";
+}
+
+/** The iptables command the iptables backend uses: iptables-legacy where installed (no nf_tables at all), else iptables. */
+export function labIptables(): string | undefined {
+  if (findOnPath("iptables-legacy-restore") && findOnPath("iptables-legacy-save")) return "iptables-legacy";
+  return findOnPath("iptables-restore") ? "iptables" : undefined;
+}
+
 /** The lab's nodes, each with its namespace, interface and overlay address. */
 export class LabAccess {
   private readonly dir: string;
   private readonly nodes: Map<string, LabNodeInfo>;
   private servers: ChildProcess[] = [];
+  readonly firewall: LabFirewall;
+  /** The iptables command (iptables backend only). */
+  readonly iptables: string;
 
-  constructor(private readonly lab: Lab) {
+  constructor(
+    private readonly lab: Lab,
+    options: { firewall?: LabFirewall } = {},
+  ) {
+    this.firewall = options.firewall ?? labFirewallFromEnv();
+    const ipt = this.firewall === "iptables" ? labIptables() : "iptables";
+    if (!ipt) throw new LabError("lab: the iptables backend needs iptables-restore; apt-get install iptables (scripts/setup.sh does)");
+    this.iptables = ipt;
     this.dir = mkdtempSync(join(tmpdir(), "wgmesh-lab-access-"));
     this.nodes = new Map(lab.nodeInfo().map((n) => [n.name, n]));
+  }
+
+  /** Each node's ruleset as this backend's file: nft text, or an iptables-restore file. */
+  render(compiled: CompiledAccess): Map<string, string> {
+    const rules = compiled.spec.rules.length;
+    return new Map(
+      [...compiled.rulesets].map(([n, r]) => [n, this.firewall === "iptables" ? renderIptablesRuleset(r, iptablesRulesetHeader(n, rules)) : renderRuleset(r, rulesetHeader(n, rules))]),
+    );
+  }
+
+  /** The namespace of a node, for tests that change its netfilter by hand. */
+  namespaceOf(name: string): string {
+    return this.node(name).namespace;
   }
 
   private node(name: string): LabNodeInfo {
@@ -73,25 +119,25 @@ export class LabAccess {
   /** The interface each node's ruleset must name (the lab gives every node its own). */
   ifaceOf = (name: string): string => this.node(name).iface;
 
-  private firewall(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  private runScript(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const n = this.node(name);
-    const env = { WGMESH_STATE_DIR: join(this.dir, `${name}-state`), WGMESH_METRICS_DIR: this.metricsDir(name) };
+    const env = { WGMESH_STATE_DIR: join(this.dir, `${name}-state`), WGMESH_METRICS_DIR: this.metricsDir(name), WGMESH_IPTABLES: this.iptables };
     return run("ip", ["netns", "exec", n.namespace, tool("bash"), FIREWALL_SCRIPT, ...args], { allowFailure: true, env, timeoutMs: 60_000 });
   }
 
   /** Applies each node's ruleset text with wgmesh-firewall apply, as the node's agent does; throws on a refusal. */
   async apply(rulesets: ReadonlyMap<string, string>): Promise<void> {
     await mapLimited([...rulesets], 8, async ([name, text]) => {
-      const file = join(this.dir, `${name}.nft`);
+      const file = this.rulesetFile(name);
       writeFileSync(file, text, { mode: 0o600 });
-      const r = await this.firewall(name, ["apply", file]);
+      const r = await this.runScript(name, ["apply", file]);
       if (r.code !== 0) throw new LabError(`lab: ${name}: wgmesh-firewall apply failed: ${r.stderr.trim().split("\n").at(-1) ?? ""}`);
     });
   }
 
   /** wgmesh-firewall on one node: its exit code and its output, for tests of the script itself. */
   runFirewall(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return this.firewall(name, args);
+    return this.runScript(name, args);
   }
 
   /** Where a node's wgmesh-firewall writes its metrics textfile. */
@@ -101,12 +147,12 @@ export class LabAccess {
 
   /** The path a node's ruleset was written to by the last apply. */
   rulesetFile(name: string): string {
-    return join(this.dir, `${name}.nft`);
+    return join(this.dir, `${name}.${this.firewall === "iptables" ? "iptables" : "nft"}`);
   }
 
   async remove(names: readonly string[]): Promise<void> {
     await mapLimited(names, 8, async (name) => {
-      const r = await this.firewall(name, ["remove"]);
+      const r = await this.runScript(name, ["remove"]);
       if (r.code !== 0) throw new LabError(`lab: ${name}: wgmesh-firewall remove failed: ${r.stderr.trim()}`);
     });
   }
@@ -115,14 +161,28 @@ export class LabAccess {
   async dropped(): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
     await mapLimited([...this.nodes.keys()], 8, async (name) => {
-      const r = await this.firewall(name, ["dropped"]);
+      const r = await this.runScript(name, ["dropped"]);
       out.set(name, new Set(r.stdout.split("\n").map((l) => l.trim()).filter(Boolean)));
+    });
+    return out;
+  }
+
+  /** Packets each node's ruleset dropped so far (its `wgmesh drop` counters, read by wgmesh-firewall metrics); 0 without a ruleset. */
+  async dropCounts(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    await mapLimited([...this.nodes.keys()], 8, async (name) => {
+      const r = await this.runScript(name, ["metrics"]);
+      if (r.code !== 0) throw new LabError(`lab: ${name}: wgmesh-firewall metrics failed: ${r.stderr.trim()}`);
+      const text = readFileSync(join(this.metricsDir(name), "wgmesh-access.prom"), "utf8");
+      const counts = [...text.matchAll(/^wgmesh_access_dropped_packets_total\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+      out.set(name, counts.reduce((a, b) => a + b, 0));
     });
     return out;
   }
 
   /** Forgets the dropped flows every node recorded (nodes without the table are skipped). */
   async clearDropped(): Promise<void> {
+    if (this.firewall === "iptables") return;
     await mapLimited([...this.nodes.values()], 8, async (n) => {
       for (const set of ["dropped", "dropped_other"]) await run("ip", ["netns", "exec", n.namespace, "nft", "flush", "set", "inet", "wgmesh", set], { allowFailure: true });
     });
@@ -236,13 +296,10 @@ export async function compareFlows(a: LabAccess, filter: FilterModel, pairs: Rea
     if (!pair) throw new LabError(`lab: no simulated path for ${f.from} -> ${f.to}`);
     verdicts.set(flowKey(f), filter.verdict(pair, f.probe));
   }
+  if (a.firewall === "iptables") return compareByCounters(a, flows, verdicts);
   await a.clearDropped();
   const results = await a.probe(flows, 1500);
-  for (let i = 0; i < 2; i++) {
-    const retry = flows.filter((f) => verdicts.get(flowKey(f))?.allowed && results.get(flowKey(f)) !== "open");
-    if (retry.length === 0) break;
-    for (const [k, v] of await a.probe(retry, 3000)) results.set(k, v);
-  }
+  await retryAllowed(a, flows, verdicts, results);
   const dropped = await a.dropped();
   const expectedDrops = new Set<string>();
   const out: FlowComparison = { flows: flows.length, allowed: 0, denied: 0, disagreements: [], droppedAt: new Map() };
@@ -265,6 +322,62 @@ export async function compareFlows(a: LabAccess, filter: FilterModel, pairs: Rea
     out.droppedAt.set(at, (out.droppedAt.get(at) ?? 0) + 1);
   }
   for (const [node, set] of dropped) for (const t of set) if (!expectedDrops.has(t)) out.disagreements.push(`${node} dropped ${t}, which the simulator lets through (a flow it allows, or the reply of one)`);
+  return out;
+}
+
+/** An allowed flow that did not connect at once is tried twice more, more patiently. */
+async function retryAllowed(a: LabAccess, flows: readonly Flow[], verdicts: ReadonlyMap<string, FlowVerdict>, results: Map<string, FlowResult>): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    const retry = flows.filter((f) => verdicts.get(flowKey(f))?.allowed && results.get(flowKey(f)) !== "open");
+    if (retry.length === 0) break;
+    for (const [k, v] of await a.probe(retry, 3000)) results.set(k, v);
+  }
+}
+
+function counterMoves(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Map<string, number> {
+  return new Map([...after].map(([n, v]) => [n, v - (before.get(n) ?? 0)]).filter(([, d]) => (d as number) !== 0) as [string, number][]);
+}
+
+/**
+ * The iptables backend keeps no dropped-flow sets, so drops are placed by counters: the allowed
+ * flows first (no node's drop counter may move: nothing they send, nor any reply, is dropped), then
+ * the denied flows in rounds, one per node the simulator drops them at: every flow must time out,
+ * that node's drop counters must rise by at least one packet per flow, and no other node's may move.
+ */
+async function compareByCounters(a: LabAccess, flows: readonly Flow[], verdicts: ReadonlyMap<string, FlowVerdict>): Promise<FlowComparison> {
+  const out: FlowComparison = { flows: flows.length, allowed: 0, denied: 0, disagreements: [], droppedAt: new Map() };
+  const name = (f: Flow) => `${f.from} -> ${f.to} ${formatProbe(f.probe)}`;
+  const allowed = flows.filter((f) => verdicts.get(flowKey(f))?.allowed);
+  let counts = await a.dropCounts();
+  const results = await a.probe(allowed, 1500);
+  await retryAllowed(a, allowed, verdicts, results);
+  for (const f of allowed) {
+    out.allowed++;
+    const got = results.get(flowKey(f)) ?? "not tried";
+    if (got !== "open") out.disagreements.push(`${name(f)}: simulator ${verdictText(verdicts.get(flowKey(f)) as FlowVerdict)}; lab ${got}`);
+  }
+  let now = await a.dropCounts();
+  for (const [node, d] of counterMoves(counts, now)) out.disagreements.push(`${node} dropped ${d} packets while only flows the simulator allows were tried`);
+  counts = now;
+  const bySite = new Map<string, Flow[]>();
+  for (const f of flows.filter((x) => !verdicts.get(flowKey(x))?.allowed)) {
+    const at = verdicts.get(flowKey(f))?.at as string;
+    bySite.set(at, [...(bySite.get(at) ?? []), f]);
+  }
+  for (const [at, list] of bySite) {
+    const got = await a.probe(list, 1500);
+    now = await a.dropCounts();
+    const moved = counterMoves(counts, now);
+    counts = now;
+    for (const f of list) {
+      out.denied++;
+      const r = got.get(flowKey(f)) ?? "not tried";
+      if (r !== "timeout") out.disagreements.push(`${name(f)}: simulator ${verdictText(verdicts.get(flowKey(f)) as FlowVerdict)}; lab ${r}`);
+    }
+    out.droppedAt.set(at, list.length);
+    if ((moved.get(at) ?? 0) < list.length) out.disagreements.push(`${at}: the simulator drops ${list.length} flows there; its drop counters rose by ${moved.get(at) ?? 0} packets`);
+    for (const [node, d] of moved) if (node !== at) out.disagreements.push(`${node} dropped ${d} packets while only flows the simulator drops at ${at} were tried (${list.map(name).slice(0, 3).join("; ")}${list.length > 3 ? "; ..." : ""})`);
+  }
   return out;
 }
 
@@ -293,7 +406,7 @@ export async function checkAccessInLab(lab: Lab, plan: MeshPlan, pairs: Readonly
   try {
     const compiled = compileAccess(plan, { iface: a.ifaceOf });
     if (!compiled) throw new LabError("lab: the stack declares no access policy");
-    await a.apply(new Map([...compiled.rulesets].map(([n, r]) => [n, renderRuleset(r, rulesetHeader(n, compiled.spec.rules.length))])));
+    await a.apply(a.render(compiled));
     const probes = probesForPolicy(plan);
     const ports = (proto: "tcp" | "udp") => [...new Set(probes.flatMap((p) => (p.proto === proto ? [p.port] : [])))];
     await a.startServers(ports("tcp"), ports("udp"));

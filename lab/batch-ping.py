@@ -2,6 +2,7 @@
 """Echo requests from one network namespace to many IPv4 addresses at once.
 
 Usage: batch-ping.py COUNT INTERVAL_S TIMEOUT_S ADDRESS...
+       batch-ping.py --steady INTERVAL_S DURATION_S TIMEOUT_S ADDRESS...
 
 Each round sends one request to every address, then waits until each has answered or
 TIMEOUT_S has passed since it was sent; the next round starts INTERVAL_S after this one
@@ -11,6 +12,12 @@ shows it. A reply counts only when its identifier, its sequence number and its s
 are all those of a request still waiting: oping matches on the first two alone, and its random
 per-host identifiers collide often enough in a hundred-target batch to swap two targets'
 answers. Needs root (a raw socket); sends nothing but the echo requests asked for.
+
+With --steady it sends one request to every address every INTERVAL_S for DURATION_S, without
+waiting for answers between rounds (a failure's losses are what it measures), then prints one line
+per request: `ADDRESS ROUND SENT_MS TTL RTT_MS`, SENT_MS when it left (milliseconds since the
+epoch, to line up with a failure's time), TTL and RTT_MS `-` for a request unanswered within
+TIMEOUT_S.
 """
 import os
 import select
@@ -41,6 +48,15 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
+def ipv4_addresses(addresses: list) -> list:
+    for a in addresses:
+        try:
+            socket.inet_pton(socket.AF_INET, a)
+        except OSError:
+            fail(f"{a!r} is not an IPv4 address")
+    return addresses
+
+
 def parse_args(argv: list) -> tuple:
     if len(argv) < 4:
         fail("usage: batch-ping.py COUNT INTERVAL_S TIMEOUT_S ADDRESS...")
@@ -48,12 +64,7 @@ def parse_args(argv: list) -> tuple:
         count, interval, timeout = int(argv[0]), float(argv[1]), float(argv[2])
     except ValueError:
         fail("COUNT must be a whole number and INTERVAL_S, TIMEOUT_S numbers of seconds")
-    addresses = argv[3:]
-    for a in addresses:
-        try:
-            socket.inet_pton(socket.AF_INET, a)
-        except OSError:
-            fail(f"{a!r} is not an IPv4 address")
+    addresses = ipv4_addresses(argv[3:])
     if count < 1 or timeout <= 0 or interval < 0:
         fail("COUNT must be at least 1, TIMEOUT_S above 0 and INTERVAL_S not below 0")
     # Sequence numbers name (round, address) pairs, so they must not wrap.
@@ -62,12 +73,85 @@ def parse_args(argv: list) -> tuple:
     return count, interval, timeout, addresses
 
 
-def main() -> None:
-    count, interval, timeout, addresses = parse_args(sys.argv[1:])
+def raw_socket() -> socket.socket:
     try:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     except PermissionError:
         fail("needs root: echo requests go out on a raw socket")
+        raise
+
+
+def reply_of(packet: bytes) -> tuple:
+    """(identifier, sequence, ttl) of an echo reply, or None for anything else."""
+    header_len = (packet[0] & 0x0F) * 4
+    if len(packet) < header_len + 8:
+        return None
+    kind, _, _, ident, seq = struct.unpack("!BBHHH", packet[header_len:header_len + 8])
+    return (ident, seq, packet[8]) if kind == 0 else None
+
+
+def steady(argv: list) -> None:
+    if len(argv) < 4:
+        fail("usage: batch-ping.py --steady INTERVAL_S DURATION_S TIMEOUT_S ADDRESS...")
+    try:
+        interval, duration, timeout = float(argv[0]), float(argv[1]), float(argv[2])
+    except ValueError:
+        fail("INTERVAL_S, DURATION_S and TIMEOUT_S are numbers of seconds")
+    addresses = ipv4_addresses(argv[3:])
+    if interval <= 0 or duration <= 0 or timeout <= 0:
+        fail("INTERVAL_S, DURATION_S and TIMEOUT_S must be above 0")
+    sock = raw_socket()
+    ident = os.getpid() & 0xFFFF
+    rounds = max(1, int(duration / interval))
+    # A sequence number is reused only after 65,536 requests, long after its timeout.
+    waiting = {}  # seq -> (address, round, sent wall ms, sent monotonic)
+    results = []
+    start = time.monotonic()
+    next_round = 0
+    while next_round < rounds or waiting:
+        now = time.monotonic()
+        if next_round < rounds and now >= start + next_round * interval:
+            wall = time.time() * 1000
+            for i, address in enumerate(addresses):
+                seq = (next_round * len(addresses) + i) & 0xFFFF
+                if seq in waiting:
+                    old = waiting.pop(seq)
+                    results.append(f"{old[0]} {old[1]} {old[2]:.0f} - -")
+                try:
+                    sock.sendto(echo_request(ident, seq), (address, 0))
+                except OSError:
+                    pass  # no route: counts as no answer
+                waiting[seq] = (address, next_round + 1, wall, time.monotonic())
+            next_round += 1
+            continue
+        for seq in [s for s, w in waiting.items() if now - w[3] >= timeout]:
+            old = waiting.pop(seq)
+            results.append(f"{old[0]} {old[1]} {old[2]:.0f} - -")
+        wake = start + next_round * interval if next_round < rounds else now + timeout
+        if waiting:
+            wake = min(wake, min(w[3] for w in waiting.values()) + timeout)
+        ready, _, _ = select.select([sock], [], [], max(0.0, wake - time.monotonic()))
+        if not ready:
+            continue
+        packet, (source, _) = sock.recvfrom(65535)
+        received = time.monotonic()
+        reply = reply_of(packet)
+        if reply is None or reply[0] != ident or reply[1] not in waiting:
+            continue
+        address, rnd, wall, sent = waiting[reply[1]]
+        if source != address:
+            continue
+        del waiting[reply[1]]
+        results.append(f"{address} {rnd} {wall:.0f} {reply[2]} {(received - sent) * 1000:.3f}")
+    sys.stdout.write("".join(f"{line}\n" for line in results))
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--steady"]:
+        steady(sys.argv[2:])
+        return
+    count, interval, timeout, addresses = parse_args(sys.argv[1:])
+    sock = raw_socket()
     ident = os.getpid() & 0xFFFF
     out = []
     for rnd in range(count):
@@ -94,17 +178,14 @@ def main() -> None:
                 continue
             packet, (source, _) = sock.recvfrom(65535)
             received = time.monotonic()
-            header_len = (packet[0] & 0x0F) * 4
-            if len(packet) < header_len + 8:
+            reply = reply_of(packet)
+            if reply is None or reply[0] != ident or reply[1] not in waiting:
                 continue
-            kind, _, _, reply_ident, seq = struct.unpack("!BBHHH", packet[header_len:header_len + 8])
-            if kind != 0 or reply_ident != ident or seq not in waiting:
-                continue
-            address, sent = waiting[seq]
+            address, sent = waiting[reply[1]]
             if source != address:
                 continue
-            del waiting[seq]
-            out.append(f"{address} {rnd + 1} {packet[8]} {(received - sent) * 1000:.3f}")
+            del waiting[reply[1]]
+            out.append(f"{address} {rnd + 1} {reply[2]} {(received - sent) * 1000:.3f}")
         if rnd + 1 < count:
             time.sleep(max(0.0, started + interval - time.monotonic()))
     sys.stdout.write("".join(f"{line}\n" for line in out))

@@ -35,6 +35,8 @@ export interface BatchOptions {
   concurrency: number;
   /** Between one round of requests and the next, when count > 1. */
   intervalMs?: number;
+  /** Times a pair that did not answer is asked (default 3, each more patiently). */
+  attempts?: number;
 }
 
 /** The pinger's lines, `ADDRESS ROUND TTL MS`: the replies per address, in the order they came. */
@@ -68,7 +70,7 @@ export async function pingMatrixBatched(targets: PingTarget[], opts: BatchOption
   const replies = new Map<string, PingReply[]>();
   const asked = new Map<string, number>();
   let open = targets.flatMap((from) => addressed.filter((to) => to !== from).map((to) => [from, to] as const));
-  for (let attempt = 0; attempt < 3 && open.length > 0; attempt++) {
+  for (let attempt = 0; attempt < (opts.attempts ?? 3) && open.length > 0; attempt++) {
     await mapLimited([...groupBySource(open).entries()], opts.concurrency, async ([from, tos]) => {
       const got = await batchPing(from.namespace, tos.map((t) => t.address as string), opts.count, opts.timeoutMs * (attempt + 1), opts.intervalMs ?? 200);
       for (const to of tos) {

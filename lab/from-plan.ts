@@ -4,7 +4,7 @@
  */
 import type { MeshPlan, WgQuickConfig } from "../infra/model";
 import type { ConfigSet } from "../infra/simulate";
-import { renderAll, throwAwayKeys, type MeshKeys } from "../infra/render/mesh";
+import { renderAll, renderAllFailover, throwAwayKeys, type MeshKeys } from "../infra/render/mesh";
 import { placeholderEndpoint } from "../infra/render/wgquick";
 import { parseWgQuick } from "../infra/wgquick";
 import type { PingMatrix } from "./ping";
@@ -13,6 +13,8 @@ export interface LabInput {
   configs: ConfigSet;
   sites?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   plan?: MeshPlan;
+  /** node -> failover.conf, for a resilient plan's watchdogs. */
+  failover?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -23,7 +25,8 @@ export function configsFromPlan(plan: MeshPlan, keys: MeshKeys = throwAwayKeys(p
   const endpoints = Object.fromEntries(plan.nodes.map((n) => [n.name, placeholderEndpoint(n.name)]));
   const texts = renderAll(plan, keys, endpoints);
   const configs = Object.fromEntries(Object.entries(texts).map(([node, text]) => [node, parseWgQuick(text, `${node}/wg0.conf`)]));
-  return { configs, sites: Object.fromEntries(plan.nodes.map((n) => [n.name, n.site])), plan, keys };
+  const failover = new Map(Object.entries(renderAllFailover(plan, keys)));
+  return { configs, sites: Object.fromEntries(plan.nodes.map((n) => [n.name, n.site])), plan, keys, ...(failover.size > 0 ? { failover } : {}) };
 }
 
 /**

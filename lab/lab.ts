@@ -14,7 +14,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync,
 import { join } from "node:path";
 import { isWireGuardKey, publicKeyFromPrivate } from "../infra/keys";
 import type { WgQuickConfig } from "../infra/model";
+import { shippedWatchdog } from "../infra/render/watchdog";
+import { FAILOVER_FILE } from "../infra/failover/format";
 import { renderAgentBundle, type AgentBundle } from "../infra/render/agent";
+import { AGENT_MAX_PARTS, agentDelivery, agentPartName } from "../infra/render/agent-parts";
+import type { Cloud } from "../infra/model";
 import { shippedBootstrap } from "../infra/render/cloudinit";
 import { renderPayload } from "../infra/render/payload";
 import { rotationComment, type KeyRotation } from "../infra/rotation";
@@ -60,8 +64,18 @@ export interface LabOptions {
   onProgress?: (message: string) => void;
   /** Nodes brought up at once. Default 8. */
   concurrency?: number;
+  /** node -> its failover.conf: the node runs wgmesh-watchdog with it, as a resilient node does. */
+  failover?: ReadonlyMap<string, string>;
+  /** Route every link through the relay even without `latency`, so links can be cut and made lossy. */
+  impairable?: boolean;
   /** The node agent every node's vault serves; default this wg-mesh's (renderAgentBundle()). */
   agent?: AgentBundle;
+  /**
+   * The cloud whose vault the lab's files stand in for: the agent is written in as many parts as that
+   * vault's per-secret limit needs (infra/render/agent-parts.ts), each file named as the part's secret.
+   * Default none: no limit, one part.
+   */
+  vaultCloud?: Cloud;
 }
 
 /** One run of a node's wgmesh-sync under runTimers: when it started and ended (ms since the epoch), its exit code and log. */
@@ -95,6 +109,7 @@ const WG_ENV = { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "
 
 interface LabNode {
   name: string;
+  watchdog?: ChildProcess;
   index: number;
   namespace: string;
   iface: string;
@@ -278,6 +293,7 @@ export class Lab {
     }
     // The sync unit's first run, as on a new VM: it finds its config applied and records its state.
     await mapLimited(nodes, this.concurrency, (n) => this.runSyncUnit(n));
+    for (const n of nodes) if (this.opts.failover?.has(n.name)) await this.startWatchdog(n);
     this.upMs = Date.now() - started;
     this.progress(`lab ${this.id}: up in ${(this.upMs / 1000).toFixed(1)}s`);
   }
@@ -300,13 +316,13 @@ export class Lab {
 
   private async startRelay(): Promise<void> {
     this.assertOpen();
-    if (!this.opts.latency) return;
+    if (!this.opts.latency && !this.opts.impairable) return;
     this.relay = await WanRelay.start(this.internet, this.state.workDir, `${labTag(this.id)}-relay`, (child) => {
       this.childExits.push(exitOf(child));
       this.state.processes.push({ pid: child.pid as number, commandContains: `${labTag(this.id)}-relay` });
       this.save();
     });
-    this.progress(`internet: WAN relay at ${RELAY_ADDRESS} (${this.opts.latency.label}, scale ${this.scale})`);
+    this.progress(`internet: WAN relay at ${RELAY_ADDRESS} (${this.opts.latency ? `${this.opts.latency.label}, scale ${this.scale}` : "no delay"})`);
   }
 
   private get scale(): number {
@@ -395,12 +411,12 @@ export class Lab {
   private async syncRelayLinks(delayed = true): Promise<void> {
     const relay = this.relay;
     const latency = this.opts.latency;
-    if (!relay || !latency) return;
+    if (!relay) return;
     const configs = new Map([...this.nodes.values()].map((n) => [n.name, n.config]));
     for (const [a, b] of dialledPairs(configs, this.nodeByPublicKey())) {
       const na = this.nodes.get(a) as LabNode;
       const nb = this.nodes.get(b) as LabNode;
-      const rtt = rttBetween(latency, na.site, nb.site);
+      const rtt = latency ? rttBetween(latency, na.site, nb.site) : 0;
       const key = pairKey(a, b);
       if (rtt === undefined) {
         if (!this.pairsWithoutRtt.has(key)) this.progress(`latency: no round trip for ${a} (${na.site}) - ${b} (${nb.site}): no delay`);
@@ -524,9 +540,11 @@ export class Lab {
     mkdirSync(paths.confDir, { recursive: true, mode: 0o700 });
     const bootstrap = shippedBootstrap({ node: node.name, vault: labVault(paths), interfaceName: node.iface });
     if (!existsSync(paths.script)) writeFileSync(paths.script, bootstrap, { mode: 0o700 });
-    writeFileSync(paths.agentVault, this.agent.value, { mode: 0o600 });
+    const agent = agentDelivery(this.agent, this.opts.vaultCloud);
+    agent.values.forEach((value, i) => writeFileSync(agentPartName(paths.agentVault, i + 1), value, { mode: 0o600 }));
+    for (let part = agent.values.length + 1; part <= AGENT_MAX_PARTS; part++) rmSync(agentPartName(paths.agentVault, part), { force: true });
     const config = formatWgQuick(this.labConfig(node), header ? { header } : {});
-    writeFileSync(paths.vault, renderPayload({ node: node.name, interfaceName: node.iface, config, files: node.files ?? {}, agent: this.agent, bootstrap }), { mode: 0o600 });
+    writeFileSync(paths.vault, renderPayload({ node: node.name, interfaceName: node.iface, config, files: node.files ?? {}, agent: agent.ref, bootstrap }), { mode: 0o600 });
   }
 
   /** One run of the node's wgmesh-sync, as its timer starts it; a failed run is an answer, not an error. */
@@ -545,7 +563,7 @@ export class Lab {
   vaultEntry(name: string, wgConf: string): string {
     const node = this.mustGet(name);
     const bootstrap = shippedBootstrap({ node: node.name, vault: labVault(this.syncPaths(node)), interfaceName: node.iface });
-    return renderPayload({ node: node.name, interfaceName: node.iface, config: wgConf, agent: this.agent, bootstrap });
+    return renderPayload({ node: node.name, interfaceName: node.iface, config: wgConf, agent: agentDelivery(this.agent, this.opts.vaultCloud).ref, bootstrap });
   }
 
   /**
@@ -712,6 +730,8 @@ export class Lab {
     const node = this.mustGet(name);
     if (!node.running) return;
     node.running = false;
+    // A dead node runs nothing: its watchdog goes with it.
+    await this.stopWatchdog(node);
     await run("ip", ["-n", node.namespace, "link", "del", node.iface], { allowFailure: true });
     const child = node.child;
     if (child?.pid !== undefined) {
@@ -734,6 +754,83 @@ export class Lab {
     if (node.running) return;
     await this.startWireGuard(node);
     await this.configure(node);
+    if (this.opts.failover?.has(node.name)) await this.startWatchdog(node);
+  }
+
+  /** wgmesh-watchdog in the node's namespace, with its failover.conf in wg0.d/ beside the config it runs. */
+  private async startWatchdog(node: LabNode): Promise<void> {
+    this.assertOpen();
+    const paths = this.syncPaths(node);
+    const table = this.opts.failover?.get(node.name);
+    if (table === undefined) return;
+    // Where a node's agent installs the files riding with wg0.conf: wg0.d/ beside it.
+    const files = join(paths.confDir, `${node.iface}.d`);
+    mkdirSync(files, { recursive: true, mode: 0o700 });
+    writeFileSync(join(files, FAILOVER_FILE), table, { mode: 0o600 });
+    const script = join(paths.dir, "wgmesh-watchdog");
+    writeFileSync(script, shippedWatchdog(), { mode: 0o700 });
+    const log = openSync(this.watchdogLogFile(node), "a", 0o600);
+    const child = spawn(tool("ip"), ["netns", "exec", node.namespace, "bash", script], {
+      detached: true,
+      stdio: ["ignore", "ignore", log],
+      env: { ...process.env, WGMESH_IFACE: node.iface, WGMESH_CONF_DIR: paths.confDir, WGMESH_STATE_DIR: paths.confDir, WGMESH_METRICS_DIR: paths.confDir, WGMESH_LOG_TIMES: "1" },
+    });
+    closeSync(log);
+    if (child.pid === undefined) throw new LabError(`lab: ${node.name}: could not start wgmesh-watchdog`);
+    node.watchdog = child;
+    this.childExits.push(exitOf(child));
+    this.state.processes.push({ pid: child.pid, commandContains: script });
+    this.save();
+    this.progress(`${node.name}: wgmesh-watchdog (pid ${child.pid})`);
+  }
+
+  private async stopWatchdog(node: LabNode): Promise<void> {
+    const pid = node.watchdog?.pid;
+    node.watchdog = undefined;
+    if (pid === undefined) return;
+    stopProcesses([pid]);
+    const deadline = Date.now() + 2000;
+    while (isRunning(pid) && Date.now() < deadline) await sleep(20);
+    this.state.processes = this.state.processes.filter((p) => p.pid !== pid);
+    this.save();
+  }
+
+  private watchdogLogFile(node: LabNode): string {
+    return join(this.syncPaths(node).dir, "watchdog.log");
+  }
+
+  /** The node's watchdog log: each line with the time it was written (ms since the epoch). */
+  watchdogLog(name: string): { atMs: number; line: string }[] {
+    const file = this.watchdogLogFile(this.mustGet(name));
+    if (!existsSync(file)) return [];
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .map((l) => /^(\d+) (.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ atMs: Number(m[1]), line: m[2] as string }));
+  }
+
+  /** What the node's watchdog last wrote for node_exporter, or undefined before its first reading. */
+  watchdogMetrics(name: string): string | undefined {
+    const node = this.mustGet(name);
+    const file = join(this.syncPaths(node).confDir, `wgmesh-watchdog-${node.iface}.prom`);
+    return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  }
+
+  /** The UDP between two nodes stops (or flows again), both ways: a link failure. Needs `impairable` or `latency`. */
+  async cutLink(a: string, b: string, cut = true): Promise<void> {
+    this.assertOpen();
+    if (!this.relay) throw new LabError("lab: links can be cut only through the relay (impairable or latency)");
+    if (!this.relayLinks.has(pairKey(a, b))) throw new LabError(`lab: ${a} and ${b} have no link through the relay`);
+    await this.relay.impair({ key: pairKey(a, b), cut });
+    this.progress(`${a}--${b}: ${cut ? "cut" : "restored"}`);
+  }
+
+  /** Drops this share of every datagram on every link, as a lossy underlay does. */
+  async setLoss(rate: number): Promise<void> {
+    this.assertOpen();
+    if (!this.relay) throw new LabError("lab: loss is made by the relay (impairable or latency)");
+    await this.relay.impair({ lossRate: rate });
   }
 
   nodeInfo(): LabNodeInfo[] {
@@ -842,6 +939,7 @@ export class Lab {
         timeoutMs: pingOptions.timeoutMs ?? Math.max(1000, Math.ceil(4 * longest) + 500),
         count: 1 + (pingOptions.rttSamples ?? (this.relay ? 3 : 0)),
         concurrency: pingOptions.concurrency ?? 32,
+        ...(pingOptions.retries !== undefined ? { attempts: 1 + pingOptions.retries } : {}),
       });
     }
     return pingMatrix(targets, {

@@ -9,6 +9,9 @@
  *   {"seq":1,"op":"link","key":"a|b","a":{"host":"198.18.1.1","port":51820},"b":{...},"oneWayMs":86}
  *   -> {"seq":1,"ok":true,"portForA":40001,"portForB":40002}
  * A second "link" for the same key updates addresses and delay and keeps the sockets.
+ *   {"seq":2,"op":"impair","key":"a|b","cut":true}           every datagram of that link dropped
+ *   {"seq":3,"op":"impair","lossRate":0.05}                   on every link, each datagram dropped at that rate
+ *   -> {"seq":2,"ok":true}
  * Run: node --import tsx lab/relay.ts --bind 198.18.0.2 --tag <lab tag>
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
@@ -48,7 +51,21 @@ interface Link {
   a: Side;
   b: Side;
   oneWayMs: number;
+  /** Drops every datagram: the UDP between the two nodes is cut. */
+  cut: boolean;
 }
+
+interface ImpairRequest {
+  seq: number;
+  op: "impair";
+  /** One link, or every link when left out. */
+  key?: string;
+  cut?: boolean;
+  lossRate?: number;
+}
+
+/** The share of datagrams dropped on every link (random loss, as on a bad underlay). */
+let lossRate = 0;
 
 /** The relay only ever talks to lab underlay addresses (198.18.0.0/15). */
 function isLabUnderlay(host: string): boolean {
@@ -95,6 +112,7 @@ function forward(link: Link, from: Side, to: Side): void {
   from.socket.on("message", (msg: Buffer, rinfo: RemoteInfo) => {
     if (!isLabUnderlay(rinfo.address)) return;
     from.learned = { host: rinfo.address, port: rinfo.port };
+    if (link.cut || (lossRate > 0 && Math.random() < lossRate)) return;
     if (link.oneWayMs <= 0 && from.held.length === 0) {
       send(msg, to);
       return;
@@ -126,7 +144,7 @@ async function handleLink(req: LinkRequest): Promise<Record<string, unknown>> {
     existing.oneWayMs = req.oneWayMs;
     return { portForA: existing.a.socket.address().port, portForB: existing.b.socket.address().port };
   }
-  const link: Link = { a: { socket: await bind(), node: req.a, held: [] }, b: { socket: await bind(), node: req.b, held: [] }, oneWayMs: req.oneWayMs };
+  const link: Link = { a: { socket: await bind(), node: req.a, held: [] }, b: { socket: await bind(), node: req.b, held: [] }, oneWayMs: req.oneWayMs, cut: false };
   forward(link, link.a, link.b);
   forward(link, link.b, link.a);
   links.set(req.key, link);
@@ -140,16 +158,38 @@ function answer(body: Record<string, unknown>): void {
 // The lab may exit and leave the relay running (`--keep`): a closed stdout must not kill it.
 process.stdout.on("error", () => undefined);
 
+function handleImpair(req: ImpairRequest): Record<string, unknown> {
+  if (req.lossRate !== undefined) {
+    if (!(req.lossRate >= 0 && req.lossRate < 1)) throw new Error(`lossRate ${String(req.lossRate)} is not from 0 to below 1`);
+    lossRate = req.lossRate;
+  }
+  if (req.cut !== undefined) {
+    const targets = req.key === undefined ? [...links.values()] : [links.get(req.key)];
+    if (targets.some((l) => l === undefined)) throw new Error(`no link ${String(req.key)}`);
+    for (const l of targets as Link[]) l.cut = req.cut;
+  }
+  return {};
+}
+
 createInterface({ input: process.stdin }).on("line", (line) => {
-  let req: LinkRequest;
+  let req: LinkRequest | ImpairRequest;
   try {
-    req = JSON.parse(line) as LinkRequest;
+    req = JSON.parse(line) as LinkRequest | ImpairRequest;
   } catch {
     answer({ ok: false, error: "not JSON" });
     return;
   }
+  if (req.op === "impair") {
+    try {
+      answer({ seq: req.seq, ok: true, ...handleImpair(req) });
+    } catch (err) {
+      answer({ seq: req.seq, ok: false, error: err instanceof Error ? err.message : String(err) });
+    }
+    return;
+  }
   if (req.op !== "link") {
-    answer({ seq: req.seq, ok: false, error: `unknown op ${String(req.op)}` });
+    const unknown = req as { seq?: number; op?: unknown };
+    answer({ seq: unknown.seq, ok: false, error: `unknown op ${String(unknown.op)}` });
     return;
   }
   handleLink(req).then(

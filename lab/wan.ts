@@ -21,7 +21,7 @@ export interface RelayPorts {
 }
 
 interface Pending {
-  resolve: (v: RelayPorts) => void;
+  resolve: (v: Record<string, unknown>) => void;
   reject: (e: Error) => void;
 }
 
@@ -67,7 +67,7 @@ export class WanRelay {
       const timer = setTimeout(() => rejectReady(new LabError(`lab: the WAN relay did not start within ${START_TIMEOUT_MS / 1000}s${this.logTail()}`)), START_TIMEOUT_MS);
       const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
       lines.on("line", (line) => {
-        let msg: { ready?: boolean; seq?: number; ok?: boolean; error?: string } & Partial<RelayPorts>;
+        let msg: { ready?: boolean; seq?: number; ok?: boolean; error?: string } & Record<string, unknown>;
         try {
           msg = JSON.parse(line) as typeof msg;
         } catch {
@@ -81,7 +81,7 @@ export class WanRelay {
         const p = msg.seq !== undefined ? this.pending.get(msg.seq) : undefined;
         if (!p || msg.seq === undefined) return;
         this.pending.delete(msg.seq);
-        if (msg.ok && msg.portForA !== undefined && msg.portForB !== undefined) p.resolve({ portForA: msg.portForA, portForB: msg.portForB });
+        if (msg.ok) p.resolve(msg);
         else p.reject(new LabError(`lab: WAN relay: ${msg.error ?? "no answer"}`));
       });
       this.child.once("exit", (code) => {
@@ -104,14 +104,25 @@ export class WanRelay {
     }
   }
 
-  /** Socket pair for the pair (a, b); asking again for the same key updates it in place. */
-  link(key: string, a: RelayNodeAddress, b: RelayNodeAddress, oneWayMs: number): Promise<RelayPorts> {
+  private request(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.exited) return Promise.reject(new LabError(`lab: the WAN relay is not running${this.logTail()}`));
     const seq = ++this.seq;
-    return new Promise((resolveLink, rejectLink) => {
-      this.pending.set(seq, { resolve: resolveLink, reject: rejectLink });
-      this.child.stdin?.write(`${JSON.stringify({ seq, op: "link", key, a, b, oneWayMs })}\n`);
+    return new Promise((resolveRequest, rejectRequest) => {
+      this.pending.set(seq, { resolve: resolveRequest, reject: rejectRequest });
+      this.child.stdin?.write(`${JSON.stringify({ seq, ...body })}\n`);
     });
+  }
+
+  /** Socket pair for the pair (a, b); asking again for the same key updates it in place. */
+  async link(key: string, a: RelayNodeAddress, b: RelayNodeAddress, oneWayMs: number): Promise<RelayPorts> {
+    const msg = await this.request({ op: "link", key, a, b, oneWayMs });
+    if (typeof msg.portForA !== "number" || typeof msg.portForB !== "number") throw new LabError("lab: WAN relay: no ports in its answer");
+    return { portForA: msg.portForA, portForB: msg.portForB };
+  }
+
+  /** Cuts (or heals) one link's UDP, or every link's when `key` is left out; sets the random loss on every link. */
+  async impair(change: { key?: string; cut?: boolean; lossRate?: number }): Promise<void> {
+    await this.request({ op: "impair", ...change });
   }
 
   /** Lets this process exit while the relay keeps serving a kept lab. */

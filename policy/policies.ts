@@ -21,6 +21,7 @@ import { endpointHost, sourceLimit, sourcesFromPeers } from "../infra/firewall";
 import { KEY_TEXT } from "../infra/keys";
 import type { NodeReport } from "../infra/mesh-report";
 import { readableUserData } from "../infra/render/cloudinit";
+import { AGENT_MAX_PARTS, agentPartNames, agentPartOf } from "../infra/render/agent-parts";
 import { AZURE_AGENT_SECRET_NAME, AZURE_SECRET_NAME, awsSecretOf } from "../infra/vault";
 import { coversPort, ingressRules, isOnlyPort, isWorld } from "./rules";
 import { HOST_COMPONENTS, MESH, NODE_COMPONENTS, T } from "./types";
@@ -182,11 +183,11 @@ function secretNameOfArn(arn: string): string | undefined {
 
 /**
  * Kept under its first name, so stack configs that set its level keep working: a node reads its own
- * two secrets, its config and its node agent (docs/node-agent.md), and nothing else.
+ * secrets, its config and its node agent (in parts where its vault needs them: docs/node-agent.md), and nothing else.
  */
 export const vaultReadOneSecret: ResourceValidationPolicy = {
   name: "wg-vault-read-one-secret",
-  description: "A node's identity may read its own secrets only, its config and its node agent: Secrets Manager GetSecretValue only, on exact ARNs of one node's <project>/<stack>/<node>/wg0.conf and /agent; Secret Manager access granted on secrets, never the project; Key Vault access Get on secrets only.",
+  description: "A node's identity may read its own secrets only, its config and its node agent: Secrets Manager GetSecretValue only, on exact ARNs of one node's <project>/<stack>/<node>/wg0.conf and /agent (and /agent-2 ... /agent-${AGENT_MAX_PARTS}, the agent's parts); Secret Manager access granted on secrets, never the project; Key Vault access Get on secrets only.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     switch (args.type) {
@@ -200,8 +201,9 @@ export const vaultReadOneSecret: ResourceValidationPolicy = {
           const resources = list(s.Resource);
           const secrets = resources.map((r) => (r.includes("*") ? undefined : awsSecretOf(secretNameOfArn(r) ?? "")));
           const nodes = new Set(secrets.map((x) => x?.node));
-          if (resources.length === 0 || resources.length > 2 || secrets.some((x) => x === undefined) || nodes.size !== 1 || new Set(secrets.map((x) => x?.which)).size !== resources.length) {
-            report(`grants ${actions.join(", ")} on ${resources.join(", ") || "nothing named"}; name the exact ARNs of one node's own secrets, <project>/<stack>/<node>/wg0.conf and /agent`);
+          const distinct = new Set(secrets.map((x) => `${x?.which} ${x?.part}`)).size === resources.length;
+          if (resources.length === 0 || resources.length > 1 + AGENT_MAX_PARTS || secrets.some((x) => x === undefined) || nodes.size !== 1 || !distinct) {
+            report(`grants ${actions.join(", ")} on ${resources.join(", ") || "nothing named"}; name the exact ARNs of one node's own secrets, <project>/<stack>/<node>/wg0.conf and /agent (with its parts /agent-2 ...)`);
           }
           const extra = actions.filter((a) => a !== "secretsmanager:GetSecretValue");
           if (extra.length > 0) report(`grants ${extra.join(", ")}; a node needs secretsmanager:GetSecretValue only`);
@@ -225,19 +227,24 @@ export const vaultReadOneSecret: ResourceValidationPolicy = {
   },
 };
 
-/** Kept under its first name (stack configs may set its level); a node's vault now holds two secrets, each named. */
+/**
+ * Kept under its first name (stack configs may set its level); a node's vault holds its config and its
+ * agent, the agent in 1-AGENT_MAX_PARTS parts named by infra/render/agent-parts.ts, each named.
+ */
 export const oneSecretPerVault: StackValidationPolicy = {
   name: "wg-one-secret-per-vault",
-  description: `A Key Vault a node may read holds exactly its config (${AZURE_SECRET_NAME}) and its node agent (${AZURE_AGENT_SECRET_NAME}), so its vault-wide Get reaches those only.`,
+  description: `A Key Vault a node may read holds exactly its config (${AZURE_SECRET_NAME}) and its node agent (${AZURE_AGENT_SECRET_NAME}, and ${AZURE_AGENT_SECRET_NAME}-2 ... where the agent is in parts), so its vault-wide Get reaches those only.`,
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const vaults = args.resources.filter((r) => r.type === T.azureKeyVault);
-    const allowed = [AZURE_SECRET_NAME, AZURE_AGENT_SECRET_NAME];
     for (const v of vaults) {
       const inside = args.resources.filter((r) => r.type === T.azureKeyVaultSecret && (r.dependencies.some((d) => d.urn === v.urn) || r.props.keyVaultId === v.props.id));
       const names = inside.map((r) => String(r.props.name ?? r.name)).sort();
-      if (names.length !== allowed.length || names.some((n, i) => n !== [...allowed].sort()[i])) {
-        report(`${v.name} holds ${inside.length === 0 ? "no secret" : names.join(", ")}; a node's vault holds its ${AZURE_SECRET_NAME} and ${AZURE_AGENT_SECRET_NAME} and nothing else`, v.urn);
+      // The agent's parts are 1..k, as the engine names them; anything else is not a node's.
+      const parts = names.filter((n) => agentPartOf(n, AZURE_AGENT_SECRET_NAME) !== undefined).length;
+      const allowed = [AZURE_SECRET_NAME, ...agentPartNames(AZURE_AGENT_SECRET_NAME, Math.max(parts, 1))].sort();
+      if (names.length !== allowed.length || names.some((n, i) => n !== allowed[i])) {
+        report(`${v.name} holds ${inside.length === 0 ? "no secret" : names.join(", ")}; a node's vault holds its ${AZURE_SECRET_NAME} and ${AZURE_AGENT_SECRET_NAME} (with its parts ${AZURE_AGENT_SECRET_NAME}-2 ...) and nothing else`, v.urn);
       }
     }
   },
@@ -338,4 +345,39 @@ export const accessPolicyRequired: StackValidationPolicy = {
   },
 };
 
-export const policies = [noWorldIngress, sshAdminOnly, imdsv2, disksEncrypted, vaultReadOneSecret, oneSecretPerVault, noKeyInUserData, wireguardSourcesArePeers, accessPolicyRequired];
+/**
+ * A mesh with a single point of failure: a node (or, asked, a link) whose loss cuts pairs until
+ * someone redeploys. Read from the Mesh's summary, which the stack program fills from the same walk
+ * of every single failure that `wgmesh plan` prints. In the stacks named in environments it makes
+ * `resilience: node` (or another layout without one) a requirement; elsewhere it checks nothing.
+ */
+export const noSinglePointOfFailure: StackValidationPolicy = {
+  name: "wg-no-single-point-of-failure",
+  description: "In the stacks named in environments (a * matches any run of characters), no node of a mesh is a single point of failure (its loss cuts other pairs); with links: true, no link either. resilience: node gives a mesh none.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      environments: { type: "array", items: { type: "string" }, default: [], description: "Stack names (such as prod, or prod-*) whose meshes must survive any single node failure" },
+      links: { type: "boolean", default: false, description: "Count links whose loss cuts pairs too" },
+    },
+  },
+  validateStack: (args, report) => {
+    const { environments, links } = args.getConfig<{ environments: string[]; links: boolean }>();
+    if (environments.length === 0) return;
+    for (const r of args.resources) {
+      if (r.type !== MESH) continue;
+      const { stack } = parseUrn(r.urn);
+      if (!environmentListed(stack, environments)) continue;
+      const summary = r.props.summary as { resilience?: { singlePoints?: unknown; mode?: unknown } } | undefined;
+      const points = summary?.resilience?.singlePoints;
+      // Unknown in a preview that cannot plan yet (a mesh with peerStacks): judged at update.
+      if (!Array.isArray(points)) continue;
+      const counted = points.filter((p): p is string => typeof p === "string" && (links || / down: /.test(p)));
+      if (counted.length === 0) continue;
+      const fix = summary?.resilience?.mode === "node" ? "resilience: node repairs node failures; a link between a node and its primary home cannot be repaired by its two ends alone (docs/failover.md)" : "declare resilience: node (docs/failover.md)";
+      report(`stack ${stack} must survive any single failure (${environments.join(", ")}), but its mesh has ${counted.length} single point${counted.length === 1 ? "" : "s"} of failure (${counted.slice(0, 5).join("; ")}${counted.length > 5 ? "; ..." : ""}); ${fix}`, r.urn);
+    }
+  },
+};
+
+export const policies = [noWorldIngress, sshAdminOnly, imdsv2, disksEncrypted, vaultReadOneSecret, oneSecretPerVault, noKeyInUserData, wireguardSourcesArePeers, accessPolicyRequired, noSinglePointOfFailure];

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, extname, join, relative } from "node:path";
 
 const ROOT = join(__dirname, "..");
@@ -80,6 +80,8 @@ function build(): void {
     writeFileSync(join(out, "policy", "package.json"), `${JSON.stringify({ ...policy, main: "index.js", devDependencies: undefined }, null, 2)}\n`);
     // The schema, from the analyzer over the sources, in a process of its own (it loads every component).
     run("the package schema", ["--import", "tsx", join("components", "print-schema.ts"), join(out, "components", "schema.json")]);
+    // The bin runs by its #! line wherever npm does not link it (npx in this checkout, a path): executable.
+    chmodSync(join(out, "cli", "bin.js"), 0o755);
     writeFileSync(join(out, BUILD_MARKER), `${hash}\nBuilt by wg-mesh's npm run build from the sources with this hash; npm run build replaces this folder.\n`);
     const old = existsSync(DIST) ? `${out}-old` : undefined;
     if (old) renameSync(DIST, old);

@@ -103,14 +103,17 @@ function packageJson(p: NewProject): string {
 
 interface PlannedNode {
   name: string;
-  role: "hub" | "backend";
+  role: "hub" | "pop" | "backend";
   region: string;
   address: string;
   cloud: InitCloud;
   site: InitSite;
 }
 
-/** A node per site, hub first, clouds in turn; a region per area, numbered in the order areas first appear. */
+/**
+ * A node per site, hub first, clouds in turn; a region per area, numbered in the order areas first
+ * appear. The second site is a POP: a new mesh asks for resilience, which needs two nodes that route.
+ */
 function plannedNodes(p: NewProject): { nodes: PlannedNode[]; regions: { name: string; subnet: string }[] } {
   const order = [p.hub, ...p.sites.filter((s) => s !== p.hub)];
   const areas: string[] = [];
@@ -121,7 +124,7 @@ function plannedNodes(p: NewProject): { nodes: PlannedNode[]; regions: { name: s
     const index = areas.indexOf(site.area);
     const host = (used.get(site.area) ?? 0) + 1;
     used.set(site.area, host);
-    return { name, role: name === p.hub ? "hub" : "backend", region: site.area, address: hostIn(index, host), cloud: p.clouds[i % p.clouds.length] as InitCloud, site };
+    return { name, role: name === p.hub ? "hub" : i === 1 ? "pop" : "backend", region: site.area, address: hostIn(index, host), cloud: p.clouds[i % p.clouds.length] as InitCloud, site };
   });
   return { nodes, regions: areas.map((name, i) => ({ name, subnet: subnet(i) })) };
 }
@@ -138,6 +141,7 @@ export const STACK_SECTIONS: readonly ((p: NewProject) => string[])[] = [
     commented("    topology: auto", "which pairs link: auto (by round trip), hub, regional or full"),
     commented(`    hub: ${p.hub}`, "everyone reaches it; it forwards between the others"),
   ],
+  (p) => (p.sites.length >= 2 ? [commented("    resilience: node", "any one node can die: its neighbours reroute by themselves")] : []),
   () => [commented("    adminCidrs: []", "who may SSH to the VMs, e.g. [203.0.113.0/24]; empty: nobody")],
   (p) =>
     p.clouds.includes("gcp")

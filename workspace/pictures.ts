@@ -15,6 +15,8 @@ import { checkOutputFile, writeOutputFile, type WriteOutcome } from "./output-fi
 import { UserError } from "../infra/errors";
 import { dotToSvg } from "./graphviz";
 import { loadStack } from "./project";
+import { simulatePlanFailures } from "../infra/simulate/plan";
+import type { ResilienceReport } from "../infra/simulate/resilience";
 
 /**
  * Where the pictures' round trips come from: the latency model (measured tables, else great-circle
@@ -36,8 +38,13 @@ export function dotDigest(dot: string): string {
   return createHash("sha256").update(dot).digest("hex").slice(0, 16);
 }
 
+/** Every picture marks the nodes and links whose loss cuts pairs, from the plan's single failures. */
+function failuresOf(plan: MeshPlan): ResilienceReport {
+  return simulatePlanFailures(plan, { listed: 0 });
+}
+
 export function diagramDot(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
-  return meshToDot(plan, { stack, latency });
+  return meshToDot(plan, { stack, latency, resilience: failuresOf(plan) });
 }
 
 export function diagramSvg(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
@@ -46,12 +53,12 @@ export function diagramSvg(stack: string, plan: MeshPlan, latency = pictureLaten
 }
 
 export function mapSvg(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
-  return meshToMapSvg(plan, { stack, latency });
+  return meshToMapSvg(plan, { stack, latency, resilience: failuresOf(plan) });
 }
 
 /** Fenced, ready to paste into a pull-request comment. */
 export function mermaidBlock(stack: string, plan: MeshPlan, latency = pictureLatency(plan)): string {
-  return `\`\`\`mermaid\n${meshToMermaid(plan, { stack, latency })}\`\`\`\n`;
+  return `\`\`\`mermaid\n${meshToMermaid(plan, { stack, latency, resilience: failuresOf(plan) })}\`\`\`\n`;
 }
 
 export function writePicture(file: string, svg: string): WriteOutcome {

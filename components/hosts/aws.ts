@@ -8,6 +8,7 @@ import { HOST_TYPES } from "../type-tokens";
 import { MeshRunError } from "../errors";
 import { cloudName } from "../names";
 import { awsArchitecture, awsCreditSpecification, awsInstanceType, SSH_USER, UBUNTU_OWNER, ubuntuAmiNamePattern } from "../../infra/host-defaults";
+import { agentPartName } from "../../infra/render/agent-parts";
 import { sshHint } from "./ssh";
 import type { AwsHostArgs, HostOutputs } from "./types";
 
@@ -41,17 +42,28 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       { ...child, deleteBeforeReplace: true },
     );
     // The agent first: a node that reads a config naming a new agent finds that agent already there.
-    const agentSecret = new aws.secretsmanager.Secret(
-      `${name}-agent`,
-      { name: args.vault.agentSecretName, description: `node agent of wg-mesh node ${args.nodeName}`, recoveryWindowInDays: 0, tags },
-      { ...child, deleteBeforeReplace: true },
-    );
-    const agentVersion = new aws.secretsmanager.SecretVersion(`${name}-agent`, { secretId: agentSecret.id, secretString: args.agent }, child);
-    new aws.secretsmanager.SecretVersion(`${name}-wg0`, { secretId: secret.id, secretString: args.config }, { ...child, dependsOn: [agentVersion] });
+    // One secret per part (infra/render/agent-parts.ts); part 1 is the agent secret as it always was.
+    const agentSecrets = args.agent.map((value, i) => {
+      const part = i + 1;
+      const secretName = agentPartName(`${name}-agent`, part);
+      const agentSecret = new aws.secretsmanager.Secret(
+        secretName,
+        {
+          name: agentPartName(args.vault.agentSecretName, part),
+          description: `node agent of wg-mesh node ${args.nodeName}${part > 1 ? `, part ${part}` : ""}`,
+          recoveryWindowInDays: 0,
+          tags,
+        },
+        { ...child, deleteBeforeReplace: true },
+      );
+      const version = new aws.secretsmanager.SecretVersion(secretName, { secretId: agentSecret.id, secretString: value }, child);
+      return { secret: agentSecret, version };
+    });
+    new aws.secretsmanager.SecretVersion(`${name}-wg0`, { secretId: secret.id, secretString: args.config }, { ...child, dependsOn: agentSecrets.map((a) => a.version) });
 
     const roleName = cloudName("aws:iam/role:Role", `${name}-role`);
     const role = new aws.iam.Role(`${name}-role`, { ...roleName.args, assumeRolePolicy: EC2_TRUST, description: `wg-mesh node ${args.nodeName}: reads its wg0.conf`, tags }, { ...child, ...roleName.opts });
-    // The role itself stays as it was (a changed description would update it); its policy names both secrets.
+    // The role itself stays as it was (a changed description would update it); its policy names the config and every agent part.
     const policyName = cloudName("aws:iam/rolePolicy:RolePolicy", `${name}-read-wg0`);
     new aws.iam.RolePolicy(
       `${name}-read-wg0`,
@@ -59,8 +71,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         ...policyName.args,
         role: role.id,
         policy: pulumi
-          .all([secret.arn, agentSecret.arn])
-          .apply(([arn, agentArn]) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: [arn, agentArn] }] })),
+          .all([secret.arn, ...agentSecrets.map((a) => a.secret.arn)])
+          .apply((arns) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arns }] })),
       },
       { ...child, ...policyName.opts },
     );

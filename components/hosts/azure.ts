@@ -12,6 +12,7 @@ import { AZURE_VAULT_SUFFIX_LENGTH, AZURE_VAULT_TAG, azureVaultName } from "../.
 import { MeshRunError } from "../errors";
 import { cloudName } from "../names";
 import { azureImage, azureImageMismatch, azureVmSize, SSH_USER } from "../../infra/host-defaults";
+import { agentPartName } from "../../infra/render/agent-parts";
 import { sshHint } from "./ssh";
 import type { AzureHostArgs, HostOutputs } from "./types";
 
@@ -144,16 +145,20 @@ export class AzureHost extends pulumi.ComponentResource implements HostOutputs {
       child,
     );
     // The agent first: a node that reads a config naming a new agent finds that agent already there.
-    // The VM's Get on the vault's secrets reaches both, and the vault holds nothing else.
-    const agentSecret = new azure.keyvault.Secret(
-      `${name}-agent`,
-      { name: args.vault.agentSecretName, keyVaultId: vault.id, value: args.agent, contentType: "application/gzip+base64" },
-      { ...child, dependsOn: [deployer] },
+    // One secret per part (infra/render/agent-parts.ts; part 1 is the agent secret as it always was). The
+    // VM's Get on the vault's secrets reaches them all, and the vault holds nothing else.
+    const agentSecrets = args.agent.map(
+      (value, i) =>
+        new azure.keyvault.Secret(
+          agentPartName(`${name}-agent`, i + 1),
+          { name: agentPartName(args.vault.agentSecretName, i + 1), keyVaultId: vault.id, value, contentType: "application/gzip+base64" },
+          { ...child, dependsOn: [deployer] },
+        ),
     );
     const secret = new azure.keyvault.Secret(
       `${name}-wg0`,
       { name: args.vault.secretName, keyVaultId: vault.id, value: args.config, contentType: "text/plain" },
-      { ...child, dependsOn: [deployer, agentSecret] },
+      { ...child, dependsOn: [deployer, ...agentSecrets] },
     );
 
     this.publicIp = ip.ipAddress;

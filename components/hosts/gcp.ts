@@ -11,6 +11,7 @@ import { enableGcpApis } from "../gcp-apis";
 import { cloudName } from "../names";
 import { gcpImage, gcpImageProblem, gcpMachineType } from "../../infra/host-defaults";
 import { MeshRunError } from "../errors";
+import { agentPartName } from "../../infra/render/agent-parts";
 import { sshHint } from "./ssh";
 import type { GcpHostArgs, HostOutputs } from "./types";
 
@@ -62,14 +63,23 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
       { ...child, deleteBeforeReplace: true },
     );
     // The agent first: a node that reads a config naming a new agent finds that agent already there.
-    const agentSecret = new gcp.secretmanager.Secret(
-      `${name}-agent`,
-      { project, secretId: args.vault.agentSecretId, replication: { auto: {} }, labels },
-      { ...child, deleteBeforeReplace: true },
+    // One secret per part (infra/render/agent-parts.ts); part 1 is the agent secret as it always was.
+    const agentSecrets = args.agent.map((value, i) => {
+      const part = i + 1;
+      const agentSecret = new gcp.secretmanager.Secret(
+        agentPartName(`${name}-agent`, part),
+        { project, secretId: agentPartName(args.vault.agentSecretId, part), replication: { auto: {} }, labels },
+        { ...child, deleteBeforeReplace: true },
+      );
+      const version = new gcp.secretmanager.SecretVersion(agentPartName(`${name}-agent`, part), { secret: agentSecret.id, secretData: value }, child);
+      return { secret: agentSecret, version, suffix: agentPartName("agent", part) };
+    });
+    new gcp.secretmanager.SecretVersion(
+      `${name}-wg0`,
+      { secret: secret.id, secretData: args.config },
+      { ...child, dependsOn: [...((child.dependsOn as pulumi.Resource[] | undefined) ?? []), ...agentSecrets.map((a) => a.version)] },
     );
-    const agentVersion = new gcp.secretmanager.SecretVersion(`${name}-agent`, { secret: agentSecret.id, secretData: args.agent }, child);
-    new gcp.secretmanager.SecretVersion(`${name}-wg0`, { secret: secret.id, secretData: args.config }, { ...child, dependsOn: [...((child.dependsOn as pulumi.Resource[] | undefined) ?? []), agentVersion] });
-    for (const [suffix, s] of [["wg0", secret], ["agent", agentSecret]] as const) {
+    for (const [suffix, s] of [["wg0", secret] as const, ...agentSecrets.map((a) => [a.suffix, a.secret] as const)]) {
       new gcp.secretmanager.SecretIamMember(
         `${name}-read-${suffix}`,
         { project, secretId: s.secretId, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${account.email}` },

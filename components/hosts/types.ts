@@ -19,8 +19,11 @@ export interface HostArgs {
   adminCidrs: string[];
   /** The node's vault entry: its wg0.conf and the files riding with it (infra/render/payload.ts). Secret: it holds the private key. Written only to the vault. */
   config: pulumi.Input<string>;
-  /** The node agent as its vault secret holds it (infra/render/agent.ts): written to the node's vault beside the config, before it. */
-  agent: pulumi.Input<string>;
+  /**
+   * The node agent as its vault secrets hold it (infra/render/agent.ts), in parts (infra/render/agent-parts.ts):
+   * one secret per part, named by agentPartName, written to the node's vault beside the config, before it.
+   */
+  agent: pulumi.Input<string>[];
   /**
    * Sources admitted to the WireGuard UDP port: ["0.0.0.0/0"] when a peer has no static
    * public IP (it dials from wherever its NAT puts it), otherwise each peer's public IP as /32;

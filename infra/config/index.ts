@@ -106,7 +106,7 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   const knownRegions = new Set(entries(raw.regions).map(([name]) => name));
   checkAddresses(nodes, overlay, prefixes, knownRegions, issues);
   const importsNodes = (top.peerStacks ?? []).length > 0;
-  if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, importsNodes, issues);
+  if (isPlainObject(raw.nodes)) checkHub(top.hub, nodes, allNames, importsNodes, issues, top.resilience === "node");
   checkPops(nodes, issues);
   checkTransit(top.transitRoles, top.hub, nodes, issues);
   checkKeepalive(top.persistentKeepalive, nodes, issues);
@@ -140,6 +140,8 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
     ...(m.widestAdminCidr !== undefined ? { widestAdminCidr: m.widestAdminCidr } : {}),
     ...(m.transitRoles !== undefined ? { transitRoles: [...m.transitRoles] } : {}),
     ...(latency ? { latency } : {}),
+    ...(m.resilience === "node" ? { resilience: "node" as const } : {}),
+    ...(m.failoverMaxStretch !== undefined ? { failoverMaxStretch: m.failoverMaxStretch } : {}),
     ...(access ? { access } : {}),
   };
 }

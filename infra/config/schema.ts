@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../declaration";
-import { CLOUDS, ROLES, TOPOLOGIES } from "../model";
+import { CLOUDS, RESILIENCE_LEVELS, ROLES, TOPOLOGIES } from "../model";
 import { hasUnprintable, quote } from "../quote";
 import { keysOf } from "./issues";
 import { DEFAULT_ROTATION_MARGIN } from "../rotation";
@@ -278,6 +278,12 @@ export const meshSchema = block(
     maxStretch: maxStretchSchema.optional(),
     maxPeers: maxPeersSchema.optional(),
     latency: latencySchema.optional(),
+    resilience: z.enum(RESILIENCE_LEVELS, { error: expect(`one of ${RESILIENCE_LEVELS.join(", ")}`) }).optional(),
+    failoverMaxStretch: z
+      .number({ error: expect("a number from 1 to 100: the most a failover path may stretch a pair's direct round trip before the plan lists it") })
+      .min(1, { error: "must be at least 1 (a failover path's round trip over the direct one)" })
+      .max(100, { error: "must be at most 100" })
+      .optional(),
     extraRegions: extraRegionsSchema.optional(),
     regions: namedMap("regions"),
     nodes: namedMap("nodes"),

@@ -126,7 +126,8 @@ export function checkAddresses(nodes: ParsedNode[], overlay: Prefix | undefined,
 }
 
 /** `importsNodes`: peer stacks may hold the hub; mergePeerMeshes checks it once they are read. */
-export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames: string[], importsNodes: boolean, issues: ConfigIssue[]): void {
+/** `severalHubs`: a resilient mesh may have more than one node with role hub; `hub` names the one spokes prefer. */
+export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames: string[], importsNodes: boolean, issues: ConfigIssue[], severalHubs = false): void {
   if (hub === undefined) return;
   if (!allNames.includes(hub)) {
     if (importsNodes) return;
@@ -141,8 +142,11 @@ export function checkHub(hub: string | undefined, nodes: ParsedNode[], allNames:
   if (hubNode?.raw.cloud === "external" && !hubNode.raw.external?.endpoint) {
     issues.push({ path: `nodes.${hub}.external.endpoint`, message: "the hub must be reachable: give it a public endpoint" });
   }
+  if (severalHubs) return;
   for (const n of nodes) {
-    if (n.raw.role === "hub" && n.name !== hub) issues.push({ path: `nodes.${n.name}.role`, message: `the mesh has one hub, ${hub}; make ${n.name} a pop or backend, or make it the hub` });
+    if (n.raw.role === "hub" && n.name !== hub) {
+      issues.push({ path: `nodes.${n.name}.role`, message: `the mesh has one hub, ${hub}; make ${n.name} a pop or backend, make it the hub, or set resilience: node (which allows several)` });
+    }
   }
 }
 

@@ -1,14 +1,16 @@
 /**
  * What a mesh costs a month, node by node (`wgmesh plan --cost`), from the shipped price table
  * (prices-2025.json: list prices with their date and sources): the VM at its size (the node's own,
- * or the default for its role), its public IPv4 address, its boot disk, its two vault secrets (the
- * config entry and the node agent, docs/node-agent.md), and the vault reads its sync unit makes, one
+ * or the default for its role), its public IPv4 address, its boot disk, its vault secrets (the
+ * config entry and the node agent, in as many parts as its vault needs: docs/node-agent.md), and the vault reads its sync unit makes, one
  * of the entry per timer period (the agent's secret is read only when a node moves to a new agent). External nodes cost nothing in any cloud.
  * Data transfer depends on the traffic the mesh carries and is left out, as are free tiers.
  */
 import prices from "./prices-2025.json";
 import { awsInstanceType, azureVmSize, gcpMachineType } from "../host-defaults";
-import type { MeshSpec, NodeSpec } from "../model";
+import type { Cloud, MeshSpec, NodeSpec } from "../model";
+import { deployedAgent, type AgentBundle } from "../render/agent";
+import { agentPartCount } from "../render/agent-parts";
 import { timerUnit } from "../render/cloudinit";
 
 /** One cloud's part of the table. */
@@ -58,8 +60,11 @@ export function syncPeriodMinutes(): number {
   return m[2] === "min" ? Number(m[1]) : Number(m[1]) / 60;
 }
 
-/** Vault secrets per cloud node: its config entry and its node agent. */
-export const SECRETS_PER_NODE = 2;
+/** Vault secrets of a node on `cloud`: its config entry and each part of its node agent (infra/render/agent-parts.ts). */
+export function secretsPerNode(cloud: Cloud, agent: AgentBundle = deployedAgent()): { count: number; agentParts: number } {
+  const agentParts = agentPartCount(cloud, agent.bytes);
+  return { count: 1 + agentParts, agentParts };
+}
 
 /** The VM size a node runs on: its own, or the default for its role. */
 export function nodeSize(node: NodeSpec): string | undefined {
@@ -83,11 +88,12 @@ export function nodeCost(node: NodeSpec, readsPerMonth: number): NodeCost {
   const p: CloudPrices = prices[node.cloud];
   const size = nodeSize(node) as string;
   const hourly = p.vmHourly[size];
+  const secrets = secretsPerNode(node.cloud);
   const items: CostItem[] = [
     { what: `VM ${size}`, monthly: hourly === undefined ? undefined : hourly * prices.hoursPerMonth },
     { what: "public IPv4 address", monthly: p.publicIpv4Hourly * prices.hoursPerMonth },
     { what: p.disk.what, monthly: p.disk.gb * p.disk.perGbMonth },
-    { what: `${p.secret.what} x${SECRETS_PER_NODE} (config entry, node agent)`, monthly: SECRETS_PER_NODE * p.secret.perMonth },
+    { what: `${p.secret.what} x${secrets.count} (config entry, node agent${secrets.agentParts > 1 ? ` in ${secrets.agentParts} parts` : ""})`, monthly: secrets.count * p.secret.perMonth },
     { what: `${p.reads.what}, ${readsPerMonth.toLocaleString("en-US")} a month`, monthly: (readsPerMonth / 10_000) * p.reads.per10k },
   ];
   const priced = items.filter((i) => i.monthly !== undefined);

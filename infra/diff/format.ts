@@ -3,6 +3,7 @@
  * (compact: one table, then a collapsible block per node), and the JSON document for tools.
  * Keys are never printed; offline endpoint placeholders read as "<node>'s public IP".
  */
+import { resilienceWarning } from "./resilience";
 import type { FieldChange, MeshDiff, NodeDiff, PeerChange, Reach } from "./index";
 import { accessDiffLines } from "../access/diff";
 
@@ -114,8 +115,15 @@ function pathLine(p: MeshDiff["reachability"]["pathsChanged"][number]): string {
 
 const SIGN = { added: "+", removed: "-", changed: "~" } as const;
 
+function resilienceText(d: MeshDiff): string {
+  const r = d.resilience;
+  const same = r.before.nodes === r.after.nodes && r.before.links === r.after.links;
+  return `single failures survived: nodes ${r.before.nodes}${same ? "" : ` -> ${r.after.nodes}`}, links ${r.before.links}${same ? "" : ` -> ${r.after.links}`}${r.lessResilient ? " (less resilient)" : ""}`;
+}
+
 export function formatDiffText(d: MeshDiff, labels: DiffLabels): string {
-  const out = [`Stack ${labels.stack}: ${labels.base} -> ${labels.head}`, headline(d), `Reachability: ${reachLine(d)}`];
+  const warning = resilienceWarning(d.resilience);
+  const out = [`Stack ${labels.stack}: ${labels.base} -> ${labels.head}`, ...(warning ? [`WARNING: ${warning}`] : []), headline(d), `Reachability: ${reachLine(d)}`, `Resilience: ${resilienceText(d)}`];
   if (!d.changed) return out.join("\n");
   if (d.agent) out.push("", "Node agent", `  ${d.agent.summary}`);
   if (d.settings.length > 0) out.push("", "Mesh", ...d.settings.map((s) => `  ${settingLine(s)}`));
@@ -159,12 +167,16 @@ export function formatDiffMarkdown(d: MeshDiff, labels: DiffLabels): string {
         : d.changed
           ? "✅ every pair stays reachable"
           : "no change to the mesh") + testsFail;
+  const warning = resilienceWarning(d.resilience);
   const out = [
     `### wg-mesh diff: stack \`${md(labels.stack)}\``,
     "",
+    ...(warning ? [`⚠️ **${md(warning)}**`, ""] : []),
     `${md(labels.base)} → ${md(labels.head)}: **${md(headline(d))}**`,
     "",
     `Reachability **${reach(r.before)} → ${reach(r.after)}** ordered pairs${r.meanwhile ? ` (**${reach(r.meanwhile)}** until ${md(r.meanwhile.waitingOn.join(", "))} ${r.meanwhile.waitingOn.length === 1 ? "has its" : "have their"} wg0.conf installed by hand)` : ""} · ${status}`,
+    "",
+    `Resilience: ${md(resilienceText(d))}`,
   ];
   if (!d.changed) return out.join("\n");
   if (r.lost.length > 0) {

@@ -21,6 +21,8 @@ import { interfaceChanges, peerChanges, type FieldChange, type PeerChange } from
 import { hostChange, type HostChange } from "./host";
 import { KeyBook } from "./keys";
 import { syncOutcome, type SyncOutcome } from "./sync";
+import { simulatePlanFailures } from "../simulate/plan";
+import { resilienceChange, type ResilienceChange } from "./resilience";
 import { compareVersions } from "../render/agent";
 import { diffAccess, type AccessDiff } from "../access/diff";
 
@@ -126,6 +128,8 @@ export interface MeshDiff {
   linksRemoved: LinkBrief[];
   /** Every node the change touches: added, removed, or changed on its cloud or in its wg0.conf. */
   nodes: NodeDiff[];
+  /** Single failures before and after, and which got worse. */
+  resilience: ResilienceChange;
   reachability: {
     before: Reach;
     after: Reach;
@@ -400,6 +404,7 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan, opts: { agent
   const access = diffAccess(basePlan, headPlan, base.report.pairs, head.report.pairs);
   const changed = settings.length > 0 || nodes.length > 0 || linksAdded.length > 0 || linksRemoved.length > 0 || agent !== undefined || Boolean(access?.changed);
   const breaksReachability = lost.length > 0 || head.report.reachable < head.report.total;
+  const resilience = resilienceChange(simulatePlanFailures(basePlan, { listed: Infinity }), simulatePlanFailures(headPlan, { listed: Infinity }), new Set(both));
   const breaksAccessTests = (access?.failingTests.length ?? 0) > 0;
   return {
     changed,
@@ -407,6 +412,7 @@ export function diffMeshes(basePlan: MeshPlan, headPlan: MeshPlan, opts: { agent
     exitCode: breaksReachability || breaksAccessTests || agent?.backwards ? 3 : changed ? 1 : 0,
     ...(agent ? { agent } : {}),
     settings,
+    resilience,
     nodesAdded,
     nodesRemoved,
     linksAdded,

@@ -44,7 +44,9 @@ export function sceneToDot(scene: Scene): string {
     const [tail, head] = (rank.get(link.b) ?? 0) < (rank.get(link.a) ?? 0) ? [link.b, link.a] : [link.a, link.b];
     const colour = rttColour(link.rttMs);
     const label = link.rttMs === undefined ? "" : `label=<${escapeXml(formatRtt(link.rttMs))}>, fontcolor="${colour}", `;
-    out.push(`  ${dotString(tail)} -- ${dotString(head)} [${label}color="${colour}", tooltip=${dotString(`${link.a} -- ${link.b}`)}];`);
+    const cut = link.cuts === undefined ? "" : `, xlabel=<<font point-size="9" color="${TRANSIT_STROKE}">cut: ${link.cuts} pairs</font>>`;
+    const style = link.backup ? `, style=dashed` : "";
+    out.push(`  ${dotString(tail)} -- ${dotString(head)} [${label}color="${colour}"${style}${cut}, tooltip=${dotString(`${link.a} -- ${link.b}${link.backup ? " (backup)" : ""}${link.cuts === undefined ? "" : `: its loss cuts ${link.cuts} pairs`}`)}];`);
   }
   out.push("}");
   return `${out.join("\n")}\n`;
@@ -59,6 +61,7 @@ function nodeStatement(node: SceneNode): string {
     `<font point-size="9" color="${sub}">${escapeXml(node.address)}</font>`,
   ];
   if (node.transit) lines.push(`<font point-size="9" color="${node.role === "hub" ? "#ffb3a8" : TRANSIT_STROKE}"><b>forwards</b></font>`);
+  if (node.cuts !== undefined) lines.push(`<font point-size="9" color="${node.role === "hub" ? "#ffb3a8" : TRANSIT_STROKE}"><b>down: ${node.cuts} pairs lost</b></font>`);
   const attrs = [
     `label=<${lines.join("<br/>")}>`,
     `shape=${SHAPE[node.role]}`,

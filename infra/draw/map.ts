@@ -275,8 +275,8 @@ function drawLinks(scene: Scene, layer: Layer, arcs: SceneLink[], at: Map<string
     const d = path({ type: "LineString", coordinates: [at.get(l.a) as LonLat, at.get(l.b) as LonLat] });
     if (!d) continue;
     const colour = rttColour(l.rttMs);
-    const dash = l.rttMs === undefined ? ` stroke-dasharray="5 4"` : "";
-    const about = `${l.a} to ${l.b}: ${l.rttMs === undefined ? "no round-trip figure" : `${formatRtt(l.rttMs)} round trip (${scene.rttKind})`}`;
+    const dash = l.rttMs === undefined || l.backup ? ` stroke-dasharray="5 4"` : "";
+    const about = `${l.a} to ${l.b}: ${l.rttMs === undefined ? "no round-trip figure" : `${formatRtt(l.rttMs)} round trip (${scene.rttKind})`}${l.backup ? "; backup link, idle until a failover" : ""}${l.cuts === undefined ? "" : `; its loss cuts ${l.cuts} pairs`}`;
     out.push(`<g class="link" data-link="${escapeXml(l.id)}"><title>${escapeXml(about)}</title>`);
     out.push(`<path d="${d}" stroke="#ffffff" stroke-width="4.5" stroke-opacity="0.85"/><path d="${d}" stroke="${colour}" stroke-width="2.2"${dash}/></g>`);
   }
@@ -312,9 +312,11 @@ function drawNodes(scene: Scene, sites: SiteTable, markers: Marker[], labels: Re
     const n = scene.nodes.find((s) => s.name === m.id) as SceneNode;
     const label = labels.find((l) => l.id === m.id);
     const city = siteCoordinates(sites, n.site)?.city;
-    const about = `${n.name}: ${n.role}, ${n.cloud} ${n.placement}, ${n.address}, site ${n.site}${city ? ` (${city})` : ""}${n.transit ? ", forwards (transit)" : ""}`;
-    out.push(`<g class="node ${n.role}${n.transit ? " transit" : ""}" data-node="${escapeXml(n.name)}"><title>${escapeXml(about)}</title>`);
+    const about = `${n.name}: ${n.role}, ${n.cloud} ${n.placement}, ${n.address}, site ${n.site}${city ? ` (${city})` : ""}${n.transit ? ", forwards (transit)" : ""}${n.cuts === undefined ? "" : `; down, it cuts ${n.cuts} pairs`}`;
+    out.push(`<g class="node ${n.role}${n.transit ? " transit" : ""}${n.cuts === undefined ? "" : " single-point"}" data-node="${escapeXml(n.name)}"><title>${escapeXml(about)}</title>`);
     if (label?.leader) out.push(`<line x1="${num(label.leader.x1)}" y1="${num(label.leader.y1)}" x2="${num(label.leader.x2)}" y2="${num(label.leader.y2)}" stroke="#6b7684" stroke-width="0.8"/>`);
+    // A single point of failure: a dashed red ring around its marker.
+    if (n.cuts !== undefined) out.push(`<circle cx="${num(m.x)}" cy="${num(m.y)}" r="${num(m.r + 3)}" fill="none" stroke="${TRANSIT_STROKE}" stroke-width="1.2" stroke-dasharray="3 2"/>`);
     out.push(markerShape(n.role, n.transit, m.x, m.y));
     if (label) out.push(`<text x="${num(label.x)}" y="${num(label.y)}" text-anchor="${label.anchor}" font-size="${LABEL_FONT}" font-weight="bold" fill="${INK}" paint-order="stroke" stroke="#ffffff" stroke-width="3.5" stroke-linejoin="round">${escapeXml(n.name)}</text>`);
     out.push(`</g>`);

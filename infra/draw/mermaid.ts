@@ -33,8 +33,9 @@ export function sceneToMermaid(scene: Scene): string {
   }
   const styles: string[] = [];
   scene.links.forEach((link, i) => {
-    const label = link.rttMs === undefined ? "" : `|"${mermaidText(formatRtt(link.rttMs))}"|`;
-    out.push(`  ${nodeId.get(link.a)} ---${label} ${nodeId.get(link.b)}`);
+    const words = [...(link.rttMs === undefined ? [] : [formatRtt(link.rttMs)]), ...(link.cuts === undefined ? [] : [`cut: ${link.cuts} pairs`])];
+    const label = words.length === 0 ? "" : `|"${mermaidText(words.join(" · "))}"|`;
+    out.push(`  ${nodeId.get(link.a)} ${link.backup ? "-.-" : "---"}${label} ${nodeId.get(link.b)}`);
     styles.push(`  linkStyle ${i} stroke:${rttColour(link.rttMs)},stroke-width:2px`);
   });
   out.push(...styles);
@@ -56,5 +57,6 @@ function nodeStatement(id: string, node: SceneNode): string {
   const [open, close] = SHAPE[node.role];
   const lines = [`<b>${mermaidText(node.name)}</b>`, mermaidText(`${ROLE_STYLE[node.role].label} · ${node.cloud} ${node.placement}`), mermaidText(node.address)];
   if (node.transit) lines.push("<i>forwards</i>");
+  if (node.cuts !== undefined) lines.push(`<b>down: ${node.cuts} pairs lost</b>`);
   return `${id}${open}"${lines.join("<br/>")}"${close}`;
 }

@@ -1,10 +1,12 @@
 /**
  * What every picture of a mesh shows, drawn from a plan once so the diagram, the Mermaid
  * text and the map cannot disagree: nodes grouped by area and region, the planned links
- * with their round trips, and which nodes forward (the transit nodes).
+ * with their round trips, which nodes forward (the transit nodes), and, given the plan's single
+ * failures, each node and link whose loss cuts pairs.
  */
 import type { Cloud, LinkOrigin, MeshPlan, PlannedLink, PlannedNode, Role } from "../model";
 import { placementOf } from "../render/wgquick";
+import type { ResilienceReport } from "../simulate/resilience";
 
 /** How a picture's round trips were obtained; every picture says which. */
 export type RttKind = "measured" | "modelled" | "estimated";
@@ -31,6 +33,8 @@ export interface DrawOptions {
   stack: string;
   /** Round trips for the link labels and colours; PLANNER_ESTIMATES when left out. */
   latency?: LatencySource;
+  /** Single failures walked on the plan: nodes and links whose loss cuts pairs are marked with how many. */
+  resilience?: ResilienceReport;
 }
 
 export interface SceneNode {
@@ -44,6 +48,8 @@ export interface SceneNode {
   area: string;
   region: string;
   transit: boolean;
+  /** Pairs lost while this node is down (a single point of failure), when the picture says. */
+  cuts?: number;
 }
 
 export interface SceneLink {
@@ -52,6 +58,10 @@ export interface SceneLink {
   b: string;
   origin: LinkOrigin;
   rttMs?: number;
+  /** A backup link: idle until a failover. */
+  backup?: boolean;
+  /** Pairs lost while this link is cut, when the picture says. */
+  cuts?: number;
 }
 
 export interface SceneRegion {
@@ -81,6 +91,7 @@ export interface Scene {
 export function sceneOf(plan: MeshPlan, options: DrawOptions): Scene {
   const latency = options.latency ?? PLANNER_ESTIMATES;
   const byName = new Map(plan.nodes.map((n) => [n.name, n]));
+  const cutBy = new Map((options.resilience?.failures ?? []).filter((f) => f.lost > 0).map((f) => [f.failure.kind === "node" ? f.failure.node : `${f.failure.a}--${f.failure.b}`, f.lost]));
   const nodes: SceneNode[] = plan.nodes.map((n) => ({
     name: n.name,
     role: n.role,
@@ -91,13 +102,14 @@ export function sceneOf(plan: MeshPlan, options: DrawOptions): Scene {
     area: n.area,
     region: n.region,
     transit: n.forwarding,
+    ...(cutBy.has(n.name) ? { cuts: cutBy.get(n.name) as number } : {}),
   }));
   const links: SceneLink[] = [...plan.links]
     .sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0))
     .map((l) => {
       const rtt = latency.linkRtt(l, byName.get(l.a) as PlannedNode, byName.get(l.b) as PlannedNode);
       const usable = rtt !== undefined && Number.isFinite(rtt) && rtt >= 0;
-      return { id: l.id, a: l.a, b: l.b, origin: l.origin, ...(usable ? { rttMs: rtt } : {}) };
+      return { id: l.id, a: l.a, b: l.b, origin: l.origin, ...(usable ? { rttMs: rtt } : {}), ...(l.backup ? { backup: true } : {}), ...(cutBy.has(l.id) ? { cuts: cutBy.get(l.id) as number } : {}) };
     });
 
   const areas: SceneArea[] = [];

@@ -101,8 +101,9 @@ export class AddressBook {
     const strays = this.stray.filter((i) => i !== self);
     if (strays.length > 0) throw new Error(`addresses outside the overlay: ${strays.map((i) => this.ips[i]).join(", ")}`);
     if (this.counts.length < names.length) this.counts = new Int32Array(names.length);
+    // A negative hop is an address with no route (a failover table's dead node): "don't care".
     const all: number[] = [];
-    for (let i = 0; i < this.ips.length; i++) if (i !== self) all.push(i);
+    for (let i = 0; i < this.ips.length; i++) if (i !== self && (hops[i] as number) >= 0) all.push(i);
     const defaultHop = this.dominant(all, hops, preferredDefault);
     const entries: RouteEntry[] = [];
     const rootHop = new Map<number, number | undefined>();
@@ -112,7 +113,7 @@ export class AddressBook {
       for (const g of this.groups) {
         if (g.root !== r) continue;
         for (const i of g.members) {
-          if (i === self) continue;
+          if (i === self || (hops[i] as number) < 0) continue;
           members++;
           if (hops[i] === defaultHop) hasDefault = true;
         }
@@ -125,7 +126,7 @@ export class AddressBook {
     });
     for (const g of this.groups) {
       const inherited = rootHop.get(g.root);
-      const members = g.members.filter((i) => i !== self);
+      const members = g.members.filter((i) => i !== self && (hops[i] as number) >= 0);
       if (members.length === 0) continue;
       let current = inherited;
       if (g.region) {
@@ -158,7 +159,7 @@ export class AddressBook {
     const got: (string | undefined)[] = new Array(this.ips.length);
     table.matchAll(this.sorted.ips, got);
     this.sorted.index.forEach((i, k) => {
-      if (i === self) return;
+      if (i === self || (hops[i] as number) < 0) return;
       const want = names[hops[i] as number] as string;
       if (got[k] !== want) throw new Error(`internal: AllowedIPs send ${this.ips[i]} to ${got[k] ?? "nobody"} instead of ${want}`);
     });

@@ -12,6 +12,7 @@ import {
   type PlannedNode,
   type PlannedPeer,
   type PlannedRoutes,
+  type ResilienceLayout,
   type Role,
 } from "../model";
 import { latencyModelFor } from "../latency/model";
@@ -22,7 +23,9 @@ import { decideMtu, underlayMtuOf } from "./mtu";
 import { allPairsShortestPaths, type AllPairsPaths } from "./paths";
 import { toFixedCost } from "./weights";
 import { configSizeIssues } from "./sizes";
-import { candidateLinks, linkId, type NodeFacts } from "./topology";
+import { candidateLinks, linkId, linkWeight, type CandidateLinks, type NodeFacts } from "./topology";
+import { failoverTables } from "./failover";
+import { resilientLinks } from "./resilient";
 import { transitPermission, transitRefusals } from "./transit";
 
 export { linkId } from "./topology";
@@ -61,30 +64,49 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
     issues.push({ path: `nodes.${spec.hub}.transit`, message: `the hub carries its spokes' traffic, but ${transitPermission(hubFacts.spec, spec).why}; let the hub carry transit` });
   }
 
-  const candidates = options.links
+  const candidates: CandidateLinks = options.links
     ? { links: options.links.map((l) => ({ id: linkId(l.a, l.b), a: l.a < l.b ? l.a : l.b, b: l.a < l.b ? l.b : l.a, weight: l.weight, origin: "explicit" as const })), skipped: [], issues: [] }
     : candidateLinks(spec, facts);
   issues.push(...candidates.issues);
 
   const names = spec.nodes.map((n) => n.name);
-  // Paths never cross a node that does not carry others' traffic (transit.ts says which and why).
-  const noTransit = new Set(spec.nodes.filter((n) => !transitPermission(n, spec).may).map((n) => n.name));
-  const apsp = allPairsShortestPaths(names, candidates.links, { noTransit });
-  const weightOf = new Map(candidates.links.map((l) => [linkId(l.a, l.b), toFixedCost(l.weight)]));
+  const model = latencyModelFor(spec);
+  let layout: ResilienceLayout | undefined;
+  if (spec.resilience === "node" && !options.links) {
+    const resilient = resilientLinks(spec, facts, candidates.links, (a, b) => linkWeight(model, facts.get(a) as NodeFacts, facts.get(b) as NodeFacts), (name) =>
+      transitPermission((facts.get(name) as NodeFacts).spec, spec).may,
+    );
+    candidates.links = resilient.links;
+    candidates.skipped.push(...resilient.skipped);
+    issues.push(...resilient.issues);
+    layout = resilient.layout;
+  }
+  const inCore = new Set(layout?.core ?? []);
+  // Paths never cross a node that does not carry others' traffic (transit.ts says which and why);
+  // in a resilient mesh only the core does, so that nodes outside it never choose between homes.
+  const noTransit = new Set(
+    spec.nodes.filter((n) => (layout ? !inCore.has(n.name) : !transitPermission(n, spec).may)).map((n) => n.name),
+  );
+  const carrying = candidates.links.filter((l) => !l.backup);
+  const apsp = allPairsShortestPaths(names, carrying, { noTransit });
+  const weightOf = new Map(carrying.map((l) => [linkId(l.a, l.b), toFixedCost(l.weight)]));
   const pathCost = (path: readonly string[] | undefined): number =>
     path ? path.slice(1).reduce((sum, b, i) => sum + (weightOf.get(linkId(path[i] as string, b)) ?? Infinity), 0) : Infinity;
   issues.push(
     ...transitRefusals(
       spec,
       facts,
-      candidates.links,
+      carrying,
       (a, b) => pathCost(apsp.pathOf(a, b)),
       (a, b) => (apsp.pathOf(a, b)?.length ?? Infinity) - 1,
     ),
   );
   const links = candidates.links.filter((l) => {
+    if (l.backup) return true;
     const path = apsp.pathOf(l.a, l.b);
     if (path && path.length === 2) return true;
+    // In a resilient mesh a core link no path takes today is the one a failure will need.
+    if (layout && inCore.has(l.a) && inCore.has(l.b)) return true;
     candidates.skipped.push({ a: l.a, b: l.b, reason: `never on a shortest path: ${path?.join(" -> ") ?? "?"} is cheaper than the direct link (weight ${l.weight})` });
     return false;
   });
@@ -117,13 +139,20 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
   const book = new AddressBook(addressPlan, addressOf);
   const hops = new Int32Array(spec.nodes.length);
   const hubIndex = apsp.index.get(spec.hub);
+  const tables = spec.nodes.map((_node, self) => {
+    const row = (routeIndex[self] as number) * n;
+    for (let d = 0; d < spec.nodes.length; d++) hops[d] = d === self ? 0 : (apsp.nextHop[row + (routeIndex[d] as number)] as number);
+    return groupByNextHop(book.table(self, hops, apsp.names, hubIndex));
+  });
+  const failover = layout
+    ? failoverTables({ names, links, noTransit, layout, book, apsp, hub: spec.hub, normal: new Map(names.map((name, i) => [name, tables[i] as Map<string, string[]>])), addresses: new Map(spec.nodes.map((x) => [x.name, x.address])) })
+    : undefined;
   const nodes: PlannedNode[] = spec.nodes.map((node, self) => {
     const f = facts.get(node.name) as NodeFacts;
     const region = regions.get(node.region) as { subnet: string };
     const regionLen = (parsePrefix(region.subnet) as Prefix).len;
-    const row = (routeIndex[self] as number) * n;
-    for (let d = 0; d < spec.nodes.length; d++) hops[d] = d === self ? 0 : (apsp.nextHop[row + (routeIndex[d] as number)] as number);
-    const table = groupByNextHop(book.table(self, hops, apsp.names, hubIndex));
+    const table = tables[self] as Map<string, string[]>;
+    const entries = failover?.get(node.name);
     const peers: PlannedPeer[] = [...(neighbours.get(node.name) as Set<string>)]
       .map((peer) => ({
         name: peer,
@@ -144,13 +173,14 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
       listenPort: spec.listenPort,
       underlayMtu: underlay.get(node.name)?.mtu as number,
       hasPublicEndpoint: f.hasPublicEndpoint,
-      forwarding: transit[apsp.index.get(node.name) as number] === 1,
+      // A core node forwards whenever a failover routes through it, so it is set up for it from the start.
+      forwarding: transit[apsp.index.get(node.name) as number] === 1 || inCore.has(node.name),
       peers,
+      ...(entries ? { failover: entries } : {}),
     };
   });
 
   const routes = routesOf(apsp);
-  const model = latencyModelFor(spec);
   const bound = { maxStretch: spec.maxStretch ?? DEFAULT_MAX_STRETCH, slackMs: ADDITIVE_SLACK_MS };
   const latency = latencyReport(spec.nodes, routes, model, bound);
   const plan: MeshPlan = {
@@ -163,6 +193,7 @@ export function planMesh(spec: MeshSpec, options: PlanOptions = {}): MeshPlan {
     nodes,
     routes,
     ...(latency ? { latency } : {}),
+    ...(layout ? { resilience: layout } : {}),
   };
   if (options.checkSizes !== false) {
     const tooBig = configSizeIssues(plan);

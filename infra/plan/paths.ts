@@ -176,17 +176,9 @@ interface Scratch {
   inCurrent: Uint8Array;
 }
 
-export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[], opts: PathOptions = {}): AllPairsPaths {
-  const names = [...nodeNames].sort();
-  const index = new Map(names.map((n, i) => [n, i]));
-  const graph = buildGraph(names, index, edges);
-  const n = names.length;
-  const noTransit = new Uint8Array(n);
-  for (const name of opts.noTransit ?? []) {
-    const i = index.get(name);
-    if (i !== undefined) noTransit[i] = 1;
-  }
-  const scratch: Scratch = {
+function newScratch(graph: Graph): Scratch {
+  const n = graph.n;
+  return {
     d: new Float64Array(n),
     hops: new Int32Array(n),
     pred: new Int32Array(n),
@@ -197,6 +189,24 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
     inCandidate: new Uint8Array(graph.to.length / 2 + 1),
     inCurrent: new Uint8Array(graph.to.length / 2 + 1),
   };
+}
+
+/** Names sorted (indices are into them), the graph, the nodes that never forward, and scratch space. */
+function prepare(nodeNames: readonly string[], edges: readonly GraphEdge[], opts: PathOptions) {
+  const names = [...nodeNames].sort();
+  const index = new Map(names.map((name, i) => [name, i]));
+  const graph = buildGraph(names, index, edges);
+  const n = names.length;
+  const noTransit = new Uint8Array(n);
+  for (const name of opts.noTransit ?? []) {
+    const i = index.get(name);
+    if (i !== undefined) noTransit[i] = 1;
+  }
+  return { names, index, graph, n, noTransit, scratch: newScratch(graph) };
+}
+
+export function allPairsShortestPaths(nodeNames: readonly string[], edges: readonly GraphEdge[], opts: PathOptions = {}): AllPairsPaths {
+  const { names, index, graph, n, noTransit, scratch } = prepare(nodeNames, edges, opts);
   const nextHop = new Int32Array(n * n);
   // A node with one link reaches everything through its neighbour, on the neighbour's own
   // paths (the order of paths survives adding the same first edge), so its row is copied from
@@ -235,6 +245,27 @@ export function allPairsShortestPaths(nodeNames: readonly string[], edges: reado
     return path;
   };
   return { names, index, nextHop, pathOf };
+}
+
+/**
+ * First hops from a few sources only, over the same node list (indices into `names` sorted as
+ * allPairsShortestPaths sorts them): how the failover tables ask "where would this node send each
+ * destination if these links were all there were". Only the relative order of edges matters to the
+ * tie-break, and a subset of edges keeps it, so a path that survives in `edges` is chosen here
+ * exactly as it was in the whole graph.
+ */
+export function firstHopRows(nodeNames: readonly string[], edges: readonly GraphEdge[], sources: readonly string[], opts: PathOptions = {}): Map<string, Int32Array> {
+  const { index, graph, n, noTransit, scratch } = prepare(nodeNames, edges, opts);
+  const rows = new Map<string, Int32Array>();
+  for (const source of sources) {
+    const s = index.get(source);
+    if (s === undefined) throw new Error(`unknown node ${source}`);
+    const settled = dijkstra(s, graph, noTransit, scratch);
+    const row = new Int32Array(n);
+    writeFirstHops(s, scratch.pred, scratch.order, settled, row);
+    rows.set(source, row);
+  }
+  return rows;
 }
 
 /** Returns how many nodes were settled; their order is in scratch.order. */

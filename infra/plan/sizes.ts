@@ -9,7 +9,8 @@
 import { formatBytes, vaultLimit, type SizeLimit } from "../limits";
 import { userDataProblem } from "../render/user-data-limits";
 import type { ConfigIssue, MeshPlan, MeshSpec } from "../model";
-import { renderAgentBundle } from "../render/agent";
+import { deployedAgent } from "../render/agent";
+import { AGENT_MAX_PARTS, agentDelivery, agentPartCount } from "../render/agent-parts";
 import { renderCloudInit, shippedBootstrap } from "../render/cloudinit";
 import { nodeFiles } from "../render/node-files";
 import { renderPayload } from "../render/payload";
@@ -50,30 +51,36 @@ export function configSizes(plan: MeshPlan): ConfigSize[] {
     endpoints,
     ...(plan.spec.presharedKeys ? { presharedKeys: Object.fromEntries(plan.links.map((l) => [l.id, KEY_STAND_IN])) } : {}),
   };
-  const agent = renderAgentBundle();
+  const agent = deployedAgent();
   return plan.nodes.map((node) => {
     const limit = vaultLimit(node.cloud);
     const config = renderNodeConfig(plan, node.name, keys);
-    const files = nodeFiles(plan, node.name);
+    const files = nodeFiles(plan, node.name, publicKeys);
     const filesBytes = Object.values(files).reduce((sum, f) => sum + Buffer.byteLength(f, "utf8"), 0);
     // The longest names each cloud takes, not the node's placement, and a stand-in of the node's name as
     // long as it (the config checker judges the name itself): what is measured is an upper bound.
     const name = "n".repeat(node.name.length);
     const vault = vaultLocatorFor({ name, cloud: node.cloud, aws: { region: LONGEST_AWS_REGION }, gcp: { project: LONGEST_GCP_PROJECT } }, LONGEST_PROJECT, LONGEST_STACK);
-    const entry = vault ? renderPayload({ node: name, config, files, agent, bootstrap: shippedBootstrap({ node: name, vault }) }) : config;
+    const entry = vault ? renderPayload({ node: name, config, files, agent: agentDelivery(agent, node.cloud).ref, bootstrap: shippedBootstrap({ node: name, vault }) }) : config;
     return { node: node.name, bytes: Buffer.byteLength(entry, "utf8"), config: Buffer.byteLength(config, "utf8"), files: filesBytes, ...(limit ? { limit } : {}) };
   });
 }
 
-/** The node agent's secret against the vault of every cloud the mesh uses. */
-export function agentSizeIssues(plan: MeshPlan): ConfigIssue[] {
-  const agent = renderAgentBundle();
+/**
+ * The node agent against the vault of every cloud the mesh uses: it goes in as many secrets as the
+ * vault needs (infra/render/agent-parts.ts), at most AGENT_MAX_PARTS; one line for a cloud that would need more.
+ */
+export function agentSizeIssues(plan: MeshPlan, agent = deployedAgent()): ConfigIssue[] {
   const clouds = new Set(plan.nodes.map((n) => n.cloud));
   const issues: ConfigIssue[] = [];
   for (const cloud of clouds) {
     const limit = vaultLimit(cloud);
-    if (limit && agent.bytes > limit.bytes) {
-      issues.push({ path: "agent", message: oversizeMessage(`node agent ${agent.version}`, agent.bytes, limit, "this wg-mesh's agent is too large for this cloud's vault: use a release whose agent fits") });
+    const parts = agentPartCount(cloud, agent.bytes);
+    if (limit && parts > AGENT_MAX_PARTS) {
+      issues.push({
+        path: "agent",
+        message: `node agent ${agent.version} is ${formatBytes(agent.bytes)} bytes, ${parts} parts of ${limit.label}, above wg-mesh's ${AGENT_MAX_PARTS} parts (${formatBytes(AGENT_MAX_PARTS * limit.bytes)} bytes); use a release whose agent fits`,
+      });
     }
   }
   return issues;

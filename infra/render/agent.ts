@@ -10,11 +10,13 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AgentValue } from "./agent-parts";
 import { gzip } from "./gzip";
 import { fileProblem, HEADER, seal, sha256, fileLines, type SetFile } from "./fileset";
 import { NODE_COMMAND_NAME, shippedNodeCommand } from "./node-command";
 import { shipScript } from "./shipped";
 import { renderAgentSyncScript } from "./sync-script";
+import { featureAgentFiles } from "./watchdog";
 
 const VERSION = /^\d{1,6}\.\d{1,6}\.\d{1,6}$/;
 
@@ -43,27 +45,21 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** What a config says about its agent: the payload's `#@wgmesh agent VERSION SHA256 BYTES` line. */
-export interface AgentRef {
-  version: string;
-  sha256: string;
-  bytes: number;
-}
+export type { AgentRef } from "./agent-parts";
 
-export interface AgentBundle extends AgentRef {
-  /** The secret's value: base64 of the gzip of the sealed file set. */
-  value: string;
+export interface AgentBundle extends AgentValue {
   files: SetFile[];
 }
 
 /** The agent's own files; units go in unit/, apply hooks in hooks/ (docs/node-agent.md). */
-const AGENT_FILE = /^(wgmesh-sync|wgmesh|unit\/[a-z0-9][a-z0-9._-]*\.(service|timer|path)|hooks\/[a-z0-9][a-z0-9._-]*)$/;
+const AGENT_FILE = /^(wgmesh-sync|wgmesh|wgmesh-watchdog|unit\/[a-z0-9][a-z0-9._-]*\.(service|timer|path)|hooks\/[a-z0-9][a-z0-9._-]*)$/;
 
 /** The files of this version of the agent, as a node installs them. */
 export function agentFiles(version = AGENT_VERSION): SetFile[] {
   return [
     { name: "wgmesh-sync", mode: "0755", content: shipScript(renderAgentSyncScript(version), "node agent, from infra/render/wgmesh-sync.sh") },
-    { name: NODE_COMMAND_NAME, mode: "0755", content: shippedNodeCommand() },
+    // The rest in the order a sealed set keeps them (by name), so the files read back are these.
+    ...[{ name: NODE_COMMAND_NAME, mode: "0755" as const, content: shippedNodeCommand() }, ...featureAgentFiles(version)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   ];
 }
 
@@ -72,7 +68,7 @@ export function agentProblem(version: string, files: readonly SetFile[]): string
   if (!VERSION.test(version)) return `agent version ${JSON.stringify(version)} is not MAJOR.MINOR.PATCH`;
   const names = new Set<string>();
   for (const f of files) {
-    if (!AGENT_FILE.test(f.name)) return `agent file ${JSON.stringify(f.name)}: an agent has wgmesh-sync, wgmesh, unit/NAME.service|timer|path and hooks/NAME`;
+    if (!AGENT_FILE.test(f.name)) return `agent file ${JSON.stringify(f.name)}: an agent has wgmesh-sync, wgmesh, wgmesh-watchdog, unit/NAME.service|timer|path and hooks/NAME`;
     if (/^unit\/wgmesh-sync\./.test(f.name)) return `agent file ${f.name}: wgmesh-sync's own units are the bootstrap's, never an agent's`;
     if (names.has(f.name)) return `agent file ${f.name} comes twice`;
     names.add(f.name);
@@ -105,4 +101,20 @@ export function renderAgentBundle(version = AGENT_VERSION, files: readonly SetFi
   if (bundles.size > 16) bundles.clear();
   bundles.set(text, bundle);
   return bundle;
+}
+
+let deployed: AgentBundle | undefined;
+
+/**
+ * The agent a deploy writes to every node's vault: the one place the components, the plan's size
+ * check and the cost estimate take it from. This release's agent, unless a test run of the stack
+ * program put another in its place (the mock runner's `agent` option, as the lab takes one).
+ */
+export function deployedAgent(): AgentBundle {
+  return deployed ?? renderAgentBundle();
+}
+
+/** Test runs only (stacks/synth/run.ts): `agent` as deployedAgent() until called again with undefined. */
+export function useDeployedAgent(agent: AgentBundle | undefined): void {
+  deployed = agent;
 }

@@ -71,26 +71,27 @@ readonly SOURCE="file $CONFIG_SECRET"
 get() { cat -- "$1"; }
 #@end
 
-if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
-  if [[ ! -x $LIB/current/wgmesh-sync ]]; then
-    WORK=$(mktemp -d)
-    trap 'rm -rf -- "$WORK"' EXIT
-    cd "$WORK"
-    # What the first boot's apt may have failed to install (a mirror hiccup, no route out yet).
-    if ! command -v jq >/dev/null || ! command -v wg-quick >/dev/null; then
-      { apt-get -qq update && apt-get -qq install -y --no-install-recommends $PACKAGES; } >/dev/null || exit 1
-    fi
-    get "$CONFIG_SECRET" >config
-    read -r v s _ < <(sed -n -E 's/^#@wgmesh agent ([0-9]+\.[0-9]+\.[0-9]+) ([0-9a-f]{64}) [0-9]+$/\1 \2 _/p' config) ||
-      { echo "no node agent: $SOURCE names none" >&2; exit 1; }
-    get "$AGENT_SECRET" >agent
-    [[ $(sha256sum <agent) == "$s  -" ]] ||
-      { echo "no node agent: $AGENT_SECRET is not agent $v (sha256 ${s:0:12})" >&2; exit 1; }
-    base64 -d agent | gzip -dc >agent.set
-    awk '/^#@wgmesh /{o = $3 == "wgmesh-sync"; next} o && /^#[|]/{print substr($0, 3)}' agent.set >install
-    bash install --install "$WORK/agent.set" "$v" "$s" "$WORK/config"
-    cd /
-    rm -rf -- "$WORK"
-  fi
-  exec "$LIB/current/wgmesh-sync" "$@"
+# Sourced (by an agent, for the values above): nothing more. Run (by the timer): the run.
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
+if [[ ! -x $LIB/current/wgmesh-sync ]]; then
+  WORK=$(mktemp -d)
+  trap 'rm -rf -- "$WORK"' EXIT
+  cd "$WORK"
+  # What the first boot's apt may have failed to install (a mirror hiccup, no route out yet); hash
+  # fails when any of the commands is missing.
+  hash jq wg-quick 2>/dev/null ||
+    { apt-get -qq update && apt-get -qq install -y --no-install-recommends $PACKAGES; } >/dev/null || exit 1
+  get "$CONFIG_SECRET" >config
+  read -r v s n < <(sed -n -E 's/^#@wgmesh agent ([0-9]+\.[0-9]+\.[0-9]+) ([0-9a-f]{64}) [0-9]+ ([1-9])$/\1 \2 \3/p' config) ||
+    { echo "no node agent: $SOURCE names none" >&2; exit 1; }
+  # The agent in n parts (infra/render/agent-parts.ts): $AGENT_SECRET, then $AGENT_SECRET-2, ... joined
+  # in order; the sha256 is of the joined value. A part missing fails the run (set -e): the next tries again.
+  { get "$AGENT_SECRET"; for ((i = 2; i <= n; i++)); do get "$AGENT_SECRET-$i"; done; } >agent
+  [[ $(sha256sum <agent) == "$s  -" ]] ||
+    { echo "no node agent: $AGENT_SECRET is not agent $v" >&2; exit 1; }
+  base64 -d agent | gzip -dc >agent.set
+  awk '/^#@wgmesh /{o=$3=="wgmesh-sync";next} o&&/^#[|]/{print substr($0,3)}' agent.set >install
+  bash install --install "$WORK/agent.set" "$v" "$s" "$WORK/config"
+  cd / && rm -rf -- "$WORK"
 fi
+exec "$LIB/current/wgmesh-sync" "$@"

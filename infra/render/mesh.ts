@@ -5,6 +5,7 @@
  */
 import { generateKeyPair, generatePresharedKey } from "../keys";
 import type { MeshPlan } from "../model";
+import { renderFailover, type WatchdogClock } from "../failover/format";
 import { placeholderEndpoint, placeholderPrivateKey, renderNodeConfig } from "./wgquick";
 
 export interface MeshKeys {
@@ -60,6 +61,16 @@ export function renderAll(plan: MeshPlan, keys: MeshKeys, endpoints: Record<stri
       ...(keys.presharedKeys ? { presharedKeys: keys.presharedKeys } : {}),
     };
     out[node.name] = renderNodeConfig(plan, node.name, renderKeys);
+  }
+  return out;
+}
+
+/** Every node's failover.conf (nodes without failover have none). */
+export function renderAllFailover(plan: MeshPlan, keys: Pick<MeshKeys, "publicKeys">, clock?: WatchdogClock): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const node of plan.nodes) {
+    const text = renderFailover(node.name, node.failover, keys.publicKeys, clock);
+    if (text !== undefined) out[node.name] = text;
   }
   return out;
 }

@@ -11,6 +11,7 @@
  * file, and never runs the hook. (The hook holds no `#`, which wg-quick would read as a comment.)
  */
 import type { AgentRef } from "./agent";
+import { AGENT_MAX_PARTS } from "./agent-parts";
 import { HEADER, parseSealed, seal, fileLines, sha256, type SetFile } from "./fileset";
 import { checkedInterfaceName, checkedNodeName, SYNC_SCRIPT_PATH } from "./sync-script";
 
@@ -93,6 +94,11 @@ function withHook(config: string, hook: string): string {
   return `${lines.join("\n")}\n`;
 }
 
+function agentParts(parts: number): number {
+  if (!Number.isInteger(parts) || parts < 1 || parts > AGENT_MAX_PARTS) throw new Error(`renderPayload: agent parts ${parts} is not 1-${AGENT_MAX_PARTS}`);
+  return parts;
+}
+
 /** The node's vault entry: wg0.conf plus `files`, the bootstrap's copy and the agent it should run. */
 export function renderPayload(p: PayloadInput): string {
   const node = checkedNodeName(p.node);
@@ -107,7 +113,7 @@ export function renderPayload(p: PayloadInput): string {
     .map((name) => ({ name, mode: "0600", content: files[name] as string }));
   const lines = [
     `${HEADER} payload ${PAYLOAD_FORMAT} ${node} ${iface}`,
-    `${HEADER} agent ${p.agent.version} ${p.agent.sha256} ${p.agent.bytes}`,
+    `${HEADER} agent ${p.agent.version} ${p.agent.sha256} ${p.agent.bytes} ${agentParts(p.agent.parts)}`,
     ...[bootstrap, ...extra].flatMap(fileLines),
   ];
   return seal(withHook(p.config, bootstrapHook(sha256(p.bootstrap))) + lines.map((l) => `${l}\n`).join(""));
@@ -129,7 +135,7 @@ export function parsePayload(text: string): Payload {
   const head = set.headers.find((h) => h[0] === "payload");
   if (!head || head.length !== 4 || head[1] !== String(PAYLOAD_FORMAT)) throw new Error("no payload line of format 1");
   const agent = set.headers.find((h) => h[0] === "agent");
-  if (!agent || agent.length !== 4) throw new Error("no agent line");
+  if (!agent || agent.length !== 5 || !/^[1-9]$/.test(agent[4] as string)) throw new Error("no agent line");
   const bootstrap = set.files.find((f) => f.name === BOOTSTRAP_FILE);
   return {
     node: head[2] as string,
@@ -138,7 +144,7 @@ export function parsePayload(text: string): Payload {
       .split("\n")
       .filter((l) => !l.startsWith("PostUp = : wgmesh-bootstrap-hook;"))
       .join("\n"),
-    agent: { version: agent[1] as string, sha256: agent[2] as string, bytes: Number(agent[3]) },
+    agent: { version: agent[1] as string, sha256: agent[2] as string, bytes: Number(agent[3]), parts: Number(agent[4]) },
     bootstrap: bootstrap?.content ?? "",
     files: Object.fromEntries(set.files.filter((f) => f.name !== BOOTSTRAP_FILE).map((f) => [f.name, f.content])),
   };

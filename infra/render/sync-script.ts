@@ -41,6 +41,9 @@ export const REQUIRED_TOOLS: readonly (readonly [command: string, pkg: string])[
   ["curl", "curl"],
   ["jq", "jq"],
   ["iptables", "iptables"],
+  // The access ruleset's hook (wgmesh-firewall) and the failover watchdog's probes.
+  ["nft", "nftables"],
+  ["ping", "iputils-ping"],
 ];
 
 export const REQUIRED_PACKAGES: readonly string[] = [...new Set(REQUIRED_TOOLS.map(([, pkg]) => pkg))];

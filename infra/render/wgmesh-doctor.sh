@@ -24,7 +24,8 @@ readonly RESYNC="wg syncconf $IFACE <(wg-quick strip $CONF)"
 NOW=$(date +%s)
 readonly NOW
 problems=0 sync_failed=0 link=''
-declare -A STATE_OF=()
+declare -A STATE_OF=() PEER_NAME=()
+readonly FAILOVER_STATE="$STATE_DIR/failover.$IFACE.state"
 
 problem() {
   printf '%s: %s\n' "$IFACE" "$*"
@@ -186,6 +187,64 @@ check_mtu() {
   fi
 }
 
+# A failover in force (the watchdog's state): "active LOST SINCE_MS KEY", then "moved NAME KEY LIST".
+declare -A FAILOVER_LIST=()
+FAILOVER_LOST='' FAILOVER_LOST_KEY='' FAILOVER_SINCE=0 FAILOVER_CHECKED=0
+read_failover() {
+  local what a b c d
+  [[ -f $FAILOVER_STATE ]] || return 0
+  while read -r what a b c d; do
+    case $what in
+      active) FAILOVER_LOST=$a FAILOVER_SINCE=$b FAILOVER_LOST_KEY=$c ;;
+      moved) FAILOVER_LIST[$b]=$(tr ',' '\n' <<<"$c" | sort | paste -sd ' ') ;;
+      checked) FAILOVER_CHECKED=$a ;;
+    esac
+    : "$d"
+  done <"$FAILOVER_STATE"
+}
+
+# The node's failover: the watchdog must be reading its counters, and a failover in force is named
+# with what moved, since when, and why. The peers it moved are not reported again by check_peers.
+check_failover() {
+  local table="$FILES/failover.conf" key ips p silent via='' fix="fix: systemctl restart wgmesh-watchdog (journalctl -u wgmesh-watchdog says why it stopped)"
+  local -A normal=()
+  [[ -f $table ]] || return 0
+  silent=$((NOW - FAILOVER_CHECKED / 1000))
+  if ((FAILOVER_CHECKED == 0)); then
+    problem "wgmesh-watchdog has not run here ($FAILOVER_STATE is missing), so this node would not fail over; $fix"
+  elif ((silent > 10)); then
+    problem "wgmesh-watchdog last read its counters $(ago "$silent"), so this node would not fail over; $fix"
+  fi
+  [[ -n $FAILOVER_LOST ]] || return 0
+  while read -r key ips; do normal[$key]=" $ips "; done < <(peer_allowed "$CONF")
+  for key in "${!FAILOVER_LIST[@]}"; do
+    ips=''
+    for p in ${FAILOVER_LIST[$key]}; do [[ ${normal[$key]:-} == *" $p "* ]] || ips+="${ips:+ }$p"; done
+    [[ -z $ips ]] || via+="${via:+; }${ips// /, } via ${PEER_NAME[$key]:-${key:0:8}}"
+  done
+  problem "failover active: ${via:-no prefix moved} since $(printf '%(%H:%M:%S)T' "$((FAILOVER_SINCE / 1000))"), $FAILOVER_LOST not answering; fix: bring $FAILOVER_LOST (or the link to it) back: the watchdog moves them back once it has answered for its hold-down (UpAfter in $table)"
+}
+
+# The access ruleset (wgmesh-firewall check): live table, applied ruleset and the config's agree.
+check_access() {
+  local hook="$AGENT_DIR/hooks/wgmesh-access.nft" ruleset="$FILES/wgmesh-access.nft" line
+  [[ -x $hook ]] || return 0
+  [[ -f $ruleset ]] || ruleset=''
+  while IFS= read -r line; do
+    [[ -n $line ]] && problem "$line"
+  done < <(env IFACE="$IFACE" "$hook" check ${ruleset:+"$ruleset"} 2>&1 || :)
+}
+
+# What the silent peer keeps in a failover: its AllowedIPs less every prefix the failover gave others
+# (a prefix given to another peer leaves it, as WireGuard's AllowedIPs are one table).
+failover_left() {
+  local key=$1 p left='' given
+  [[ -n $FAILOVER_LOST_KEY && $key == "$FAILOVER_LOST_KEY" ]] || { printf 'unset'; return; }
+  given=" ${FAILOVER_LIST[*]} "
+  for p in $2; do [[ $given == *" $p "* ]] || left+="${left:+ }$p"; done
+  printf '%s' "$left"
+}
+
 check_peers() {
   local key ips want have name
   local -A config=() live=() names=()
@@ -197,7 +256,7 @@ check_peers() {
     want=${config[$key]}
     if [[ -z ${live[$key]+set} ]]; then
       problem "peer $name (PublicKey $key) is in $CONF but not on $IFACE; fix: $RESYNC"
-    elif [[ ${live[$key]} != "$want" ]]; then
+    elif [[ ${live[$key]} != "$want" && ${live[$key]} != "${FAILOVER_LIST[$key]-unset}" && ${live[$key]} != "$(failover_left "$key" "$want")" ]]; then
       have=${live[$key]}
       problem "peer $name has AllowedIPs = ${have:-(none)} on $IFACE, but $CONF says ${want:-(none)}; fix: wg set $IFACE peer $key allowed-ips ${want// /,}"
     fi
@@ -311,6 +370,7 @@ summary() {
 }
 
 doctor() {
+  local peer_key peer_name
   if ((EUID != 0)); then
     printf 'wgmesh doctor reads the interface and the vault as root: sudo wgmesh doctor\n' >&2
     exit 2
@@ -325,11 +385,15 @@ doctor() {
       check_key
       check_port
       check_mtu
+      read_failover
+      while read -r peer_key peer_name; do PEER_NAME[$peer_key]=$peer_name; done < <(peer_names "$CONF")
+      check_failover
       check_peers
       check_routes
       check_handshakes
     fi
     check_forwarding
+    check_access
   fi
   summary
 }

@@ -43,7 +43,7 @@ readonly FILES="$CONF_DIR/$IFACE.d"
 readonly LOCK="/run/wgmesh-sync.$IFACE.lock"
 readonly BIN_DIR="${WGMESH_BIN_DIR:-/usr/local/sbin}"
 readonly UNIT_DIR="${WGMESH_UNIT_DIR:-/etc/systemd/system}"
-readonly AGENT_LINE='^#@wgmesh agent ([0-9]+\.[0-9]+\.[0-9]+) ([0-9a-f]{64}) ([0-9]+)$'
+readonly AGENT_LINE='^#@wgmesh agent ([0-9]+\.[0-9]+\.[0-9]+) ([0-9a-f]{64}) ([0-9]+) ([1-9])$'
 # The first PostUp of every payload: what brings a node still on the sync script of its user data to
 # the bootstrap (infra/render/payload.ts). An agent never runs it and never installs it.
 readonly BOOTSTRAP_HOOK='PostUp = : wgmesh-bootstrap-hook;'
@@ -259,7 +259,7 @@ read_payload() {
   fi
   p=$(grep -m 1 '^#@wgmesh agent ' -- "$1") || p=''
   [[ $p =~ $AGENT_LINE ]] || { reason="it names no agent"; return 1; }
-  WANT_VERSION=${BASH_REMATCH[1]} WANT_SHA=${BASH_REMATCH[2]} WANT_BYTES=${BASH_REMATCH[3]}
+  WANT_VERSION=${BASH_REMATCH[1]} WANT_SHA=${BASH_REMATCH[2]} WANT_BYTES=${BASH_REMATCH[3]} WANT_PARTS=${BASH_REMATCH[4]}
   mkdir -p -- "$WORK/new"
   strip_payload "$1" >"$WORK/new/$IFACE.conf"
   rm -rf -- "$WORK/files" "$WORK/bootstrap"
@@ -479,7 +479,7 @@ readonly METRICS="${WGMESH_METRICS_DIR:-${WGMESH_CONF_DIR:-/var/lib/prometheus/n
 readonly HOLD_MAX=150
 LAST_LOG='' PREVIOUS_LOG='' HELD_UNTIL='' SWITCH_AT=0 REKEYED=0 SETTLED=0 NOW_MS=0
 # The agent the config names, and anything that keeps this node from running it; whether the run refused the entry.
-WANT_VERSION='' WANT_SHA='' WANT_BYTES='' AGENT_PROBLEM='' REFUSED=0
+WANT_VERSION='' WANT_SHA='' WANT_BYTES='' WANT_PARTS=1 AGENT_PROBLEM='' REFUSED=0
 declare -A LAST=()
 
 # The switch is timed to the millisecond on a machine that may be busy, so the clock and the waits
@@ -767,14 +767,20 @@ point() {
   mv -Tf -- "$LIB/$1.new" "$LIB/$1"
 }
 
-# Agent $1 from the vault into $LIB/agents/$1.new: the secret's sha256 must be $2 ($3 bytes) before a
-# byte of it is decompressed, and each file's its own.
+# Agent $1 from the vault into $LIB/agents/$1.new, in $4 parts (infra/render/agent-parts.ts: the secret
+# $AGENT_SECRET, then $AGENT_SECRET-2, ... joined in order): the joined value's sha256 must be $2 ($3
+# bytes) before a byte of it is decompressed, and each file's its own.
 stage_agent() {
-  local got
+  local got i what=$AGENT_SECRET
   fetch_secret "$AGENT_SECRET" "$WORK/agent" || return 1
+  for ((i = 2; i <= $4; i++)); do
+    fetch_secret "$AGENT_SECRET-$i" "$WORK/agent-part" || { reason="part $i of $4 of agent $1: $reason"; return 1; }
+    cat -- "$WORK/agent-part" >>"$WORK/agent"
+  done
+  if (($4 > 1)); then what="$AGENT_SECRET and its parts 2-$4"; fi
   got=$(wc -c <"$WORK/agent")
   if [[ $(sha256sum <"$WORK/agent" | cut -c1-64) != "$2" ]]; then
-    reason="agent secret $AGENT_SECRET ($got bytes) is not the agent $1 the config names ($3 bytes, sha256 ${2:0:12}): altered, truncated or not written yet"
+    reason="agent secret $what ($got bytes) is not the agent $1 the config names ($3 bytes, sha256 ${2:0:12}): altered, truncated or not written yet"
     return 1
   fi
   base64 -d <"$WORK/agent" 2>/dev/null | gzip -dc >"$WORK/agent.set" 2>/dev/null || { reason="agent secret $AGENT_SECRET does not decompress"; return 1; }
@@ -819,11 +825,19 @@ activate() {
   install_units
 }
 
-# /usr/local/sbin/wgmesh (`sudo wgmesh doctor`) is the current agent's, through the link.
+# /usr/local/sbin/wgmesh (`sudo wgmesh doctor`) is the current agent's, through the link, and so is
+# wgmesh-firewall (the access ruleset's hook, whose fixes name it). Only our own link is ever removed.
 install_command() {
+  local fw="$BIN_DIR/wgmesh-firewall"
   mkdir -p -- "$BIN_DIR"
   ln -sfn -- "$LIB/current/wgmesh" "$BIN_DIR/.wgmesh.new"
   mv -Tf -- "$BIN_DIR/.wgmesh.new" "$BIN_DIR/wgmesh"
+  if [[ -x $LIB/current/hooks/wgmesh-access.nft ]]; then
+    ln -sfn -- "$LIB/current/hooks/wgmesh-access.nft" "$fw.new"
+    mv -Tf -- "$fw.new" "$fw"
+  elif [[ $(readlink -- "$fw" 2>/dev/null) == "$LIB/current/"* ]]; then
+    rm -f -- "$fw"
+  fi
 }
 
 # systemctl only on a node, never in the lab or tests (they set WGMESH_UNIT_DIR).
@@ -885,7 +899,7 @@ agent_step() {
     agent_problem "agent $WANT_VERSION failed its self-check ($(sed -n 2p -- "$failed")) and was rolled back; running $AGENT_VERSION"
     return 0
   fi
-  if ! stage_agent "$WANT_VERSION" "$WANT_SHA" "$WANT_BYTES"; then
+  if ! stage_agent "$WANT_VERSION" "$WANT_SHA" "$WANT_BYTES" "$WANT_PARTS"; then
     agent_problem "agent $WANT_VERSION not installed: $reason; running $AGENT_VERSION"
     return 0
   fi
@@ -927,7 +941,7 @@ self_check() {
   local f
   [[ -n ${1:-} && -f $1 ]] || fail "self-check: give the node's entry as a file"
   [[ $BOOTSTRAP_FORMAT == 1 ]] || fail "self-check: the bootstrap's values are format $BOOTSTRAP_FORMAT, which agent $AGENT_VERSION does not know"
-  for f in "$AGENT_DIR/wgmesh-sync" "$AGENT_DIR/wgmesh" "$AGENT_DIR"/hooks/*; do
+  for f in "$AGENT_DIR"/wgmesh "$AGENT_DIR"/wgmesh-* "$AGENT_DIR"/hooks/*; do
     [[ -e $f ]] || continue
     bash -n -- "$f" 2>/dev/null || fail "self-check: ${f#"$AGENT_DIR"/} does not parse"
   done

@@ -5,6 +5,7 @@
  * and endpoints, which is what the Pulumi components do; offline everything is known at once.
  */
 import type { MeshPlan, NodeSpec, PlannedNode, WgPeer, WgQuickConfig } from "../model";
+import { FAILOVER_FILE, FAILOVER_KEEPALIVE_SECONDS } from "../failover/format";
 import { formatWgQuick } from "../wgquick/format";
 
 export interface RenderKeys {
@@ -102,6 +103,8 @@ export function endpointOf(host: string, port: number): string {
 
 export function nodeConfigPlan(plan: MeshPlan, nodeName: string): NodeConfigPlan {
   const node = findNode(plan, nodeName);
+  // A resilient mesh's watchdogs tell a live peer by its keepalives: one a second on every link.
+  const keepalive = plan.resilience ? FAILOVER_KEEPALIVE_SECONDS : plan.persistentKeepalive;
   return {
     iface: {
       header: [
@@ -110,6 +113,7 @@ export function nodeConfigPlan(plan: MeshPlan, nodeName: string): NodeConfigPlan
         // when a node it has nothing to do with comes or goes.
         `MTU ${plan.mtu}: ${plan.spec.mtu === "auto" ? "the smallest underlay MTU of any link minus 80 bytes of WireGuard overhead" : plan.mtuReason}`,
         ...(node.forwarding ? ["Forwards: other nodes' traffic crosses this node"] : []),
+        ...(node.failover ? [`Failover: ${FAILOVER_FILE} says which peers take which prefixes when a peer stops answering`] : []),
       ],
       address: node.interfaceAddress,
       listenPort: node.listenPort,
@@ -125,7 +129,7 @@ export function nodeConfigPlan(plan: MeshPlan, nodeName: string): NodeConfigPlan
         allowedIps: p.allowedIps,
         dials: p.dialsPeer,
         listenPort: peer.listenPort,
-        ...(plan.persistentKeepalive > 0 ? { persistentKeepalive: plan.persistentKeepalive } : {}),
+        ...(keepalive > 0 ? { persistentKeepalive: keepalive } : {}),
       };
     }),
   };

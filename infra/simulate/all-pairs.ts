@@ -17,16 +17,16 @@ const PEER_WITHOUT_NODE = -2;
 export class AllPairs {
   readonly n: number;
   /** peer[x * n + z]: the node x's WireGuard sends z's address to. */
-  private readonly peer: Int32Array;
+  readonly peer: Int32Array;
   /** routed[x * n + z]: x has a kernel route into wg0 for z's address. */
-  private readonly routed: Uint8Array;
+  readonly routed: Uint8Array;
   /** A node that alone owns its address; walks to any other one go to PacketWalker. */
   private readonly simple: Uint8Array;
-  private readonly forwarding: Uint8Array;
-  private readonly seen: Int32Array;
+  readonly forwarding: Uint8Array;
+  readonly seen: Int32Array;
   /** linkState[x * n + y]: 0 not asked yet, 1 the two can handshake, 2 they cannot. */
   private readonly linkState: Uint8Array;
-  private stamp = 0;
+  stamp = 0;
 
   constructor(
     private readonly mesh: MeshModel,
@@ -63,6 +63,17 @@ export class AllPairs {
     this.linkState = new Uint8Array(n * n);
   }
 
+  /** Whether the two can complete a handshake (asked once per ordered pair). */
+  canHandshake(x: number, y: number): boolean {
+    const at = x * this.n + y;
+    let link = this.linkState[at] as number;
+    if (link === 0) {
+      link = this.walker.linkProblem(this.mesh.nodes[x] as NodeModel, this.mesh.nodes[y] as NodeModel) ? 2 : 1;
+      this.linkState[at] = link;
+    }
+    return link === 1;
+  }
+
   /** Both ends usable and alone on their addresses: trip() decides exactly. Otherwise walk with PacketWalker. */
   covers(a: number, b: number): boolean {
     return this.simple[a] === 1 && this.simple[b] === 1;
@@ -73,33 +84,54 @@ export class AllPairs {
    * given, receives the node indices it crosses (both ends). Only for pairs covers() accepts.
    */
   trip(a: number, b: number, path?: number[]): boolean {
-    const n = this.n;
-    const stamp = ++this.stamp;
-    this.seen[a] = stamp;
-    path?.push(a);
-    let at = a;
-    let ttl = DEFAULT_TTL;
-    for (;;) {
-      if (at === b) return true;
-      if (at !== a) {
-        if (!this.forwarding[at] || --ttl === 0) return false;
-      }
-      const row = at * n;
-      if (!this.routed[row + b]) return false;
-      const next = this.peer[row + b] as number;
-      if (next < 0) return false;
-      let link = this.linkState[row + next] as number;
-      if (link === 0) {
-        link = this.walker.linkProblem(this.mesh.nodes[at] as NodeModel, this.mesh.nodes[next] as NodeModel) ? 2 : 1;
-        this.linkState[row + next] = link;
-      }
-      if (link === 2) return false;
-      if (this.peer[next * n + a] !== at) return false;
-      if (this.seen[next] === stamp) return false;
-      this.seen[next] = stamp;
-      path?.push(next);
-      at = next;
+    return tripUnder(this, a, b, AS_WRITTEN, path);
+  }
+
+}
+
+/**
+ * What differs from the files as written while a failure lasts: nodes whose watchdog switched to
+ * another table (their rows), a dead node, or a cut link (failures.ts).
+ */
+export interface Scenario {
+  peerRows: (Int32Array | undefined)[];
+  routedRows: (Uint8Array | undefined)[];
+  /** A node that is down, or -1. */
+  dead: number;
+  /** The ends of a link that carries nothing, or -1. */
+  cutA: number;
+  cutB: number;
+}
+
+/** The files as they are: no node switched, none dead, no link cut. */
+const AS_WRITTEN: Scenario = { peerRows: [], routedRows: [], dead: -1, cutA: -1, cutB: -1 };
+
+/** The trip() rules, under a scenario (failures.ts) or the files as written. */
+export function tripUnder(fast: AllPairs, a: number, b: number, sc: Scenario, path?: number[]): boolean {
+  const n = fast.n;
+  const stamp = ++fast.stamp;
+  fast.seen[a] = stamp;
+  path?.push(a);
+  let at = a;
+  let ttl = DEFAULT_TTL;
+  for (;;) {
+    if (at === b) return true;
+    if (at !== a) {
+      if (!fast.forwarding[at] || --ttl === 0) return false;
     }
+    const peers = sc.peerRows[at];
+    const routed = sc.routedRows[at];
+    if (!(routed ? routed[b] : fast.routed[at * n + b])) return false;
+    const next = (peers ? peers[b] : fast.peer[at * n + b]) as number;
+    if (next < 0 || next === sc.dead) return false;
+    if ((at === sc.cutA && next === sc.cutB) || (at === sc.cutB && next === sc.cutA)) return false;
+    if (!fast.canHandshake(at, next)) return false;
+    const back = sc.peerRows[next];
+    if ((back ? back[a] : fast.peer[next * n + a]) !== at) return false;
+    if (fast.seen[next] === stamp) return false;
+    fast.seen[next] = stamp;
+    path?.push(next);
+    at = next;
   }
 }
 

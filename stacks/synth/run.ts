@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockCloud, type MockCloudOptions } from "./mock-cloud";
 import { aliasUrns, createUrn, type AliasSpec } from "./urns";
+import { useDeployedAgent, type AgentBundle } from "../../infra/render/agent";
 
 export interface RecordedResource {
   /** Place in the order the program constructed resources. */
@@ -58,6 +59,8 @@ export interface MockRunOptions extends Omit<MockCloudOptions, "stack"> {
   preview?: boolean;
   /** A program that never settles (an output nothing resolves) fails after this long. */
   timeoutMs?: number;
+  /** The node agent the run deploys (deployedAgent()) in place of this release's, as the lab takes one: a larger one, say. */
+  agent?: AgentBundle;
 }
 
 export interface MockRun {
@@ -121,7 +124,7 @@ let running = false;
 export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
   if (running) throw new Error("runUnderMocks: one run at a time (Pulumi's runtime is global to the process)");
   running = true;
-  const { project: _project, config: _config, secretKeys: _secretKeys, program: _program, ownStack: _ownStack, preview: _preview, timeoutMs: _timeout, ...cloudOptions } = opts;
+  const { project: _project, config: _config, secretKeys: _secretKeys, program: _program, ownStack: _ownStack, preview: _preview, timeoutMs: _timeout, agent: _agent, ...cloudOptions } = opts;
   const cloud = new MockCloud({ ...cloudOptions, preview: opts.preview ?? false });
   // The program may change it for its run (components/shallow-traces.ts); the process keeps its own.
   const stackTraceLimit = Error.stackTraceLimit;
@@ -142,6 +145,7 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
   process.removeAllListeners("unhandledRejection");
   process.on("unhandledRejection", onRejection);
   try {
+    useDeployedAgent(opts.agent);
     await pulumi.runtime.setMocks(cloud, opts.project, opts.stack, opts.preview ?? false);
     pulumi.runtime.setAllConfig(opts.config ?? {}, opts.secretKeys ?? []);
     record(pulumi.runtime.getMonitor() as unknown as MockMonitorLike, resources, constructed);
@@ -182,6 +186,7 @@ export async function runUnderMocks(opts: MockRunOptions): Promise<MockRun> {
     const stack = all.find((r) => r.type === "pulumi:pulumi:Stack");
     return { resources: all, outputs: stack?.outputs ?? {}, warnings, cloud };
   } finally {
+    useDeployedAgent(undefined);
     Error.stackTraceLimit = stackTraceLimit;
     console.warn = warn;
     process.off("unhandledRejection", onRejection);

@@ -14,15 +14,20 @@
  *     sudo WGMESH_ACCESS_DIFF_SAMPLE=25 node --import tsx --test tests/lab/access-differential.test.ts
  *   CI (the default), 3 meshes x 4 = 12 policies, about a minute; WGMESH_ACCESS_DIFF_OFFSET=k
  *   shifts which meshes the sample takes (e.g. the CI run number), so runs cover the whole set.
+ *
+ * The iptables backend (the same compiled rulesets rendered for iptables-restore, applied with
+ * iptables-legacy where installed; drops placed by the drop counters, lab/access.ts): CI runs 1 mesh
+ * (4 policies) of the same set, WGMESH_ACCESS_DIFF_IPTABLES_SAMPLE=n takes more;
+ * WGMESH_LAB_FIREWALL=iptables runs the main sample above on iptables instead.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compileAccess, FilterModel, renderRuleset, rulesetHeader, type CompiledAccess, type NodeRuleset } from "../../infra/access";
+import { compileAccess, FilterModel, type CompiledAccess, type NodeRuleset } from "../../infra/access";
 import type { Probe } from "../../infra/access/services";
 import type { MeshPlan, MeshSpec } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 import { simulate, type PairResult } from "../../infra/simulate";
-import { compareFlows, LabAccess } from "../../lab/access";
+import { compareFlows, labFirewallFromEnv, labIptables, LabAccess, type LabFirewall } from "../../lab/access";
 import { configsFromPlan } from "../../lab/from-plan";
 import { Lab } from "../../lab/lab";
 import { findOnPath, labBlocker } from "../../lab/preflight";
@@ -37,6 +42,7 @@ const ALL_MESHES = 25;
 const POLICIES_PER_MESH = 4;
 const SAMPLE = Math.min(ALL_MESHES, Number(process.env.WGMESH_ACCESS_DIFF_SAMPLE ?? 3));
 const OFFSET = Number(process.env.WGMESH_ACCESS_DIFF_OFFSET ?? 0);
+const IPTABLES_SAMPLE = Math.min(ALL_MESHES, Number(process.env.WGMESH_ACCESS_DIFF_IPTABLES_SAMPLE ?? 1));
 /** Seeds apart from the other differential's and the unit tests'. */
 const FIRST_SEED = 22_000;
 
@@ -49,8 +55,8 @@ const PROBES: Probe[] = [
   { proto: "icmp" },
 ];
 
-function sampledSeeds(): number[] {
-  return Array.from({ length: SAMPLE }, (_, i) => FIRST_SEED + ((i * 7 + OFFSET) % ALL_MESHES));
+function sampledSeeds(sample = SAMPLE): number[] {
+  return Array.from({ length: sample }, (_, i) => FIRST_SEED + ((i * 7 + OFFSET) % ALL_MESHES));
 }
 
 function withAccess(spec: MeshSpec, seed: number): MeshPlan {
@@ -67,14 +73,14 @@ interface MeshResult {
   disagreements: string[];
 }
 
-async function runMesh(seed: number): Promise<MeshResult> {
+async function runMesh(seed: number, firewall: LabFirewall): Promise<MeshResult> {
   const spec = randomMeshSpec(seed, { minNodes: 3, maxNodes: 6, natChance: 0.25 });
   const base = planMesh(spec);
   const input = configsFromPlan(base);
   const pairs = new Map<string, PairResult>(simulate(input.configs).pairs.map((p) => [`${p.from}>${p.to}`, p]));
   assert.ok([...pairs.values()].every((p) => p.reachable), `${seed}: the random mesh is fully reachable`);
   const lab = await Lab.up(input.configs, { concurrency: 8 });
-  const a = new LabAccess(lab);
+  const a = new LabAccess(lab, { firewall });
   const result: MeshResult = { policies: 0, flows: 0, allowed: 0, denied: 0, droppedForwarding: 0, disagreements: [] };
   try {
     await a.startServers([22, 443, 8005], [53, 5353]);
@@ -86,7 +92,7 @@ async function runMesh(seed: number): Promise<MeshResult> {
       const plan = withAccess(spec, seed * 10 + k);
       const compiled = compileAccess(plan, { iface: a.ifaceOf }) as CompiledAccess;
       const running = new Map<string, NodeRuleset | undefined>(compiled.rulesets);
-      const texts = new Map([...compiled.rulesets].map(([n, rs]) => [n, renderRuleset(rs, rulesetHeader(n, compiled.spec.rules.length))]));
+      const texts = a.render(compiled);
       let twist = "";
       if (k === POLICIES_PER_MESH - 1 && previous) {
         // One node the new policy has not reached: it keeps the last ruleset, or runs none.
@@ -119,26 +125,38 @@ async function runMesh(seed: number): Promise<MeshResult> {
   return result;
 }
 
+async function runSample(seeds: readonly number[], firewall: LabFirewall, t: { diagnostic(m: string): void }): Promise<void> {
+  const started = Date.now();
+  const totals: MeshResult = { policies: 0, flows: 0, allowed: 0, denied: 0, droppedForwarding: 0, disagreements: [] };
+  for (const seed of seeds) {
+    const r = await runMesh(seed, firewall);
+    totals.policies += r.policies;
+    totals.flows += r.flows;
+    totals.allowed += r.allowed;
+    totals.denied += r.denied;
+    totals.droppedForwarding += r.droppedForwarding;
+    totals.disagreements.push(...r.disagreements);
+  }
+  t.diagnostic(
+    `access differential (${firewall}): ${seeds.length} meshes, ${totals.policies} policies, ${totals.flows} flows (${totals.allowed} allowed, ${totals.denied} denied, ` +
+      `${totals.droppedForwarding} of them dropped by a forwarding node), ${totals.disagreements.length} disagreements, ${((Date.now() - started) / 1000).toFixed(0)}s`,
+  );
+  assert.deepEqual(totals.disagreements, [], "the simulator and the lab disagree");
+  assert.ok(totals.allowed > 0 && totals.denied > 0, "policies both allowed and denied flows");
+}
+
+const MAIN = labFirewallFromEnv();
+
 test(
-  `access: simulator and real nftables agree on every flow of ${SAMPLE * POLICIES_PER_MESH} of ${ALL_MESHES * POLICIES_PER_MESH} random policies on random meshes`,
+  `access: simulator and real ${MAIN === "nft" ? "nftables" : "iptables"} agree on every flow of ${SAMPLE * POLICIES_PER_MESH} of ${ALL_MESHES * POLICIES_PER_MESH} random policies on random meshes`,
   { skip: blocker ? `lab cannot run here: ${blocker}` : false, timeout: 60 * 60_000 },
-  async (t) => {
-    const started = Date.now();
-    const totals: MeshResult = { policies: 0, flows: 0, allowed: 0, denied: 0, droppedForwarding: 0, disagreements: [] };
-    for (const seed of sampledSeeds()) {
-      const r = await runMesh(seed);
-      totals.policies += r.policies;
-      totals.flows += r.flows;
-      totals.allowed += r.allowed;
-      totals.denied += r.denied;
-      totals.droppedForwarding += r.droppedForwarding;
-      totals.disagreements.push(...r.disagreements);
-    }
-    t.diagnostic(
-      `access differential: ${SAMPLE} meshes, ${totals.policies} policies, ${totals.flows} flows (${totals.allowed} allowed, ${totals.denied} denied, ` +
-        `${totals.droppedForwarding} of them dropped by a forwarding node), ${totals.disagreements.length} disagreements, ${((Date.now() - started) / 1000).toFixed(0)}s`,
-    );
-    assert.deepEqual(totals.disagreements, [], "the simulator and the lab disagree");
-    assert.ok(totals.allowed > 0 && totals.denied > 0, "policies both allowed and denied flows");
-  },
+  async (t) => runSample(sampledSeeds(), MAIN, t),
+);
+
+const iptablesSkip = blocker ? `lab cannot run here: ${blocker}` : !labIptables() ? "iptables-restore not found: apt-get install iptables (scripts/setup.sh does)" : MAIN === "iptables" ? "the sample above ran on iptables" : false;
+
+test(
+  `access: simulator and real iptables (iptables-legacy where installed) agree on every flow of ${IPTABLES_SAMPLE * POLICIES_PER_MESH} of ${ALL_MESHES * POLICIES_PER_MESH} random policies on random meshes`,
+  { skip: iptablesSkip, timeout: 60 * 60_000 },
+  async (t) => runSample(sampledSeeds(IPTABLES_SAMPLE), "iptables", t),
 );

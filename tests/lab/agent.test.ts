@@ -8,14 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AGENT_VERSION, agentFiles, renderAgentBundle } from "../../infra/render/agent";
+import { agentDelivery, agentPartName } from "../../infra/render/agent-parts";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { sha256, type SetFile } from "../../infra/render/fileset";
 import { manualBootstrapCommand, renderPayload } from "../../infra/render/payload";
 import { fillTemplate } from "../../infra/render/sync-script";
 import { fileVault } from "../../infra/vault";
+import { largeAgent } from "../support/large-agent";
 import { assertNoKeyIn, config, sleepMs, syncTest, withBench, type Bench, type Run } from "../support/sync-bench";
 
 const NEXT = "0.99.0";
@@ -184,6 +186,71 @@ syncTest("an agent secret that is not the agent the config names is not installe
   });
 });
 
+syncTest("an agent in two parts (a vault whose secrets are too small for it): installed by the agent and by the bootstrap; part 2 missing or altered leaves the running agent (or none) in place, and the next run takes it whole", () => {
+  withBench((b) => {
+    // The files stand in for an Azure Key Vault: 25,000 bytes per secret, so this agent takes two.
+    b.vaultCloud = "azure";
+    upOnAgent(b);
+    // This release's agent, installed by the bootstrap: in two parts here once it is over 25,000 bytes.
+    assert.equal(existsSync(agentPartName(b.agentFile, 2)), agentDelivery(b.agent, "azure").values.length > 1);
+    const next = largeAgent(NEXT);
+    b.agent = next;
+    b.publish(config(b, { port: 51941 }));
+    const part2 = agentPartName(b.agentFile, 2);
+    const parts = agentDelivery(next, "azure").values;
+    assert.deepEqual([readFileSync(b.agentFile, "utf8"), readFileSync(part2, "utf8")], parts);
+    assert.match(readFileSync(b.vaultFile, "utf8"), new RegExp(`^#@wgmesh agent ${NEXT} ${next.sha256} ${next.bytes} 2$`, "m"));
+
+    // Part 2 not there (not written yet, or lost): the agent stays, applies the config, and says why.
+    rmSync(part2);
+    const missing = b.run();
+    assert.equal(missing.code, 0, missing.output);
+    assert.match(missing.output, new RegExp(`^agent ${NEXT} not installed: part 2 of 2 of agent ${NEXT}: ${part2.replace(/[.]/g, "\\.")} is missing; running ${AGENT_VERSION}$`, "m"));
+    assert.equal(b.agentVersion(), AGENT_VERSION);
+    assert.equal(b.state().listenPort, 51941);
+    // Part 2 altered (one character): the joined value is not the one the config names.
+    writeFileSync(part2, `${parts[1]?.slice(0, 50)}${parts[1]?.[50] === "A" ? "B" : "A"}${parts[1]?.slice(51)}`);
+    const altered = b.run();
+    assert.equal(altered.code, 0, altered.output);
+    assert.match(altered.output, new RegExp(`^agent ${NEXT} not installed: agent secret \\S+ and its parts 2-2 \\(${next.bytes} bytes\\) is not the agent ${NEXT} the config names .*; running ${AGENT_VERSION}$`, "m"));
+    assert.equal(b.agentVersion(), AGENT_VERSION);
+    // Part 2 cut short: the same.
+    writeFileSync(part2, (parts[1] as string).slice(0, -10));
+    assert.match(b.run().output, new RegExp(`^agent ${NEXT} not installed: agent secret \\S+ and its parts 2-2 \\(${next.bytes - 10} bytes\\) is not the agent ${NEXT}`, "m"));
+    assert.equal(b.agentVersion(), AGENT_VERSION);
+    // Whole again: the next run joins both parts and moves to it.
+    writeFileSync(part2, parts[1] as string);
+    const moved = b.run();
+    assert.equal(moved.code, 0, moved.output);
+    assert.match(moved.output, new RegExp(`^agent ${AGENT_VERSION} -> ${NEXT}: installed, passed its self-check, current$`, "m"));
+    assert.equal(b.agentVersion(), NEXT);
+    assert.ok(existsSync(join(b.lib, "current", "hooks", "padding")), "the whole agent, its last file included");
+    assert.equal(readFileSync(join(b.lib, "current", ".sha256"), "utf8").trim(), next.sha256);
+  });
+  // A new node: the bootstrap joins the parts before the sha256 check, and without part 2 installs nothing.
+  withBench((b) => {
+    b.vaultCloud = "azure";
+    b.agent = largeAgent(NEXT);
+    b.publish(config(b, { port: 51942 }));
+    const part2 = agentPartName(b.agentFile, 2);
+    const kept = readFileSync(part2, "utf8");
+    rmSync(part2);
+    const none = b.run();
+    assert.notEqual(none.code, 0, none.output);
+    assert.equal(b.agentVersion(), undefined);
+    writeFileSync(part2, kept.replace(/^./, (c) => (c === "A" ? "B" : "A")));
+    const wrong = b.run();
+    assert.notEqual(wrong.code, 0, wrong.output);
+    assert.match(wrong.output, new RegExp(`^no node agent: \\S+ is not agent ${NEXT}$`, "m"));
+    assert.equal(b.agentVersion(), undefined);
+    writeFileSync(part2, kept);
+    const r = b.run();
+    assert.equal(r.code, 0, r.output);
+    assert.equal(b.agentVersion(), NEXT);
+    assert.equal(b.state().listenPort, 51942);
+  });
+});
+
 syncTest("files riding with the config are installed as one beside wg0.conf and handed to the agent's apply hook: new, changed, unchanged, gone, and again after a restart", () => {
   withBench((b) => {
     const calls = join(b.dir, "hook-calls");
@@ -252,7 +319,7 @@ syncTest("the bootstrap in the entry replaces a different running one, checked f
 
     // A copy for another vault (the files of another node) is not put in place; the run says so.
     const foreign = shippedBootstrap({ node: b.node, vault: fileVault(join(b.dir, "elsewhere.conf")), interfaceName: b.iface });
-    b.publishRaw(renderPayload({ node: b.node, interfaceName: b.iface, config: config(b), agent: b.agent, bootstrap: foreign }));
+    b.publishRaw(renderPayload({ node: b.node, interfaceName: b.iface, config: config(b), agent: agentDelivery(b.agent, undefined).ref, bootstrap: foreign }));
     const refused = b.run();
     assert.equal(refused.code, 1, refused.output);
     assert.match(refused.output, /^the bootstrap in file \S+ does not name this node's vault; the bootstrap here stays as it is$/m);

@@ -193,7 +193,7 @@ test("the two secrets are named as the bootstrap fetches them, replaced delete-f
     const payload = parsePayload(input<string>(version, "secretString"));
     assert.equal(payload.node, node);
     assert.match(payload.config, new RegExp(`^# ${node} \\(`));
-    assert.deepEqual(payload.agent, { version: agent.version, sha256: agent.sha256, bytes: agent.bytes });
+    assert.deepEqual(payload.agent, { version: agent.version, sha256: agent.sha256, bytes: agent.bytes, parts: 1 });
     assert.equal(input(agentVersion, "secretString"), agent.value);
     assert.ok(version.dependencies.includes(agentVersion.urn), "the config waits for the agent it names");
   }

@@ -6,6 +6,7 @@ import { AZURE_DEPLOYER, AZURE_TENANT, AzureVaultNames, sshRsaParts } from "../.
 import type { MockRun, RecordedResource } from "../../stacks/synth/run";
 import { overlaps, parsePrefix, type Prefix } from "../../infra/cidr";
 import { renderAgentBundle } from "../../infra/render/agent";
+import { agentDelivery, agentPartName } from "../../infra/render/agent-parts";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { parsePayload } from "../../infra/render/payload";
 import { AZURE_AGENT_SECRET_NAME, AZURE_SECRET_NAME, AZURE_VAULT_TAG, vaultLocatorFor, type VaultLocator } from "../../infra/vault";
@@ -219,12 +220,17 @@ test("Key Vault: one per node, named as the bootstrap reads it, holding the conf
     assert.equal(input(secret, "name"), AZURE_SECRET_NAME);
     assert.equal(input(secret, "keyVaultId"), vault.id);
     assert.match(parsePayload(input<string>(secret, "value")).config, new RegExp(`^# ${node} \\(`));
-    const agentSecret = one(run, "azure:keyvault/secret:Secret", `${node}-agent`);
-    assert.equal(input(agentSecret, "name"), AZURE_AGENT_SECRET_NAME);
-    assert.equal(input(agentSecret, "keyVaultId"), vault.id);
-    assert.equal(input(agentSecret, "value"), agent.value);
-    assert.ok(secret.dependencies.includes(agentSecret.urn), "the config waits for the agent it names");
-    assert.equal(ofType(run, "azure:keyvault/secret:Secret").filter((x) => input(x, "keyVaultId") === vault.id).length, 2, "nothing else in the vault");
+    // The agent in as many secrets as it needs here (infra/render/agent-parts.ts): wgmesh-agent, wgmesh-agent-2, ...
+    const { values } = agentDelivery(agent, "azure");
+    values.forEach((value, i) => {
+      const agentSecret = one(run, "azure:keyvault/secret:Secret", agentPartName(`${node}-agent`, i + 1));
+      assert.equal(input(agentSecret, "name"), agentPartName(AZURE_AGENT_SECRET_NAME, i + 1));
+      assert.equal(input(agentSecret, "keyVaultId"), vault.id);
+      assert.equal(input(agentSecret, "value"), value);
+      assert.ok(secret.dependencies.includes(agentSecret.urn), "the config waits for the agent it names");
+    });
+    assert.equal(values.join(""), agent.value);
+    assert.equal(ofType(run, "azure:keyvault/secret:Secret").filter((x) => input(x, "keyVaultId") === vault.id).length, 1 + values.length, "nothing else in the vault");
   }
   assert.equal(principals.size, Object.keys(ROLES).length, "each vault admits its own VM's identity, not another's");
   assert.ok(![...principals].some((p) => p === "" || p === AZURE_DEPLOYER));

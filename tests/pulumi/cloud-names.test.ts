@@ -13,6 +13,9 @@ import type { MeshSpec, NodeSpec } from "../../infra/model";
 import { Mesh } from "../../components";
 import { runUnderMocks, type MockRun } from "../../stacks/synth/run";
 import { meshArgs, runMesh } from "../support/pulumi";
+import { largeAgent } from "../support/large-agent";
+import { renderAgentBundle } from "../../infra/render/agent";
+import { agentPartCount } from "../../infra/render/agent-parts";
 
 test("the rules take what the clouds document as valid and refuse what they refuse", () => {
   const cases: [type: string, field: string, valid: string[], invalid: string[]][] = [
@@ -110,8 +113,10 @@ for (const names of NAMES) {
     const run = await runMesh(awkwardSpec(), { meshName: names.mesh, project: names.project, stack: names.stack });
     assert.deepEqual(problems(run), []);
     const checked = run.resources.filter((r) => NAME_RULES.some((rule) => rule.type === r.type));
-    // Two AWS nodes of 6 named resources, two GCP nodes of 8, one Azure node of 10 (each node's agent secret among them).
-    assert.equal(checked.length, 2 * 6 + 2 * 8 + 10, "every resource with a cloud name was checked");
+    // Two AWS nodes of 6 named resources, two GCP nodes of 8, one Azure node of 10 (each node's agent secret among them),
+    // and a secret for each further part of the agent on Azure (infra/render/agent-parts.ts; one part on AWS and GCP).
+    const extraParts = (cloud: "aws" | "gcp" | "azure"): number => agentPartCount(cloud, renderAgentBundle().bytes) - 1;
+    assert.equal(checked.length, 2 * (6 + extraParts("aws")) + 2 * (8 + 2 * extraParts("gcp")) + 10 + extraParts("azure"), "every resource with a cloud name was checked");
     // Fixed names a cloud keeps unique stay unique, however the awkward names cleaned up.
     for (const rule of NAME_RULES) {
       const given = run.resources.filter((r) => r.type === rule.type).map((r) => r.inputs[rule.field] ?? r.inputs[rule.prefixField ?? ""]).filter((v) => typeof v === "string");
@@ -119,6 +124,20 @@ for (const names of NAMES) {
     }
   });
 }
+
+test("every part of an agent in parts has a valid cloud name with the longest names: AWS, GCP and Azure", async () => {
+  const names = NAMES[1] as (typeof NAMES)[number];
+  const agent = largeAgent("0.99.0", 70_000);
+  const run = await runMesh(awkwardSpec(), { meshName: names.mesh, project: names.project, stack: names.stack, agent });
+  assert.deepEqual(problems(run), []);
+  const secrets = run.resources.filter((r) => /secret:Secret$/.test(r.type) && /-agent-\d$/.test(r.name));
+  // Two parts on each AWS and GCP node, four on the Azure one.
+  assert.deepEqual(
+    [agentPartCount("aws", agent.bytes), agentPartCount("gcp", agent.bytes), agentPartCount("azure", agent.bytes)],
+    [2, 2, 4],
+  );
+  assert.equal(secrets.length, 2 * 1 + 2 * 1 + 3);
+});
 
 test("where the provider's own name would be refused, the resource gets a clean one; where it works, none is sent (existing stacks see no change)", async () => {
   const sg = await runMesh(awkwardSpec(), { meshName: "sg", project: "wg-mesh", stack: "prod" });

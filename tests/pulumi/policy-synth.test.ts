@@ -180,3 +180,19 @@ test("a stack with peerStacks: its firewalls admit the peer stack's nodes, and t
   assert.deepEqual(await violations(c), []);
   await handEditsAreCaught(c);
 });
+
+test("wg-no-single-point-of-failure, when a stack turns it on: prod's hub and POP are named, resilient prod passes, and links count only when asked", async () => {
+  const on = (c: Case, links = false): Case => ({ ...c, config: { ...c.config, "wg-no-single-point-of-failure": { environments: ["pro*", "test"], links } } });
+  const prod = await stackFileCase("prod");
+  assert.deepEqual(await violations(prod), [], "off by default");
+  const found = (await violations(on(prod))).filter((v) => v.startsWith("wg-no-single-point-of-failure"));
+  assert.equal(found.length, 1, found.join("\n"));
+  assert.match(found[0] as string, /^wg-no-single-point-of-failure mesh: stack prod must survive any single failure \(pro\*, test\), but its mesh has 2 single points of failure \(ireland down: 98 pairs; hkg down: 6 pairs\); declare resilience: node/);
+  const text = readFileSync(join(REPO, "Pulumi.prod.yaml"), "utf8").replace(/^( {4}topology: .*)$/m, "$1\n    resilience: node");
+  const spec = loadStackConfig(text, "Pulumi.prod.yaml");
+  const resilient = fromRun(await runMesh(spec), spec);
+  assert.deepEqual((await violations(on(resilient))).filter((v) => v.startsWith("wg-no-single-point-of-failure")), []);
+  // Its spokes' uplinks and the core link are single points for some pairs (docs/failover.md says why).
+  assert.match((await violations(on(resilient, true))).join("\n"), /wg-no-single-point-of-failure mesh: stack test must survive .* 11 single points of failure \(hkg--ireland cut: 64 pairs;.*\); resilience: node repairs node failures/);
+  assert.deepEqual((await violations({ ...prod, config: { ...prod.config, "wg-no-single-point-of-failure": { environments: ["staging"] } } })).filter((v) => v.startsWith("wg-no-single")), [], "only the environments named");
+});

@@ -17,6 +17,12 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { stateKey } from "../../stacks/synth/mock-cloud";
 import type { MockRun } from "../../stacks/synth/run";
+import type { AgentBundle } from "../../infra/render/agent";
+import { unwrapSecrets } from "../../stacks/synth/mock-cloud";
+import { AZURE_AGENT_SECRET_NAME } from "../../infra/vault";
+import { renderAgentBundle } from "../../infra/render/agent";
+import { agentPartCount, agentPartName } from "../../infra/render/agent-parts";
+import { smallAgent } from "../support/large-agent";
 import { REPO } from "../support/pulumi";
 import { runStack, snapshotOf, type StateResource, type StateSnapshot } from "../support/state-snapshot";
 
@@ -92,9 +98,9 @@ function effect(state: StateSnapshot, after: MockRun): Effect {
   return out;
 }
 
-async function previewAgainst(state: StateSnapshot): Promise<{ effect: Effect; after: MockRun }> {
+async function previewAgainst(state: StateSnapshot, agent?: AgentBundle): Promise<{ effect: Effect; after: MockRun }> {
   const existing = new Set(state.resources.map((r) => stateKey(r.type, r.name)));
-  const after = await runStack("prod", { preview: true, existing });
+  const after = await runStack("prod", { preview: true, existing, ...(agent ? { agent } : {}) });
   return { effect: effect(state, after), after };
 }
 
@@ -115,12 +121,16 @@ test("prod as today's wg-mesh deployed it moves to node agents with no VM, disk,
   const gcp = nodesOf(TODAY, "gcp:compute/instance:Instance", /-vm$/);
   const azure = nodesOf(TODAY, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", /-vm$/);
   assert.deepEqual([aws.length, gcp.length, azure.length], [5, 4, 3]);
+  // Each node's agent, in as many secrets as its vault needs for this release's agent (infra/render/agent-parts.ts).
+  const parts = (cloud: "aws" | "gcp" | "azure"): number[] => Array.from({ length: agentPartCount(cloud, renderAgentBundle().bytes) }, (_, i) => i + 1);
   assert.deepEqual(
     e.created,
     [
-      ...aws.flatMap((n) => [`Secret mesh-${n}-agent`, `SecretVersion mesh-${n}-agent`]),
-      ...gcp.flatMap((n) => [`Secret mesh-${n}-agent`, `SecretIamMember mesh-${n}-read-agent`, `SecretVersion mesh-${n}-agent`]),
-      ...azure.map((n) => `Secret mesh-${n}-agent`),
+      ...aws.flatMap((n) => parts("aws").flatMap((p) => [`Secret ${agentPartName(`mesh-${n}-agent`, p)}`, `SecretVersion ${agentPartName(`mesh-${n}-agent`, p)}`])),
+      ...gcp.flatMap((n) =>
+        parts("gcp").flatMap((p) => [`Secret ${agentPartName(`mesh-${n}-agent`, p)}`, `SecretIamMember mesh-${n}-read-${agentPartName("agent", p)}`, `SecretVersion ${agentPartName(`mesh-${n}-agent`, p)}`]),
+      ),
+      ...azure.flatMap((n) => parts("azure").map((p) => `Secret ${agentPartName(`mesh-${n}-agent`, p)}`)),
     ].sort(),
   );
   // Every config entry is rewritten (the payload: today's sync script applies it in place and installs
@@ -151,6 +161,36 @@ test("every script changed (bootstrap, agent, config entries): no VM, disk, NIC 
   const { effect: e } = await previewAgainst(older);
   assert.deepEqual(machines(e), []);
   assert.deepEqual([e.created, e.deleted, e.unknown], [[], [], []]);
-  assert.ok(e.updated.length > 0 && e.updated.every((l) => /^(SecretVersion|Secret) mesh-[a-z0-9-]+-(wg0|agent)$/.test(l)), e.updated.join(", "));
-  assert.equal(e.updated.length, 2 * 12, "each node's two secrets");
+  assert.ok(e.updated.length > 0 && e.updated.every((l) => /^(SecretVersion|Secret) mesh-[a-z0-9-]+-(wg0|agent(-\d)?)$/.test(l)), e.updated.join(", "));
+  const secrets = (cloud: "aws" | "gcp" | "azure", nodes: number): number => nodes * (1 + agentPartCount(cloud, renderAgentBundle().bytes));
+  assert.equal(e.updated.length, secrets("aws", 5) + secrets("gcp", 4) + secrets("azure", 3), "each node's config and each part of its agent");
+});
+
+test("a release whose agent outgrows one Azure secret (this one, 0.4.0, over a one-secret agent): each Azure node's agent gains a second part, part 1 keeps its resource and name; no VM, disk, NIC or identity changes", async () => {
+  const deployed = snapshotOf(await runStack("prod", { agent: smallAgent("0.3.9") }), "this wg-mesh with an agent of one secret, deployed");
+  assert.equal(agentPartCount("azure", renderAgentBundle().bytes), 2, "this release's agent is two secrets on Azure, one on AWS and GCP");
+  assert.equal(agentPartCount("aws", renderAgentBundle().bytes) + agentPartCount("gcp", renderAgentBundle().bytes), 2);
+  const { effect: e, after } = await previewAgainst(deployed);
+  assert.deepEqual(machines(e), []);
+  assert.deepEqual(e.deleted, []);
+  const azure = nodesOf(deployed, "azure:compute/linuxVirtualMachine:LinuxVirtualMachine", /-vm$/);
+  const aws = nodesOf(deployed, "aws:ec2/instance:Instance", /-vm$/);
+  const gcp = nodesOf(deployed, "gcp:compute/instance:Instance", /-vm$/);
+  assert.equal(azure.length, 3);
+  assert.deepEqual(e.created, azure.map((n) => `Secret mesh-${n}-agent-2`).sort(), "only the second parts are new");
+  assert.deepEqual(e.unknown, []);
+  // Part 1 is updated in place (its value is now the first slice), never replaced: same resource, same name.
+  assert.deepEqual(
+    e.updated,
+    [
+      ...aws.flatMap((n) => [`SecretVersion mesh-${n}-agent`, `SecretVersion mesh-${n}-wg0`]),
+      ...gcp.flatMap((n) => [`SecretVersion mesh-${n}-agent`, `SecretVersion mesh-${n}-wg0`]),
+      ...azure.flatMap((n) => [`Secret mesh-${n}-agent`, `Secret mesh-${n}-wg0`]),
+    ].sort(),
+  );
+  for (const n of azure) {
+    const part1 = after.resources.find((r) => r.type === "azure:keyvault/secret:Secret" && r.name === `mesh-${n}-agent`);
+    const was = deployed.resources.find((r) => r.type === "azure:keyvault/secret:Secret" && r.name === `mesh-${n}-agent`);
+    assert.deepEqual([unwrapSecrets(was?.inputs.name), unwrapSecrets(part1?.inputs.name)], [AZURE_AGENT_SECRET_NAME, AZURE_AGENT_SECRET_NAME], "part 1 keeps its name: no replacement");
+  }
 });

@@ -68,6 +68,9 @@ export async function runPolicies(policies: readonly AnyPolicy[], resources: rea
   }
   const out: Violation[] = [];
   for (const policy of policies) {
+    // As CrossGuard runs a pack: a policy at "disabled" (its default, or the stack's config) is not run.
+    const level = (config[policy.name] as { enforcementLevel?: string } | undefined)?.enforcementLevel ?? policy.enforcementLevel;
+    if (level === "disabled") continue;
     const cfg = configOf(policy, config[policy.name] ?? {});
     if ("validateResource" in policy && policy.validateResource) {
       const fns = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];

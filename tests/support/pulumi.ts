@@ -13,6 +13,7 @@ import { stackConfig } from "../../workspace/project";
 import type { Cloud, MeshSpec, NodeSpec, Role } from "../../infra/model";
 import { Mesh, type MeshArgs } from "../../components";
 import { expandCloudInit } from "../../infra/render/cloudinit";
+import type { AgentBundle } from "../../infra/render/agent";
 
 export const PROJECT = "wg-mesh";
 export const REPO = join(__dirname, "..", "..");
@@ -46,6 +47,10 @@ export function meshArgs(spec: MeshSpec): MeshArgs {
     ...(spec.widestAdminCidr !== undefined ? { widestAdminCidr: spec.widestAdminCidr } : {}),
     ...(spec.transitRoles !== undefined ? { transitRoles: spec.transitRoles } : {}),
     peerStacks: spec.peerStacks,
+    ...(spec.maxStretch !== undefined ? { maxStretch: spec.maxStretch } : {}),
+    ...(spec.maxPeers !== undefined ? { maxPeers: spec.maxPeers } : {}),
+    ...(spec.resilience !== undefined ? { resilience: spec.resilience } : {}),
+    ...(spec.failoverMaxStretch !== undefined ? { failoverMaxStretch: spec.failoverMaxStretch } : {}),
     regions: Object.fromEntries(spec.regions.map((r) => [r.name, { subnet: r.subnet, area: r.area }])),
     nodes: Object.fromEntries(
       spec.nodes.map((n) => [
@@ -79,6 +84,8 @@ export interface RunMeshOptions {
   noDefaultVpc?: readonly string[];
   seed?: string;
   azureVaults?: AzureVaultNames;
+  /** The node agent to deploy in place of this release's (runUnderMocks's agent). */
+  agent?: AgentBundle;
 }
 
 /** The Mesh component on a spec built in code, named and exported as the stack program does. */
@@ -96,6 +103,7 @@ export function runMesh(spec: MeshSpec, opts: RunMeshOptions = {}): Promise<Mock
     ...(opts.noDefaultVpc ? { noDefaultVpc: opts.noDefaultVpc } : {}),
     ...(opts.seed ? { seed: opts.seed } : {}),
     ...(opts.azureVaults ? { azureVaults: opts.azureVaults } : {}),
+    ...(opts.agent ? { agent: opts.agent } : {}),
   });
 }
 

@@ -110,3 +110,16 @@ export function withoutTransitThroughSpokes(spec: MeshSpec): MeshSpec {
     n.links = n.links.filter((_, i) => i !== index);
   }
 }
+
+/**
+ * A random mesh asking for resilience: nodes 1 and 2 are POPs, so with the hub it has routers to
+ * fail over between. The planner may still refuse it (a POP behind NAT, say): callers skip those.
+ */
+export function randomResilientSpec(seed: number, opts: RandomMeshOptions = {}): MeshSpec {
+  const spec = randomMeshSpec(seed, opts);
+  spec.resilience = "node";
+  spec.nodes.forEach((n, i) => {
+    if (i > 0 && i < 3) n.role = "pop";
+  });
+  return spec;
+}

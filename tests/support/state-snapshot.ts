@@ -12,6 +12,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { freshRequire, runUnderMocks, type MockRun } from "../../stacks/synth/run";
 import { stackConfig } from "../../workspace/project";
+import type { AgentBundle } from "../../infra/render/agent";
 
 export interface StateResource {
   type: string;
@@ -54,7 +55,7 @@ export function snapshotOf(run: MockRun, source: string): StateSnapshot {
   };
 }
 
-export async function runStack(stack: string, opts: { preview?: boolean; existing?: ReadonlySet<string> } = {}): Promise<MockRun> {
+export async function runStack(stack: string, opts: { preview?: boolean; existing?: ReadonlySet<string>; agent?: AgentBundle } = {}): Promise<MockRun> {
   const repo = join(__dirname, "..", "..");
   const cfg = stackConfig(join(repo, `Pulumi.${stack}.yaml`));
   return runUnderMocks({
@@ -64,6 +65,7 @@ export async function runStack(stack: string, opts: { preview?: boolean; existin
     secretKeys: cfg.secretKeys,
     program: () => freshRequire(join(repo, "stacks", "index.ts")),
     ...(opts.preview ? { preview: true, existing: opts.existing ?? new Set() } : {}),
+    ...(opts.agent ? { agent: opts.agent } : {}),
   });
 }
 

@@ -16,6 +16,8 @@ import { generateKeyPair, type KeyPair } from "../../infra/keys";
 import type { WgPeer, WgQuickConfig } from "../../infra/model";
 import { formatWgQuick } from "../../infra/wgquick/format";
 import { renderAgentBundle, type AgentBundle } from "../../infra/render/agent";
+import { AGENT_MAX_PARTS, agentDelivery, agentPartName } from "../../infra/render/agent-parts";
+import type { Cloud } from "../../infra/model";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { renderPayload } from "../../infra/render/payload";
 import { fileVault, type VaultLocator } from "../../infra/vault";
@@ -106,6 +108,8 @@ export class Bench {
   readonly key: KeyPair = generateKeyPair();
   /** The agent publish() puts in the vault. */
   agent: AgentBundle = renderAgentBundle();
+  /** The cloud whose vault the files stand in for: the agent goes in as many parts as it needs (none: one part). */
+  vaultCloud: Cloud | undefined = undefined;
   vault: VaultLocator = fileVault(this.vaultFile, this.agentFile);
   private pathPrefix = "";
 
@@ -129,13 +133,20 @@ export class Bench {
 
   /** The node's vault entry for a wg0.conf, as the stack program makes it (with files riding along). */
   entry(conf: string, files: Record<string, string> = {}, agent: AgentBundle = this.agent): string {
-    return renderPayload({ node: this.node, interfaceName: this.iface, config: conf, files, agent, bootstrap: this.bootstrap() });
+    return renderPayload({ node: this.node, interfaceName: this.iface, config: conf, files, agent: agentDelivery(agent, this.vaultCloud).ref, bootstrap: this.bootstrap() });
   }
 
   /** A wg0.conf into the vault as `pulumi up` writes it: the agent, then the entry naming it. */
   publish(conf: string, files: Record<string, string> = {}): void {
-    writeFileSync(this.agentFile, this.agent.value, { mode: 0o600 });
+    this.publishAgent();
     writeFileSync(this.vaultFile, this.entry(conf, files), { mode: 0o600 });
+  }
+
+  /** The agent into the vault, in its parts (agentPartName: agent, agent-2, ...), and no part beyond them. */
+  publishAgent(agent: AgentBundle = this.agent): void {
+    const { values } = agentDelivery(agent, this.vaultCloud);
+    values.forEach((value, i) => writeFileSync(agentPartName(this.agentFile, i + 1), value, { mode: 0o600 }));
+    for (let part = values.length + 1; part <= AGENT_MAX_PARTS; part++) rmSync(agentPartName(this.agentFile, part), { force: true });
   }
 
   /** Text into the config's vault file exactly as given. */

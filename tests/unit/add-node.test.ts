@@ -68,12 +68,15 @@ test("on init's file: no site line (the catalogue places it), the comment on eac
   runAddNode("osa", { cloud: "azure", region: "japanwest", role: "backend" }, dir);
   const added = readFileSync(join(dir, "Pulumi.dev.yaml"), "utf8");
   assert.equal(added, `${before}      osa:\n        role: backend\n        region: apac\n        address: 10.60.2.2\n        cloud: azure\n        azure: { location: japanwest }\n`);
-  const out = runRemoveNode("iad", {}, dir);
-  assert.match(out, /^removed iad from Pulumi\.dev\.yaml\n\nStack dev: before -> after remove-node iad\n1 node removed/);
+  // init's mesh asks for resilience: iad is one of its two routers, so it cannot go, and the file stays as it was.
+  assert.throws(() => runRemoveNode("iad", {}, dir), /resilience: node needs at least two nodes that may carry others' traffic/);
+  assert.equal(readFileSync(join(dir, "Pulumi.dev.yaml"), "utf8"), added);
+  const out = runRemoveNode("sin", {}, dir);
+  assert.match(out, /^removed sin from Pulumi\.dev\.yaml\n\nStack dev: before -> after remove-node sin\n1 node removed/);
   const removed = readFileSync(join(dir, "Pulumi.dev.yaml"), "utf8");
-  const iad = added.slice(added.indexOf("      iad:"), added.indexOf("      sin:"));
-  assert.ok(iad.startsWith("      iad:") && iad.split("\n").length === 7, iad);
-  assert.equal(removed, added.replace(iad, ""));
+  const sin = added.slice(added.indexOf("      sin:"), added.indexOf("      osa:"));
+  assert.ok(sin.startsWith("      sin:") && sin.split("\n").length === 7, sin);
+  assert.equal(removed, added.replace(sin, ""));
 });
 
 test("a placement written as a block map, and a file without a last newline, are followed", (t) => {

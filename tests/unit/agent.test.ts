@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { AGENT_VERSION, agentFiles, agentProblem, agentRelease, agentSetText, compareVersions, renderAgentBundle } from "../../infra/render/agent";
+import { agentDelivery } from "../../infra/render/agent-parts";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { parseSealed, seal, sha256 } from "../../infra/render/fileset";
 import { bootstrapHook, extraFileProblems, manualBootstrapCommand, parsePayload, renderPayload } from "../../infra/render/payload";
@@ -20,7 +21,7 @@ const RELEASE = join(__dirname, "..", "..", "infra", "render", "agent-version.js
 const CONFIG = "# hkg (pop)\n[Interface]\nPrivateKey = gI6EdUSYvn8ugXOt8QQD6Yc+JyiZxIhp3GInSWRfWGE=\nAddress = 10.50.5.1/24\nListenPort = 51820\nMTU = 1380\nPostUp = sysctl -w net.ipv4.ip_forward=1\n\n# ireland (hub)\n[Peer]\nPublicKey = HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\nAllowedIPs = 10.50.0.0/16\nEndpoint = 198.51.100.7:51820\n";
 
 function entry(files: Record<string, string> = {}): string {
-  return renderPayload({ node: "hkg", config: CONFIG, files, agent: renderAgentBundle(), bootstrap: shippedBootstrap({ node: "hkg", vault: fileVault("/v/wg0.conf") }) });
+  return renderPayload({ node: "hkg", config: CONFIG, files, agent: agentDelivery(renderAgentBundle(), undefined).ref, bootstrap: shippedBootstrap({ node: "hkg", vault: fileVault("/v/wg0.conf") }) });
 }
 
 test("the agent is the version and sha256 it was released as: change its files, raise the version and record the sha256", () => {
@@ -47,7 +48,9 @@ test("the agent secret: base64 of gzip of the sealed set, checked by its sha256 
   const set = parseSealed(text);
   assert.deepEqual(
     set.files.map((f) => f.name),
-    ["wgmesh-sync", "wgmesh"],
+    // The installer first, then by name: the hooks of the files riding with wg0.conf (failover table,
+    // access ruleset), the units, the node's command and the failover watchdog.
+    ["wgmesh-sync", "hooks/failover.conf", "hooks/wgmesh-access.nft", "unit/wgmesh-access-metrics.service", "unit/wgmesh-access-metrics.timer", "unit/wgmesh-watchdog.service", "wgmesh", "wgmesh-watchdog"],
   );
   assert.deepEqual(set.files, agentFiles());
   assert.equal(renderAgentBundle(AGENT_VERSION, agentFiles()).value, agent.value);
@@ -59,9 +62,10 @@ test("an agent's files are refused in one line when they could not be one", () =
   assert.match(agentProblem("1.2", files) ?? "", /is not MAJOR\.MINOR\.PATCH/);
   assert.match(agentProblem("1.2.3", files.filter((f) => f.name !== "wgmesh")) ?? "", /an agent needs wgmesh$/);
   assert.match(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-sync.timer", mode: "0644", content: "[Unit]\n" }]) ?? "", /wgmesh-sync's own units are the bootstrap's/);
-  assert.match(agentProblem("1.2.3", [...files, { name: "../etc/passwd", mode: "0644", content: "x\n" }]) ?? "", /an agent has wgmesh-sync, wgmesh, unit\/NAME/);
+  assert.match(agentProblem("1.2.3", [...files, { name: "../etc/passwd", mode: "0644", content: "x\n" }]) ?? "", /an agent has wgmesh-sync, wgmesh, wgmesh-watchdog, unit\/NAME/);
   assert.match(agentProblem("1.2.3", [...files, { name: "hooks/x", mode: "0755", content: "no newline" }]) ?? "", /does not end with a newline/);
-  assert.ok(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-watchdog.service", mode: "0644", content: "[Unit]\n" }, { name: "hooks/failover.table", mode: "0755", content: "#!/bin/bash\n" }]) === undefined);
+  assert.ok(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-extra.service", mode: "0644", content: "[Unit]\n" }, { name: "hooks/extra.table", mode: "0755", content: "#!/bin/bash\n" }]) === undefined);
+  assert.match(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-watchdog.service", mode: "0644", content: "[Unit]\n" }]) ?? "", /comes twice/);
   assert.equal(compareVersions("0.10.0", "0.9.9"), 1);
   assert.equal(compareVersions("1.0.0", "1.0.0"), 0);
   assert.equal(compareVersions("1.2.3", "1.10.0"), -1);
@@ -76,7 +80,7 @@ test("the entry: wg0.conf, the bootstrap hook last in [Interface], then the seal
   assert.deepEqual(p.files, { "failover.table": "ireland fra\nhkg sin\n" });
   assert.equal(p.bootstrap, shippedBootstrap({ node: "hkg", vault: fileVault("/v/wg0.conf") }));
   const agent = renderAgentBundle();
-  assert.deepEqual(p.agent, { version: agent.version, sha256: agent.sha256, bytes: agent.bytes });
+  assert.deepEqual(p.agent, { version: agent.version, sha256: agent.sha256, bytes: agent.bytes, parts: 1 });
   const lines = text.split("\n");
   const hook = lines.findIndex((l) => l.startsWith("PostUp = : wgmesh-bootstrap-hook;"));
   assert.equal(lines[hook - 1], "PostUp = sysctl -w net.ipv4.ip_forward=1", "after the [Interface]'s own settings");
@@ -105,7 +109,7 @@ test("what cannot ride with a config is refused, one line per file; a config may
   assert.match(extraFileProblems({ "r.txt": "a" })[0] ?? "", /does not end with a newline/);
   assert.throws(() => entry({ "bad name": "x\n" }), /renderPayload: file name "bad name" is not usable/);
   assert.throws(
-    () => renderPayload({ node: "hkg", config: `${CONFIG}#@wgmesh end 00\n`, agent: renderAgentBundle(), bootstrap: "#!/bin/bash\n" }),
+    () => renderPayload({ node: "hkg", config: `${CONFIG}#@wgmesh end 00\n`, agent: agentDelivery(renderAgentBundle(), undefined).ref, bootstrap: "#!/bin/bash\n" }),
     /a line starting with #@wgmesh or #\|/,
   );
 });

@@ -62,8 +62,9 @@ test("user data is #cloud-config YAML installing the packages, the bootstrap, it
     const doc = parsed(text);
     assert.equal(doc.package_update, true);
     assert.deepEqual(doc.packages, [...CLOUD_INIT_PACKAGES]);
-    // iptables: a transit node's PostUp runs it, and any node may become one without a new VM.
-    assert.deepEqual([...CLOUD_INIT_PACKAGES].sort(), ["curl", "iptables", "jq", "wireguard-tools"]);
+    // iptables: a transit node's PostUp runs it, and any node may become one without a new VM; nftables
+    // and ping: the agent's access ruleset hook and failover watchdog (REQUIRED_TOOLS).
+    assert.deepEqual([...CLOUD_INIT_PACKAGES].sort(), ["curl", "iptables", "iputils-ping", "jq", "nftables", "wireguard-tools"]);
     assert.deepEqual(
       doc.write_files.map((f) => f.path),
       [SYNC_SCRIPT_PATH, "/etc/systemd/system/wgmesh-sync.service", "/etc/systemd/system/wgmesh-sync.timer"],

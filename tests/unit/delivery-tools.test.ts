@@ -8,11 +8,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderCloudInit, SERVICE_PATH, serviceUnit, TIMER_PATH, timerUnit } from "../../infra/render/cloudinit";
 import { SYNC_SCRIPT_PATH } from "../../infra/render/sync-script";
+import { AGENT_VERSION, agentFiles } from "../../infra/render/agent";
 import { shippedBootstrap } from "../../infra/render/cloudinit";
 import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { findOnPath } from "../../lab/preflight";
@@ -147,4 +148,26 @@ test("cloud-init's write_files writes the bootstrap, service and timer exactly, 
   const notExecutable = spawnSync(analyze, ["verify", "--man=no", `--root=${root}`, SERVICE_PATH], { encoding: "utf8" });
   assert.notEqual(notExecutable.status, 0);
   assert.match(notExecutable.stderr, /is not executable/);
+});
+
+test("the node agent's units (the failover watchdog, the access metrics timer) pass systemd-analyze verify where the agent installs them", (t) => {
+  const analyze = tool("systemd-analyze");
+  const systemUnits = ["/usr/lib/systemd/system", "/lib/systemd/system"].find((d) => existsSync(join(d, "sysinit.target")));
+  assert.ok(systemUnits, "systemd's own units (install systemd)");
+  const root = scratch(t);
+  cpSync(systemUnits, join(root, "usr/lib/systemd/system"), { recursive: true });
+  // The agent as a node unpacks it (its units name their programs under the agent's own version).
+  const agentDir = join(root, "usr/local/lib/wgmesh/agents", AGENT_VERSION);
+  const units: string[] = [];
+  for (const f of agentFiles()) {
+    const unit = f.name.startsWith("unit/");
+    const path = unit ? join(root, "etc/systemd/system", f.name.slice(5)) : join(agentDir, f.name);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, f.content, { mode: Number.parseInt(f.mode, 8) });
+    if (unit) units.push(`/etc/systemd/system/${f.name.slice(5)}`);
+  }
+  assert.deepEqual(units.sort(), ["/etc/systemd/system/wgmesh-access-metrics.service", "/etc/systemd/system/wgmesh-access-metrics.timer", "/etc/systemd/system/wgmesh-watchdog.service"]);
+  const v = spawnSync(analyze, ["verify", "--man=no", `--root=${root}`, ...units], { encoding: "utf8" });
+  assert.equal(v.status, 0, `${v.stdout}${v.stderr}`);
+  assert.equal(`${v.stdout}${v.stderr}`, "", "systemd-analyze has nothing to say");
 });

@@ -64,16 +64,20 @@ test("with flags: Pulumi.yaml, package.json on wg-mesh and the SDK versions it w
     spec.nodes.map((n) => [n.name, n.role, n.cloud]),
     [
       ["nrt", "hub", "gcp"],
-      ["lhr", "backend", "azure"],
+      ["lhr", "pop", "azure"],
       ["gru", "backend", "gcp"],
       ["syd", "backend", "azure"],
     ],
   );
   assert.match(text, /^ {6}gcp: \{ project: edge-mesh-1 \} +# the GCP project/m);
   assert.match(text, /^# Stack prod of edge-mesh/);
-  const summary = simulatePlanSummary(planMesh(spec), {});
+  const plan = planMesh(spec);
+  const summary = simulatePlanSummary(plan, {});
   assert.equal(summary.reachable, summary.total);
   assert.equal(summary.total, 12);
+  // A new mesh survives any one node: the hub and the POP route, each other node has both as homes.
+  assert.equal(spec.resilience, "node");
+  assert.deepEqual(plan.resilience?.core, ["lhr", "nrt"]);
 });
 
 test("on a terminal it asks what no flag gave, each with its default, and asks again after a bad answer", async (t) => {

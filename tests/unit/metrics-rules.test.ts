@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { WATCHDOG_TEMPLATE_PATH } from "../../infra/render/watchdog";
 import { SYNC_TEMPLATE_PATH } from "../../infra/render/sync-script";
 import { promtool } from "../support/prometheus-text";
 
@@ -28,7 +29,7 @@ function rules(): Rule[] {
 test("promtool: the rule file is valid and its unit tests pass", () => {
   const check = promtool(["check", "rules", RULES]);
   assert.equal(check.code, 0, check.output);
-  assert.match(check.output, /SUCCESS: 7 rules found/);
+  assert.match(check.output, new RegExp(`SUCCESS: ${rules().length} rules found`));
   const unit = promtool(["test", "rules", join(MONITORING, "wgmesh.rules.test.yml")]);
   assert.equal(unit.code, 0, unit.output);
   assert.match(unit.output, /SUCCESS/);
@@ -57,11 +58,12 @@ test("the alert people want: an expected peer with no handshake for 3 minutes, c
   assert.match(peer.expr, /and on \(instance, interface\)\s*\(time\(\) - wgmesh_config_applied_timestamp_seconds > 180\)/);
 });
 
-test("every metric a rule reads is one wgmesh-sync writes", () => {
-  const script = readFileSync(SYNC_TEMPLATE_PATH, "utf8");
-  const written = new Set([...script.matchAll(/\bmetric (wgmesh_[a-z_]+) (gauge|counter)/g)].map((m) => m[1]));
-  assert.ok(written.size >= 8, [...written].join(", "));
+test("every metric a rule reads is one wgmesh-sync or the failover watchdog writes", () => {
+  const sync = readFileSync(SYNC_TEMPLATE_PATH, "utf8");
+  const watchdog = readFileSync(WATCHDOG_TEMPLATE_PATH, "utf8");
+  const written = new Set([...[...sync.matchAll(/\bmetric (wgmesh_[a-z_]+) (gauge|counter)/g)].map((m) => m[1]), ...[...watchdog.matchAll(/# TYPE (wgmesh_[a-z_]+) (gauge|counter)/g)].map((m) => m[1])]);
+  assert.ok(written.size >= 12, [...written].join(", "));
   for (const rule of rules()) {
-    for (const name of rule.expr.match(/wgmesh_[a-z_]+/g) ?? []) assert.ok(written.has(name), `${rule.alert} reads ${name}, which wgmesh-sync does not write`);
+    for (const name of rule.expr.match(/wgmesh_[a-z_]+/g) ?? []) assert.ok(written.has(name), `${rule.alert} reads ${name}, which neither wgmesh-sync nor wgmesh-watchdog writes`);
   }
 });

@@ -85,9 +85,12 @@ test("a large mesh: a summary, not a line per pair, unless --pairs asks", () => 
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split("\n");
     const forwarding = Number(/; (\d+) nodes forward$/m.exec(r.stdout)?.[1]);
-    // A line per forwarding node (every one, with why and the pairs that cross it), and a few dozen others.
+    // A line per forwarding node (every one, with why and the pairs that cross it), and a few dozen others:
+    // among them the single failures, a few of each kind that lose pairs, the rest counted.
     assert.equal(lines.filter((l) => / ordered pairs cross it/.test(l)).length, forwarding);
-    assert.ok(lines.length < 40 + forwarding, `${lines.length} lines`);
+    assert.ok(lines.length < 55 + forwarding, `${lines.length} lines`);
+    assert.match(r.stdout, /^ {2}single failures: \d+ of \d+ survived \(nodes \d+ of 150, links \d+ of \d+\); worst: /m);
+    assert.match(r.stdout, /^ {4}and \d+ more \(--json lists them all\)$/m);
     assert.match(r.stdout, /^Nodes: 150 \(1 hub, \d+ pop, \d+ backend\); listed with --pairs or up to 20 nodes$/m);
     assert.match(r.stdout, /^ {2}peers per node: max \d+ \([a-z0-9-]+\), median \d+; \d+ nodes forward$/m);
     assert.match(r.stdout, /^ {2}22,350 of 22,350 pairs within|^ {2}\d+ of 22,350 pairs above x2; 22,350 of 22,350 within/m);

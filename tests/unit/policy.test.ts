@@ -9,6 +9,7 @@ import { runPolicies, type AnyPolicy, type HarnessResource } from "../support/po
 import { gzipSync } from "node:zlib";
 import { renderCloudInit } from "../../infra/render/cloudinit";
 import { vaultLocatorFor, type VaultLocator } from "../../infra/vault";
+import { AGENT_MAX_PARTS, agentPartNames } from "../../infra/render/agent-parts";
 
 const STACK = "urn:pulumi:prod::wg-mesh::pulumi:pulumi:Stack::wg-mesh-prod";
 
@@ -77,6 +78,10 @@ test("wg-vault-read-one-secret: GetSecretValue on one node's own config and agen
   const get = (Resource: unknown): unknown => ({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource });
   assert.deepEqual(await violations(p.vaultReadOneSecret, [rp(get(arn))]), [], "a stack deployed before agents");
   assert.deepEqual(await violations(p.vaultReadOneSecret, [rp(get([arn, agent]))]), [], "the config and the agent");
+  // The agent in parts (infra/render/agent-parts.ts): every part's ARN, up to AGENT_MAX_PARTS.
+  const parts = agentPartNames("wg-mesh/prod/iad/agent", AGENT_MAX_PARTS).map(arnOf);
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [rp(get([arn, ...parts.slice(0, 2)]))]), [], "the config and the agent in 2 parts");
+  assert.deepEqual(await violations(p.vaultReadOneSecret, [rp(get([arn, ...parts]))]), [], `the config and the agent in ${AGENT_MAX_PARTS} parts`);
   const refused = "iad-read-wg0: grants secretsmanager:GetSecretValue on";
   for (const [what, resource] of [
     ["everything", "*"],
@@ -85,10 +90,13 @@ test("wg-vault-read-one-secret: GetSecretValue on one node's own config and agen
     ["a secret wg-mesh does not make", [arn, arnOf("wg-mesh/prod/iad/db-password")]],
     ["the same secret twice", [arn, arn]],
     ["a third", [arn, agent, arnOf("wg-mesh/prod/iad/wg0.conf")]],
+    ["a part beyond the most", [arn, ...parts, arnOf(`wg-mesh/prod/iad/agent-${AGENT_MAX_PARTS + 1}`)]],
+    ["a part twice", [arn, agent, parts[1] as string, parts[1] as string]],
+    ["another node's part", [arn, agent, arnOf("wg-mesh/prod/hkg/agent-2")]],
   ] as const) {
     const v = await violations(p.vaultReadOneSecret, [rp(get(resource))]);
     assert.equal(v.length, 1, `${what}: ${v.join("; ")}`);
-    assert.ok(v[0]?.startsWith(refused) && v[0].endsWith("; name the exact ARNs of one node's own secrets, <project>/<stack>/<node>/wg0.conf and /agent"), `${what}: ${v[0]}`);
+    assert.ok(v[0]?.startsWith(refused) && v[0].endsWith("; name the exact ARNs of one node's own secrets, <project>/<stack>/<node>/wg0.conf and /agent (with its parts /agent-2 ...)"), `${what}: ${v[0]}`);
   }
   assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:ListSecrets"], Resource: arn })])).length, 1);
   assert.equal((await violations(p.vaultReadOneSecret, [rp({ Effect: "Allow", Action: "*", Resource: [arn, `${arn}2`] })])).length, 2);
@@ -107,14 +115,18 @@ test("wg-vault-read-one-secret: GetSecretValue on one node's own config and agen
 test("wg-one-secret-per-vault: a node's Key Vault holds its config and its agent, nothing more or less", async () => {
   const vault = child("lhr", "azure:keyvault/keyVault:KeyVault", "lhr-kv", { id: "/vaults/lhr" });
   const secret = (n: string): HarnessResource => child("lhr", "azure:keyvault/secret:Secret", `lhr-${n}`, { keyVaultId: "/vaults/lhr", name: n });
+  const fix = "a node's vault holds its wg0-conf and wgmesh-agent (with its parts wgmesh-agent-2 ...) and nothing else";
   assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("wgmesh-agent")]), []);
-  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("wgmesh-agent"), secret("other")]), [
-    "lhr-kv: lhr-kv holds other, wg0-conf, wgmesh-agent; a node's vault holds its wg0-conf and wgmesh-agent and nothing else",
-  ]);
-  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("db-password")]), [
-    "lhr-kv: lhr-kv holds db-password, wg0-conf; a node's vault holds its wg0-conf and wgmesh-agent and nothing else",
-  ]);
-  assert.deepEqual(await violations(p.oneSecretPerVault, [vault]), ["lhr-kv: lhr-kv holds no secret; a node's vault holds its wg0-conf and wgmesh-agent and nothing else"]);
+  // The agent in parts, as the engine names them: 1..k, k up to AGENT_MAX_PARTS.
+  for (let k = 2; k <= AGENT_MAX_PARTS; k++) {
+    assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), ...agentPartNames("wgmesh-agent", k).map(secret)]), [], `${k} parts`);
+  }
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("wgmesh-agent"), secret("other")]), [`lhr-kv: lhr-kv holds other, wg0-conf, wgmesh-agent; ${fix}`]);
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("db-password")]), [`lhr-kv: lhr-kv holds db-password, wg0-conf; ${fix}`]);
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault]), [`lhr-kv: lhr-kv holds no secret; ${fix}`]);
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("wgmesh-agent"), secret("wgmesh-agent-3")]), [`lhr-kv: lhr-kv holds wg0-conf, wgmesh-agent, wgmesh-agent-3; ${fix}`], "a gap in the parts");
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, secret("wg0-conf"), secret("wgmesh-agent-2")]), [`lhr-kv: lhr-kv holds wg0-conf, wgmesh-agent-2; ${fix}`], "no part 1");
+  assert.deepEqual(await violations(p.oneSecretPerVault, [vault, ...agentPartNames("wgmesh-agent", 2).map(secret)]), [`lhr-kv: lhr-kv holds wgmesh-agent, wgmesh-agent-2; ${fix}`], "no config");
 });
 
 test("wg-no-key-in-user-data: a PrivateKey line or a key-shaped value in user data, metadata or custom data", async () => {
