@@ -2,7 +2,8 @@
  * One engine case of the bench, run in a fresh process so its time and peak memory are its
  * own: a mesh declared as YAML (prod with another topology, or a generated world mesh),
  * validated, planned, rendered with throw-away keys and simulated on every ordered pair.
- * Prints one JSON document. Usage: tsx bench/engine-case.ts <nodes|prod> <topology>
+ * Prints one JSON document. Usage: tsx bench/engine-case.ts <nodes|prod> <topology> [node [ROUTER_METROS [MAX_PEERS]]]
+ * (`node` declares `resilience: node`; a generated mesh then has POPs in ROUTER_METROS metros only).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +31,7 @@ export interface EngineCaseResult {
   mesh: string;
   nodes: number;
   topology: TopologyMode;
+  resilience?: "node";
   stages: { validate: StageFigures; plan: StageFigures; render: StageFigures; simulate: StageFigures; resilience: StageFigures };
   /** validate + plan + render + simulate + resilience (every single node and link failure). */
   totalMs: number;
@@ -47,17 +49,23 @@ export interface EngineCaseResult {
   total: number;
 }
 
-function yamlOf(mesh: string, topology: TopologyMode): { text: string; nodes: number } {
+/** How a resilient case is declared: its routers' metros and maxPeers (a generated mesh only). */
+export interface ResilientShape {
+  routerMetros?: number;
+  maxPeers?: number;
+}
+
+function yamlOf(mesh: string, topology: TopologyMode, resilience: "node" | undefined, shape: ResilientShape): { text: string; nodes: number } {
   if (mesh === "prod") {
-    const text = readFileSync(join(__dirname, "..", "Pulumi.prod.yaml"), "utf8").replace(/topology: regional/, `topology: ${topology}`);
+    const text = readFileSync(join(__dirname, "..", "Pulumi.prod.yaml"), "utf8").replace(/topology: regional/, `topology: ${topology}${resilience ? `\n    resilience: ${resilience}` : ""}`);
     return { text, nodes: 12 };
   }
   const nodes = Number(mesh);
-  return { text: stringify({ config: { "wg-mesh:mesh": worldMeshConfig(nodes, { topology }) } }), nodes };
+  return { text: stringify({ config: { "wg-mesh:mesh": worldMeshConfig(nodes, { topology, ...(resilience ? { resilience, ...shape } : {}) }) } }), nodes };
 }
 
-export function runEngineCase(mesh: string, topology: TopologyMode): EngineCaseResult {
-  const { text, nodes } = yamlOf(mesh, topology);
+export function runEngineCase(mesh: string, topology: TopologyMode, resilience?: "node", shape: ResilientShape = {}): EngineCaseResult {
+  const { text, nodes } = yamlOf(mesh, topology, resilience, shape);
   const peak = () => Math.round(process.resourceUsage().maxRSS / 1024);
   const timed = <T>(fn: () => T): [T, StageFigures] => {
     const start = process.hrtime.bigint();
@@ -75,7 +83,7 @@ export function runEngineCase(mesh: string, topology: TopologyMode): EngineCaseR
   const configs = Object.fromEntries(Object.entries(rendered.texts).map(([n, t]) => [n, parseWgQuick(t, `${n}/wg0.conf`)]));
   const publicKeys = new Map(Object.entries(rendered.keys.privateKeys).map(([n, k]) => [k, rendered.keys.publicKeys[n] as string]));
   const [summary, simulate] = timed(() => simulateSummary(configs, { publicKeys, maxFailures: 10 }));
-  const [failures, resilience] = timed(() => {
+  const [failures, walk] = timed(() => {
     const tables = new Map(Object.entries(renderAllFailover(plan, rendered.keys)).map(([n, t]) => [n, parseFailover(t, `${n}/failover.conf`)]));
     const outcomes = simulateFailures(configs, tables, { publicKeys, listed: 5 });
     const of = (kind: "node" | "link") => outcomes.filter((o) => o.failure.kind === kind);
@@ -95,9 +103,10 @@ export function runEngineCase(mesh: string, topology: TopologyMode): EngineCaseR
     mesh,
     nodes,
     topology,
-    stages: { validate, plan: planned, render, simulate, resilience },
-    totalMs: validate.ms + planned.ms + render.ms + simulate.ms + resilience.ms,
-    totalCpuMs: validate.cpuMs + planned.cpuMs + render.cpuMs + simulate.cpuMs + resilience.cpuMs,
+    ...(resilience ? { resilience } : {}),
+    stages: { validate, plan: planned, render, simulate, resilience: walk },
+    totalMs: validate.ms + planned.ms + render.ms + simulate.ms + walk.ms,
+    totalCpuMs: validate.cpuMs + planned.cpuMs + render.cpuMs + simulate.cpuMs + walk.cpuMs,
     peakMb: peak(),
     links: plan.links.length,
     peers: { max: peers.at(-1) ?? 0, median: peers[Math.floor((peers.length - 1) / 2)] ?? 0 },
@@ -111,6 +120,7 @@ export function runEngineCase(mesh: string, topology: TopologyMode): EngineCaseR
 }
 
 if (require.main === module) {
-  const [mesh, topology] = process.argv.slice(2);
-  process.stdout.write(`${JSON.stringify(runEngineCase(mesh ?? "100", (topology ?? "auto") as TopologyMode))}\n`);
+  const [mesh, topology, resilience, routerMetros, maxPeers] = process.argv.slice(2);
+  const shape = { ...(routerMetros ? { routerMetros: Number(routerMetros) } : {}), ...(maxPeers ? { maxPeers: Number(maxPeers) } : {}) };
+  process.stdout.write(`${JSON.stringify(runEngineCase(mesh ?? "100", (topology ?? "auto") as TopologyMode, resilience === "node" ? "node" : undefined, shape))}\n`);
 }

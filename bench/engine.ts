@@ -11,12 +11,16 @@ import type { EngineCaseResult } from "./engine-case";
 export interface EngineCase {
   mesh: string;
   topology: TopologyMode;
+  resilience?: "node";
+  /** A generated resilient mesh: POPs in this many metros only, and its maxPeers. */
+  routerMetros?: number;
+  maxPeers?: number;
 }
 
 export type EngineOutcome = { case: EngineCase; result: EngineCaseResult } | { case: EngineCase; error: string };
 
 export function runEngineCaseIsolated(c: EngineCase, timeoutMs = 300_000): EngineOutcome {
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "engine-case.ts"), c.mesh, c.topology], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "engine-case.ts"), c.mesh, c.topology, ...(c.resilience ? [c.resilience, String(c.routerMetros ?? ""), String(c.maxPeers ?? "")] : [])], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
   if (r.status === 0) return { case: c, result: JSON.parse(r.stdout) as EngineCaseResult };
   const why = r.error ? r.error.message : (r.stderr.trim().split("\n").filter(Boolean).at(-1) ?? `exit ${r.status}`);
   return { case: c, error: why.slice(0, 200) };
@@ -28,13 +32,14 @@ const kb = (b: number): string => `${(b / 1000).toFixed(1)}k`;
 export function formatEngineTable(outcomes: readonly EngineOutcome[]): string {
   const header = ["nodes", "topology", "links", "peers max/med", "largest vault entry (limit)", "stretch med/p99/max", "within bound", "validate", "plan", "render", "simulate", "failures", "survived n/l", "total (cpu)", "peak"];
   const rows = outcomes.map((o) => {
-    if ("error" in o) return [o.case.mesh, o.case.topology, `FAILED: ${o.error}`];
+    if ("error" in o) return [o.case.mesh, `${o.case.topology}${o.case.resilience ? "+node" : ""}`, `FAILED: ${o.error}`];
     const r = o.result;
     const largest = Object.values(r.configBytes).sort((a, b) => b.bytes / b.limit - a.bytes / a.limit)[0];
     const l = r.latency;
     return [
       r.mesh === "prod" ? "12 prod" : String(r.nodes),
-      r.topology,
+      // "+node": resilience: node, its failures walked through the failover tables.
+      `${r.topology}${r.resilience ? "+node" : ""}`,
       String(r.links),
       `${r.peers.max}/${r.peers.median}`,
       largest ? `${kb(largest.bytes)} (${kb(largest.limit)})${r.overLimit > 0 ? ` ${r.overLimit} OVER` : ""}` : "-",

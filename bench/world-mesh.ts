@@ -16,6 +16,14 @@ export interface WorldMeshOptions {
   seed?: number;
   maxStretch?: number;
   maxPeers?: number;
+  /** `resilience: node`: two ways into the core for every node, failover tables for every single failure. */
+  resilience?: "node";
+  /**
+   * Only the first this many metros (the largest; the hub's among them) get POPs; every other node is
+   * a backend. A resilient mesh links its routers to each other, so a fleet with a POP in every metro
+   * is more core than any vault holds.
+   */
+  routerMetros?: number;
   /**
    * Nodes per POP in a metro: a metro of k nodes gets ceil(k / nodesPerPop) POPs. Default: 4
    * under topology auto, one POP per metro otherwise. Only the hub and POPs carry others'
@@ -103,7 +111,8 @@ export function worldMeshConfig(nodes: number, opts: WorldMeshOptions): Record<s
       if (isHub) hub = name;
       const perPop = opts.nodesPerPop ?? (opts.topology === "auto" ? AUTO_NODES_PER_POP : undefined);
       const pops = perPop ? Math.max(1, Math.ceil(count / perPop)) : 1;
-      const role = isHub ? "hub" : k < pops ? "pop" : "backend";
+      const routes = opts.routerMetros === undefined || i < opts.routerMetros || site === "dub";
+      const role = isHub ? "hub" : k < pops && routes ? "pop" : "backend";
       const natted = role === "backend" && r() < natShare;
       const node: Record<string, unknown> = { role, region: site, site, address: formatIPv4(base + 1 + k) };
       const place = here.length > 0 && !natted ? here[(k + i) % here.length] : undefined;
@@ -121,6 +130,7 @@ export function worldMeshConfig(nodes: number, opts: WorldMeshOptions): Record<s
     defaults: { gcp: { project: "wgmesh-bench" } },
     ...(opts.topology === "auto" && opts.maxStretch !== undefined ? { maxStretch: opts.maxStretch } : {}),
     ...(opts.topology === "auto" && opts.maxPeers !== undefined ? { maxPeers: opts.maxPeers } : {}),
+    ...(opts.resilience ? { resilience: opts.resilience } : {}),
     regions,
     nodes: nodeMap,
   };
