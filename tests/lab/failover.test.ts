@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { worldMeshConfig } from "../../bench/world-mesh";
 import { loadStackConfig, parseMeshConfig } from "../../infra/config";
-import { MeshConfigError, type MeshPlan, type MeshSpec } from "../../infra/model";
+import { type MeshPlan, type MeshSpec } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 import { renderAllFailover } from "../../infra/render/mesh";
 import type { Failure } from "../../infra/simulate/failures";
@@ -26,7 +26,7 @@ import { configsFromPlan } from "../../lab/from-plan";
 import { Lab } from "../../lab/lab";
 import { labBlocker } from "../../lab/preflight";
 import { leftoversOfLab } from "../../lab/teardown";
-import { randomResilientSpec } from "../support/random-mesh";
+import { resilientPlans } from "../support/random-mesh";
 
 const blocker = labBlocker();
 if (blocker) process.stderr.write(`\n*** SKIPPING the failover lab tests: ${blocker} ***\n\n`);
@@ -155,15 +155,8 @@ test("differential: on random resilient meshes, after each single failure the la
   let cases = 0;
   let meshes = 0;
   const disagreements: string[] = [];
-  for (let seed = 1; cases < wanted && seed < 500; seed++) {
-    const spec = randomResilientSpec(seed, { minNodes: 5, maxNodes: 9, topologies: ["hub", "regional"], natChance: 0.1 });
-    let plan: MeshPlan;
-    try {
-      plan = planMesh(spec);
-    } catch (err) {
-      if (err instanceof MeshConfigError) continue;
-      throw err;
-    }
+  for (const { seed, plan } of resilientPlans({ minNodes: 5, maxNodes: 9, topologies: ["hub", "regional"], natChance: 0.1 }, 500)) {
+    if (cases >= wanted) break;
     const predicted = simulatePlanFailures(plan, { listed: 100_000 });
     // Up to four per mesh, so the cases spread over meshes: nodes that route first, then every third link.
     const all = predicted.failures.map((f) => f.failure);

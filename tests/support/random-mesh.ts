@@ -3,7 +3,7 @@
  * failing property test or lab run names a mesh anyone can rebuild.
  */
 import { formatIPv4, parseIPv4 } from "../../infra/cidr";
-import { MeshConfigError, type Cloud, type MeshSpec, type NodeSpec, type RegionSpec, type Role, type TopologyMode } from "../../infra/model";
+import { MeshConfigError, type Cloud, type MeshPlan, type MeshSpec, type NodeSpec, type RegionSpec, type Role, type TopologyMode } from "../../infra/model";
 import { planMesh } from "../../infra/plan";
 
 /** mulberry32: tiny, fast, good enough for test data. */
@@ -122,4 +122,18 @@ export function randomResilientSpec(seed: number, opts: RandomMeshOptions = {}):
     if (i > 0 && i < 3) n.role = "pop";
   });
   return spec;
+}
+
+/**
+ * Planned random resilient meshes by seed (1, 2, ... below `maxSeed`), skipping those the planner
+ * refuses, for as long as the caller takes them.
+ */
+export function* resilientPlans(opts: RandomMeshOptions, maxSeed: number): Generator<{ seed: number; plan: MeshPlan }> {
+  for (let seed = 1; seed < maxSeed; seed++) {
+    try {
+      yield { seed, plan: planMesh(randomResilientSpec(seed, opts)) };
+    } catch (err) {
+      if (!(err instanceof MeshConfigError)) throw err;
+    }
+  }
 }

@@ -17,6 +17,7 @@ import { renderBootstrap } from "../../infra/render/sync-script";
 import { awsSecretOf, vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { largeAgent } from "../support/large-agent";
 import { seedSpec } from "../support/seed-spec";
+import { LONGEST_NODE, LONGEST_PLACEMENTS, LONGEST_PROJECT, LONGEST_STACK } from "../support/longest-names";
 
 const CONFIG = "[Interface]\nPrivateKey = x\nAddress = 10.0.0.1/24\n";
 
@@ -75,15 +76,7 @@ test("part 1 keeps the agent secret's name; part i is the name with -i; the inve
 });
 
 test("every part's name keeps each cloud's naming rules with the longest project, stack and node names", () => {
-  // As tests/unit/cloudinit.test.ts: Pulumi allows project and stack names of 100 characters; node names are at most 24.
-  const project = `p${"r".repeat(98)}j`;
-  const stack = `s${"t".repeat(98)}k`;
-  const node = `n${"o".repeat(22)}d`;
-  const placements = [
-    { name: node, cloud: "aws", aws: { region: "ap-southeast-4" } },
-    { name: node, cloud: "gcp", gcp: { project: `a${"b".repeat(28)}c` } },
-    { name: node, cloud: "azure" },
-  ];
+  const [project, stack, node, placements] = [LONGEST_PROJECT, LONGEST_STACK, LONGEST_NODE, LONGEST_PLACEMENTS];
   for (const p of placements) {
     const vault = vaultLocatorFor(p, project, stack) as VaultLocator;
     for (let part = 1; part <= AGENT_MAX_PARTS; part++) {

@@ -15,6 +15,7 @@ import { renderAll, throwAwayKeys, offlineEndpoints } from "../../infra/render/m
 import { fileVault, vaultLocatorFor, type VaultLocator } from "../../infra/vault";
 import { findOnPath } from "../../lab/preflight";
 import { seedSpec } from "../support/seed-spec";
+import { LONGEST_NODE, LONGEST_PLACEMENTS, LONGEST_PROJECT, LONGEST_STACK } from "../support/longest-names";
 
 const AWS = vaultLocatorFor({ name: "ireland", cloud: "aws", aws: { region: "eu-west-1" } }, "wg-mesh", "prod") as Extract<VaultLocator, { kind: "aws-secretsmanager" }>;
 const GCP = vaultLocatorFor({ name: "hkg", cloud: "gcp", gcp: { project: "edgeproxy-prod" } }, "wg-mesh", "prod") as Extract<VaultLocator, { kind: "gcp-secretmanager" }>;
@@ -237,15 +238,7 @@ test("the node's wgmesh command reads the agent's wgmesh-sync beside it, and is 
 });
 
 test("user data is at most 4 KB on every cloud, with the longest project, stack and node names there are", () => {
-  // Pulumi allows project and stack names of 100 characters; node names are at most 24.
-  const project = `p${"r".repeat(98)}j`;
-  const stack = `s${"t".repeat(98)}k`;
-  const node = `n${"o".repeat(22)}d`;
-  const placements = [
-    { name: node, cloud: "aws", aws: { region: "ap-southeast-4" } },
-    { name: node, cloud: "gcp", gcp: { project: `a${"b".repeat(28)}c` } },
-    { name: node, cloud: "azure" },
-  ];
+  const [project, stack, node, placements] = [LONGEST_PROJECT, LONGEST_STACK, LONGEST_NODE, LONGEST_PLACEMENTS];
   for (const p of placements) {
     const text = renderCloudInit({ node, vault: vaultLocatorFor(p, project, stack) as VaultLocator });
     const bytes = Buffer.byteLength(text);
