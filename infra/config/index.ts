@@ -114,6 +114,9 @@ export function parseMeshConfig(raw: unknown, warnings: ConfigIssue[] = []): Mes
   checkEndpointDocumentation(nodes, warnings);
   const links = checkLinks(nodes, allNames, importsNodes, issues);
   checkAutoSettings(top, issues);
+  if (top.failoverMaxStretch !== undefined && top.resilience !== "node") {
+    issues.push({ path: "failoverMaxStretch", message: "only resilience: node has failover paths to bound; remove it or set resilience: node" });
+  }
   // Access rules (infra/access): groups resolved over the nodes that parsed, with their regions' areas.
   const areaOf = new Map(rawRegions.map(([name, r]) => [name, r.area ?? name]));
   const accessNodes = nodes.map((n) => ({ name: n.name, role: n.raw.role, region: n.raw.region, area: areaOf.get(n.raw.region) ?? n.raw.region, cloud: n.raw.cloud, site: n.raw.site ?? "" }));

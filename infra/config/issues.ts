@@ -12,11 +12,17 @@ import { quote, redactKeyMaterial } from "../quote";
  * written quoted and escaped (`nodes["hk\ng"]`), so it can never break the line it is on;
  * one that could be key material is quoted too, so that quote hides it.
  */
+/**
+ * The keys the declaration's schema names (schema.ts fills it, as it does keysOf): a word of ours,
+ * never key material, so never hidden (`failoverMaxStretch` reads like a random run to the heuristic).
+ */
+export const declaredKeys = new Set<string>();
+
 export function formatPath(base: string, segments: readonly PropertyKey[]): string {
   let out = base;
   for (const s of segments) {
     if (typeof s === "number") out += `[${s}]`;
-    else if (typeof s === "string" && PLAIN_KEY.test(s) && redactKeyMaterial(s) === s) out += out === "" ? s : `.${s}`;
+    else if (typeof s === "string" && PLAIN_KEY.test(s) && (declaredKeys.has(s) || redactKeyMaterial(s) === s)) out += out === "" ? s : `.${s}`;
     else out += `[${quote(String(s), { max: 40, bare: true })}]`;
   }
   return out;

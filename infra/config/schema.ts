@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { MeshDeclaration, NodeDeclaration, RegionDeclaration } from "../declaration";
 import { CLOUDS, RESILIENCE_LEVELS, ROLES, TOPOLOGIES } from "../model";
 import { hasUnprintable, quote } from "../quote";
-import { keysOf } from "./issues";
+import { declaredKeys, keysOf } from "./issues";
 import { DEFAULT_ROTATION_MARGIN } from "../rotation";
 import { accessSchema } from "../access/schema";
 
@@ -305,3 +305,24 @@ export const declarationFits = {
   node: (d: NodeDeclaration): z.input<typeof nodeSchema> => d,
   region: (d: RegionDeclaration): z.input<typeof regionSchema> => d,
 };
+
+/** Every key a schema names, at any depth (zod's definitions: object shapes and what wraps them). */
+export function schemaKeys(schema: z.ZodType): Set<string> {
+  const keys = new Set<string>();
+  const seen = new Set<unknown>();
+  const walk = (node: unknown): void => {
+    if (!node || typeof node !== "object" || seen.has(node)) return;
+    seen.add(node);
+    const def = (node as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return;
+    for (const [key, inner] of Object.entries((def.shape as Record<string, unknown> | undefined) ?? {})) {
+      keys.add(key);
+      walk(inner);
+    }
+    for (const field of ["innerType", "element", "valueType", "in", "out"]) walk(def[field]);
+    for (const option of (def.options as unknown[] | undefined) ?? []) walk(option);
+  };
+  walk(schema);
+  return keys;
+}
+for (const key of schemaKeys(meshSchema)) declaredKeys.add(key);

@@ -8,6 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseMeshConfig } from "../../infra/config";
+import { formatPath } from "../../infra/config/issues";
+import { meshSchema, schemaKeys } from "../../infra/config/schema";
 import { MeshConfigError, type ConfigIssue } from "../../infra/model";
 import { issueLines } from "../../infra/problem-lines";
 import { baseRaw, type Raw } from "../support/raw-config";
@@ -113,4 +115,27 @@ test("ordinary values in a message are still quoted in full", () => {
     setAt(raw, path, value);
     assert.match(answer(raw), expected);
   }
+});
+
+test("every key the declaration's schema names is written plainly in a path, however random it reads", () => {
+  const keys = [...schemaKeys(meshSchema)];
+  assert.ok(keys.includes("failoverMaxStretch") && keys.includes("persistentKeepalive") && keys.includes("adminFrom"), keys.join(" "));
+  for (const key of keys) assert.equal(formatPath("", [key]), key);
+  // A key cut into a map key is still hidden: the schema's words are the only exception.
+  const [key] = seededKeys(1, 7) as [string];
+  assert.doesNotMatch(formatPath("nodes", [key.slice(0, 20)]), new RegExp(key.slice(0, 20).replace(/[+/]/g, "\\$&")));
+});
+
+test("failoverMaxStretch: named in its message, and refused without resilience: node", () => {
+  const lineOf = (raw: Raw): string => {
+    try {
+      parseMeshConfig(raw);
+    } catch (err) {
+      if (err instanceof MeshConfigError) return issueLines(err.issues).join("\n");
+      throw err;
+    }
+    return "";
+  };
+  assert.match(lineOf({ ...baseRaw(), resilience: "node", failoverMaxStretch: -1 }), /^failoverMaxStretch: must be at least 1/m);
+  assert.match(lineOf({ ...baseRaw(), failoverMaxStretch: 2 }), /^failoverMaxStretch: only resilience: node has failover paths to bound; remove it or set resilience: node$/m);
 });
