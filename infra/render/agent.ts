@@ -52,7 +52,8 @@ export interface AgentBundle extends AgentValue {
 }
 
 /** The agent's own files; units go in unit/, apply hooks in hooks/ (docs/node-agent.md). */
-const AGENT_FILE = /^(wgmesh-sync|wgmesh|wgmesh-watchdog|unit\/[a-z0-9][a-z0-9._-]*\.(service|timer|path)|hooks\/[a-z0-9][a-z0-9._-]*)$/;
+// Units are named wgmesh-*: an agent installs them in /etc/systemd/system and must never overwrite another's.
+const AGENT_FILE = /^(wgmesh-sync|wgmesh|wgmesh-watchdog|unit\/wgmesh-[a-z0-9._-]+\.(service|timer|path)|hooks\/[a-z0-9][a-z0-9._-]*)$/;
 
 /** The files of this version of the agent, as a node installs them. */
 export function agentFiles(version = AGENT_VERSION): SetFile[] {
@@ -68,7 +69,7 @@ export function agentProblem(version: string, files: readonly SetFile[]): string
   if (!VERSION.test(version)) return `agent version ${JSON.stringify(version)} is not MAJOR.MINOR.PATCH`;
   const names = new Set<string>();
   for (const f of files) {
-    if (!AGENT_FILE.test(f.name)) return `agent file ${JSON.stringify(f.name)}: an agent has wgmesh-sync, wgmesh, wgmesh-watchdog, unit/NAME.service|timer|path and hooks/NAME`;
+    if (!AGENT_FILE.test(f.name)) return `agent file ${JSON.stringify(f.name)}: an agent has wgmesh-sync, wgmesh, wgmesh-watchdog, unit/wgmesh-NAME.service|timer|path and hooks/NAME`;
     if (/^unit\/wgmesh-sync\./.test(f.name)) return `agent file ${f.name}: wgmesh-sync's own units are the bootstrap's, never an agent's`;
     if (names.has(f.name)) return `agent file ${f.name} comes twice`;
     names.add(f.name);

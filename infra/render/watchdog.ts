@@ -39,6 +39,8 @@ export function watchdogUnit(version: string): string {
     "After=network-online.target wgmesh-sync.service",
     "Wants=network-online.target",
     `ConditionPathExistsGlob=/etc/wireguard/*.d/${FAILOVER_FILE}`,
+    // A watchdog that keeps dying is restarted for ever, not given up on after five tries.
+    "StartLimitIntervalSec=0",
     "",
     "[Service]",
     `ExecStart=${AGENTS_ON_NODE}/${version}/wgmesh-watchdog`,
@@ -63,7 +65,8 @@ export function failoverHook(): string {
     "set -euo pipefail",
     '[[ -z ${WGMESH_UNIT_DIR:-} && -d /run/systemd/system ]] || exit 0',
     'case ${1:-} in',
-    "  apply) systemctl start wgmesh-watchdog.service ;;",
+    // --no-block: the unit is ordered after wgmesh-sync.service, whose run is running this hook.
+    "  apply) systemctl --no-block start wgmesh-watchdog.service ;;",
     "  remove) systemctl stop wgmesh-watchdog.service ;;",
     '  *) echo "usage: $0 apply FILE | remove" >&2; exit 2 ;;',
     "esac",

@@ -235,7 +235,7 @@ cmd_remove() {
 
 # One line per problem, each with its fix.
 cmd_check() {
-  local file=${1:-} problems=0 applied
+  local file=${1:-} problems=0
   if [[ -z $file ]]; then
     if command -v nft >/dev/null 2>&1 && table_exists; then
       printf '%s\n' "access: table $TABLE is loaded but the config declares no access policy: wgmesh-firewall remove"
@@ -259,20 +259,12 @@ cmd_check() {
     printf '%s\n' "access: the access ruleset is not applied (no table $TABLE), so the tunnel is not filtered: wgmesh-firewall apply $file"
     return 1
   fi
-  applied=$(state_value applied)
-  if [[ $(sha_of_file "$file") != "$applied" ]]; then
-    printf '%s\n' "access: the ruleset applied (${applied:0:12}) is not the config's ($(sha_of_file "$file" | cut -c1-12)): wgmesh-firewall apply $file"
-    problems=1
-  fi
-  if [[ "$(live_digest)" != "$(state_value live)" ]]; then
-    printf '%s\n' "access: the live table $TABLE differs from the ruleset applied (changed by hand?): wgmesh-firewall apply $file"
-    problems=1
-  fi
+  check_applied "$file" "table $TABLE differs" || problems=1
   return "$problems"
 }
 
 check_iptables() {
-  local file=$1 problems=0 applied jumps
+  local file=$1 problems=0 jumps
   if ! have_iptables; then
     printf '%s\n' "access: $IPT is not installed, so the access policy is not enforced: apt-get install iptables; wgmesh-firewall apply $file"
     return 1
@@ -286,16 +278,23 @@ check_iptables() {
     printf '%s\n' "access: a jump into the chains $CHAINS is missing, so the tunnel is not filtered: wgmesh-firewall apply $file"
     problems=1
   fi
+  check_applied "$file" "chains $CHAINS differ" || problems=1
+  return "$problems"
+}
+
+# Both backends: the ruleset applied is FILE, and what is live is what was applied ($2 names it).
+check_applied() {
+  local file=$1 applied status=0
   applied=$(state_value applied)
   if [[ $(sha_of_file "$file") != "$applied" ]]; then
     printf '%s\n' "access: the ruleset applied (${applied:0:12}) is not the config's ($(sha_of_file "$file" | cut -c1-12)): wgmesh-firewall apply $file"
-    problems=1
+    status=1
   fi
   if [[ "$(live_digest)" != "$(state_value live)" ]]; then
-    printf '%s\n' "access: the live chains $CHAINS differ from the ruleset applied (changed by hand?): wgmesh-firewall apply $file"
-    problems=1
+    printf '%s\n' "access: the live $2 from the ruleset applied (changed by hand?): wgmesh-firewall apply $file"
+    status=1
   fi
-  return "$problems"
+  return "$status"
 }
 
 # "CHAIN RULE PACKETS" per counter of the table, RULE from the comment (`wgmesh rule 3` -> 3).

@@ -235,7 +235,8 @@ unpack() {
     if [[ $name == */* ]]; then mkdir -p -- "$2/${name%/*}"; fi
     : >"$2/$name"
   done <"$WORK/heads"
-  awk -v d="$2/" 'substr($0, 1, 9) == "#@wgmesh " { o = $2 == "file" ? d $3 : ""; next }
+  # Fields split on single spaces only, as the checks above read them: "#@wgmesh file<TAB>../x" is no file line.
+  awk -F '[ ]' -v d="$2/" 'substr($0, 1, 9) == "#@wgmesh " { o = $2 == "file" ? d $3 : ""; next }
     o != "" && substr($0, 1, 2) == "#|" { print substr($0, 3) > o }' "$1"
   while read -r _ _ name mode sha; do
     [[ $(sha256sum <"$2/$name" | cut -c1-64) == "$sha" ]] || { reason="$3: file $name does not match its sha256"; return 1; }
@@ -684,6 +685,8 @@ write_metrics() {
       awk '{ print $1, $3 }' "$WORK/transfer" | metric wgmesh_peer_transmit_bytes_total counter 'Bytes sent to the peer.'
     fi
   } >"$METRICS.tmp"
+  # node_exporter reads it as its own user.
+  chmod 644 -- "$METRICS.tmp"
   mv -f -- "$METRICS.tmp" "$METRICS"
 }
 
@@ -875,7 +878,8 @@ install_units() {
     quiet systemctl daemon-reload || status=1
     for name in "${changed[@]}"; do
       if grep -q '^\[Install\]' -- "$UNIT_DIR/$name"; then quiet systemctl enable "$name" || status=1; fi
-      case $name in *.service | *.timer) quiet systemctl restart "$name" || status=1 ;; esac
+      # --no-block: a unit ordered after wgmesh-sync.service (the watchdog) would wait for this very run.
+      case $name in *.service | *.timer) quiet systemctl --no-block restart "$name" || status=1 ;; esac
     done
   fi
 }

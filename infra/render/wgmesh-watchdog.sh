@@ -120,11 +120,14 @@ routes_for() {
   done
 }
 
-# Gives each "key|list" its list: the peers that gain prefixes first, so none is without a peer.
+# Gives each "key|list" its list: the peers that gain prefixes first, so none is without a peer. A
+# peer no longer on the interface (wgmesh-sync removed it) is left out: `wg set` would create it.
 set_lists() {
   local -a gain=() lose=()
-  local pair
+  local pair here
+  here=" $(wg show "$IFACE" peers 2>/dev/null | tr '\n' ' ') "
   for pair in "$@"; do
+    [[ $here == *" ${pair%%|*} "* ]] || continue
     if [[ -n ${pair#*|} ]]; then gain+=(peer "${pair%%|*}" allowed-ips "${pair#*|}"); else lose+=(peer "${pair%%|*}" allowed-ips ''); fi
   done
   if ((${#gain[@]} + ${#lose[@]})); then
@@ -141,11 +144,12 @@ apply_entry() {
   set_lists "${pairs[@]}"
 }
 
-# Back to wg0.conf for the peers an entry had changed, and away with the routes only tables wanted.
+# Back to wg0.conf for the peers an entry had changed ($2: the entry as it was, when the table changed
+# under it), and away with the routes only tables wanted.
 restore_entry() {
   local lost=$1 pair key p keep
   local -a pairs back=()
-  read -ra pairs <<<"${ENTRY[$lost]-}"
+  read -ra pairs <<<"${2-${ENTRY[$lost]-}}"
   for pair in "${pairs[@]}"; do key=${pair%%|*}; back+=("$key|${NORMAL[$key]-}"); done
   set_lists "${back[@]}" || return 1
   keep=",$(IFS=,; echo "${NORMAL[*]}"),"
@@ -231,19 +235,25 @@ write_metrics() {
     echo '# HELP wgmesh_watchdog_last_run_timestamp_seconds When the watchdog last read the counters.'
     echo '# TYPE wgmesh_watchdog_last_run_timestamp_seconds gauge'
     printf 'wgmesh_watchdog_last_run_timestamp_seconds{interface="%s"} %d\n' "$IFACE" "$((now / 1000))"
-  } >"$METRICS.tmp" && mv -f "$METRICS.tmp" "$METRICS"
+  } >"$METRICS.tmp" && chmod 644 "$METRICS.tmp" && mv -f "$METRICS.tmp" "$METRICS"
 }
 
 reload() {
-  local c t
+  local c t was='' name=''
   c=$(mtime "$CONF"); t=$(mtime "$TABLE")
   [[ $c == "$conf_mtime" && $t == "$table_mtime" ]] && return 0
   conf_mtime=$c table_mtime=$t
+  # The entry in force as the old table had it: the peers it changed get their lists back from it.
+  if [[ -n $ACTIVE ]]; then was=${ENTRY[$ACTIVE]-} name=${NAME[$ACTIVE]:-$ACTIVE}; fi
   read_conf || log "no $CONF yet"
   read_table || log "no $TABLE: nothing to watch"
-  if [[ -n $ACTIVE && -z ${ENTRY[$ACTIVE]+x} ]]; then
-    log "failover.conf no longer covers ${NAME[$ACTIVE]:-$ACTIVE}: back to $IFACE.conf"
-    restore_entry "$ACTIVE"; ACTIVE=''
+  [[ -n $ACTIVE && ${ENTRY[$ACTIVE]-} != "$was" ]] || return 0
+  restore_entry "$ACTIVE" "$was"
+  if [[ -z ${ENTRY[$ACTIVE]+x} ]]; then
+    log "failover.conf no longer covers $name: back to $IFACE.conf"
+    ACTIVE=''
+  else
+    apply_entry "$ACTIVE" && log "failover: $name's entry changed in failover.conf; the new one is in place"
   fi
 }
 

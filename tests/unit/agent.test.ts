@@ -62,10 +62,11 @@ test("an agent's files are refused in one line when they could not be one", () =
   assert.match(agentProblem("1.2", files) ?? "", /is not MAJOR\.MINOR\.PATCH/);
   assert.match(agentProblem("1.2.3", files.filter((f) => f.name !== "wgmesh")) ?? "", /an agent needs wgmesh$/);
   assert.match(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-sync.timer", mode: "0644", content: "[Unit]\n" }]) ?? "", /wgmesh-sync's own units are the bootstrap's/);
-  assert.match(agentProblem("1.2.3", [...files, { name: "../etc/passwd", mode: "0644", content: "x\n" }]) ?? "", /an agent has wgmesh-sync, wgmesh, wgmesh-watchdog, unit\/NAME/);
+  assert.match(agentProblem("1.2.3", [...files, { name: "../etc/passwd", mode: "0644", content: "x\n" }]) ?? "", /an agent has wgmesh-sync, wgmesh, wgmesh-watchdog, unit\/wgmesh-NAME/);
   assert.match(agentProblem("1.2.3", [...files, { name: "hooks/x", mode: "0755", content: "no newline" }]) ?? "", /does not end with a newline/);
   assert.ok(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-extra.service", mode: "0644", content: "[Unit]\n" }, { name: "hooks/extra.table", mode: "0755", content: "#!/bin/bash\n" }]) === undefined);
   assert.match(agentProblem("1.2.3", [...files, { name: "unit/wgmesh-watchdog.service", mode: "0644", content: "[Unit]\n" }]) ?? "", /comes twice/);
+  assert.match(agentProblem("1.2.3", [...files, { name: "unit/ssh.service", mode: "0644", content: "[Unit]\n" }]) ?? "", /unit\/wgmesh-NAME/, "an agent never replaces another's unit");
   assert.equal(compareVersions("0.10.0", "0.9.9"), 1);
   assert.equal(compareVersions("1.0.0", "1.0.0"), 0);
   assert.equal(compareVersions("1.2.3", "1.10.0"), -1);
