@@ -25,6 +25,8 @@ export interface FailoverBench {
 export async function benchFailover(steadySeconds: number): Promise<FailoverBench> {
   const text = readFileSync(join(__dirname, "..", "Pulumi.prod.yaml"), "utf8").replace(/^( {4}topology: .*)$/m, "$1\n    resilience: node");
   const plan = planMesh(loadStackConfig(text, "Pulumi.prod.yaml"));
+  // Figures of no failure are no figures: the edit must have asked for resilience, and got a core.
+  if ((plan.resilience?.core.length ?? 0) < 2) throw new Error("bench failover: prod did not plan resilient (no topology line to add resilience: node under?)");
   const input = configsFromPlan(plan);
   const lab = await Lab.up(input.configs, { ...(input.failover ? { failover: input.failover } : {}), impairable: true });
   try {

@@ -147,7 +147,10 @@ export async function runFailover(lab: Lab, failure: Failure, opts: FailoverRunO
       const during = samples.filter((s) => s.sentMs >= failedAtMs && s.sentMs < restoredAtMs);
       const after = samples.filter((s) => s.sentMs >= restoredAtMs);
       const lostAfterReturn = after.filter((s) => !s.answered).length;
-      if (failure.kind === "node" && (from === failure.node || to === failure.node)) {
+      const survives = failure.kind === "link" || (from !== failure.node && to !== failure.node);
+      // A surviving pair nobody pinged during the failure would count as untouched: refuse to measure nothing.
+      if (survives && during.length === 0) throw new LabError(`lab: ${from} -> ${to} was not pinged during the failure; nothing to measure`);
+      if (!survives) {
         pairs.push({ from, to, lost: 0, lostAfterReturn });
         continue;
       }

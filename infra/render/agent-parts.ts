@@ -25,9 +25,11 @@ export function agentPartCount(cloud: Cloud | undefined, bytes: number): number 
 /** The value cut into `parts` slices in order, as even as can be (each within the limit that gave the count). */
 export function agentPartValues(value: string, parts: number): string[] {
   if (!Number.isInteger(parts) || parts < 1) throw new Error(`agentPartValues: ${parts} is not a part count`);
-  // base64 is ASCII: a character is a byte.
-  const size = Math.ceil(value.length / parts);
-  return Array.from({ length: parts }, (_, i) => value.slice(i * size, (i + 1) * size));
+  // base64 is ASCII: a character is a byte. The first (length % parts) slices take one more, so none is empty.
+  const size = Math.floor(value.length / parts);
+  const longer = value.length % parts;
+  const start = (i: number): number => i * size + Math.min(i, longer);
+  return Array.from({ length: parts }, (_, i) => value.slice(start(i), start(i + 1)));
 }
 
 /** The name of part `part` (1-based) of the agent secret named `base`: `base` itself, then `base-2`, `base-3`, ... */

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { compileAccess } from "../../infra/access/compile";
 import { ACCESS_RULESET_FILE } from "../../infra/access/files";
 import { renderRuleset, rulesetHeader } from "../../infra/access/nft";
-import { FAILOVER_FILE } from "../../infra/failover/format";
+import { FAILOVER_FILE, renderFailover } from "../../infra/failover/format";
 import { AGENT_VERSION } from "../../infra/render/agent";
 import { prodWith } from "../support/prod-access";
 import { config, peerKeys, syncTest, withBench, type Bench, type Run } from "../support/sync-bench";
@@ -34,21 +34,13 @@ function resilientConfig(b: Bench): string {
     ],
   });
 }
-const TABLE = [
-  "[Watchdog]",
-  "Interval = 1",
-  "DownAfter = 1",
-  "UpAfter = 2",
-  "",
-  "[Lost] # gru",
-  `PublicKey = ${peerKeys[0] as string}`,
-  "Address = 10.50.1.1",
-  "",
-  "[Peer] # iad",
-  `PublicKey = ${peerKeys[1] as string}`,
-  `AllowedIPs = 10.50.2.0/24, 10.50.5.7/32, ${GRU_SITE}`,
-  "",
-].join("\n");
+// As the renderer writes it (the watchdog is tested on the format wg-mesh ships), with a quick clock.
+const TABLE = renderFailover(
+  "bench",
+  [{ lost: "gru", address: "10.50.1.1", peers: [{ name: "iad", allowedIps: ["10.50.2.0/24", "10.50.5.7/32", GRU_SITE] }] }],
+  { gru: peerKeys[0] as string, iad: peerKeys[1] as string },
+  { interval: 1, downAfter: 1, upAfter: 2 },
+) as string;
 
 syncTest("failover.conf rides with wg0.conf: installed in wg0.d, its hook run, the agent's watchdog fails over on it and the doctor names it", () => {
   withBench((b) => {

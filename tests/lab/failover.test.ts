@@ -59,6 +59,8 @@ async function failEach(lab: Lab, plan: MeshPlan, failures: Failure[], intervalM
   for (const failure of failures) {
     const run = await runFailover(lab, failure, { beforeMs: 2000, outageMs: 12_000, afterMs: 24_000, intervalMs });
     const report = formatFailoverRun(run, predictionOf(predicted.failures.find((f) => failureLabel(f.failure) === failureLabel(failure))));
+    const n = plan.nodes.length;
+    assert.equal(run.pairs.length, n * (n - 1), `${failureLabel(failure)}: every ordered pair measured`);
     out.push({ run, ...report });
     assert.ok(await waitForWatchdogsBack(lab, 30_000), `${failureLabel(failure)}: watchdogs still switched: ${switchedNodes(lab).join(", ")}`);
   }
@@ -178,6 +180,9 @@ test("differential: on random resilient meshes, after each single failure the la
         await new Promise((done) => setTimeout(done, (QUICK.downAfter + 3) * 1000));
         // Every link is up and keeps alive: a pair that does not answer twice is not there.
         const matrix = await lab.pingMatrix({ batch: true, settleMs: 0, retries: 1, rttSamples: 0 });
+        const alive = plan.nodes.length - (failure.kind === "node" ? 1 : 0);
+        const measured = matrix.pairs.filter((p) => failure.kind !== "node" || (p.from !== failure.node && p.to !== failure.node));
+        assert.equal(measured.length, alive * (alive - 1), "every ordered pair of the nodes alive pinged");
         const lost = new Set(expected.lostPairs.map((p) => `${p.from}>${p.to}`));
         const rerouted = new Map(expected.reroutedPairs.map((p) => [`${p.from}>${p.to}`, p.path.length - 1]));
         for (const p of matrix.pairs) {

@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { MockRun } from "../../stacks/synth/run";
+import { SIZE_LIMITS } from "../../infra/limits";
 import { AGENT_MAX_PARTS, agentDelivery, agentPartName } from "../../infra/render/agent-parts";
 import { parsePayload } from "../../infra/render/payload";
 import { AZURE_AGENT_SECRET_NAME, awsAgentSecretName, gcpAgentSecretId } from "../../infra/vault";
@@ -20,8 +21,8 @@ import { largeAgent, smallAgent } from "../support/large-agent";
 const NODE = "hub1";
 /** Two parts on Azure (over 25,000 bytes); one on AWS and GCP, whose secrets take 64 KB. */
 const LARGE = largeAgent("0.99.0", 30_000);
-/** Two parts on AWS and GCP (over 65,536 bytes), four on Azure. */
-const LARGER = largeAgent("0.99.1", 70_000);
+/** More than three Azure secrets (four parts there) and more than one of AWS or GCP (two there). */
+const LARGER = largeAgent("0.99.1", 3 * SIZE_LIMITS.azureKeyVaultSecret.bytes + 1_000);
 
 function children(run: MockRun): string[] {
   return resourcesOf(run, NODE)
@@ -76,6 +77,7 @@ test("GCP: an agent over 64 KB is two secrets, two versions and two bindings for
   assert.deepEqual(children(one1).filter((c) => !children(two).includes(c)), []);
   const naming = { project: PROJECT, stack: "test", node: NODE };
   const parts = agentDelivery(LARGER, "gcp").values;
+  assert.equal(parts.join(""), LARGER.value);
   // The member the config's binding names: the node's own service account (tests/pulumi/gcp.test.ts checks it is).
   const own = input<string>(one(two, "gcp:secretmanager/secretIamMember:SecretIamMember", `${NODE}-read-wg0`), "member");
   assert.match(own, /^serviceAccount:wgm-hub1-[0-9a-f]{6}@/);
@@ -107,7 +109,7 @@ test("Azure: an agent over 25,000 bytes is two secrets in the node's own vault, 
   const secrets = [1, 2].map((part) => one(two, "azure:keyvault/secret:Secret", agentPartName(`${NODE}-agent`, part)));
   assert.deepEqual(secrets.map((s) => input(s, "name")), [AZURE_AGENT_SECRET_NAME, `${AZURE_AGENT_SECRET_NAME}-2`]);
   assert.deepEqual(secrets.map((s) => input(s, "value")), parts);
-  assert.ok(parts.every((p) => p.length <= 25_000));
+  assert.ok(parts.every((p) => p.length <= SIZE_LIMITS.azureKeyVaultSecret.bytes));
   assert.ok(secrets.every((s) => input(s, "keyVaultId") === vault.id));
   const config = one(two, "azure:keyvault/secret:Secret", `${NODE}-wg0`);
   for (const s of secrets) assert.ok(config.dependencies.includes(s.urn));

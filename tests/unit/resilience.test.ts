@@ -64,6 +64,8 @@ function filesUnder(f: Files, failure: Failure): Map<string, WgQuickConfig> {
 function assertAgreesWithSimulator(plan: MeshPlan, label: string): FailureOutcome[] {
   const f = files(plan);
   const outcomes = simulateFailures(f.configs, f.failover);
+  // Every node and every link is failed once: a walk that skipped some would prove nothing of them.
+  assert.equal(outcomes.length, plan.nodes.length + plan.links.length, `${label}: one outcome per node and per link`);
   for (const o of outcomes) {
     const r = simulate(filesUnder(f, o.failure));
     const lost = new Set(o.lostPairs.map((p) => `${p.from}>${p.to}`));
@@ -84,7 +86,11 @@ function stackSpec(stack: string, edit: (text: string) => string = (t) => t): Me
   return loadStackConfig(edit(readFileSync(`Pulumi.${stack}.yaml`, "utf8")), `Pulumi.${stack}.yaml`);
 }
 
-const resilient = (text: string) => text.replace(/^( {4}topology: .*)$/m, "$1\n    resilience: node");
+const resilient = (text: string): string => {
+  const edited = text.replace(/^( {4}topology: .*)$/m, "$1\n    resilience: node");
+  assert.notEqual(edited, text, "the stack file has a topology line to ask for resilience under");
+  return edited;
+};
 
 test("a stack that does not ask for resilience renders byte for byte what it did before (prod, staging)", () => {
   const digest = (stack: string, edit?: (t: string) => string): string => {
